@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rtun: the boundary between the C shim and the Rust driver.
+ *
+ * Section 1 is implemented in C (shim/rtun_shim.c) and called from Rust,
+ * which mirrors it by hand in rust/ffi.rs: keep both in step.  These
+ * functions wrap kernel inline helpers, macros and exports that the 6.12
+ * Rust bindings do not provide; they make no decisions.
+ *
+ * Section 2 is implemented in Rust and referenced from the shim's
+ * file_operations, net_device_ops and rtnl_link_ops tables.
+ */
+#ifndef _RTUN_H
+#define _RTUN_H
+
+#include <linux/types.h>
+#include <linux/netdev_features.h>
+#include <linux/netdevice.h>
+
+struct file;
+struct inode;
+struct kiocb;
+struct iov_iter;
+struct net;
+struct net_device;
+struct nlattr;
+struct netlink_ext_ack;
+struct sk_buff;
+
+/*
+ * How a new net device is set up, decided by Rust and applied as is by
+ * rtun_netdev_configure().  @ether selects Ethernet framing (ether_setup(),
+ * the TAP ops table, a random MAC); otherwise the TUN ops table and IP
+ * tunnel header ops.  The remaining fields are written after ether_setup().
+ */
+struct rtun_netdev_cfg {
+	u64 hw_features;
+	u64 features;
+	u64 vlan_features;
+	u32 flags;
+	u32 priv_flags_set;
+	u32 priv_flags_clear;
+	u32 mtu;
+	u32 min_mtu;
+	u32 max_mtu;
+	u32 tx_queue_len;
+	u16 type;
+	u16 hard_header_len;
+	u8 addr_len;
+	u8 ether;
+	u8 lltx;
+};
+
+/* Section 1: C, called from Rust. */
+
+int rtun_misc_register(void);
+void rtun_misc_deregister(void);
+int rtun_link_register(size_t priv_size);
+void rtun_link_unregister(void);
+
+void rtun_rtnl_lock(void);
+void rtun_rtnl_unlock(void);
+
+struct net *rtun_current_net_get(void);
+void rtun_net_put(struct net *net);
+bool rtun_net_admin_capable(struct net *net);
+
+struct net_device *rtun_netdev_alloc(size_t priv_size, const char *name);
+void rtun_netdev_free(struct net_device *dev);
+void rtun_netdev_configure(struct net_device *dev, struct net *net,
+			   const struct rtun_netdev_cfg *cfg);
+int rtun_netdev_register(struct net_device *dev);
+void rtun_netdev_unregister(struct net_device *dev);
+void *rtun_netdev_priv(struct net_device *dev);
+struct net_device *rtun_netdev_get_by_name(struct net *net, const char *name);
+int rtun_netdev_kind(const struct net_device *dev);
+void rtun_netdev_name(const struct net_device *dev, char name[IFNAMSIZ]);
+void rtun_netdev_hold(struct net_device *dev);
+void rtun_netdev_put(struct net_device *dev);
+void rtun_netdev_state_change(struct net_device *dev);
+void rtun_netif_carrier(struct net_device *dev, bool on);
+void rtun_netif_tx_start(struct net_device *dev);
+void rtun_netif_tx_stop(struct net_device *dev);
+void rtun_netif_tx_wake(struct net_device *dev);
+bool rtun_netif_running(const struct net_device *dev);
+void rtun_dev_tx_dropped_inc(struct net_device *dev);
+
+void rtun_kfree_skb(struct sk_buff *skb);
+
+/* Values of rtun_netdev_kind(). */
+#define RTUN_KIND_OTHER	0
+#define RTUN_KIND_TUN	1
+#define RTUN_KIND_TAP	2
+
+/* Section 2: Rust, called from the shim's ops tables. */
+
+int rtun_fop_open(struct inode *inode, struct file *file);
+int rtun_fop_release(struct inode *inode, struct file *file);
+long rtun_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+ssize_t rtun_fop_read_iter(struct kiocb *iocb, struct iov_iter *to);
+ssize_t rtun_fop_write_iter(struct kiocb *iocb, struct iov_iter *from);
+
+void rtun_ndo_uninit(struct net_device *dev);
+int rtun_ndo_open(struct net_device *dev);
+int rtun_ndo_stop(struct net_device *dev);
+netdev_tx_t rtun_ndo_start_xmit(struct sk_buff *skb, struct net_device *dev);
+netdev_features_t rtun_ndo_fix_features(struct net_device *dev,
+					netdev_features_t features);
+void rtun_netdev_destruct(struct net_device *dev);
+int rtun_rtnl_validate(struct nlattr *tb[], struct nlattr *data[],
+		       struct netlink_ext_ack *extack);
+
+#endif /* _RTUN_H */

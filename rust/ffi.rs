@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust mirror of section 1 of `include/rtun.h`: what the C shim exports.
+//!
+//! Only the abstraction modules use these; each call site carries a
+//! `// SAFETY:` comment. Keep every declaration in step with the header.
+
+use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_void};
+
+/// Mirror of `struct rtun_netdev_cfg`.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct RtunNetdevCfg {
+    pub(crate) hw_features: u64,
+    pub(crate) features: u64,
+    pub(crate) vlan_features: u64,
+    pub(crate) flags: u32,
+    pub(crate) priv_flags_set: u32,
+    pub(crate) priv_flags_clear: u32,
+    pub(crate) mtu: u32,
+    pub(crate) min_mtu: u32,
+    pub(crate) max_mtu: u32,
+    pub(crate) tx_queue_len: u32,
+    pub(crate) type_: u16,
+    pub(crate) hard_header_len: u16,
+    pub(crate) addr_len: u8,
+    pub(crate) ether: u8,
+    pub(crate) lltx: u8,
+}
+
+/// `RTUN_KIND_TUN`.
+pub(crate) const RTUN_KIND_TUN: c_int = 1;
+/// `RTUN_KIND_TAP`.
+pub(crate) const RTUN_KIND_TAP: c_int = 2;
+
+extern "C" {
+    pub(crate) fn rtun_misc_register() -> c_int;
+    pub(crate) fn rtun_misc_deregister();
+    pub(crate) fn rtun_link_register(priv_size: usize) -> c_int;
+    pub(crate) fn rtun_link_unregister();
+
+    pub(crate) fn rtun_rtnl_lock();
+    pub(crate) fn rtun_rtnl_unlock();
+
+    pub(crate) fn rtun_current_net_get() -> *mut bindings::net;
+    pub(crate) fn rtun_net_put(net: *mut bindings::net);
+    pub(crate) fn rtun_net_admin_capable(net: *mut bindings::net) -> bool;
+
+    pub(crate) fn rtun_netdev_alloc(
+        priv_size: usize,
+        name: *const c_char,
+    ) -> *mut bindings::net_device;
+    pub(crate) fn rtun_netdev_free(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netdev_configure(
+        dev: *mut bindings::net_device,
+        net: *mut bindings::net,
+        cfg: *const RtunNetdevCfg,
+    );
+    pub(crate) fn rtun_netdev_register(dev: *mut bindings::net_device) -> c_int;
+    pub(crate) fn rtun_netdev_unregister(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netdev_priv(dev: *mut bindings::net_device) -> *mut c_void;
+    pub(crate) fn rtun_netdev_get_by_name(
+        net: *mut bindings::net,
+        name: *const c_char,
+    ) -> *mut bindings::net_device;
+    pub(crate) fn rtun_netdev_kind(dev: *const bindings::net_device) -> c_int;
+    pub(crate) fn rtun_netdev_name(dev: *const bindings::net_device, name: *mut c_char);
+    pub(crate) fn rtun_netdev_hold(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netdev_put(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netdev_state_change(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netif_carrier(dev: *mut bindings::net_device, on: bool);
+    pub(crate) fn rtun_netif_tx_start(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netif_tx_stop(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netif_tx_wake(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netif_running(dev: *const bindings::net_device) -> bool;
+    pub(crate) fn rtun_dev_tx_dropped_inc(dev: *mut bindings::net_device);
+
+    pub(crate) fn rtun_kfree_skb(skb: *mut bindings::sk_buff);
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `/dev/net/rtun` character device: registration and file operations.
+//!
+//! The shim's `file_operations` table points at the trampolines here. Each
+//! converts the raw pointers once and calls [`FileOps`] on the driver's
+//! per-file type, which `open` stores in `file->private_data` as an [`Arc`].
+
+use crate::ffi;
+use kernel::bindings;
+use kernel::error::{Error, Result};
+use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::types::Opaque;
+
+/// The driver's per-file type.
+type FileData = crate::tunfile::TunFile;
+
+/// What the driver does for each file operation.
+pub(crate) trait FileOps: Sized + Send + Sync {
+    /// A new open file; returns its state.
+    fn open(file: &File) -> Result<Arc<Self>>;
+    /// The last reference to the file is gone.
+    fn release(this: Arc<Self>, file: &File);
+    /// An ioctl; returns the value the system call returns.
+    fn ioctl(this: ArcBorrow<'_, Self>, file: &File, cmd: u32, arg: usize) -> Result<isize>;
+    /// A read into `to`; returns the number of bytes read.
+    fn read_iter(this: ArcBorrow<'_, Self>, file: &File, to: &mut IovIter) -> Result<usize>;
+    /// A write from `from`; returns the number of bytes consumed.
+    fn write_iter(this: ArcBorrow<'_, Self>, file: &File, from: &mut IovIter) -> Result<usize>;
+}
+
+/// An open `struct file`.
+///
+/// # Invariants
+///
+/// Only made from a file operation's argument, valid during that operation.
+#[repr(transparent)]
+pub(crate) struct File(Opaque<bindings::file>);
+
+impl File {
+    /// Wraps a file operation's argument.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::file) -> &'a File {
+        // SAFETY: transparent wrapper; validity is the caller's promise.
+        unsafe { &*ptr.cast::<File>() }
+    }
+}
+
+/// An `iov_iter` passed to `read_iter`/`write_iter`.
+///
+/// # Invariants
+///
+/// Only made from a file operation's argument, valid and exclusively ours
+/// during that operation.
+#[repr(transparent)]
+pub(crate) struct IovIter(Opaque<bindings::iov_iter>);
+
+impl IovIter {
+    /// Wraps a file operation's argument.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be valid and not used by anyone else for `'a`.
+    unsafe fn from_raw<'a>(ptr: *mut bindings::iov_iter) -> &'a mut IovIter {
+        // SAFETY: transparent wrapper; validity is the caller's promise.
+        unsafe { &mut *ptr.cast::<IovIter>() }
+    }
+}
+
+/// Keeps `/dev/net/rtun` registered; deregisters it when dropped.
+pub(crate) struct MiscRegistration(());
+
+impl MiscRegistration {
+    /// Registers the misc device.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: called once from module init; the shim's miscdevice is static.
+        let ret = unsafe { ffi::rtun_misc_register() };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Self(()))
+    }
+}
+
+impl Drop for MiscRegistration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new`, deregistered once here.
+        unsafe { ffi::rtun_misc_deregister() };
+    }
+}
+
+/// Keeps the `rtun` rtnl link kind registered; unregistering removes every device.
+pub(crate) struct LinkRegistration(());
+
+impl LinkRegistration {
+    /// Registers the link kind.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: called once from module init; the shim's link ops are static.
+        let ret = unsafe { ffi::rtun_link_register(crate::netdev::PRIV_SIZE) };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Self(()))
+    }
+}
+
+impl Drop for LinkRegistration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new`, unregistered once here.
+        unsafe { ffi::rtun_link_unregister() };
+    }
+}
+
+/// Borrows the per-file state stored by `rtun_fop_open`.
+///
+/// # Safety
+///
+/// `file` must be an rtun file between a successful open and its release.
+unsafe fn file_data<'a>(file: *mut bindings::file) -> ArcBorrow<'a, FileData> {
+    // SAFETY: `open` stored `Arc::into_raw` in `private_data`, and `release`
+    // has not yet taken it back, so the pointer is a live `Arc`'s.
+    unsafe { ArcBorrow::from_raw((*file).private_data.cast::<FileData>()) }
+}
+
+#[no_mangle]
+extern "C" fn rtun_fop_open(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: the VFS passes a valid file being opened.
+    let f = unsafe { File::from_raw(file) };
+    match FileData::open(f) {
+        Ok(data) => {
+            // SAFETY: the file is ours until release; the misc core's open
+            // stored the miscdevice there, which we no longer need.
+            unsafe { (*file).private_data = Arc::into_raw(data).cast_mut().cast() };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+#[no_mangle]
+extern "C" fn rtun_fop_release(_inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: the VFS calls release once, after a successful open, with no
+    // other file operation running; we take back the `Arc` stored by open.
+    let data = unsafe { Arc::from_raw((*file).private_data.cast::<FileData>()) };
+    // SAFETY: the file is valid during release.
+    FileData::release(data, unsafe { File::from_raw(file) });
+    0
+}
+
+#[no_mangle]
+extern "C" fn rtun_fop_ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    // SAFETY: ioctls run between open and release, on a valid file.
+    let (this, f) = unsafe { (file_data(file), File::from_raw(file)) };
+    match FileData::ioctl(this, f, cmd, arg) {
+        Ok(v) => v as c_long,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// Maps a read/write result to the `ssize_t` the VFS expects.
+fn to_ssize(r: Result<usize>) -> isize {
+    match r {
+        Ok(n) => isize::try_from(n).unwrap_or(isize::MAX),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+#[no_mangle]
+extern "C" fn rtun_fop_read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
+    // SAFETY: the VFS passes a valid kiocb for an rtun file, and an iterator
+    // that is ours for the duration of the call.
+    let (this, f, to) = unsafe {
+        let file = (*iocb).ki_filp;
+        (file_data(file), File::from_raw(file), IovIter::from_raw(to))
+    };
+    to_ssize(FileData::read_iter(this, f, to))
+}
+
+#[no_mangle]
+extern "C" fn rtun_fop_write_iter(
+    iocb: *mut bindings::kiocb,
+    from: *mut bindings::iov_iter,
+) -> isize {
+    // SAFETY: as for `rtun_fop_read_iter`.
+    let (this, f, from) = unsafe {
+        let file = (*iocb).ki_filp;
+        (
+            file_data(file),
+            File::from_raw(file),
+            IovIter::from_raw(from),
+        )
+    };
+    to_ssize(FileData::write_iter(this, f, from))
+}

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Pure `TUNSETIFF`/`TUNGETIFF`/`TUNGETFEATURES` flag logic.
+//!
+//! Everything here follows `tun_set_iff()`, `tun_get_iff()` and
+//! `__tun_chr_ioctl()` of Linux 6.12 `drivers/net/tun.c`, except where a
+//! comment says why rtun deliberately differs. Imports only `core`.
+
+use crate::uapi::*;
+
+/// `EPERM`.
+pub const EPERM: i32 = 1;
+/// `EBUSY`.
+pub const EBUSY: i32 = 16;
+/// `EINVAL`.
+pub const EINVAL: i32 = 22;
+
+/// The kind of device a file is attached to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// Layer 3 point-to-point device (`IFF_TUN`).
+    Tun,
+    /// Ethernet device (`IFF_TAP`).
+    Tap,
+}
+
+impl Kind {
+    /// Returns the `IFF_TUN`/`IFF_TAP` bit of this kind.
+    pub const fn flag(self) -> u16 {
+        match self {
+            Kind::Tun => IFF_TUN,
+            Kind::Tap => IFF_TAP,
+        }
+    }
+
+    /// Returns the default name template, chosen so names never collide with C tun's.
+    pub const fn default_name(self) -> &'static [u8] {
+        match self {
+            Kind::Tun => b"rtun%d",
+            Kind::Tap => b"rtap%d",
+        }
+    }
+}
+
+/// Per-device flags rtun implements and stores, the counterpart of C's `TUN_FEATURES`.
+///
+/// rtun does not (yet) implement `IFF_VNET_HDR`, `IFF_MULTI_QUEUE`, `IFF_NAPI`
+/// or `IFF_NAPI_FRAGS`; it neither advertises them nor accepts them.
+pub const RTUN_FEATURES: u16 = IFF_NO_PI | IFF_ONE_QUEUE;
+
+/// What rtun's `TUNGETFEATURES` reports.
+pub const RTUN_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | RTUN_FEATURES) as u32;
+
+/// Flags C tun accepts that rtun refuses with `EINVAL` instead of ignoring.
+///
+/// C tun never rejected unknown `TUNSETIFF` flags, which is why `TUNGETFEATURES`
+/// exists. These bits are known to C and ask for behaviour rtun does not
+/// implement; silently creating a device without it would be worse than a
+/// clear error. Bits unknown to both drivers stay ignored, as upstream.
+pub const RTUN_REFUSED: u16 = C_TUN_FEATURES & !RTUN_FEATURES;
+
+/// A validated `TUNSETIFF` request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SetIff {
+    /// The device kind asked for.
+    pub kind: Kind,
+    /// The flags the device will store: the kind bit and the implemented features.
+    pub dev_flags: u16,
+    /// Whether the carrier starts on (no `IFF_NO_CARRIER`).
+    pub carrier: bool,
+    /// Whether an existing device of that name is an error (`IFF_TUN_EXCL`).
+    pub exclusive: bool,
+}
+
+/// Why a `TUNSETIFF` request was refused.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IffError {
+    /// Neither `IFF_TUN` nor `IFF_TAP`.
+    NoType,
+    /// A flag rtun knows but does not implement (see [`RTUN_REFUSED`]).
+    Unsupported(u16),
+    /// `IFF_TUN_EXCL` and the name exists.
+    Exists,
+    /// The name belongs to a device of another kind or driver.
+    WrongDevice,
+    /// The device already has a file attached and is not multiqueue.
+    Busy,
+}
+
+impl IffError {
+    /// Returns the positive errno C tun returns for this case.
+    pub const fn errno(self) -> i32 {
+        match self {
+            IffError::NoType | IffError::Unsupported(_) | IffError::WrongDevice => EINVAL,
+            IffError::Exists | IffError::Busy => EBUSY,
+        }
+    }
+}
+
+impl SetIff {
+    /// Validates the flags of a `TUNSETIFF` request.
+    ///
+    /// As in C, `IFF_TUN` wins when both type bits are set.
+    pub fn parse(flags: u16) -> Result<Self, IffError> {
+        let refused = flags & RTUN_REFUSED;
+        if refused != 0 {
+            return Err(IffError::Unsupported(refused));
+        }
+        let kind = if flags & IFF_TUN != 0 {
+            Kind::Tun
+        } else if flags & IFF_TAP != 0 {
+            Kind::Tap
+        } else {
+            return Err(IffError::NoType);
+        };
+        Ok(Self {
+            kind,
+            dev_flags: kind.flag() | (flags & RTUN_FEATURES),
+            carrier: flags & IFF_NO_CARRIER == 0,
+            exclusive: flags & IFF_TUN_EXCL != 0,
+        })
+    }
+
+    /// Decides whether the request may attach to a device that already has its name.
+    ///
+    /// `existing` is `None` when the device is not an rtun device, else its
+    /// kind and whether a file is attached. The order of checks is C's.
+    pub fn check_existing(&self, existing: Option<(Kind, bool)>) -> Result<(), IffError> {
+        if self.exclusive {
+            return Err(IffError::Exists);
+        }
+        match existing {
+            Some((kind, attached)) if kind == self.kind => {
+                if attached {
+                    Err(IffError::Busy)
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(IffError::WrongDevice),
+        }
+    }
+}
+
+/// Returns the flags `TUNGETIFF` reports for a device with stored flags `dev_flags`.
+///
+/// rtun attaches no socket filters, so `IFF_NOFILTER` is always set, as C
+/// does when no filter is attached.
+pub const fn getiff_flags(dev_flags: u16) -> u16 {
+    (dev_flags & (RTUN_FEATURES | IFF_PERSIST | IFF_TUN | IFF_TAP)) | IFF_NOFILTER
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_word_is_the_implemented_subset_of_c() {
+        assert_eq!(RTUN_TUNGETFEATURES, 0x3043);
+        assert_eq!(RTUN_TUNGETFEATURES & !C_TUNGETFEATURES, 0);
+    }
+
+    #[test]
+    fn tun_wins_over_tap() {
+        let r = SetIff::parse(IFF_TUN | IFF_TAP).unwrap();
+        assert_eq!(r.kind, Kind::Tun);
+        assert_eq!(r.dev_flags, IFF_TUN);
+    }
+
+    #[test]
+    fn no_type_is_einval() {
+        assert_eq!(SetIff::parse(IFF_NO_PI), Err(IffError::NoType));
+        assert_eq!(IffError::NoType.errno(), EINVAL);
+    }
+
+    #[test]
+    fn unknown_bits_are_ignored_like_c() {
+        // 0x0004 and 0x0008 mean nothing to either driver; ATTACH/DETACH_QUEUE
+        // and PERSIST are not TUNSETIFF flags.
+        let r = SetIff::parse(IFF_TAP | 0x0004 | 0x0008 | IFF_ATTACH_QUEUE | IFF_PERSIST).unwrap();
+        assert_eq!(r.dev_flags, IFF_TAP);
+    }
+
+    #[test]
+    fn unimplemented_c_features_are_refused() {
+        for f in [IFF_VNET_HDR, IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS] {
+            let e = SetIff::parse(IFF_TUN | f).unwrap_err();
+            assert_eq!(e, IffError::Unsupported(f));
+            assert_eq!(e.errno(), EINVAL);
+        }
+    }
+
+    #[test]
+    fn stored_flags_and_carrier() {
+        let r = SetIff::parse(IFF_TUN | IFF_NO_PI | IFF_ONE_QUEUE | IFF_NO_CARRIER).unwrap();
+        assert_eq!(r.dev_flags, IFF_TUN | IFF_NO_PI | IFF_ONE_QUEUE);
+        assert!(!r.carrier);
+        assert!(SetIff::parse(IFF_TAP).unwrap().carrier);
+    }
+
+    #[test]
+    fn existing_name_rules() {
+        let tun = SetIff::parse(IFF_TUN).unwrap();
+        assert_eq!(tun.check_existing(None), Err(IffError::WrongDevice));
+        assert_eq!(
+            tun.check_existing(Some((Kind::Tap, false))),
+            Err(IffError::WrongDevice)
+        );
+        assert_eq!(
+            tun.check_existing(Some((Kind::Tun, true))),
+            Err(IffError::Busy)
+        );
+        assert_eq!(tun.check_existing(Some((Kind::Tun, false))), Ok(()));
+        let excl = SetIff::parse(IFF_TUN | IFF_TUN_EXCL).unwrap();
+        assert_eq!(
+            excl.check_existing(Some((Kind::Tun, false))),
+            Err(IffError::Exists)
+        );
+        assert_eq!(IffError::Exists.errno(), EBUSY);
+        assert_eq!(IffError::Busy.errno(), EBUSY);
+    }
+
+    #[test]
+    fn getiff_reports_nofilter_and_masks() {
+        assert_eq!(getiff_flags(IFF_TUN), IFF_TUN | IFF_NOFILTER);
+        assert_eq!(
+            getiff_flags(IFF_TAP | IFF_ONE_QUEUE),
+            IFF_TAP | IFF_ONE_QUEUE | IFF_NOFILTER
+        );
+    }
+
+    #[test]
+    fn default_names_differ_from_c() {
+        assert_eq!(Kind::Tun.default_name(), b"rtun%d");
+        assert_eq!(Kind::Tap.default_name(), b"rtap%d");
+    }
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Net devices created by rtun: reference counting, creation with Rust
+//! private data, and the `net_device_ops` trampolines.
+//!
+//! # Private area
+//!
+//! A device created by [`register`] keeps a [`PrivArea`] in its
+//! `netdev_priv()` area. It is written before the device gets rtun's
+//! `netdev_ops`, and dropped by the `priv_destructor`, which the core runs only
+//! after the last reference is gone. So every device whose ops are rtun's
+//! (checked by [`NetDevice::data`]) has live private data for as long as a
+//! reference to it is held.
+
+use crate::ffi;
+use crate::iff::Kind;
+use crate::netns::NetNs;
+use crate::rtnl::Rtnl;
+use crate::skb::Skb;
+use crate::uapi::IFNAMSIZ;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::error::{code::ENOMEM, Error, Result};
+use kernel::ffi::{c_char, c_int};
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
+
+/// The driver's per-device state type.
+pub(crate) type Priv = crate::device::RtunDev;
+
+/// How a new device is set up; see `struct rtun_netdev_cfg`.
+pub(crate) type DevConfig = ffi::RtunNetdevCfg;
+
+/// Callbacks a device's private data implements.
+pub(crate) trait NetDevOps: Sized + Send + Sync {
+    /// The device is being unregistered (`ndo_uninit`), with RTNL held.
+    fn uninit(dev: &NetDevice, data: &Self, rtnl: &mut Rtnl);
+    /// The device is brought up (`ndo_open`), with RTNL held.
+    fn open(dev: &NetDevice, data: &Self) -> Result;
+    /// The device is brought down (`ndo_stop`), with RTNL held.
+    fn stop(dev: &NetDevice, data: &Self) -> Result;
+    /// The stack hands over a packet to transmit (`ndo_start_xmit`).
+    fn start_xmit(dev: &NetDevice, data: &Self, skb: Skb);
+    /// Filters wanted features (`ndo_fix_features`), with RTNL held.
+    fn fix_features(dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64;
+}
+
+/// The layout of the private area of every device rtun creates.
+struct PrivArea {
+    /// Whether `data` is initialised; cleared when it is dropped.
+    live: bool,
+    data: MaybeUninit<Priv>,
+}
+
+/// `NETDEV_TX_OK`: the skb was consumed.
+const NETDEV_TX_OK: c_int = 0;
+
+/// The size of the private area, for `rtnl_link_ops.priv_size`.
+pub(crate) const PRIV_SIZE: usize = core::mem::size_of::<PrivArea>();
+
+// `netdev_priv()` is aligned to NETDEV_ALIGN (32 bytes).
+const _: () = assert!(core::mem::align_of::<PrivArea>() <= 32);
+
+/// A `struct net_device`.
+///
+/// # Invariants
+///
+/// A `&NetDevice` always points to a live `struct net_device`: it is made
+/// only from a counted reference ([`ARef`]), from a callback's argument for
+/// the duration of the callback, or from a lookup under RTNL for as long as
+/// the RTNL token is borrowed.
+#[repr(transparent)]
+pub(crate) struct NetDevice(Opaque<bindings::net_device>);
+
+// SAFETY: `struct net_device` is used from any thread; all access here goes
+// through thread-safe kernel helpers or is serialised by RTNL.
+unsafe impl Send for NetDevice {}
+// SAFETY: as above, shared references only reach thread-safe operations.
+unsafe impl Sync for NetDevice {}
+
+// SAFETY: `dev_hold()`/`dev_put()` keep the device's memory alive; the core
+// frees it only after the count drops.
+unsafe impl AlwaysRefCounted for NetDevice {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is live by the type invariant.
+        unsafe { ffi::rtun_netdev_hold(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller owns a reference, taken with `dev_hold()`.
+        unsafe { ffi::rtun_netdev_put(obj.as_ptr().cast()) };
+    }
+}
+
+impl NetDevice {
+    /// Turns a callback's device pointer into a reference.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a live `struct net_device` for the lifetime `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `NetDevice` is a transparent wrapper; liveness is the caller's promise.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// Returns the raw pointer for calls into C.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// Returns the kind of rtun device this is, or `None` for any other device.
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        // SAFETY: `self` is live; the shim only compares the ops pointer.
+        match unsafe { ffi::rtun_netdev_kind(self.as_ptr()) } {
+            ffi::RTUN_KIND_TUN => Some(Kind::Tun),
+            ffi::RTUN_KIND_TAP => Some(Kind::Tap),
+            _ => None,
+        }
+    }
+
+    /// Returns rtun's private data if this is an rtun device.
+    pub(crate) fn data(&self) -> Option<&Priv> {
+        self.kind()?;
+        // SAFETY: the device is live and has rtun's ops, so (see the module
+        // docs) its private area holds a `PrivArea` with `live` set, which stays
+        // so while `self` is borrowed.
+        let area = unsafe { &*ffi::rtun_netdev_priv(self.as_ptr()).cast::<PrivArea>() };
+        // SAFETY: `live` is set, so `data` is initialised.
+        area.live.then(|| unsafe { area.data.assume_init_ref() })
+    }
+
+    /// Returns the interface name, NUL-padded.
+    pub(crate) fn name(&self) -> [u8; IFNAMSIZ] {
+        let mut buf = [0u8; IFNAMSIZ];
+        // SAFETY: `self` is live; `buf` has room for IFNAMSIZ bytes.
+        unsafe { ffi::rtun_netdev_name(self.as_ptr(), buf.as_mut_ptr().cast::<c_char>()) };
+        buf
+    }
+
+    /// Returns whether the device is administratively up (`netif_running()`).
+    pub(crate) fn is_running(&self) -> bool {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netif_running(self.as_ptr()) }
+    }
+
+    /// Switches the carrier on or off.
+    pub(crate) fn set_carrier(&self, on: bool) {
+        // SAFETY: `self` is live; carrier changes may happen in any context.
+        unsafe { ffi::rtun_netif_carrier(self.as_ptr(), on) };
+    }
+
+    /// Starts the transmit queues.
+    pub(crate) fn tx_start(&self) {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netif_tx_start(self.as_ptr()) };
+    }
+
+    /// Stops the transmit queues.
+    pub(crate) fn tx_stop(&self) {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netif_tx_stop(self.as_ptr()) };
+    }
+
+    /// Wakes the transmit queues.
+    pub(crate) fn tx_wake(&self) {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netif_tx_wake(self.as_ptr()) };
+    }
+
+    /// Counts one packet dropped on transmit.
+    pub(crate) fn tx_dropped_inc(&self) {
+        // SAFETY: `self` is live; the core stats are per-CPU and lock-free.
+        unsafe { ffi::rtun_dev_tx_dropped_inc(self.as_ptr()) };
+    }
+
+    /// Tells listeners that the device's state changed.
+    pub(crate) fn state_change(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and RTNL is held, as `netdev_state_change()` requires.
+        unsafe { ffi::rtun_netdev_state_change(self.as_ptr()) };
+    }
+
+    /// Unregisters the device; it is freed once the last reference is dropped.
+    pub(crate) fn unregister(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and registered, and RTNL is held. This may call
+        // `ndo_uninit`, which makes its own token: `&mut Rtnl` ensures no
+        // `RtnlLocked` borrow is alive across the call.
+        unsafe { ffi::rtun_netdev_unregister(self.as_ptr()) };
+    }
+
+    /// Looks a device up by name in `net`.
+    pub(crate) fn get_by_name<'a>(
+        net: &NetNs,
+        name: &[u8; IFNAMSIZ],
+        _rtnl: &'a Rtnl,
+    ) -> Option<&'a NetDevice> {
+        if name[IFNAMSIZ - 1] != 0 {
+            return None;
+        }
+        // SAFETY: `net` is live, `name` is NUL-terminated, and RTNL is held.
+        let raw = unsafe { ffi::rtun_netdev_get_by_name(net.as_ptr(), name.as_ptr().cast()) };
+        // SAFETY: a registered device stays registered and allocated while RTNL
+        // is held, which the borrow of the token ensures for 'a.
+        NonNull::new(raw).map(|p| unsafe { NetDevice::from_raw(p.as_ptr()) })
+    }
+}
+
+/// Creates and registers a device named `name` in `net`, with private data `data`.
+///
+/// `name` may contain `%d`. Returns a counted reference to the device.
+pub(crate) fn register(
+    _rtnl: &mut Rtnl,
+    net: &NetNs,
+    name: &[u8; IFNAMSIZ],
+    cfg: &DevConfig,
+    data: Priv,
+) -> Result<ARef<NetDevice>> {
+    if name[IFNAMSIZ - 1] != 0 {
+        return Err(kernel::error::code::EINVAL);
+    }
+    // SAFETY: `name` is NUL-terminated; the size is that of the area written below.
+    let raw = unsafe { ffi::rtun_netdev_alloc(PRIV_SIZE, name.as_ptr().cast()) };
+    let raw = NonNull::new(raw).ok_or(ENOMEM)?.as_ptr();
+    // SAFETY: `raw` is a fresh device whose private area is PRIV_SIZE bytes,
+    // aligned to 32 (checked above), and not yet visible to anyone else.
+    let area = unsafe { ffi::rtun_netdev_priv(raw) }.cast::<PrivArea>();
+    // SAFETY: as above; the area is uninitialised (zeroed) memory we own.
+    unsafe {
+        area.write(PrivArea {
+            live: true,
+            data: MaybeUninit::new(data),
+        })
+    };
+    // SAFETY: `raw` and `net` are live; this installs rtun's ops now that the
+    // private area is initialised, as the module invariant requires.
+    unsafe { ffi::rtun_netdev_configure(raw, net.as_ptr(), cfg) };
+    // SAFETY: RTNL is held; `raw` is fully set up. This may call `ndo_uninit`
+    // and the destructor on failure, hence `&mut Rtnl`.
+    let ret: c_int = unsafe { ffi::rtun_netdev_register(raw) };
+    if ret < 0 {
+        // SAFETY: registration failed, so nobody else holds the device; the
+        // destructor may or may not have run, which `live` records.
+        unsafe {
+            drop_priv(area);
+            ffi::rtun_netdev_free(raw);
+        }
+        return Err(Error::from_errno(ret));
+    }
+    // SAFETY: the device is registered and cannot be freed before RTNL is
+    // released, which `rtnl` proves it is not.
+    let dev = unsafe { NetDevice::from_raw(raw) };
+    Ok(ARef::from(dev))
+}
+
+/// Drops the private data in `area` if it is still live.
+///
+/// # Safety
+///
+/// `area` must point to a `PrivArea` that no one else is using.
+unsafe fn drop_priv(area: *mut PrivArea) {
+    // SAFETY: the caller guarantees exclusive access.
+    let area = unsafe { &mut *area };
+    if area.live {
+        area.live = false;
+        // SAFETY: `live` was set, so `data` is initialised; it is never used again.
+        unsafe { area.data.assume_init_drop() };
+    }
+}
+
+/// `priv_destructor`: the core is done with the device.
+#[no_mangle]
+extern "C" fn rtun_netdev_destruct(dev: *mut bindings::net_device) {
+    // SAFETY: the core calls the destructor once, when no references to the
+    // device remain, on a device whose private area `register` initialised.
+    unsafe { drop_priv(ffi::rtun_netdev_priv(dev).cast::<PrivArea>()) };
+}
+
+/// Runs `f` on the device and its data, for a callback's device pointer.
+///
+/// # Safety
+///
+/// `dev` must be live for the duration of the call.
+unsafe fn with_dev<R>(
+    dev: *mut bindings::net_device,
+    default: R,
+    f: impl FnOnce(&NetDevice, &Priv) -> R,
+) -> R {
+    // SAFETY: guaranteed by the caller.
+    let dev = unsafe { NetDevice::from_raw(dev) };
+    match dev.data() {
+        Some(data) => f(dev, data),
+        None => default,
+    }
+}
+
+#[no_mangle]
+extern "C" fn rtun_ndo_uninit(dev: *mut bindings::net_device) {
+    // SAFETY: the core calls `ndo_uninit` with RTNL held, and no other token is
+    // in use by the code that called into the core (it passed `&mut Rtnl`).
+    let mut rtnl = unsafe { Rtnl::assume_held() };
+    // SAFETY: the device is live during the callback.
+    unsafe { with_dev(dev, (), |d, p| Priv::uninit(d, p, &mut rtnl)) }
+}
+
+#[no_mangle]
+extern "C" fn rtun_ndo_open(dev: *mut bindings::net_device) -> c_int {
+    // SAFETY: the device is live during the callback.
+    unsafe { with_dev(dev, Ok(()), Priv::open) }.map_or_else(|e| e.to_errno(), |()| 0)
+}
+
+#[no_mangle]
+extern "C" fn rtun_ndo_stop(dev: *mut bindings::net_device) -> c_int {
+    // SAFETY: the device is live during the callback.
+    unsafe { with_dev(dev, Ok(()), Priv::stop) }.map_or_else(|e| e.to_errno(), |()| 0)
+}
+
+#[no_mangle]
+extern "C" fn rtun_ndo_start_xmit(
+    skb: *mut bindings::sk_buff,
+    dev: *mut bindings::net_device,
+) -> c_int {
+    // SAFETY: the core passes ownership of a valid skb.
+    let skb = unsafe { Skb::from_raw(skb) };
+    // SAFETY: the device is live during the callback. An skb for a device that
+    // is not rtun's cannot happen; it is freed by `Skb`'s drop either way.
+    unsafe { with_dev(dev, (), |d, p| Priv::start_xmit(d, p, skb)) };
+    NETDEV_TX_OK
+}
+
+#[no_mangle]
+extern "C" fn rtun_ndo_fix_features(
+    dev: *mut bindings::net_device,
+    features: bindings::netdev_features_t,
+) -> bindings::netdev_features_t {
+    // SAFETY: the core calls `ndo_fix_features` with RTNL held, and the callee
+    // only takes shared borrows.
+    let rtnl = unsafe { Rtnl::assume_held() };
+    // SAFETY: the device is live during the callback.
+    unsafe {
+        with_dev(dev, features, |d, p| {
+            Priv::fix_features(d, p, features, &rtnl)
+        })
+    }
+}
+
+#[no_mangle]
+extern "C" fn rtun_rtnl_validate(
+    _tb: *mut *mut bindings::nlattr,
+    _data: *mut *mut bindings::nlattr,
+    _extack: *mut bindings::netlink_ext_ack,
+) -> c_int {
+    crate::device::rtnl_newlink_error().to_errno()
+}
