@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: every test rtun has, from nothing.  Steps: dependencies, host
+# tests (cargo test), rustfmt, the kernel, the module with no warnings,
+# clippy with no warnings, the selftests (built here, run in the VM
+# against both drivers, with a dmesg check).  The last line is the total,
+# "N passed, N failed", counting host tests, selftest cases and the
+# build/lint steps; the exit status is non-zero on any failure.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+passed=0
+failed=0
+failures=()
+logdir=$RTUN_CACHE/logs/check-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$logdir" || die "cannot create $logdir"
+
+ok() { passed=$((passed + ${2:-1})); printf 'check: ok   %s\n' "$1"; }
+bad() {
+	failed=$((failed + ${2:-1}))
+	failures+=("$1")
+	printf 'check: FAIL %s\n' "$1"
+}
+summary() {
+	echo
+	[ ${#failures[@]} -eq 0 ] || printf 'check: failed: %s\n' "${failures[@]}"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+
+# Runs "$@" with its output in $logdir/$1.log, shown only on failure.
+quiet_step() {
+	local name=$1
+	shift
+	if "$@" >"$logdir/$name.log" 2>&1; then
+		ok "$name"
+	else
+		tail -n 40 "$logdir/$name.log"
+		bad "$name"
+	fi
+}
+
+# Set-up is a precondition: without it nothing else can run.
+if ! bash "$here/setup-deps.sh"; then
+	bad "dependencies"
+	summary
+fi
+
+# Host tests over the pure core-only modules.
+hlog=$logdir/host-tests.log
+(cd "$RTUN_ROOT/host" && cargo test --release 2>&1) | tee "$hlog"
+hrc=${PIPESTATUS[0]}
+hp=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^passed/) s += $i } END { print s + 0 }' "$hlog")
+hf=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i + 1) ~ /^failed/) s += $i } END { print s + 0 }' "$hlog")
+[ "$hp" -gt 0 ] && ok "host tests ($hp)" "$hp"
+if [ "$hrc" -ne 0 ] || [ "$hf" -gt 0 ]; then
+	bad "host tests ($hf failed, cargo exit $hrc)" "$((hf > 0 ? hf : 1))"
+fi
+
+quiet_step rustfmt rustfmt --check --edition 2021 --config-path "$RTUN_ROOT/.rustfmt.toml" \
+	"$RTUN_ROOT"/rust/*.rs
+quiet_step host-rustfmt bash -c "cd '$RTUN_ROOT/host' && cargo fmt --check"
+quiet_step host-clippy bash -c "cd '$RTUN_ROOT/host' && cargo clippy --all-targets -- -D warnings"
+
+if ! kdir=$(bash "$here/kdir.sh" 2>"$logdir/kernel.log"); then
+	tail -n 20 "$logdir/kernel.log"
+	bad "kernel build"
+	summary
+fi
+ok "kernel ($kdir)"
+
+quiet_step module-build env KDIR="$kdir" bash "$here/build-module.sh"
+quiet_step module-clippy env KDIR="$kdir" bash "$here/build-module.sh" --clippy
+quiet_step selftests-build make -C "$RTUN_ROOT/selftests/rtun" KDIR="$kdir"
+
+if [ ! -f "$RTUN_ROOT/rtun.ko" ]; then
+	bad "selftests (no rtun.ko)"
+	summary
+fi
+
+# The selftests, both variants, in one boot; guest-check.sh ends with its
+# own "N passed, N failed" over the test cases and checks dmesg.
+vlog=$logdir/vm-selftests.log
+KDIR=$kdir bash "$here/vm-run.sh" --timeout 1500 --log "$logdir/vm-console.log" -- \
+	bash "$here/guest-check.sh" 2>&1 | tee "$vlog"
+vrc=${PIPESTATUS[0]}
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$vlog" | tail -n 1)
+sp=$(echo "$line" | awk '{ print $1 + 0 }')
+sf=$(echo "$line" | awk '{ print $3 + 0 }')
+[ "$sp" -gt 0 ] && ok "selftest cases in the VM ($sp)" "$sp"
+if [ "$vrc" -ne 0 ] || [ "$sf" -gt 0 ] || [ -z "$line" ]; then
+	bad "selftests in the VM ($sf failed, exit $vrc; log $vlog)" "$((sf > 0 ? sf : 1))"
+fi
+summary

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make run: from nothing, install, build the kernel and rtun.ko, boot the
+# VM, load tun.ko and rtun.ko, and print a side-by-side report.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+kdir=$(bash "$here/kdir.sh")
+KDIR=$kdir bash "$here/build-module.sh"
+info "booting $kdir (the first boot probes KVM, then falls back to TCG)"
+KDIR=$kdir bash "$here/vm-run.sh" --timeout 600 -- \
+	bash "$here/guest-run.sh" python3 "$here/report.py"
