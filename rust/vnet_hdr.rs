@@ -1,0 +1,922 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Write-path rules for `struct virtio_net_hdr`, as pure logic.
+//!
+//! This module turns what a writer put in front of a packet (the optional
+//! `struct tun_pi` and the optional `struct virtio_net_hdr`) into a
+//! [`WritePlan`]: how many bytes go in the linear part of the skb, how many
+//! in page frags, and which checksum and GSO metadata the skb gets. It
+//! replicates Linux 6.12's `tun_get_user()` (drivers/net/tun.c, from line
+//! 1757) and `virtio_net_hdr_to_skb()` (include/linux/virtio_net.h, line
+//! 51) rule by rule, including the order of the checks, so that the same
+//! input yields the same errno and bumps the same counter as upstream.
+//!
+//! The module imports only `core`; it is compiled both into the kernel
+//! module and into the host crate (`host/`) where it is unit tested,
+//! property tested and fuzzed. Nothing here can panic: there is no
+//! indexing, no `unwrap`, no `unsafe`, and no arithmetic that can overflow
+//! (sums of `u16` fields are done in `u32` or `u64`, lengths use checked or
+//! saturating operations).
+//!
+//! How the driver uses it, in the order C does things:
+//!
+//! 1. [`split_write`] (W1, W2) before copying the PI and the header in, so
+//!    that a short write fails with `EINVAL` before any `EFAULT`.
+//! 2. [`VnetHdr::parse`] on the 10 header bytes copied from the user.
+//! 3. [`plan_layout`] (W3, W4, W5 and the linear length) before allocating.
+//! 4. Allocate the skb, copy the packet in (an `EFAULT` here counts
+//!    `rx_dropped`).
+//! 5. [`plan_skb`] (`virtio_net_hdr_to_skb()`): on error count
+//!    `rx_frame_errors`; on success apply the pulls, the checksum and GSO.
+//! 6. For TUN with `IFF_NO_PI`, [`check_tun_ip_version`] on the first byte.
+//!    For TAP, C then pulls `ETH_HLEN` bytes (tun.c line 1915, `ENOMEM` on
+//!    failure), which cannot fail because W5 guarantees 14 bytes.
+//!
+//! [`plan_write`] runs steps 1, 3 and 5 at once for callers (and tests) that
+//! do not care about the position of `EFAULT` among the errors.
+//!
+//! Two facts of the C code shape the plan:
+//!
+//! - `skb->network_header` is 0 when tun calls `virtio_net_hdr_to_skb()`
+//!   (`__alloc_skb()` and `build_skb()` zero it and nothing sets it before),
+//!   so a GSO packet without `NEEDS_CSUM` never takes the flow dissector
+//!   branch (virtio_net.h line 118); it only needs `nh_min_len + thlen`
+//!   bytes (line 150). The driver must likewise not set the network header
+//!   before applying the plan.
+//! - `pskb_may_pull()` (include/linux/skbuff.h line 2798) moves bytes from
+//!   the frags into the linear part. The first pull for `NEEDS_CSUM`
+//!   (virtio_net.h line 102) pulls `csum_start + max(thlen, csum_offset + 2)`
+//!   bytes, so the `csum_end > skb_headlen()` half of
+//!   `skb_partial_csum_set()` (net/core/skbuff.c line 5711) and the second
+//!   pull (virtio_net.h line 112) can never fail afterwards, whatever the
+//!   initial linear length was. The plan still evaluates both, against a
+//!   model of `skb_headlen()`, exactly as C does, and reports the head
+//!   length after the pulls in [`SkbPlan::head_len`]; the property tests of
+//!   the host crate check that the checksum field and the transport header
+//!   always lie inside it. A driver may either allocate [`Layout::linear`]
+//!   and call `pskb_may_pull()` to [`SkbPlan::head_len`], or allocate
+//!   [`SkbPlan::head_len`] linear bytes at once: the skb is the same.
+//!
+//! Not modelled, because they do not depend on the header alone: failed
+//! allocations (`ENOMEM`, `EAGAIN`), faulting user memory (`EFAULT`), the
+//! zerocopy path (only for `msg_control` from vhost-net, never for
+//! `write()`), and the `IFF_NAPI_FRAGS` layout of `tun_napi_alloc_frags()`.
+
+use core::cmp::{max, min};
+
+/// Size in bytes of `struct virtio_net_hdr`, the smallest vnet header size.
+pub const VIRTIO_NET_HDR_LEN: usize = 10;
+
+/// Size in bytes of `struct tun_pi`, the packet information prefix.
+pub const TUN_PI_LEN: usize = 4;
+
+/// Length of an Ethernet header (`ETH_HLEN`).
+pub const ETH_HLEN: usize = 14;
+
+/// Header flag: `csum_start` and `csum_offset` are valid (`VIRTIO_NET_HDR_F_NEEDS_CSUM`).
+pub const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
+/// Header flag: the checksum is valid (`VIRTIO_NET_HDR_F_DATA_VALID`), ignored on write.
+pub const VIRTIO_NET_HDR_F_DATA_VALID: u8 = 2;
+/// Header flag: RSC information in the checksum fields (`VIRTIO_NET_HDR_F_RSC_INFO`), ignored on write.
+pub const VIRTIO_NET_HDR_F_RSC_INFO: u8 = 4;
+
+/// GSO type: not a GSO frame (`VIRTIO_NET_HDR_GSO_NONE`).
+pub const VIRTIO_NET_HDR_GSO_NONE: u8 = 0;
+/// GSO type: IPv4 TCP (`VIRTIO_NET_HDR_GSO_TCPV4`).
+pub const VIRTIO_NET_HDR_GSO_TCPV4: u8 = 1;
+/// GSO type: UDP fragmentation offload (`VIRTIO_NET_HDR_GSO_UDP`).
+pub const VIRTIO_NET_HDR_GSO_UDP: u8 = 3;
+/// GSO type: IPv6 TCP (`VIRTIO_NET_HDR_GSO_TCPV6`).
+pub const VIRTIO_NET_HDR_GSO_TCPV6: u8 = 4;
+/// GSO type: UDP segmentation offload for IPv4 and IPv6 (`VIRTIO_NET_HDR_GSO_UDP_L4`).
+pub const VIRTIO_NET_HDR_GSO_UDP_L4: u8 = 5;
+/// GSO type bit: TCP with ECN (`VIRTIO_NET_HDR_GSO_ECN`).
+pub const VIRTIO_NET_HDR_GSO_ECN: u8 = 0x80;
+
+// The `SKB_GSO_*` values below are the bits of the anonymous enum in
+// include/linux/skbuff.h (lines 657 to 697) of Linux 6.12. The kernel module
+// checks each one it uses against `bindings::SKB_GSO_*` with a build-time
+// assertion, so a kernel that renumbers them fails to build instead of
+// producing wrong skbs.
+
+/// Skb GSO bit for IPv4 TCP (`SKB_GSO_TCPV4`).
+pub const SKB_GSO_TCPV4: u32 = 1 << 0;
+/// Skb GSO bit for packets from an untrusted source (`SKB_GSO_DODGY`).
+pub const SKB_GSO_DODGY: u32 = 1 << 1;
+/// Skb GSO bit for TCP segments with CWR set (`SKB_GSO_TCP_ECN`).
+pub const SKB_GSO_TCP_ECN: u32 = 1 << 2;
+/// Skb GSO bit for TCP with a fixed IP ID (`SKB_GSO_TCP_FIXEDID`).
+pub const SKB_GSO_TCP_FIXEDID: u32 = 1 << 3;
+/// Skb GSO bit for IPv6 TCP (`SKB_GSO_TCPV6`).
+pub const SKB_GSO_TCPV6: u32 = 1 << 4;
+/// Skb GSO bit for FCoE (`SKB_GSO_FCOE`).
+pub const SKB_GSO_FCOE: u32 = 1 << 5;
+/// Skb GSO bit for GRE (`SKB_GSO_GRE`).
+pub const SKB_GSO_GRE: u32 = 1 << 6;
+/// Skb GSO bit for GRE with checksum (`SKB_GSO_GRE_CSUM`).
+pub const SKB_GSO_GRE_CSUM: u32 = 1 << 7;
+/// Skb GSO bit for IP in IPv4 (`SKB_GSO_IPXIP4`).
+pub const SKB_GSO_IPXIP4: u32 = 1 << 8;
+/// Skb GSO bit for IP in IPv6 (`SKB_GSO_IPXIP6`).
+pub const SKB_GSO_IPXIP6: u32 = 1 << 9;
+/// Skb GSO bit for UDP tunnels (`SKB_GSO_UDP_TUNNEL`).
+pub const SKB_GSO_UDP_TUNNEL: u32 = 1 << 10;
+/// Skb GSO bit for UDP tunnels with checksum (`SKB_GSO_UDP_TUNNEL_CSUM`).
+pub const SKB_GSO_UDP_TUNNEL_CSUM: u32 = 1 << 11;
+/// Skb GSO bit for partial GSO (`SKB_GSO_PARTIAL`).
+pub const SKB_GSO_PARTIAL: u32 = 1 << 12;
+/// Skb GSO bit for remote checksum offload in tunnels (`SKB_GSO_TUNNEL_REMCSUM`).
+pub const SKB_GSO_TUNNEL_REMCSUM: u32 = 1 << 13;
+/// Skb GSO bit for SCTP (`SKB_GSO_SCTP`).
+pub const SKB_GSO_SCTP: u32 = 1 << 14;
+/// Skb GSO bit for ESP (`SKB_GSO_ESP`).
+pub const SKB_GSO_ESP: u32 = 1 << 15;
+/// Skb GSO bit for UDP fragmentation offload (`SKB_GSO_UDP`).
+pub const SKB_GSO_UDP: u32 = 1 << 16;
+/// Skb GSO bit for UDP segmentation offload (`SKB_GSO_UDP_L4`).
+pub const SKB_GSO_UDP_L4: u32 = 1 << 17;
+/// Skb GSO bit for frag lists (`SKB_GSO_FRAGLIST`).
+pub const SKB_GSO_FRAGLIST: u32 = 1 << 18;
+
+/// Smallest gso_size a TCP GSO packet gets (`TCP_MIN_GSO_SIZE`, include/net/tcp.h line 72).
+pub const TCP_MIN_GSO_SIZE: u16 = 8;
+/// The gso_size value with a special meaning the write path refuses (`GSO_BY_FRAGS`).
+pub const GSO_BY_FRAGS: u16 = 0xFFFF;
+/// Most segments a UDP_L4 GSO packet may make (`UDP_MAX_SEGMENTS`, include/linux/udp.h line 111).
+pub const UDP_MAX_SEGMENTS: u32 = 128;
+/// Offset of the checksum field in a TCP header (`offsetof(struct tcphdr, check)`).
+pub const TCP_CSUM_OFFSET: u16 = 16;
+/// Offset of the checksum field in a UDP header (`offsetof(struct udphdr, check)`).
+pub const UDP_CSUM_OFFSET: u16 = 6;
+
+/// The positive errno value of `EINVAL`.
+pub const EINVAL: i32 = 22;
+
+/// Length of `struct iphdr`, the default `nh_min_len`.
+const IPV4_HLEN: u32 = 20;
+/// Length of `struct ipv6hdr`, `nh_min_len` for TCPV6.
+const IPV6_HLEN: u32 = 40;
+/// Length of `struct tcphdr`.
+const TCP_HLEN: u32 = 20;
+/// Length of `struct udphdr`.
+const UDP_HLEN: u32 = 8;
+/// `U16_MAX`, the bound of `skb_partial_csum_set()`.
+const U16_MAX: u64 = 0xFFFF;
+
+/// Byte order of the 16-bit fields of the vnet header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOrder {
+    /// Little endian (virtio 1.0, or `TUNSETVNETLE`).
+    Little,
+    /// Big endian (`TUNSETVNETBE` on a kernel with `CONFIG_TUN_VNET_CROSS_LE`).
+    Big,
+}
+
+impl ByteOrder {
+    /// Returns the CPU's byte order, which is tun's default (legacy virtio).
+    pub const fn native() -> Self {
+        if cfg!(target_endian = "little") {
+            ByteOrder::Little
+        } else {
+            ByteOrder::Big
+        }
+    }
+
+    /// Returns the order tun uses given its `TUN_VNET_LE` and `TUN_VNET_BE` flags.
+    ///
+    /// This is `tun_is_little_endian()` (drivers/net/tun.c line 349): the LE
+    /// flag wins, then the BE flag (only settable with
+    /// `CONFIG_TUN_VNET_CROSS_LE`), then the CPU's order.
+    pub const fn from_tun_flags(vnet_le: bool, vnet_be: bool) -> Self {
+        if vnet_le {
+            ByteOrder::Little
+        } else if vnet_be {
+            ByteOrder::Big
+        } else {
+            Self::native()
+        }
+    }
+
+    /// Decodes a 16-bit field stored in this order.
+    pub const fn read_u16(self, bytes: [u8; 2]) -> u16 {
+        match self {
+            ByteOrder::Little => u16::from_le_bytes(bytes),
+            ByteOrder::Big => u16::from_be_bytes(bytes),
+        }
+    }
+
+    /// Encodes a 16-bit field in this order.
+    pub const fn write_u16(self, value: u16) -> [u8; 2] {
+        match self {
+            ByteOrder::Little => value.to_le_bytes(),
+            ByteOrder::Big => value.to_be_bytes(),
+        }
+    }
+}
+
+/// A `struct virtio_net_hdr` with its 16-bit fields in CPU order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VnetHdr {
+    /// `VIRTIO_NET_HDR_F_*` bits.
+    pub flags: u8,
+    /// `VIRTIO_NET_HDR_GSO_*` value, possibly with the ECN bit.
+    pub gso_type: u8,
+    /// Length of the headers, a hint for the linear part.
+    pub hdr_len: u16,
+    /// Payload bytes per segment.
+    pub gso_size: u16,
+    /// Where checksumming starts, from the start of the packet.
+    pub csum_start: u16,
+    /// Where the checksum goes, from `csum_start`.
+    pub csum_offset: u16,
+}
+
+impl VnetHdr {
+    /// Decodes the 10 bytes of a `struct virtio_net_hdr`.
+    pub const fn parse(bytes: &[u8; VIRTIO_NET_HDR_LEN], order: ByteOrder) -> Self {
+        let [flags, gso_type, h0, h1, g0, g1, s0, s1, o0, o1] = *bytes;
+        VnetHdr {
+            flags,
+            gso_type,
+            hdr_len: order.read_u16([h0, h1]),
+            gso_size: order.read_u16([g0, g1]),
+            csum_start: order.read_u16([s0, s1]),
+            csum_offset: order.read_u16([o0, o1]),
+        }
+    }
+
+    /// Decodes the first 10 bytes of `bytes`, or returns `None` if there are fewer.
+    ///
+    /// Bytes past the 10th (a `TUNSETVNETHDRSZ` larger than 10) are ignored,
+    /// as tun skips them on write.
+    pub fn parse_slice(bytes: &[u8], order: ByteOrder) -> Option<Self> {
+        bytes
+            .first_chunk::<VIRTIO_NET_HDR_LEN>()
+            .map(|chunk| Self::parse(chunk, order))
+    }
+
+    /// Encodes the header as the 10 bytes of a `struct virtio_net_hdr`.
+    pub const fn to_bytes(&self, order: ByteOrder) -> [u8; VIRTIO_NET_HDR_LEN] {
+        let [h0, h1] = order.write_u16(self.hdr_len);
+        let [g0, g1] = order.write_u16(self.gso_size);
+        let [s0, s1] = order.write_u16(self.csum_start);
+        let [o0, o1] = order.write_u16(self.csum_offset);
+        [self.flags, self.gso_type, h0, h1, g0, g1, s0, s1, o0, o1]
+    }
+
+    /// Tells whether `VIRTIO_NET_HDR_F_NEEDS_CSUM` is set.
+    pub const fn needs_csum(&self) -> bool {
+        self.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0
+    }
+}
+
+/// Which statistics counter upstream bumps when a write fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxCounter {
+    /// No counter: the early length checks of `tun_get_user()` return directly.
+    None,
+    /// `rx_frame_errors`: `virtio_net_hdr_to_skb()` refused the header (tun.c line 1881).
+    FrameErrors,
+    /// `rx_dropped`: the `drop:` label of `tun_get_user()` (tun.c line 2042).
+    Dropped,
+}
+
+/// Why a write is refused; each variant is one rule of the C code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HdrError {
+    /// W1: without `IFF_NO_PI` the write is shorter than `struct tun_pi` (tun.c line 1776).
+    ShortForPi,
+    /// W2: with `IFF_VNET_HDR` the rest is shorter than `vnet_hdr_sz` (tun.c line 1787).
+    ShortForVnetHdr,
+    /// W4: `hdr_len`, after the W3 raise, exceeds the packet length (tun.c line 1798).
+    HdrLenTooLong,
+    /// W5: TAP packet shorter than an Ethernet header (tun.c line 1805).
+    TapTooShort,
+    /// W5: TAP `hdr_len` nonzero but shorter than an Ethernet header (tun.c line 1806).
+    TapHdrLenTooShort,
+    /// `gso_type` without the ECN bit is not TCPV4, UDP, TCPV6 or UDP_L4 (virtio_net.h line 84).
+    BadGsoType,
+    /// A GSO type with `gso_size` 0 (virtio_net.h line 91).
+    ZeroGsoSize,
+    /// `NEEDS_CSUM` asks for more bytes than the packet has (virtio_net.h line 102).
+    CsumBeyondPacket,
+    /// `skb_partial_csum_set()` refuses the checksum location (virtio_net.h line 105).
+    ///
+    /// This is `headroom + csum_start >= U16_MAX`; its other half,
+    /// `csum_end > skb_headlen()`, cannot fail after the pull of
+    /// [`HdrError::CsumBeyondPacket`] but is evaluated all the same.
+    CsumStartTooFar,
+    /// The transport header starts before `nh_min_len` (virtio_net.h line 107).
+    TransportBeforeNetwork,
+    /// The packet is too short for the transport header (virtio_net.h lines 112 and 152).
+    TransportTooShort,
+    /// UDP_L4 GSO without `NEEDS_CSUM` (virtio_net.h line 168).
+    UdpL4NoCsum,
+    /// UDP_L4 GSO with a `csum_offset` other than 6 (virtio_net.h line 170).
+    UdpL4CsumOffset,
+    /// UDP_L4 GSO payload larger than `gso_size * UDP_MAX_SEGMENTS` (virtio_net.h line 172).
+    UdpL4TooManySegments,
+    /// UDP_L4 GSO with the ECN bit (virtio_net.h line 174).
+    UdpL4Ecn,
+    /// TCP GSO with `NEEDS_CSUM` and a `csum_offset` other than 16 (virtio_net.h line 179).
+    TcpCsumOffset,
+    /// `gso_size` is `GSO_BY_FRAGS`, after the TCP clamp (virtio_net.h line 189).
+    GsoByFrags,
+    /// TUN with `IFF_NO_PI` and an empty packet (tun.c line 1891).
+    EmptyPacket,
+    /// TUN with `IFF_NO_PI` and an IP version nibble other than 4 or 6 (tun.c line 1904).
+    BadIpVersion,
+}
+
+impl HdrError {
+    /// Returns the positive errno upstream returns for this error.
+    ///
+    /// Every one is `EINVAL` in Linux 6.12; this is the one place to change
+    /// if that ever differs.
+    pub const fn errno(self) -> i32 {
+        match self {
+            HdrError::ShortForPi
+            | HdrError::ShortForVnetHdr
+            | HdrError::HdrLenTooLong
+            | HdrError::TapTooShort
+            | HdrError::TapHdrLenTooShort
+            | HdrError::BadGsoType
+            | HdrError::ZeroGsoSize
+            | HdrError::CsumBeyondPacket
+            | HdrError::CsumStartTooFar
+            | HdrError::TransportBeforeNetwork
+            | HdrError::TransportTooShort
+            | HdrError::UdpL4NoCsum
+            | HdrError::UdpL4CsumOffset
+            | HdrError::UdpL4TooManySegments
+            | HdrError::UdpL4Ecn
+            | HdrError::TcpCsumOffset
+            | HdrError::GsoByFrags
+            | HdrError::EmptyPacket
+            | HdrError::BadIpVersion => EINVAL,
+        }
+    }
+
+    /// Returns the counter upstream bumps for this error.
+    ///
+    /// W1 to W5 return before any skb exists and bump nothing; a refusal of
+    /// `virtio_net_hdr_to_skb()` jumps to `free_skb:` after bumping
+    /// `rx_frame_errors` (tun.c lines 1880 to 1883); the IP version checks
+    /// jump to `drop:`, which bumps `rx_dropped` (tun.c lines 1891 to 1908
+    /// and 2041).
+    pub const fn counter(self) -> RxCounter {
+        match self {
+            HdrError::ShortForPi
+            | HdrError::ShortForVnetHdr
+            | HdrError::HdrLenTooLong
+            | HdrError::TapTooShort
+            | HdrError::TapHdrLenTooShort => RxCounter::None,
+            HdrError::BadGsoType
+            | HdrError::ZeroGsoSize
+            | HdrError::CsumBeyondPacket
+            | HdrError::CsumStartTooFar
+            | HdrError::TransportBeforeNetwork
+            | HdrError::TransportTooShort
+            | HdrError::UdpL4NoCsum
+            | HdrError::UdpL4CsumOffset
+            | HdrError::UdpL4TooManySegments
+            | HdrError::UdpL4Ecn
+            | HdrError::TcpCsumOffset
+            | HdrError::GsoByFrags => RxCounter::FrameErrors,
+            HdrError::EmptyPacket | HdrError::BadIpVersion => RxCounter::Dropped,
+        }
+    }
+}
+
+/// Sizes of the running kernel that decide the skb layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SkbGeometry {
+    /// `PAGE_SIZE`.
+    pub page_size: u32,
+    /// `SKB_DATA_ALIGN(sizeof(struct skb_shared_info))`.
+    pub shinfo_size: u32,
+    /// `MAX_SKB_FRAGS`.
+    pub max_skb_frags: u32,
+    /// `PAGE_ALLOC_COSTLY_ORDER`.
+    pub costly_order: u32,
+    /// `NET_IP_ALIGN`.
+    pub net_ip_align: u32,
+    /// `NET_SKB_PAD`, tun's default `align`.
+    pub net_skb_pad: u32,
+}
+
+impl SkbGeometry {
+    /// The values of an x86_64 Linux 6.12 kernel with 4 KiB pages and 17 frags.
+    pub const X86_64: Self = SkbGeometry {
+        page_size: 4096,
+        shinfo_size: 320,
+        max_skb_frags: 17,
+        costly_order: 3,
+        net_ip_align: 0,
+        net_skb_pad: 64,
+    };
+
+    /// Returns `SKB_MAX_HEAD(x)`, the largest linear part in one page after `x` bytes of headroom.
+    ///
+    /// This is `PAGE_SIZE - x - SKB_DATA_ALIGN(sizeof(struct skb_shared_info))`
+    /// (include/linux/skbuff.h lines 256 and 266 to 268). C computes it as
+    /// an `int`; tun bounds its `align` (tun.c line 1186) so that it stays
+    /// positive, and here it saturates at 0 instead.
+    pub fn skb_max_head(&self, x: u64) -> u64 {
+        u64::from(self.page_size)
+            .saturating_sub(x)
+            .saturating_sub(u64::from(self.shinfo_size))
+    }
+
+    /// Returns `MAX_SKB_FRAGS * (PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER)`, the most bytes of frags.
+    pub fn max_frag_bytes(&self) -> u64 {
+        let order_pages = 2u64.checked_pow(self.costly_order).unwrap_or(u64::MAX);
+        u64::from(self.max_skb_frags)
+            .saturating_mul(u64::from(self.page_size))
+            .saturating_mul(order_pages)
+    }
+}
+
+/// How the driver allocates the skb, which decides headroom and linear length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkbAlloc {
+    /// Like `tun_alloc_skb()` (tun.c line 1521): headroom is `align`
+    /// (+ `NET_IP_ALIGN` for TAP) and the linear part follows `hdr_len`.
+    Paged,
+    /// Like `tun_build_skb()` (tun.c line 1667): the whole packet is linear
+    /// behind `headroom` bytes (`TUN_RX_PAD`, + `XDP_PACKET_HEADROOM` with
+    /// an XDP program).
+    Linear {
+        /// Bytes reserved in front of the packet.
+        headroom: u32,
+    },
+}
+
+/// What the driver knows about a write before it looks at the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteCtx {
+    /// Bytes in the write, PI and vnet header included (`iov_iter_count()`).
+    pub total_len: usize,
+    /// The device is a TAP (Ethernet) device rather than TUN (IP).
+    pub is_tap: bool,
+    /// `IFF_NO_PI` is set: no `struct tun_pi` precedes the packet.
+    pub no_pi: bool,
+    /// `Some(vnet_hdr_sz)` when `IFF_VNET_HDR` is set.
+    ///
+    /// `TUNSETVNETHDRSZ` refuses sizes below 10 (tun.c line 3334); a smaller
+    /// value here is treated as 10.
+    pub vnet_hdr_sz: Option<u32>,
+    /// `tun->align`: `NET_SKB_PAD` by default (tun.c line 2872).
+    pub align: u32,
+    /// How the skb is allocated.
+    pub alloc: SkbAlloc,
+    /// Kernel sizes.
+    pub geometry: SkbGeometry,
+}
+
+impl WriteCtx {
+    /// Returns a context with tun's defaults for x86_64 and a paged skb.
+    pub const fn new(
+        total_len: usize,
+        is_tap: bool,
+        no_pi: bool,
+        vnet_hdr_sz: Option<u32>,
+    ) -> Self {
+        WriteCtx {
+            total_len,
+            is_tap,
+            no_pi,
+            vnet_hdr_sz,
+            align: SkbGeometry::X86_64.net_skb_pad,
+            alloc: SkbAlloc::Paged,
+            geometry: SkbGeometry::X86_64,
+        }
+    }
+}
+
+/// Where the parts of a write are, once W1 and W2 passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// Length of the PI prefix: 0 with `IFF_NO_PI`, else 4.
+    pub pi_len: usize,
+    /// Offset of the vnet header in the write (equal to `pi_len`).
+    pub hdr_offset: usize,
+    /// Bytes of vnet header: 0 without `IFF_VNET_HDR`, else `vnet_hdr_sz`.
+    pub vnet_hdr_sz: usize,
+    /// Offset of the packet in the write.
+    pub data_offset: usize,
+    /// Length of the packet (C's `len` after the prefixes).
+    pub len: usize,
+}
+
+/// Checks W1 and W2 and says where the PI, the vnet header and the packet are.
+///
+/// The driver calls this before copying anything from the user, as C checks
+/// the lengths before `copy_from_iter_full()` (tun.c lines 1775 to 1791).
+/// C copies the PI between W1 and W2, so a write that is too short for the
+/// vnet header and whose PI cannot be read fails with `EFAULT` there; a
+/// driver that wants that exact errno copies the PI before acting on
+/// [`HdrError::ShortForVnetHdr`].
+pub fn split_write(ctx: &WriteCtx) -> Result<Split, HdrError> {
+    let mut len = ctx.total_len;
+    let mut pi_len = 0;
+    if !ctx.no_pi {
+        // W1, tun.c line 1776.
+        len = len.checked_sub(TUN_PI_LEN).ok_or(HdrError::ShortForPi)?;
+        pi_len = TUN_PI_LEN;
+    }
+    let mut vnet_hdr_sz = 0;
+    if let Some(sz) = ctx.vnet_hdr_sz {
+        let sz = max(
+            usize::try_from(sz).unwrap_or(usize::MAX),
+            VIRTIO_NET_HDR_LEN,
+        );
+        // W2, tun.c line 1787.
+        len = len.checked_sub(sz).ok_or(HdrError::ShortForVnetHdr)?;
+        vnet_hdr_sz = sz;
+    }
+    Ok(Split {
+        pi_len,
+        hdr_offset: pi_len,
+        vnet_hdr_sz,
+        data_offset: pi_len.saturating_add(vnet_hdr_sz),
+        len,
+    })
+}
+
+/// How the skb is laid out before `virtio_net_hdr_to_skb()` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Where the PI, the header and the packet are in the write.
+    pub split: Split,
+    /// `hdr_len` after the W3 raise, in CPU order (0 without `IFF_VNET_HDR`).
+    pub hdr_len: u16,
+    /// Headroom reserved in front of the packet (`skb_headroom()`).
+    pub headroom: u32,
+    /// Bytes copied into the skb, the whole packet (C's `copylen`).
+    pub copy_len: usize,
+    /// Bytes of the packet in the linear part at allocation (C's `linear`).
+    pub linear: usize,
+}
+
+impl Layout {
+    /// Returns the bytes of the packet that go in page frags at allocation.
+    pub const fn frags_len(&self) -> usize {
+        self.copy_len.saturating_sub(self.linear)
+    }
+}
+
+/// Applies W3, W4 and W5 and computes the linear length as tun does.
+///
+/// `hdr` is ignored (taken as all zeroes, like C's `gso = { 0 }`) when the
+/// context has no `IFF_VNET_HDR`.
+pub fn plan_layout(hdr: &VnetHdr, ctx: &WriteCtx) -> Result<Layout, HdrError> {
+    let split = split_write(ctx)?;
+    let hdr = effective_hdr(hdr, ctx);
+    let len = split.len;
+
+    // W3, tun.c lines 1794 to 1796: the sum is computed in `int` (the u16
+    // values are promoted, up to 0x1_0001 + 0xFFFF, no overflow) and
+    // compared in `int`, but stored back through `cpu_to_tun16()`, which
+    // keeps only the low 16 bits. A sum above 0xFFFF therefore wraps: for
+    // example 0xFFFF + 0xFFFF + 2 = 0x2_0000 stores 0. The wrapped value is
+    // what W4, W5 and the linear length see, exactly as in C; such a
+    // header is later refused by the `NEEDS_CSUM` pull in `plan_skb()`.
+    let mut hdr_len = hdr.hdr_len;
+    if hdr.needs_csum() {
+        let end = u32::from(hdr.csum_start) + u32::from(hdr.csum_offset) + 2;
+        if end > u32::from(hdr_len) {
+            let [lo, hi, _, _] = end.to_le_bytes();
+            hdr_len = u16::from_le_bytes([lo, hi]);
+        }
+    }
+
+    // W4, tun.c line 1798.
+    if usize::from(hdr_len) > len {
+        return Err(HdrError::HdrLenTooLong);
+    }
+
+    // W5, tun.c lines 1803 to 1807: `align` grows by `NET_IP_ALIGN` for TAP.
+    let mut align = u64::from(ctx.align);
+    if ctx.is_tap {
+        align = align.saturating_add(u64::from(ctx.geometry.net_ip_align));
+        if len < ETH_HLEN {
+            return Err(HdrError::TapTooShort);
+        }
+        if hdr_len != 0 && usize::from(hdr_len) < ETH_HLEN {
+            return Err(HdrError::TapHdrLenTooShort);
+        }
+    }
+
+    let (headroom, linear) = match ctx.alloc {
+        SkbAlloc::Paged => (
+            u32::try_from(align).unwrap_or(u32::MAX),
+            paged_linear(hdr_len, len, align, &ctx.geometry),
+        ),
+        SkbAlloc::Linear { headroom } => (headroom, len),
+    };
+
+    Ok(Layout {
+        split,
+        hdr_len,
+        headroom,
+        copy_len: len,
+        linear,
+    })
+}
+
+/// Returns the header C works with: the user's, or zeroes without `IFF_VNET_HDR`.
+fn effective_hdr(hdr: &VnetHdr, ctx: &WriteCtx) -> VnetHdr {
+    if ctx.vnet_hdr_sz.is_some() {
+        *hdr
+    } else {
+        VnetHdr::default()
+    }
+}
+
+/// Computes C's `linear` for `tun_alloc_skb()` in the write path.
+///
+/// A write through the character device has no `msg_control`, so
+/// `zerocopy` is false and `copylen = len` (tun.c line 1841).
+fn paged_linear(hdr_len: u16, len: usize, align: u64, geo: &SkbGeometry) -> usize {
+    let len64 = u64::try_from(len).unwrap_or(u64::MAX);
+    // tun.c line 1810.
+    let good_linear = geo.skb_max_head(align);
+    // tun.c lines 1842 to 1845.
+    let hdr_len = u64::from(hdr_len);
+    let mut linear = if hdr_len > good_linear {
+        good_linear
+    } else {
+        hdr_len
+    };
+    // tun.c lines 1857 and 1858.
+    if linear == 0 {
+        linear = min(good_linear, len64);
+    }
+    // tun_alloc_skb(), tun.c lines 1530 to 1534.
+    if align.saturating_add(len64) < u64::from(geo.page_size) {
+        linear = len64;
+    }
+    let max_frags = geo.max_frag_bytes();
+    if len64.saturating_sub(linear) > max_frags {
+        linear = len64.saturating_sub(max_frags);
+    }
+    // W4 and the branches above keep `linear <= len`; the `min` only spells
+    // that out for the conversion.
+    usize::try_from(min(linear, len64)).unwrap_or(len)
+}
+
+/// The checksum request an accepted header puts on the skb.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CsumPlan {
+    /// `csum_start` from the header, from the start of the packet.
+    pub start: u16,
+    /// `csum_offset` from the header.
+    pub offset: u16,
+    /// `skb->csum_start`: `skb_headroom() + start`, always below `U16_MAX`.
+    pub skb_csum_start: u16,
+}
+
+/// The GSO metadata an accepted header puts on the skb.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GsoPlan {
+    /// `skb_shinfo()->gso_type`: one base `SKB_GSO_*` bit, maybe `SKB_GSO_TCP_ECN`, and `SKB_GSO_DODGY`.
+    pub gso_type: u32,
+    /// `skb_shinfo()->gso_size`, after the TCP clamp to `TCP_MIN_GSO_SIZE`.
+    pub gso_size: u16,
+}
+
+/// What `virtio_net_hdr_to_skb()` does to the skb when it accepts the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SkbPlan {
+    /// `CHECKSUM_PARTIAL` location, when `NEEDS_CSUM` is set.
+    pub csum: Option<CsumPlan>,
+    /// Transport header offset from the start of the packet, set only with `NEEDS_CSUM`.
+    pub transport_offset: Option<u32>,
+    /// The base GSO type's transport header length (`thlen`): 20 for TCP, 8 for UDP, 0 without GSO.
+    pub thlen: u32,
+    /// C's `p_off`, the end of the transport header (0 without `NEEDS_CSUM` and without GSO).
+    pub payload_offset: u32,
+    /// GSO metadata, or `None` for a plain packet (including a GSO header whose payload fits in one segment).
+    pub gso: Option<GsoPlan>,
+    /// `skb_headlen()` after the pulls of `virtio_net_hdr_to_skb()`, at least `Layout::linear`.
+    pub head_len: usize,
+}
+
+/// A model of the lengths of the skb that `pskb_may_pull()` looks at.
+struct SkbModel {
+    /// `skb->len`.
+    len: u64,
+    /// `skb_headlen()`.
+    headlen: u64,
+}
+
+impl SkbModel {
+    /// Does what `pskb_may_pull()` does to the lengths (include/linux/skbuff.h line 2798).
+    ///
+    /// A failing allocation in `__pskb_pull_tail()` is not modelled.
+    fn may_pull(&mut self, n: u64) -> bool {
+        if n <= self.headlen {
+            return true;
+        }
+        if n > self.len {
+            return false;
+        }
+        self.headlen = n;
+        true
+    }
+}
+
+/// Runs the rules of `virtio_net_hdr_to_skb()` against the layout.
+///
+/// `hdr` is the header as read from the user (the W3 raise of `hdr_len`
+/// does not matter here: `virtio_net_hdr_to_skb()` does not read it); it is
+/// taken as all zeroes when the context had no `IFF_VNET_HDR`, which the
+/// caller tells with `vnet_hdr`.
+pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPlan, HdrError> {
+    let hdr = if vnet_hdr { *hdr } else { VnetHdr::default() };
+    let len = u64::try_from(layout.copy_len).unwrap_or(u64::MAX);
+    let mut skb = SkbModel {
+        len,
+        headlen: min(u64::try_from(layout.linear).unwrap_or(u64::MAX), len),
+    };
+
+    // virtio_net.h lines 55 to 93.
+    let mut nh_min_len = IPV4_HLEN;
+    let mut gso_type = 0u32;
+    let mut thlen = 0u32;
+    let mut p_off = 0u32;
+    if hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE {
+        (gso_type, thlen) = match hdr.gso_type & !VIRTIO_NET_HDR_GSO_ECN {
+            VIRTIO_NET_HDR_GSO_TCPV4 => (SKB_GSO_TCPV4, TCP_HLEN),
+            VIRTIO_NET_HDR_GSO_TCPV6 => {
+                nh_min_len = IPV6_HLEN;
+                (SKB_GSO_TCPV6, TCP_HLEN)
+            }
+            VIRTIO_NET_HDR_GSO_UDP => (SKB_GSO_UDP, UDP_HLEN),
+            VIRTIO_NET_HDR_GSO_UDP_L4 => (SKB_GSO_UDP_L4, UDP_HLEN),
+            _ => return Err(HdrError::BadGsoType),
+        };
+        if hdr.gso_type & VIRTIO_NET_HDR_GSO_ECN != 0 {
+            gso_type |= SKB_GSO_TCP_ECN;
+        }
+        if hdr.gso_size == 0 {
+            return Err(HdrError::ZeroGsoSize);
+        }
+    }
+
+    let mut csum = None;
+    let mut transport_offset = None;
+    if hdr.needs_csum() {
+        // virtio_net.h lines 98 to 103; all sums fit in `u32` as in C.
+        let start = u32::from(hdr.csum_start);
+        let off = u32::from(hdr.csum_offset);
+        let needed = start + max(thlen, off + 2);
+        if !skb.may_pull(u64::from(needed)) {
+            return Err(HdrError::CsumBeyondPacket);
+        }
+
+        // skb_partial_csum_set(), net/core/skbuff.c lines 5708 to 5715.
+        let csum_end = u64::from(start + off + 2);
+        let skb_csum_start = u64::from(layout.headroom) + u64::from(start);
+        if skb_csum_start >= U16_MAX || csum_end > skb.headlen {
+            return Err(HdrError::CsumStartTooFar);
+        }
+        csum = Some(CsumPlan {
+            start: hdr.csum_start,
+            offset: hdr.csum_offset,
+            skb_csum_start: u16::try_from(skb_csum_start).unwrap_or(u16::MAX),
+        });
+
+        // virtio_net.h lines 107 to 113: the transport header is at
+        // `csum_start` from `skb->data`, the start of the packet (for TAP,
+        // of the Ethernet header: tun has not pulled it yet).
+        if start < nh_min_len {
+            return Err(HdrError::TransportBeforeNetwork);
+        }
+        transport_offset = Some(start);
+        p_off = start + thlen;
+        if !skb.may_pull(u64::from(p_off)) {
+            return Err(HdrError::TransportTooShort);
+        }
+    } else if gso_type != 0 {
+        // virtio_net.h lines 150 to 154; `skb->network_header` is 0 so the
+        // flow dissector branch of line 118 is not taken (see the module
+        // documentation).
+        p_off = nh_min_len + thlen;
+        if !skb.may_pull(u64::from(p_off)) {
+            return Err(HdrError::TransportTooShort);
+        }
+    }
+
+    let mut gso = None;
+    if hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE {
+        // virtio_net.h lines 157 to 201.
+        let mut gso_size = hdr.gso_size;
+        let mut nh_off = u64::from(p_off);
+        let payload = len.saturating_sub(u64::from(p_off));
+        match gso_type & !SKB_GSO_TCP_ECN {
+            SKB_GSO_UDP => {
+                // UFO may not include the transport header in gso_size.
+                nh_off = nh_off.saturating_sub(u64::from(thlen));
+            }
+            SKB_GSO_UDP_L4 => {
+                if !hdr.needs_csum() {
+                    return Err(HdrError::UdpL4NoCsum);
+                }
+                if hdr.csum_offset != UDP_CSUM_OFFSET {
+                    return Err(HdrError::UdpL4CsumOffset);
+                }
+                if payload > u64::from(gso_size) * u64::from(UDP_MAX_SEGMENTS) {
+                    return Err(HdrError::UdpL4TooManySegments);
+                }
+                if gso_type != SKB_GSO_UDP_L4 {
+                    return Err(HdrError::UdpL4Ecn);
+                }
+            }
+            _ => {
+                // SKB_GSO_TCPV4 or SKB_GSO_TCPV6: `ip_summed` is
+                // `CHECKSUM_PARTIAL` exactly when `NEEDS_CSUM` was set.
+                if hdr.needs_csum() && hdr.csum_offset != TCP_CSUM_OFFSET {
+                    return Err(HdrError::TcpCsumOffset);
+                }
+                gso_size = max(gso_size, TCP_MIN_GSO_SIZE);
+            }
+        }
+        if gso_size == GSO_BY_FRAGS {
+            return Err(HdrError::GsoByFrags);
+        }
+        // Too small packets are not really GSO ones (virtio_net.h line 193).
+        if len.saturating_sub(nh_off) > u64::from(gso_size) {
+            gso = Some(GsoPlan {
+                gso_type: gso_type | SKB_GSO_DODGY,
+                gso_size,
+            });
+        }
+    }
+
+    Ok(SkbPlan {
+        csum,
+        transport_offset,
+        thlen,
+        payload_offset: p_off,
+        gso,
+        head_len: usize::try_from(skb.headlen).unwrap_or(layout.linear),
+    })
+}
+
+/// The whole plan of an accepted write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WritePlan {
+    /// Allocation and copy.
+    pub layout: Layout,
+    /// Checksum and GSO metadata.
+    pub skb: SkbPlan,
+}
+
+/// Runs [`plan_layout`] and then [`plan_skb`], returning the first error.
+///
+/// With a faulting user buffer C returns `EFAULT` between the two stages;
+/// a driver that wants that order calls the stages itself.
+pub fn plan_write(hdr: &VnetHdr, ctx: &WriteCtx) -> Result<WritePlan, HdrError> {
+    let layout = plan_layout(hdr, ctx)?;
+    let skb = plan_skb(hdr, ctx.vnet_hdr_sz.is_some(), &layout)?;
+    Ok(WritePlan { layout, skb })
+}
+
+/// The layer 3 protocol of a TUN packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum L3Proto {
+    /// IPv4 (`ETH_P_IP`).
+    Ipv4,
+    /// IPv6 (`ETH_P_IPV6`).
+    Ipv6,
+}
+
+impl L3Proto {
+    /// Returns the EtherType for `skb->protocol`, in CPU order.
+    pub const fn ethertype(self) -> u16 {
+        match self {
+            L3Proto::Ipv4 => 0x0800,
+            L3Proto::Ipv6 => 0x86DD,
+        }
+    }
+}
+
+/// Checks the IP version nibble of a TUN packet written with `IFF_NO_PI`.
+///
+/// `first_byte` is the first byte of the packet, `None` when it is empty.
+/// This runs after `virtio_net_hdr_to_skb()` accepted the header (tun.c
+/// lines 1887 to 1908): an empty packet fails `pskb_may_pull(skb, 1)` and a
+/// version other than 4 or 6 is refused, both with `EINVAL` counted in
+/// `rx_dropped`.
+pub const fn check_tun_ip_version(first_byte: Option<u8>) -> Result<L3Proto, HdrError> {
+    match first_byte {
+        None => Err(HdrError::EmptyPacket),
+        Some(b) => match b >> 4 {
+            4 => Ok(L3Proto::Ipv4),
+            6 => Ok(L3Proto::Ipv6),
+            _ => Err(HdrError::BadIpVersion),
+        },
+    }
+}
