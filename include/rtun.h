@@ -24,6 +24,7 @@ struct iov_iter;
 struct net;
 struct net_device;
 struct nlattr;
+struct rtnl_link_stats64;
 struct netlink_ext_ack;
 struct sk_buff;
 
@@ -49,6 +50,16 @@ struct rtun_netdev_cfg {
 	u8 addr_len;
 	u8 ether;
 	u8 lltx;
+};
+
+/* The kernel's sizes that decide an skb's layout (see rust/vnet_hdr.rs). */
+struct rtun_skb_geometry {
+	u32 page_size;
+	u32 shinfo_size;
+	u32 max_skb_frags;
+	u32 costly_order;
+	u32 net_ip_align;
+	u32 net_skb_pad;
 };
 
 /* Section 1: C, called from Rust. */
@@ -85,6 +96,29 @@ void rtun_netif_tx_wake(struct net_device *dev);
 bool rtun_netif_running(const struct net_device *dev);
 void rtun_dev_tx_dropped_inc(struct net_device *dev);
 
+void rtun_dev_rx_add(struct net_device *dev, unsigned int len);
+void rtun_dev_rx_dropped_inc(struct net_device *dev);
+void rtun_dev_get_stats64(struct net_device *dev,
+			  struct rtnl_link_stats64 *stats, u64 rx_frame_errors);
+
+size_t rtun_iov_iter_count(const struct iov_iter *iter);
+bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter);
+void rtun_iov_iter_advance(struct iov_iter *iter, size_t len);
+
+void rtun_skb_geometry(struct rtun_skb_geometry *geo);
+struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
+			       int *err);
+int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
+			    size_t len);
+bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len);
+bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start, u16 off);
+void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
+		      unsigned short gso_size);
+u8 rtun_skb_first_byte(const struct sk_buff *skb);
+void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto);
+void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
+void rtun_skb_rx_prepare(struct sk_buff *skb);
+void rtun_netif_receive_skb(struct sk_buff *skb);
 void rtun_kfree_skb(struct sk_buff *skb);
 
 /* Values of rtun_netdev_kind(). */
@@ -106,6 +140,8 @@ int rtun_ndo_stop(struct net_device *dev);
 netdev_tx_t rtun_ndo_start_xmit(struct sk_buff *skb, struct net_device *dev);
 netdev_features_t rtun_ndo_fix_features(struct net_device *dev,
 					netdev_features_t features);
+void rtun_ndo_get_stats64(struct net_device *dev,
+			  struct rtnl_link_stats64 *stats);
 void rtun_netdev_destruct(struct net_device *dev);
 int rtun_rtnl_validate(struct nlattr *tb[], struct nlattr *data[],
 		       struct netlink_ext_ack *extack);

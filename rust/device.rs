@@ -6,11 +6,17 @@ use crate::features;
 use crate::iff::Kind;
 use crate::netdev::{DevConfig, NetDevOps, NetDevice};
 use crate::rtnl::{Rtnl, RtnlLocked};
-use crate::skb::Skb;
+use crate::skb::{self, Skb};
 use crate::tunfile::TunFile;
+use crate::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
-use kernel::error::{Error, Result};
+use kernel::error::{code::EINVAL, Error, Result};
 use kernel::sync::Arc;
+
+/// Whether the kernel lets tun headers be big endian on a little-endian CPU
+/// (`CONFIG_TUN_VNET_CROSS_LE`), which decides `TUNSETVNETBE` as in C.
+pub(crate) const CROSS_ENDIAN: bool = cfg!(CONFIG_TUN_VNET_CROSS_LE);
 
 // The pure feature bits must be the kernel's.
 const _: () = {
@@ -85,10 +91,23 @@ pub(crate) fn config(kind: Kind) -> DevConfig {
 }
 
 /// The state of one rtun device, kept in its private area.
+///
+/// Settings read by the data path are atomics: ioctls change them under
+/// RTNL, and a write reads each once, as C reads them with `READ_ONCE()`.
 pub(crate) struct RtunDev {
     kind: Kind,
     /// The flags `TUNSETIFF` stored: the kind bit and the implemented features.
-    flags: RtnlLocked<u16>,
+    flags: AtomicU16,
+    /// `TUNSETVNETHDRSZ`, at least 10.
+    vnet_hdr_sz: AtomicU32,
+    /// `TUNSETVNETLE`.
+    vnet_le: AtomicBool,
+    /// `TUNSETVNETBE`.
+    vnet_be: AtomicBool,
+    /// Writes whose virtio-net header was refused.
+    rx_frame_errors: AtomicU64,
+    /// The kernel's skb sizes, read once at creation.
+    geometry: SkbGeometry,
     /// The attached file; it holds a reference back to the device.
     file: RtnlLocked<Option<Arc<TunFile>>>,
     /// The user features the reader allowed (C's `set_features`).
@@ -100,7 +119,12 @@ impl RtunDev {
     pub(crate) fn new(kind: Kind, flags: u16) -> Self {
         Self {
             kind,
-            flags: RtnlLocked::new(flags),
+            flags: AtomicU16::new(flags),
+            vnet_hdr_sz: AtomicU32::new(VIRTIO_NET_HDR_LEN as u32),
+            vnet_le: AtomicBool::new(false),
+            vnet_be: AtomicBool::new(false),
+            rx_frame_errors: AtomicU64::new(0),
+            geometry: skb::geometry(),
             file: RtnlLocked::new(None),
             allowed_features: RtnlLocked::new(0),
         }
@@ -112,13 +136,67 @@ impl RtunDev {
     }
 
     /// Returns the stored flags.
-    pub(crate) fn flags(&self, rtnl: &Rtnl) -> u16 {
-        *self.flags.borrow(rtnl)
+    pub(crate) fn flags(&self) -> u16 {
+        self.flags.load(Ordering::Relaxed)
     }
 
-    /// Replaces the stored flags.
-    pub(crate) fn set_flags(&self, flags: u16, rtnl: &mut Rtnl) {
-        *self.flags.borrow_mut(rtnl) = flags;
+    /// Replaces the stored flags; RTNL serialises writers.
+    pub(crate) fn set_flags(&self, flags: u16, _rtnl: &mut Rtnl) {
+        self.flags.store(flags, Ordering::Relaxed);
+    }
+
+    /// Returns the virtio-net header size.
+    pub(crate) fn vnet_hdr_sz(&self) -> u32 {
+        self.vnet_hdr_sz.load(Ordering::Relaxed)
+    }
+
+    /// Sets the virtio-net header size (`TUNSETVNETHDRSZ`); below 10 is `EINVAL`.
+    pub(crate) fn set_vnet_hdr_sz(&self, sz: i32, _rtnl: &mut Rtnl) -> Result {
+        let sz = u32::try_from(sz).map_err(|_| EINVAL)?;
+        if sz < VIRTIO_NET_HDR_LEN as u32 {
+            return Err(EINVAL);
+        }
+        self.vnet_hdr_sz.store(sz, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Returns whether the header is little endian by `TUNSETVNETLE`.
+    pub(crate) fn vnet_le(&self) -> bool {
+        self.vnet_le.load(Ordering::Relaxed)
+    }
+
+    /// Sets `TUNSETVNETLE`.
+    pub(crate) fn set_vnet_le(&self, on: bool, _rtnl: &mut Rtnl) {
+        self.vnet_le.store(on, Ordering::Relaxed);
+    }
+
+    /// Returns whether the header is big endian by `TUNSETVNETBE`.
+    pub(crate) fn vnet_be(&self) -> bool {
+        self.vnet_be.load(Ordering::Relaxed)
+    }
+
+    /// Sets `TUNSETVNETBE`; only kernels with cross-endian support allow it, as in C.
+    pub(crate) fn set_vnet_be(&self, on: bool, _rtnl: &mut Rtnl) -> Result {
+        if !CROSS_ENDIAN {
+            return Err(EINVAL);
+        }
+        self.vnet_be.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Returns the byte order of the virtio-net header fields.
+    pub(crate) fn byte_order(&self) -> ByteOrder {
+        ByteOrder::from_tun_flags(self.vnet_le(), CROSS_ENDIAN && self.vnet_be())
+    }
+
+    /// Returns the kernel's skb sizes.
+    pub(crate) fn geometry(&self) -> &SkbGeometry {
+        &self.geometry
+    }
+
+    /// Counts a write whose virtio-net header was refused.
+    pub(crate) fn rx_frame_error(&self) {
+        self.rx_frame_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Returns whether a file is attached.
@@ -165,5 +243,9 @@ impl NetDevOps for RtunDev {
 
     fn fix_features(_dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64 {
         features::fix_features(wanted, *data.allowed_features.borrow(rtnl))
+    }
+
+    fn rx_frame_errors(data: &Self) -> u64 {
+        data.rx_frame_errors.load(Ordering::Relaxed)
     }
 }

@@ -6,7 +6,7 @@
 //! `// SAFETY:` comment. Keep every declaration in step with the header.
 
 use kernel::bindings;
-use kernel::ffi::{c_char, c_int, c_void};
+use kernel::ffi::{c_char, c_int, c_uint, c_void};
 
 /// Mirror of `struct rtun_netdev_cfg`.
 #[repr(C)]
@@ -27,6 +27,24 @@ pub(crate) struct RtunNetdevCfg {
     pub(crate) addr_len: u8,
     pub(crate) ether: u8,
     pub(crate) lltx: u8,
+}
+
+/// Mirror of `struct rtun_skb_geometry`.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct RtunSkbGeometry {
+    pub(crate) page_size: u32,
+    pub(crate) shinfo_size: u32,
+    pub(crate) max_skb_frags: u32,
+    pub(crate) costly_order: u32,
+    pub(crate) net_ip_align: u32,
+    pub(crate) net_skb_pad: u32,
+}
+
+/// `struct rtnl_link_stats64`, which Rust only passes through.
+#[repr(C)]
+pub(crate) struct RtnlLinkStats64 {
+    _opaque: [u8; 0],
 }
 
 /// `RTUN_KIND_TUN`.
@@ -76,5 +94,52 @@ extern "C" {
     pub(crate) fn rtun_netif_running(dev: *const bindings::net_device) -> bool;
     pub(crate) fn rtun_dev_tx_dropped_inc(dev: *mut bindings::net_device);
 
+    pub(crate) fn rtun_dev_rx_add(dev: *mut bindings::net_device, len: c_uint);
+    pub(crate) fn rtun_dev_rx_dropped_inc(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_dev_get_stats64(
+        dev: *mut bindings::net_device,
+        stats: *mut RtnlLinkStats64,
+        rx_frame_errors: u64,
+    );
+
+    pub(crate) fn rtun_iov_iter_count(iter: *const bindings::iov_iter) -> usize;
+    pub(crate) fn rtun_copy_from_iter_full(
+        buf: *mut c_void,
+        len: usize,
+        iter: *mut bindings::iov_iter,
+    ) -> bool;
+    pub(crate) fn rtun_iov_iter_advance(iter: *mut bindings::iov_iter, len: usize);
+
+    pub(crate) fn rtun_skb_geometry(geo: *mut RtunSkbGeometry);
+    pub(crate) fn rtun_skb_alloc(
+        headroom: u32,
+        linear: usize,
+        data_len: usize,
+        err: *mut c_int,
+    ) -> *mut bindings::sk_buff;
+    pub(crate) fn rtun_skb_copy_from_iter(
+        skb: *mut bindings::sk_buff,
+        from: *mut bindings::iov_iter,
+        len: usize,
+    ) -> c_int;
+    pub(crate) fn rtun_skb_may_pull(skb: *mut bindings::sk_buff, len: c_uint) -> bool;
+    pub(crate) fn rtun_skb_partial_csum_set(
+        skb: *mut bindings::sk_buff,
+        start: u16,
+        off: u16,
+    ) -> bool;
+    pub(crate) fn rtun_skb_set_gso(skb: *mut bindings::sk_buff, gso_type: c_uint, gso_size: u16);
+    pub(crate) fn rtun_skb_first_byte(skb: *const bindings::sk_buff) -> u8;
+    pub(crate) fn rtun_skb_set_l3(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+        proto: u16,
+    );
+    pub(crate) fn rtun_skb_eth_type_trans(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    );
+    pub(crate) fn rtun_skb_rx_prepare(skb: *mut bindings::sk_buff);
+    pub(crate) fn rtun_netif_receive_skb(skb: *mut bindings::sk_buff);
     pub(crate) fn rtun_kfree_skb(skb: *mut bindings::sk_buff);
 }

@@ -8,7 +8,7 @@
 
 use crate::ffi;
 use kernel::bindings;
-use kernel::error::{Error, Result};
+use kernel::error::{code::EFAULT, Error, Result};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
@@ -68,6 +68,38 @@ impl IovIter {
     unsafe fn from_raw<'a>(ptr: *mut bindings::iov_iter) -> &'a mut IovIter {
         // SAFETY: transparent wrapper; validity is the caller's promise.
         unsafe { &mut *ptr.cast::<IovIter>() }
+    }
+
+    /// Returns the raw pointer for calls into C.
+    pub(crate) fn as_ptr(&mut self) -> *mut bindings::iov_iter {
+        self.0.get()
+    }
+
+    /// Returns the number of bytes left (`iov_iter_count()`).
+    pub(crate) fn count(&self) -> usize {
+        // SAFETY: the iterator is valid and ours during the file operation.
+        unsafe { ffi::rtun_iov_iter_count(self.0.get()) }
+    }
+
+    /// Copies exactly `buf.len()` bytes out of the iterator, or fails with `EFAULT`.
+    ///
+    /// On failure the iterator is left where it was (`copy_from_iter_full()`).
+    pub(crate) fn copy_from_full(&mut self, buf: &mut [u8]) -> Result {
+        // SAFETY: `buf` is valid for writes of its length; the iterator is ours.
+        let ok = unsafe {
+            ffi::rtun_copy_from_iter_full(buf.as_mut_ptr().cast(), buf.len(), self.as_ptr())
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
+
+    /// Skips `len` bytes.
+    pub(crate) fn advance(&mut self, len: usize) {
+        // SAFETY: the iterator is ours; `iov_iter_advance()` clamps to what is left.
+        unsafe { ffi::rtun_iov_iter_advance(self.as_ptr(), len) };
     }
 }
 

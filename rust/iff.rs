@@ -44,9 +44,9 @@ impl Kind {
 
 /// Per-device flags rtun implements and stores, the counterpart of C's `TUN_FEATURES`.
 ///
-/// rtun does not (yet) implement `IFF_VNET_HDR`, `IFF_MULTI_QUEUE`, `IFF_NAPI`
-/// or `IFF_NAPI_FRAGS`; it neither advertises them nor accepts them.
-pub const RTUN_FEATURES: u16 = IFF_NO_PI | IFF_ONE_QUEUE;
+/// rtun does not (yet) implement `IFF_MULTI_QUEUE`, `IFF_NAPI` or
+/// `IFF_NAPI_FRAGS`; it neither advertises them nor accepts them.
+pub const RTUN_FEATURES: u16 = IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR;
 
 /// What rtun's `TUNGETFEATURES` reports.
 pub const RTUN_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | RTUN_FEATURES) as u32;
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn features_word_is_the_implemented_subset_of_c() {
-        assert_eq!(RTUN_TUNGETFEATURES, 0x3043);
+        assert_eq!(RTUN_TUNGETFEATURES, 0x7043);
         assert_eq!(RTUN_TUNGETFEATURES & !C_TUNGETFEATURES, 0);
     }
 
@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn unimplemented_c_features_are_refused() {
-        for f in [IFF_VNET_HDR, IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS] {
+        for f in [IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS] {
             let e = SetIff::parse(IFF_TUN | f).unwrap_err();
             assert_eq!(e, IffError::Unsupported(f));
             assert_eq!(e.errno(), EINVAL);
@@ -192,8 +192,8 @@ mod tests {
 
     #[test]
     fn stored_flags_and_carrier() {
-        let r = SetIff::parse(IFF_TUN | IFF_NO_PI | IFF_ONE_QUEUE | IFF_NO_CARRIER).unwrap();
-        assert_eq!(r.dev_flags, IFF_TUN | IFF_NO_PI | IFF_ONE_QUEUE);
+        let r = SetIff::parse(IFF_TUN | IFF_NO_PI | IFF_VNET_HDR | IFF_NO_CARRIER).unwrap();
+        assert_eq!(r.dev_flags, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR);
         assert!(!r.carrier);
         assert!(SetIff::parse(IFF_TAP).unwrap().carrier);
     }

@@ -43,6 +43,8 @@ pub(crate) trait NetDevOps: Sized + Send + Sync {
     fn start_xmit(dev: &NetDevice, data: &Self, skb: Skb);
     /// Filters wanted features (`ndo_fix_features`), with RTNL held.
     fn fix_features(dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64;
+    /// Returns the receive frame errors to add to the core statistics.
+    fn rx_frame_errors(data: &Self) -> u64;
 }
 
 /// The layout of the private area of every device rtun creates.
@@ -165,6 +167,19 @@ impl NetDevice {
     pub(crate) fn tx_wake(&self) {
         // SAFETY: `self` is live.
         unsafe { ffi::rtun_netif_tx_wake(self.as_ptr()) };
+    }
+
+    /// Counts one packet of `len` bytes received.
+    pub(crate) fn rx_add(&self, len: u32) {
+        // SAFETY: `self` is live; the tstats are per-CPU and the shim disables
+        // preemption around the update as `dev_sw_netstats_rx_add()` requires.
+        unsafe { ffi::rtun_dev_rx_add(self.as_ptr(), len) };
+    }
+
+    /// Counts one packet dropped on receive.
+    pub(crate) fn rx_dropped_inc(&self) {
+        // SAFETY: `self` is live; the core stats are per-CPU and lock-free.
+        unsafe { ffi::rtun_dev_rx_dropped_inc(self.as_ptr()) };
     }
 
     /// Counts one packet dropped on transmit.
@@ -340,6 +355,17 @@ extern "C" fn rtun_ndo_fix_features(
             Priv::fix_features(d, p, features, &rtnl)
         })
     }
+}
+
+#[no_mangle]
+extern "C" fn rtun_ndo_get_stats64(
+    dev: *mut bindings::net_device,
+    stats: *mut ffi::RtnlLinkStats64,
+) {
+    // SAFETY: the device is live during the callback.
+    let extra = unsafe { with_dev(dev, 0, |_, p| Priv::rx_frame_errors(p)) };
+    // SAFETY: the core passes a live device and a stats buffer to fill.
+    unsafe { ffi::rtun_dev_get_stats64(dev, stats, extra) };
 }
 
 #[no_mangle]

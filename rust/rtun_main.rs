@@ -15,6 +15,7 @@ use kernel::prelude::*;
 pub mod features;
 pub mod iff;
 pub mod uapi;
+pub mod vnet_hdr;
 
 mod device;
 mod ffi;
@@ -24,6 +25,7 @@ mod netns;
 mod rtnl;
 mod skb;
 mod tunfile;
+mod write;
 
 module! {
     type: Rtun,

@@ -1,10 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Owned socket buffers.
+//! Owned socket buffers: building a received packet and handing it to the stack.
 
 use crate::ffi;
+use crate::file::IovIter;
+use crate::netdev::NetDevice;
+use crate::vnet_hdr::SkbGeometry;
 use core::ptr::NonNull;
 use kernel::bindings;
+use kernel::error::{code::EFAULT, Error, Result};
+use kernel::ffi::c_int;
+
+/// Returns the running kernel's sizes that decide an skb's layout.
+pub(crate) fn geometry() -> SkbGeometry {
+    let mut g = ffi::RtunSkbGeometry::default();
+    // SAFETY: `g` is a valid, writable `struct rtun_skb_geometry`.
+    unsafe { ffi::rtun_skb_geometry(&mut g) };
+    SkbGeometry {
+        page_size: g.page_size,
+        shinfo_size: g.shinfo_size,
+        max_skb_frags: g.max_skb_frags,
+        costly_order: g.costly_order,
+        net_ip_align: g.net_ip_align,
+        net_skb_pad: g.net_skb_pad,
+    }
+}
 
 /// An `sk_buff` this code owns; it is freed when dropped.
 ///
@@ -30,6 +50,93 @@ impl Skb {
         let ptr = unsafe { NonNull::new_unchecked(ptr) };
         // INVARIANT: ownership passes to us.
         Self { ptr }
+    }
+
+    /// Allocates an skb with `headroom` bytes reserved, a `linear` byte head and
+    /// `data_len` bytes of page frags, all counted in its length (`tun_alloc_skb()`).
+    pub(crate) fn alloc(headroom: u32, linear: usize, data_len: usize) -> Result<Skb> {
+        let mut err: c_int = 0;
+        // SAFETY: plain allocation; `err` is valid for writes.
+        let raw = unsafe { ffi::rtun_skb_alloc(headroom, linear, data_len, &mut err) };
+        match NonNull::new(raw) {
+            // INVARIANT: a fresh skb that only we know about.
+            Some(ptr) => Ok(Skb { ptr }),
+            None => Err(Error::from_errno(if err < 0 { err } else { -12 })),
+        }
+    }
+
+    fn as_ptr(&self) -> *mut bindings::sk_buff {
+        self.ptr.as_ptr()
+    }
+
+    /// Fills the first `len` bytes of the packet, head then frags, from `from`.
+    pub(crate) fn copy_from_iter(&mut self, from: &mut IovIter, len: usize) -> Result {
+        // SAFETY: the skb is ours and at least `len` bytes long (the caller
+        // allocated it so); the iterator is ours.
+        let ret = unsafe { ffi::rtun_skb_copy_from_iter(self.as_ptr(), from.as_ptr(), len) };
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
+    }
+
+    /// Makes the first `len` bytes linear (`pskb_may_pull()`); false if the packet is shorter.
+    pub(crate) fn may_pull(&mut self, len: u32) -> bool {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rtun_skb_may_pull(self.as_ptr(), len) }
+    }
+
+    /// Marks the packet `CHECKSUM_PARTIAL` (`skb_partial_csum_set()`); false if out of range.
+    pub(crate) fn partial_csum_set(&mut self, start: u16, offset: u16) -> bool {
+        // SAFETY: the skb is ours; the function checks the range itself.
+        unsafe { ffi::rtun_skb_partial_csum_set(self.as_ptr(), start, offset) }
+    }
+
+    /// Sets the GSO type and size and clears the segment count.
+    pub(crate) fn set_gso(&mut self, gso_type: u32, gso_size: u16) {
+        // SAFETY: the skb is ours and not shared, so its shared info is ours too.
+        unsafe { ffi::rtun_skb_set_gso(self.as_ptr(), gso_type, gso_size) };
+    }
+
+    /// Returns the first byte of the packet, if there is one.
+    pub(crate) fn first_byte(&mut self) -> Option<u8> {
+        if !self.may_pull(1) {
+            return None;
+        }
+        // SAFETY: the skb is ours and its head holds at least one byte.
+        Some(unsafe { ffi::rtun_skb_first_byte(self.as_ptr()) })
+    }
+
+    /// Sets up a layer 3 packet from `dev` carrying EtherType `proto` (CPU order).
+    pub(crate) fn set_l3(&mut self, dev: &NetDevice, proto: u16) {
+        // SAFETY: the skb is ours; `dev` is live and outlives the packet's
+        // delivery (the stack takes its own reference when it keeps it).
+        unsafe { ffi::rtun_skb_set_l3(self.as_ptr(), dev.as_ptr(), proto) };
+    }
+
+    /// Parses the Ethernet header for `dev` (`eth_type_trans()`); the head must hold it.
+    pub(crate) fn eth_type_trans(&mut self, dev: &NetDevice) -> Result {
+        if !self.may_pull(bindings::ETH_HLEN) {
+            return Err(kernel::error::code::ENOMEM);
+        }
+        // SAFETY: the skb is ours, its head holds an Ethernet header, `dev` is live.
+        unsafe { ffi::rtun_skb_eth_type_trans(self.as_ptr(), dev.as_ptr()) };
+        Ok(())
+    }
+
+    /// Resets the network header and probes the transport header, before delivery.
+    pub(crate) fn rx_prepare(&mut self) {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rtun_skb_rx_prepare(self.as_ptr()) };
+    }
+
+    /// Hands the packet to the stack (`netif_receive_skb()`).
+    pub(crate) fn receive(self) {
+        let ptr = self.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: ownership passes to the stack; `forget` keeps us from freeing it.
+        unsafe { ffi::rtun_netif_receive_skb(ptr) };
     }
 }
 

@@ -7,16 +7,17 @@ use crate::file::{File, FileOps, IovIter};
 use crate::iff::{self, IffError, SetIff};
 use crate::netdev::{self, NetDevice};
 use crate::netns::NetNs;
-use crate::rtnl::{Rtnl, RtnlLocked};
+use crate::rtnl::Rtnl;
 use crate::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::write;
 use kernel::bindings;
 use kernel::error::code::{EEXIST, EINVAL, ENXIO, EPERM};
 use kernel::error::{Error, Result};
 use kernel::prelude::*;
-use kernel::sync::{Arc, ArcBorrow};
+use kernel::sync::{Arc, ArcBorrow, SpinLock};
 use kernel::types::ARef;
 use kernel::uaccess::UserSlice;
+use kernel::{new_spinlock, pin_init};
 
 /// `EBADFD`: the file is not attached to a device.
 fn ebadfd() -> Error {
@@ -28,38 +29,59 @@ fn eopnotsupp() -> Error {
     Error::from_errno(-(bindings::EOPNOTSUPP as i32))
 }
 
+/// The size of the `int` most tun ioctls read or write.
+const INT_SIZE: usize = 4;
+
+/// Reads the `int` an ioctl argument points to.
+fn read_int(arg: usize) -> Result<i32> {
+    let mut raw = [0u8; INT_SIZE];
+    UserSlice::new(arg, INT_SIZE)
+        .reader()
+        .read_slice(&mut raw)?;
+    Ok(i32::from_ne_bytes(raw))
+}
+
+/// Writes an `int` where an ioctl argument points.
+fn write_int(arg: usize, v: i32) -> Result {
+    UserSlice::new(arg, INT_SIZE)
+        .writer()
+        .write_slice(&v.to_ne_bytes())
+}
+
 /// Maps a flag-logic error to the kernel error C would return.
 fn iff_error(e: IffError) -> Error {
     Error::from_errno(-e.errno())
 }
 
 /// The state of one open `/dev/net/rtun` file.
+#[pin_data]
 pub(crate) struct TunFile {
     /// The network namespace of the opener, where devices are created.
     net: NetNs,
-    /// The attached device; it holds a reference back to this file.
-    dev: RtnlLocked<Option<ARef<NetDevice>>>,
-    /// Whether `dev` is set, readable without RTNL by the data path.
-    attached: AtomicBool,
+    /// The attached device; the device holds a reference back to this file.
+    ///
+    /// Changed only with RTNL held; the lock lets the data path take a
+    /// counted reference without RTNL, as C's `tun_get()` does under RCU.
+    #[pin]
+    dev: SpinLock<Option<ARef<NetDevice>>>,
 }
 
 impl TunFile {
     /// Forgets the device, which is being unregistered.
-    pub(crate) fn device_gone(&self, rtnl: &mut Rtnl) {
-        self.attached.store(false, Ordering::Release);
-        let dev = self.dev.borrow_mut(rtnl).take();
+    pub(crate) fn device_gone(&self, _rtnl: &mut Rtnl) {
+        let dev = self.dev.lock().take();
         drop(dev);
     }
 
     /// Returns a counted reference to the attached device.
-    fn device(&self, rtnl: &Rtnl) -> Option<ARef<NetDevice>> {
-        self.dev.borrow(rtnl).clone()
+    fn device(&self) -> Option<ARef<NetDevice>> {
+        self.dev.lock().clone()
     }
 
     /// `TUNSETIFF`: creates a device, or attaches to an existing one, and
     /// writes its name back into `req`.
     fn set_iff(this: ArcBorrow<'_, Self>, rtnl: &mut Rtnl, req: &mut IfReq) -> Result {
-        if this.dev.borrow(rtnl).is_some() {
+        if this.dev.lock().is_some() {
             return Err(EEXIST);
         }
         let want = SetIff::parse(req.flags()).map_err(iff_error)?;
@@ -100,24 +122,21 @@ impl TunFile {
             dev.tx_wake();
         }
         req.set_name(&dev.name());
-        *this.dev.borrow_mut(rtnl) = Some(dev);
-        this.attached.store(true, Ordering::Release);
+        *this.dev.lock() = Some(dev);
         Ok(())
     }
 
     /// `TUNGETIFF`: the attached device's name and flags.
-    fn get_iff(dev: &NetDevice, rtnl: &Rtnl) -> Result<IfReq> {
-        let data = dev.data().ok_or(EINVAL)?;
+    fn get_iff(dev: &NetDevice, data: &RtunDev) -> IfReq {
         let mut req = IfReq::zeroed();
         req.set_name(&dev.name());
-        req.set_flags(iff::getiff_flags(data.flags(rtnl)));
-        Ok(req)
+        req.set_flags(iff::getiff_flags(data.flags()));
+        req
     }
 
     /// Detaches from the device and unregisters it, as closing the last file does.
     fn detach(&self, rtnl: &mut Rtnl) {
-        self.attached.store(false, Ordering::Release);
-        let Some(dev) = self.dev.borrow_mut(rtnl).take() else {
+        let Some(dev) = self.dev.lock().take() else {
             return;
         };
         if let Some(data) = dev.data() {
@@ -148,12 +167,12 @@ fn write_ifreq(arg: usize, req: &IfReq) -> Result {
 
 impl FileOps for TunFile {
     fn open(_file: &File) -> Result<Arc<Self>> {
-        let file = TunFile {
-            net: NetNs::current().ok_or(ENXIO)?,
-            dev: RtnlLocked::new(None),
-            attached: AtomicBool::new(false),
-        };
-        Ok(Arc::new(file, GFP_KERNEL)?)
+        let net = NetNs::current().ok_or(ENXIO)?;
+        let init = pin_init!(TunFile {
+            net,
+            dev <- new_spinlock!(None, "rtun_file_dev"),
+        });
+        Arc::pin_init(init, GFP_KERNEL)
     }
 
     fn release(this: Arc<Self>, _file: &File) {
@@ -191,33 +210,46 @@ impl FileOps for TunFile {
             write_ifreq(arg, &req)?;
             return Ok(0);
         }
-        let dev = this.device(&rtnl).ok_or_else(ebadfd)?;
+        let dev = this.device().ok_or_else(ebadfd)?;
+        let data = dev.data().ok_or_else(ebadfd)?;
         match cmd {
-            uapi::TUNGETIFF => {
-                let req = Self::get_iff(&dev, &rtnl)?;
-                drop(rtnl);
-                write_ifreq(arg, &req)?;
-                Ok(0)
-            }
+            uapi::TUNGETIFF => write_ifreq(arg, &Self::get_iff(&dev, data))?,
             // Accepted and ignored, as upstream.
-            uapi::TUNSETNOCSUM => Ok(0),
-            _ => Err(EINVAL),
+            uapi::TUNSETNOCSUM => {}
+            uapi::TUNGETVNETHDRSZ => {
+                write_int(arg, i32::try_from(data.vnet_hdr_sz()).unwrap_or(i32::MAX))?
+            }
+            uapi::TUNSETVNETHDRSZ => data.set_vnet_hdr_sz(read_int(arg)?, &mut rtnl)?,
+            uapi::TUNGETVNETLE => write_int(arg, i32::from(data.vnet_le()))?,
+            uapi::TUNSETVNETLE => data.set_vnet_le(read_int(arg)? != 0, &mut rtnl),
+            uapi::TUNGETVNETBE => {
+                if !device::CROSS_ENDIAN {
+                    return Err(EINVAL);
+                }
+                write_int(arg, i32::from(data.vnet_be()))?
+            }
+            uapi::TUNSETVNETBE => {
+                if !device::CROSS_ENDIAN {
+                    return Err(EINVAL);
+                }
+                data.set_vnet_be(read_int(arg)? != 0, &mut rtnl)?
+            }
+            _ => return Err(EINVAL),
         }
+        Ok(0)
     }
 
     fn read_iter(this: ArcBorrow<'_, Self>, _file: &File, _to: &mut IovIter) -> Result<usize> {
-        if !this.attached.load(Ordering::Acquire) {
+        if this.device().is_none() {
             return Err(ebadfd());
         }
         // The read path (tun_put_user) is not implemented yet.
         Err(eopnotsupp())
     }
 
-    fn write_iter(this: ArcBorrow<'_, Self>, _file: &File, _from: &mut IovIter) -> Result<usize> {
-        if !this.attached.load(Ordering::Acquire) {
-            return Err(ebadfd());
-        }
-        // The write path (tun_get_user) is not implemented yet.
-        Err(eopnotsupp())
+    fn write_iter(this: ArcBorrow<'_, Self>, _file: &File, from: &mut IovIter) -> Result<usize> {
+        let dev = this.device().ok_or_else(ebadfd)?;
+        let data = dev.data().ok_or_else(ebadfd)?;
+        write::write(&dev, data, from)
     }
 }

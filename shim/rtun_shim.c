@@ -38,6 +38,7 @@ static struct miscdevice rtun_miscdev = {
 
 static const struct net_device_ops rtun_tun_netdev_ops = {
 	.ndo_uninit		= rtun_ndo_uninit,
+	.ndo_get_stats64	= rtun_ndo_get_stats64,
 	.ndo_open		= rtun_ndo_open,
 	.ndo_stop		= rtun_ndo_stop,
 	.ndo_start_xmit		= rtun_ndo_start_xmit,
@@ -46,6 +47,7 @@ static const struct net_device_ops rtun_tun_netdev_ops = {
 
 static const struct net_device_ops rtun_tap_netdev_ops = {
 	.ndo_uninit		= rtun_ndo_uninit,
+	.ndo_get_stats64	= rtun_ndo_get_stats64,
 	.ndo_open		= rtun_ndo_open,
 	.ndo_stop		= rtun_ndo_stop,
 	.ndo_start_xmit		= rtun_ndo_start_xmit,
@@ -128,6 +130,7 @@ void rtun_netdev_configure(struct net_device *dev, struct net *net,
 	dev_net_set(dev, net);
 	dev->rtnl_link_ops = &rtun_link_ops;
 	dev->needs_free_netdev = true;
+	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
 	dev->priv_destructor = rtun_netdev_destruct;
 
 	if (cfg->ether) {
@@ -235,6 +238,124 @@ bool rtun_netif_running(const struct net_device *dev)
 void rtun_dev_tx_dropped_inc(struct net_device *dev)
 {
 	dev_core_stats_tx_dropped_inc(dev);
+}
+
+void rtun_dev_rx_add(struct net_device *dev, unsigned int len)
+{
+	dev_sw_netstats_rx_add(dev, len);
+}
+
+void rtun_dev_rx_dropped_inc(struct net_device *dev)
+{
+	dev_core_stats_rx_dropped_inc(dev);
+}
+
+void rtun_dev_get_stats64(struct net_device *dev,
+			  struct rtnl_link_stats64 *stats, u64 rx_frame_errors)
+{
+	dev_get_tstats64(dev, stats);
+	stats->rx_frame_errors += rx_frame_errors;
+}
+
+size_t rtun_iov_iter_count(const struct iov_iter *iter)
+{
+	return iov_iter_count(iter);
+}
+
+bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter)
+{
+	return copy_from_iter_full(buf, len, iter);
+}
+
+void rtun_iov_iter_advance(struct iov_iter *iter, size_t len)
+{
+	iov_iter_advance(iter, len);
+}
+
+void rtun_skb_geometry(struct rtun_skb_geometry *geo)
+{
+	geo->page_size = PAGE_SIZE;
+	geo->shinfo_size = SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	geo->max_skb_frags = MAX_SKB_FRAGS;
+	geo->costly_order = PAGE_ALLOC_COSTLY_ORDER;
+	geo->net_ip_align = NET_IP_ALIGN;
+	geo->net_skb_pad = NET_SKB_PAD;
+}
+
+/* The allocation of tun_alloc_skb(), without a socket to charge. */
+struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
+			       int *err)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb_with_frags(headroom + linear, data_len,
+				   PAGE_ALLOC_COSTLY_ORDER, err, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+
+	skb_reserve(skb, headroom);
+	skb_put(skb, linear);
+	skb->data_len = data_len;
+	skb->len += data_len;
+	return skb;
+}
+
+int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
+			    size_t len)
+{
+	return skb_copy_datagram_from_iter(skb, 0, from, len);
+}
+
+bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len);
+}
+
+bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start, u16 off)
+{
+	return skb_partial_csum_set(skb, start, off);
+}
+
+void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
+		      unsigned short gso_size)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	shinfo->gso_size = gso_size;
+	shinfo->gso_type = gso_type;
+	shinfo->gso_segs = 0;
+}
+
+u8 rtun_skb_first_byte(const struct sk_buff *skb)
+{
+	return skb->data[0];
+}
+
+void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto)
+{
+	skb_reset_mac_header(skb);
+	skb->protocol = htons(proto);
+	skb->dev = dev;
+}
+
+void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+void rtun_skb_rx_prepare(struct sk_buff *skb)
+{
+	skb_reset_network_header(skb);
+	skb_probe_transport_header(skb);
+	skb_record_rx_queue(skb, 0);
+}
+
+/* Like tun_rx_batched() for a single packet: deliver it now. */
+void rtun_netif_receive_skb(struct sk_buff *skb)
+{
+	local_bh_disable();
+	netif_receive_skb(skb);
+	local_bh_enable();
 }
 
 void rtun_kfree_skb(struct sk_buff *skb)
