@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run inside the test VM: load the C tun driver and rtun, run the rtun
+# selftests against both (KTAP output), unload rtun, save and check the
+# kernel log.  Ends with the line "N passed, N failed[, N skipped]" counting
+# the test cases of both variants plus the guest-level checks (module
+# load/unload, kernel log); exits non-zero if anything failed.
+#
+# Usage: scripts/vm-run.sh -- scripts/guest-check.sh [OPTIONS] [-- HARNESS-ARGS]
+#   --kdir DIR        kernel build (default: $KDIR, $RTUN_KDIR, or the one
+#                     the VM booted, read from /proc/cmdline)
+#   --only VARIANT    run only the c_tun or only the rtun variant; with c_tun,
+#                     rtun.ko is neither needed nor loaded
+#   HARNESS-ARGS      passed to every test program (e.g. -t features)
+# Environment: RTUN_KO (default $RTUN_ROOT/rtun.ko), RTUN_OUT (where the
+# KTAP output and dmesg are saved; default /tmp/rtun-guest-check).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+usage() {
+	sed -n '10,18s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+kdir=${KDIR:-${RTUN_KDIR:-}}
+only=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kdir) [ $# -ge 2 ] || usage; kdir=$2; shift 2 ;;
+	--only) [ $# -ge 2 ] || usage; only=$2; shift 2 ;;
+	-h | --help) usage ;;
+	--) shift; break ;;
+	*) echo "guest-check: unknown option '$1'" >&2; usage ;;
+	esac
+done
+harness_args=("$@")
+case "$only" in
+"" | c_tun | rtun) ;;
+*) die "--only takes c_tun or rtun, not '$only'" ;;
+esac
+[ -z "$only" ] || harness_args=(-v "$only" "${harness_args[@]}")
+
+tdir=$RTUN_ROOT/selftests/rtun
+rtun_ko=${RTUN_KO:-$RTUN_ROOT/rtun.ko}
+out=${RTUN_OUT:-/tmp/rtun-guest-check}
+marker="rtun-guest-check: start $$"
+passed=0
+failed=0
+skipped=0
+
+# Guest-level checks are reported like test cases and counted with them.
+check_ok() { echo "# guest-check: ok: $*"; passed=$((passed + 1)); }
+check_fail() { echo "# guest-check: FAIL: $*"; failed=$((failed + 1)); }
+
+sanity() {
+	grep -q 'virtme_' /proc/cmdline || [ "${RTUN_GUEST_FORCE:-0}" = 1 ] ||
+		die "not in the test VM: run it as scripts/vm-run.sh -- scripts/guest-check.sh (it loads kernel modules)"
+	[ "$(id -u)" -eq 0 ] || die "must run as root in the guest"
+	if [ -z "$kdir" ]; then
+		kdir=$(sed -n 's|.*virtme_link_mods=\([^ ]*\)/\.virtme_mods/.*|\1|p' /proc/cmdline)
+	fi
+	[ -n "$kdir" ] || die "kernel build directory unknown: pass --kdir"
+	[ -f "$kdir/drivers/net/tun.ko" ] || die "$kdir/drivers/net/tun.ko not found: is --kdir a built kernel?"
+	mkdir -p "$out" || die "cannot create output directory $out"
+}
+
+# insmod MODULE-NAME KO-FILE
+load() {
+	local err
+
+	if [ -d "/sys/module/$1" ]; then
+		check_ok "$1 already loaded"
+		return
+	fi
+	if [ ! -f "$2" ]; then
+		check_fail "load $1: $2 not found (build it first: make)"
+		return
+	fi
+	if err=$(insmod "$2" 2>&1) || [[ "$err" == *"File exists"* ]]; then
+		check_ok "insmod $2"
+	else
+		check_fail "insmod $2: $err"
+	fi
+}
+
+wait_node() {
+	for _ in $(seq 50); do
+		[ -c "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "# guest-check: $1 did not appear"
+}
+
+# Timeout of one test program, from the kselftest settings file.
+test_timeout() {
+	local t
+
+	t=$(sed -n 's/^timeout=\([0-9]\+\)$/\1/p' "$tdir/settings" 2>/dev/null)
+	echo "${t:-120}"
+}
+
+# Add the "# Totals:" line of a harness run to the counters.
+count_totals() {
+	local line=$1 p f xf xp s e
+
+	p=$(sed -n 's/.* pass:\([0-9]*\).*/\1/p' <<<"$line")
+	f=$(sed -n 's/.* fail:\([0-9]*\).*/\1/p' <<<"$line")
+	xf=$(sed -n 's/.* xfail:\([0-9]*\).*/\1/p' <<<"$line")
+	xp=$(sed -n 's/.* xpass:\([0-9]*\).*/\1/p' <<<"$line")
+	s=$(sed -n 's/.* skip:\([0-9]*\).*/\1/p' <<<"$line")
+	e=$(sed -n 's/.* error:\([0-9]*\).*/\1/p' <<<"$line")
+	passed=$((passed + p + xf))
+	failed=$((failed + f + xp + e))
+	skipped=$((skipped + s))
+}
+
+run_one() {
+	local prog=$1 ktap=$out/$1.ktap rc=0 totals
+
+	if [ ! -x "$tdir/$prog" ]; then
+		check_fail "$tdir/$prog not built: make -C selftests/rtun KDIR=$kdir"
+		return
+	fi
+	[ ! "$tdir/$prog.c" -nt "$tdir/$prog" ] ||
+		echo "# guest-check: warning: $prog is older than $prog.c (rebuild it)"
+	echo "# guest-check: running $prog ${harness_args[*]}"
+	(cd "$tdir" && timeout -k 5 "$(test_timeout)" "./$prog" "${harness_args[@]}") 2>&1 |
+		tee "$ktap" || rc=${PIPESTATUS[0]}
+	totals=$(grep '^# Totals:' "$ktap" | tail -1 || true)
+	if [ -z "$totals" ]; then
+		check_fail "$prog ended (status $rc) without KTAP totals: crashed or timed out"
+		return
+	fi
+	count_totals "$totals"
+	# 0: all passed, 4: all skipped; anything else must come with failures.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && ! grep -q ' fail:[1-9]' <<<"$totals"; then
+		check_fail "$prog exited with status $rc"
+	fi
+}
+
+run_tests() {
+	local progs prog
+
+	progs=$(make -s --no-print-directory -C "$tdir" KDIR="$kdir" emit_tests | sed 's/.*://') ||
+		{ check_fail "cannot list the selftests in $tdir"; return; }
+	for prog in $progs; do
+		run_one "$prog"
+	done
+}
+
+unload_rtun() {
+	local err
+
+	# Not loaded: its load failure was already counted.
+	[ -d /sys/module/rtun ] || return 0
+	# Closing the last fd of a device may finish its teardown a bit later.
+	for _ in $(seq 30); do
+		if err=$(rmmod rtun 2>&1); then
+			check_ok "rmmod rtun"
+			return
+		fi
+		sleep 0.1
+	done
+	check_fail "rmmod rtun: $err"
+}
+
+check_dmesg() {
+	dmesg >"$out/dmesg.txt" || { check_fail "dmesg failed"; return; }
+	echo "# guest-check: kernel log since the start of the checks (all of it in $out/dmesg.txt):"
+	sed -n "/$marker/,\$p" "$out/dmesg.txt" | sed 's/^/# dmesg: /'
+	if bash "$here/dmesg-check.sh" "$out/dmesg.txt" | sed 's/^/# /'; then
+		check_ok "kernel log clean"
+	else
+		check_fail "kernel log reports problems (see above)"
+	fi
+}
+
+sanity
+echo "$marker" >/dev/kmsg
+load tun "$kdir/drivers/net/tun.ko"
+wait_node /dev/net/tun
+if [ "$only" != c_tun ]; then
+	load rtun "$rtun_ko"
+	wait_node /dev/net/rtun
+fi
+run_tests
+if [ "$only" != c_tun ]; then
+	unload_rtun
+fi
+check_dmesg
+
+summary="$passed passed, $failed failed"
+[ "$skipped" -eq 0 ] || summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the rtun test kernel with virtme-ng and run a command in it.
+#
+# Usage: vm-run.sh [--kdir DIR] [--timeout SECS] [--log FILE] -- CMD [ARG...]
+#        vm-run.sh [--kdir DIR] [--log FILE] --interactive
+#
+# The guest sees the host's root read-only (9p) with 2 vCPUs; CMD runs as
+# root with the repository root as working directory, its stdout and stderr
+# both on vm-run's stdout.  The guest environment has RTUN_KDIR (the kernel
+# build) and RTUN_OUT (a directory writable by the guest, kept on the host
+# next to the log).  vm-run exits with CMD's exit status; 124 when the
+# global timeout expired, 255 when the guest died (e.g. kernel panic).
+#
+# The guest console (full kernel log) and CMD's output go to the log file,
+# by default $RTUN_CACHE/logs/vm-<timestamp>.log.
+#
+# Environment:
+#   RTUN_ACCEL=kvm|tcg       skip the KVM probe and use this accelerator
+#                            (the probe's answer is cached in $KDIR/.rtun-accel:
+#                            delete that file to probe again)
+#   RTUN_VM_TIMEOUT=SECS     global timeout (default 1200), as --timeout
+#   RTUN_VM_CPUS, RTUN_VM_MEM   vCPUs (default 2) and memory (default 1536M)
+#   RTUN_KVM_PROBE_TIMEOUT   seconds allowed to the KVM probe boot (default 60)
+#   KDIR                     kernel build directory, as --kdir
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+usage() {
+	sed -n '4,27s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+kdir=${KDIR:-}
+tmo=${RTUN_VM_TIMEOUT:-1200}
+log=
+interactive=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kdir) [ $# -ge 2 ] || usage; kdir=$2; shift 2 ;;
+	--kdir=*) kdir=${1#*=}; shift ;;
+	--timeout) [ $# -ge 2 ] || usage; tmo=$2; shift 2 ;;
+	--timeout=*) tmo=${1#*=}; shift ;;
+	--log) [ $# -ge 2 ] || usage; log=$2; shift 2 ;;
+	--log=*) log=${1#*=}; shift ;;
+	--interactive) interactive=1; shift ;;
+	-h | --help) usage ;;
+	--) shift; break ;;
+	*) echo "vm-run: unknown option '$1'" >&2; usage ;;
+	esac
+done
+[ $interactive -eq 1 ] || [ $# -gt 0 ] || { echo "vm-run: no command given" >&2; usage; }
+[ $interactive -eq 0 ] || [ $# -eq 0 ] || die "--interactive takes no command"
+[[ "$tmo" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds, not '$tmo'"
+
+cpus=${RTUN_VM_CPUS:-2}
+mem=${RTUN_VM_MEM:-1536M}
+vng=$RTUN_VENV/bin/vng
+
+check_tools() {
+	[ -x "$vng" ] || die "virtme-ng not found at $vng: run scripts/setup-deps.sh"
+	command -v qemu-system-x86_64 >/dev/null ||
+		die "qemu-system-x86_64 not found: run scripts/setup-deps.sh"
+	# vng runs its helper virtme-run through PATH.
+	export PATH="$RTUN_VENV/bin:$PATH"
+}
+
+find_kernel() {
+	if [ -z "$kdir" ]; then
+		kdir=$(bash "$here/build-kernel.sh") ||
+			die "no kernel: scripts/build-kernel.sh failed"
+	fi
+	[ -d "$kdir" ] || die "kernel build directory '$kdir' does not exist: run scripts/build-kernel.sh"
+	kdir=$(cd "$kdir" && pwd)
+	bzimage=$kdir/arch/x86/boot/bzImage
+	[ -f "$bzimage" ] || die "no kernel image $bzimage: run scripts/build-kernel.sh"
+	[ -f "$kdir/.rtun-built" ] ||
+		info "warning: $kdir has no .rtun-built: the kernel build may be incomplete"
+}
+
+# Base vng arguments shared by the probe and real runs.
+vng_base() {
+	base=(--run "$bzimage" --force-9p --cpus "$cpus" --memory "$mem"
+	      --cwd "$RTUN_ROOT" --name rtun-vm)
+}
+
+# Try a short boot with KVM; nested KVM on some hosts aborts or hangs.
+probe_kvm() {
+	local plog=$kdir/.rtun-accel.log ptmo=${RTUN_KVM_PROBE_TIMEOUT:-60}
+
+	if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		info "KVM probe: /dev/kvm missing or not writable"
+		echo tcg
+		return
+	fi
+	info "KVM probe: booting with KVM (at most ${ptmo}s, log $plog)"
+	if timeout -k 5 "$ptmo" "$vng" "${base[@]}" --exec true </dev/null >"$plog" 2>&1; then
+		info "KVM probe: KVM works"
+		echo kvm
+	else
+		info "KVM probe: KVM boot failed or hung (see $plog); using TCG"
+		echo tcg
+	fi
+}
+
+pick_accel() {
+	local cache=$kdir/.rtun-accel
+
+	accel=${RTUN_ACCEL:-}
+	if [ -n "$accel" ]; then
+		case "$accel" in kvm | tcg) ;; *) die "RTUN_ACCEL must be kvm or tcg, not '$accel'" ;; esac
+		info "accelerator $accel (from RTUN_ACCEL)"
+		return
+	fi
+	if [ -r "$cache" ]; then
+		accel=$(cat "$cache")
+		case "$accel" in
+		kvm | tcg) info "accelerator $accel (cached in $cache)"; return ;;
+		esac
+	fi
+	accel=$(probe_kvm)
+	echo "$accel" >"$cache" 2>/dev/null || info "cannot cache the probe result in $cache"
+}
+
+setup_log() {
+	local ts
+
+	ts=$(date +%Y%m%d-%H%M%S)
+	[ -n "$log" ] || log=$RTUN_CACHE/logs/vm-$ts-$$.log
+	mkdir -p "$(dirname "$log")" || die "cannot create the log directory for $log"
+	: >"$log" || die "cannot write the log file $log"
+	log=$(cd "$(dirname "$log")" && pwd)/$(basename "$log")
+	outdir=${log%.log}.d
+	mkdir -p "$outdir" || die "cannot create $outdir"
+	info "VM log: $log"
+}
+
+run_interactive() {
+	if [ ! -t 0 ] || [ ! -t 1 ]; then
+		die "--interactive needs a terminal on stdin and stdout"
+	fi
+	info "starting an interactive shell in the VM; leave it with 'exit' or Ctrl-D"
+	set +e
+	"$vng" "${base[@]}" "${accel_opt[@]}" --rwdir "$outdir" 2> >(tee -a "$log" >&2)
+	exit $?
+}
+
+interrupted=0
+on_signal() {
+	interrupted=1
+	[ -z "${vpid:-}" ] || kill -TERM "$vpid" 2>/dev/null || true
+}
+
+# Run the guest command; stdout is teed to the log, the console (stderr of
+# vng, which QEMU reopens through /proc/self/fd/2) is appended to it.
+run_command() {
+	local gcmd start rc=0
+
+	gcmd="export RTUN_KDIR=$(printf %q "$kdir") RTUN_OUT=$(printf %q "$outdir"); exec 2>&1; $(printf '%q ' "$@")"
+	tmp=$(mktemp -d)
+	mkfifo "$tmp/out" "$tmp/err"
+	trap 'rm -rf "$tmp"' EXIT
+	trap on_signal INT TERM HUP
+
+	start=$SECONDS
+	timeout -k 10 "$tmo" "$vng" "${base[@]}" "${accel_opt[@]}" --verbose \
+		--rwdir "$outdir" --exec "$gcmd" </dev/null >"$tmp/out" 2>"$tmp/err" &
+	vpid=$!
+	tee -a "$log" <"$tmp/out" &
+	local tpid=$!
+	cat <"$tmp/err" >>"$log" &
+	local cpid=$!
+
+	wait "$vpid" || rc=$?
+	while [ $interrupted -eq 1 ] && kill -0 "$vpid" 2>/dev/null; do
+		wait "$vpid" || rc=$?
+	done
+	wait "$tpid" "$cpid" || true
+	elapsed=$((SECONDS - start))
+	[ $interrupted -eq 0 ] || { info "interrupted; VM stopped (log: $log)"; exit 130; }
+
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && [ "$elapsed" -ge "$tmo" ]; then
+		info "timeout: the VM ran longer than ${tmo}s and was killed; last console lines:"
+		tail -n 30 "$log" >&2
+		info "full log: $log"
+		exit 124
+	fi
+	if [ "$rc" -eq 255 ]; then
+		info "the guest ended without a command status (kernel panic?); last console lines:"
+		tail -n 30 "$log" >&2
+	fi
+	bash "$here/dmesg-check.sh" "$log" >"$tmp/dmesg" ||
+		{ info "warning: the kernel log has problems:"; cat "$tmp/dmesg" >&2; }
+	info "VM finished in ${elapsed}s ($accel), guest command exit status $rc; log: $log"
+	exit "$rc"
+}
+
+check_tools
+find_kernel
+vng_base
+pick_accel
+accel_opt=()
+[ "$accel" = kvm ] || accel_opt=(--disable-kvm)
+setup_log
+if [ $interactive -eq 1 ]; then
+	run_interactive
+fi
+run_command "$@"

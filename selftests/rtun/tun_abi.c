@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Character device ABI of tun drivers: every test runs once against the C
+ * reference driver (/dev/net/tun, variant c_tun) and once against the Rust
+ * driver (/dev/net/rtun, variant rtun), with the C driver's behaviour as the
+ * expected one.  Needs root (CAP_NET_ADMIN) and both modules loaded.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/if.h>
+#include <linux/if_arp.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+
+#include "kselftest_harness.h"
+
+/* Features every driver must advertise and honour. */
+#define REQUIRED_FEATURES (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | IFF_NO_PI | \
+			   IFF_ONE_QUEUE)
+
+/* How long a device may take to disappear or change state. */
+#define SETTLE_MS 3000
+
+FIXTURE(rtun_abi) {
+	int fd;		/* open on variant->node, not attached */
+	int fd2;	/* a second fd on variant->node, if a test needs it */
+	int peer_fd;	/* an fd on the other driver's node */
+};
+
+FIXTURE_VARIANT(rtun_abi) {
+	const char *node;	/* this driver's device node */
+	const char *peer_node;	/* the other driver's device node */
+	const char *tun_prefix;	/* default name of IFF_TUN devices, no %d */
+	const char *tap_prefix;	/* default name of IFF_TAP devices, no %d */
+	const char *tag;	/* prefix of the names the tests choose */
+	unsigned int features;	/* exact TUNGETFEATURES answer */
+};
+
+FIXTURE_VARIANT_ADD(rtun_abi, c_tun) {
+	.node = "/dev/net/tun",
+	.peer_node = "/dev/net/rtun",
+	.tun_prefix = "tun",
+	.tap_prefix = "tap",
+	.tag = "ct",
+	/* REQUIRED_FEATURES | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_NAPI(_FRAGS) */
+	.features = 0x7173,
+};
+
+FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
+	.node = "/dev/net/rtun",
+	.peer_node = "/dev/net/tun",
+	.tun_prefix = "rtun",
+	.tap_prefix = "rtap",
+	.tag = "rt",
+	/*
+	 * Grows as rtun implements MULTI_QUEUE, NAPI and NAPI_FRAGS; see
+	 * Documentation/differences.rst.
+	 */
+	.features = REQUIRED_FEATURES | IFF_VNET_HDR,
+};
+
+/* Copy @name into @ifr's ifr_name (zeroed by the caller), truncated. */
+static void ifr_set_name(struct ifreq *ifr, const char *name)
+{
+	memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+}
+
+static int dev_open(const char *node)
+{
+	return open(node, O_RDWR | O_CLOEXEC);
+}
+
+/*
+ * TUNSETIFF with @name (may be "" or contain %d) and @flags; on success the
+ * name the driver chose is copied to @out (IFNAMSIZ bytes) if @out is set.
+ * Returns the ioctl's return value, errno as the ioctl left it.
+ */
+static int set_iff(int fd, const char *name, int flags, char *out)
+{
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr_set_name(&ifr, name);
+	ifr.ifr_flags = flags;
+	ret = ioctl(fd, TUNSETIFF, &ifr);
+	if (!ret && out)
+		memcpy(out, ifr.ifr_name, IFNAMSIZ);
+	return ret;
+}
+
+/* TUNGETIFF: name into @out (IFNAMSIZ bytes) and flags into @flags. */
+static int get_iff(int fd, char *out, unsigned short *flags)
+{
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ret = ioctl(fd, TUNGETIFF, &ifr);
+	if (!ret) {
+		memcpy(out, ifr.ifr_name, IFNAMSIZ);
+		*flags = ifr.ifr_flags;
+	}
+	return ret;
+}
+
+/* A name for a device of this test: tag, pid, suffix ("ct1234x%d"). */
+static void test_name(char *buf, const char *tag, const char *suffix)
+{
+	snprintf(buf, IFNAMSIZ, "%s%d%s", tag, getpid(), suffix);
+}
+
+/*
+ * Read /sys/class/net/@dev/@attr into @buf without the trailing newline.
+ * Returns 0 or -errno.
+ */
+static int sysfs_read(const char *dev, const char *attr, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, attr);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* A number (decimal, or hex with 0x) from sysfs, or -1 on any error. */
+static long sysfs_num(const char *dev, const char *attr)
+{
+	char buf[64], *end;
+	long val;
+
+	if (sysfs_read(dev, attr, buf, sizeof(buf)))
+		return -1;
+	errno = 0;
+	val = strtol(buf, &end, 0);
+	if (errno || end == buf || *end)
+		return -1;
+	return val;
+}
+
+static bool netdev_exists(const char *dev)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
+	return stat(path, &st) == 0;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Device unregistration may be deferred: wait up to SETTLE_MS. */
+static bool netdev_wait_gone(const char *dev)
+{
+	int ms;
+
+	for (ms = 0; ms < SETTLE_MS; ms += 10) {
+		if (!netdev_exists(dev))
+			return true;
+		sleep_ms(10);
+	}
+	return !netdev_exists(dev);
+}
+
+/* Operational state is set by linkwatch, asynchronously: wait for @want. */
+static bool operstate_wait(const char *dev, const char *want, char *seen)
+{
+	int ms;
+
+	for (ms = 0; ms < SETTLE_MS; ms += 20) {
+		if (!sysfs_read(dev, "operstate", seen, IFNAMSIZ) &&
+		    !strcmp(seen, want))
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+/* "@prefix" followed by at least one digit and nothing else. */
+static bool is_prefix_num(const char *name, const char *prefix)
+{
+	size_t len = strlen(prefix);
+	const char *p = name + len;
+
+	if (strncmp(name, prefix, len) || !*p)
+		return false;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+/* SIOCGIFFLAGS through an AF_INET socket; -1 on error. */
+static int link_flags(const char *dev)
+{
+	struct ifreq ifr;
+	int s, ret;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr_set_name(&ifr, dev);
+	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
+	close(s);
+	return ret ? -1 : (unsigned short)ifr.ifr_flags;
+}
+
+/* Bring @dev up (SIOCSIFFLAGS); 0 or -1 with errno. */
+static int link_up(const char *dev)
+{
+	struct ifreq ifr;
+	int s, ret;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr_set_name(&ifr, dev);
+	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (!ret) {
+		ifr.ifr_flags |= IFF_UP;
+		ret = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return ret;
+}
+
+/* "xx:xx:xx:xx:xx:xx" -> 6 bytes; false if malformed. */
+static bool parse_mac(const char *s, unsigned char *mac)
+{
+	unsigned int b[6];
+	char end;
+	int i;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &end) != 6)
+		return false;
+	for (i = 0; i < 6; i++) {
+		if (b[i] > 0xff)
+			return false;
+		mac[i] = b[i];
+	}
+	return true;
+}
+
+FIXTURE_SETUP(rtun_abi)
+{
+	self->fd2 = -1;
+	self->peer_fd = -1;
+	self->fd = dev_open(variant->node);
+	ASSERT_LE(0, self->fd)
+		TH_LOG("open %s: %s", variant->node, strerror(errno));
+}
+
+FIXTURE_TEARDOWN(rtun_abi)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->fd2 >= 0)
+		close(self->fd2);
+	if (self->peer_fd >= 0)
+		close(self->peer_fd);
+}
+
+TEST_F(rtun_abi, features)
+{
+	unsigned int feat = 0;
+
+	ASSERT_EQ(0, ioctl(self->fd, TUNGETFEATURES, &feat))
+		TH_LOG("TUNGETFEATURES: %s", strerror(errno));
+	EXPECT_EQ(variant->features, feat)
+		TH_LOG("features 0x%x, expected 0x%x", feat, variant->features);
+	EXPECT_EQ(REQUIRED_FEATURES, feat & REQUIRED_FEATURES);
+}
+
+TEST_F(rtun_abi, tun_default_name)
+{
+	char name[IFNAMSIZ];
+	long flags;
+
+	ASSERT_EQ(0, set_iff(self->fd, "", IFF_TUN | IFF_NO_PI, name))
+		TH_LOG("TUNSETIFF: %s", strerror(errno));
+	EXPECT_TRUE(is_prefix_num(name, variant->tun_prefix))
+		TH_LOG("name '%s', expected %s%%d", name, variant->tun_prefix);
+	ASSERT_TRUE(netdev_exists(name)) TH_LOG("no /sys/class/net/%s", name);
+	EXPECT_EQ(ARPHRD_NONE, sysfs_num(name, "type"));
+	EXPECT_EQ(0, sysfs_num(name, "addr_len"));
+	EXPECT_EQ(1500, sysfs_num(name, "mtu"));
+	flags = sysfs_num(name, "flags");
+	ASSERT_LE(0, flags);
+	EXPECT_EQ(IFF_POINTOPOINT | IFF_NOARP | IFF_MULTICAST, flags)
+		TH_LOG("flags 0x%lx", flags);
+}
+
+TEST_F(rtun_abi, tap_default_name)
+{
+	unsigned char mac[6];
+	char name[IFNAMSIZ], addr[32];
+	long flags;
+
+	ASSERT_EQ(0, set_iff(self->fd, "", IFF_TAP | IFF_NO_PI, name))
+		TH_LOG("TUNSETIFF: %s", strerror(errno));
+	EXPECT_TRUE(is_prefix_num(name, variant->tap_prefix))
+		TH_LOG("name '%s', expected %s%%d", name, variant->tap_prefix);
+	ASSERT_TRUE(netdev_exists(name)) TH_LOG("no /sys/class/net/%s", name);
+	EXPECT_EQ(ARPHRD_ETHER, sysfs_num(name, "type"));
+	EXPECT_EQ(6, sysfs_num(name, "addr_len"));
+	EXPECT_EQ(1500, sysfs_num(name, "mtu"));
+	flags = sysfs_num(name, "flags");
+	EXPECT_EQ(IFF_BROADCAST | IFF_MULTICAST, flags)
+		TH_LOG("flags 0x%lx", flags);
+	/* eth_hw_addr_random(): NET_ADDR_RANDOM */
+	EXPECT_EQ(1, sysfs_num(name, "addr_assign_type"));
+	ASSERT_EQ(0, sysfs_read(name, "address", addr, sizeof(addr)));
+	ASSERT_TRUE(parse_mac(addr, mac)) TH_LOG("address '%s'", addr);
+	EXPECT_EQ(0, mac[0] & 0x01) TH_LOG("multicast address %s", addr);
+	EXPECT_EQ(0x02, mac[0] & 0x02) TH_LOG("not locally administered: %s", addr);
+}
+
+/* Two devices of each type with default names get different names. */
+TEST_F(rtun_abi, default_names_differ)
+{
+	static const int types[] = { IFF_TUN, IFF_TAP };
+	char a[IFNAMSIZ], b[IFNAMSIZ];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		self->fd2 = dev_open(variant->node);
+		ASSERT_LE(0, self->fd2);
+		ASSERT_EQ(0, set_iff(self->fd, "", types[i] | IFF_NO_PI, a));
+		ASSERT_EQ(0, set_iff(self->fd2, "", types[i] | IFF_NO_PI, b));
+		EXPECT_STRNE(a, b);
+		EXPECT_TRUE(netdev_exists(a));
+		EXPECT_TRUE(netdev_exists(b));
+		close(self->fd);
+		close(self->fd2);
+		self->fd2 = -1;
+		self->fd = dev_open(variant->node);
+		ASSERT_LE(0, self->fd);
+	}
+}
+
+/* "xyz%d" takes the first free number; a freed number is reused. */
+TEST_F(rtun_abi, percent_d_name)
+{
+	char pattern[IFNAMSIZ], want[IFNAMSIZ], a[IFNAMSIZ], b[IFNAMSIZ];
+	char c[IFNAMSIZ];
+	int fd3;
+
+	test_name(pattern, variant->tag, "n%d");
+	self->fd2 = dev_open(variant->node);
+	ASSERT_LE(0, self->fd2);
+
+	ASSERT_EQ(0, set_iff(self->fd, pattern, IFF_TUN, a))
+		TH_LOG("TUNSETIFF %s: %s", pattern, strerror(errno));
+	test_name(want, variant->tag, "n0");
+	EXPECT_STREQ(want, a);
+	ASSERT_EQ(0, set_iff(self->fd2, pattern, IFF_TAP, b));
+	test_name(want, variant->tag, "n1");
+	EXPECT_STREQ(want, b);
+
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_TRUE(netdev_wait_gone(a));
+	fd3 = dev_open(variant->node);
+	ASSERT_LE(0, fd3);
+	EXPECT_EQ(0, set_iff(fd3, pattern, IFF_TUN, c));
+	EXPECT_STREQ(a, c);
+	close(fd3);
+}
+
+/* Names that register_netdevice() or dev_alloc_name() refuse: EINVAL. */
+TEST_F(rtun_abi, bad_names)
+{
+	static const char * const bad[] = {
+		"bad/name", "bad name", "bad:name", ".", "..", "a%d%d", "a%s",
+	};
+	unsigned int i;
+	int ret, err;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ret = set_iff(self->fd, bad[i], IFF_TUN | IFF_NO_PI, NULL);
+		err = errno;
+		EXPECT_EQ(-1, ret) TH_LOG("name '%s' accepted", bad[i]);
+		EXPECT_EQ(EINVAL, err) TH_LOG("name '%s': %s", bad[i], strerror(err));
+	}
+	/* The fd is still unattached and usable. */
+	EXPECT_EQ(0, set_iff(self->fd, "", IFF_TUN | IFF_NO_PI, NULL));
+}
+
+/* An explicit name is used verbatim and returned in ifr_name. */
+TEST_F(rtun_abi, explicit_name)
+{
+	char name[IFNAMSIZ], got[IFNAMSIZ], tap[IFNAMSIZ];
+
+	test_name(name, variant->tag, "x");
+	ASSERT_EQ(0, set_iff(self->fd, name, IFF_TUN | IFF_NO_PI, got))
+		TH_LOG("TUNSETIFF %s: %s", name, strerror(errno));
+	EXPECT_STREQ(name, got);
+	EXPECT_TRUE(netdev_exists(name));
+
+	test_name(name, variant->tag, "y");
+	self->fd2 = dev_open(variant->node);
+	ASSERT_LE(0, self->fd2);
+	ASSERT_EQ(0, set_iff(self->fd2, name, IFF_TAP, tap));
+	EXPECT_STREQ(name, tap);
+	EXPECT_EQ(ARPHRD_ETHER, sysfs_num(name, "type"));
+}
+
+/*
+ * TUNGETIFF returns the name and the stored flags: type and TUN_FEATURES
+ * bits only (not IFF_NO_CARRIER or IFF_TUN_EXCL), plus IFF_NOFILTER
+ * (== IFF_NO_PI) while no socket filter is attached.
+ */
+TEST_F(rtun_abi, getiff_flags)
+{
+	static const struct {
+		int set;
+		int want;
+	} cases[] = {
+		{ IFF_TUN, IFF_TUN | IFF_NOFILTER },
+		{ IFF_TUN | IFF_NO_PI, IFF_TUN | IFF_NO_PI },
+		{ IFF_TAP, IFF_TAP | IFF_NOFILTER },
+		{ IFF_TAP | IFF_NO_PI | IFF_ONE_QUEUE,
+		  IFF_TAP | IFF_NO_PI | IFF_ONE_QUEUE },
+		{ IFF_TUN | IFF_NO_CARRIER, IFF_TUN | IFF_NOFILTER },
+		{ IFF_TAP | IFF_TUN_EXCL, IFF_TAP | IFF_NOFILTER },
+	};
+	char name[IFNAMSIZ], set[IFNAMSIZ], got[IFNAMSIZ], sfx[8];
+	unsigned short flags;
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(sfx, sizeof(sfx), "g%u", i);
+		test_name(name, variant->tag, sfx);
+		fd = dev_open(variant->node);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, set_iff(fd, name, cases[i].set, set))
+			TH_LOG("TUNSETIFF 0x%x: %s", cases[i].set, strerror(errno));
+		flags = 0;
+		EXPECT_EQ(0, get_iff(fd, got, &flags))
+			TH_LOG("TUNGETIFF: %s", strerror(errno));
+		EXPECT_STREQ(name, got);
+		EXPECT_EQ(cases[i].want, flags)
+			TH_LOG("set 0x%x: TUNGETIFF flags 0x%x, expected 0x%x",
+			       cases[i].set, flags, cases[i].want);
+		close(fd);
+	}
+}
+
+/* Everything but the few set-up ioctls needs an attached device. */
+TEST_F(rtun_abi, ebadfd_before_setiff)
+{
+	int v = 12, v2 = 0;
+	struct ifreq ifr;
+	const struct {
+		const char *name;
+		unsigned long cmd;
+		unsigned long arg;
+	} calls[] = {
+		{ "TUNGETIFF", TUNGETIFF, (unsigned long)&ifr },
+		{ "TUNSETPERSIST", TUNSETPERSIST, 1 },
+		{ "TUNSETOFFLOAD", TUNSETOFFLOAD, 0 },
+		{ "TUNSETVNETHDRSZ", TUNSETVNETHDRSZ, (unsigned long)&v },
+		{ "TUNGETVNETHDRSZ", TUNGETVNETHDRSZ, (unsigned long)&v2 },
+		{ "TUNSETSNDBUF", TUNSETSNDBUF, (unsigned long)&v },
+		{ "TUNGETSNDBUF", TUNGETSNDBUF, (unsigned long)&v2 },
+		{ "TUNSETOWNER", TUNSETOWNER, 0 },
+		{ "TUNSETGROUP", TUNSETGROUP, 0 },
+		{ "TUNSETLINK", TUNSETLINK, ARPHRD_ETHER },
+		{ "TUNSETCARRIER", TUNSETCARRIER, (unsigned long)&v },
+		{ "TUNSETVNETLE", TUNSETVNETLE, (unsigned long)&v2 },
+		{ "TUNGETVNETLE", TUNGETVNETLE, (unsigned long)&v2 },
+		{ "TUNSETNOCSUM", TUNSETNOCSUM, 0 },
+	};
+	char buf[64] = { 0x45 };
+	unsigned int i;
+	int ret, err;
+
+	memset(&ifr, 0, sizeof(ifr));
+	for (i = 0; i < ARRAY_SIZE(calls); i++) {
+		errno = 0;
+		ret = ioctl(self->fd, calls[i].cmd, calls[i].arg);
+		err = errno;
+		EXPECT_EQ(-1, ret) TH_LOG("%s returned %d", calls[i].name, ret);
+		EXPECT_EQ(EBADFD, err)
+			TH_LOG("%s: %s", calls[i].name, strerror(err));
+	}
+	errno = 0;
+	EXPECT_EQ(-1, read(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EBADFD, errno) TH_LOG("read: %s", strerror(errno));
+	errno = 0;
+	EXPECT_EQ(-1, write(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(EBADFD, errno) TH_LOG("write: %s", strerror(errno));
+	/* None of that attached anything. */
+	EXPECT_EQ(0, set_iff(self->fd, "", IFF_TUN | IFF_NO_PI, NULL))
+		TH_LOG("TUNSETIFF after EBADFD: %s", strerror(errno));
+}
+
+TEST_F(rtun_abi, second_setiff_eexist)
+{
+	char name[IFNAMSIZ], got[IFNAMSIZ];
+	unsigned short flags;
+
+	ASSERT_EQ(0, set_iff(self->fd, "", IFF_TUN | IFF_NO_PI, name));
+	EXPECT_EQ(-1, set_iff(self->fd, "", IFF_TUN | IFF_NO_PI, NULL));
+	EXPECT_EQ(EEXIST, errno) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(-1, set_iff(self->fd, name, IFF_TAP, NULL));
+	EXPECT_EQ(EEXIST, errno) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, get_iff(self->fd, got, &flags));
+	EXPECT_STREQ(name, got);
+	EXPECT_EQ(IFF_TUN | IFF_NO_PI, flags);
+}
+
+TEST_F(rtun_abi, setiff_no_type_einval)
+{
+	char name[IFNAMSIZ];
+
+	test_name(name, variant->tag, "t");
+	EXPECT_EQ(-1, set_iff(self->fd, "", 0, NULL));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(-1, set_iff(self->fd, name, IFF_NO_PI | IFF_ONE_QUEUE, NULL));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("%s", strerror(errno));
+	EXPECT_FALSE(netdev_exists(name));
+	EXPECT_EQ(0, set_iff(self->fd, name, IFF_TUN, NULL));
+}
+
+/* "lo" exists and is not ours: EINVAL, or EBUSY with IFF_TUN_EXCL. */
+TEST_F(rtun_abi, setiff_existing_foreign)
+{
+	char got[IFNAMSIZ];
+	unsigned short flags;
+
+	ASSERT_TRUE(netdev_exists("lo"));
+	EXPECT_EQ(-1, set_iff(self->fd, "lo", IFF_TUN | IFF_NO_PI, NULL));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("IFF_TUN: %s", strerror(errno));
+	EXPECT_EQ(-1, set_iff(self->fd, "lo", IFF_TAP | IFF_NO_PI, NULL));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("IFF_TAP: %s", strerror(errno));
+	EXPECT_EQ(-1, set_iff(self->fd, "lo", IFF_TUN | IFF_TUN_EXCL, NULL));
+	EXPECT_EQ(EBUSY, errno) TH_LOG("IFF_TUN_EXCL: %s", strerror(errno));
+	EXPECT_EQ(-1, get_iff(self->fd, got, &flags));
+	EXPECT_EQ(EBADFD, errno) TH_LOG("TUNGETIFF: %s", strerror(errno));
+}
+
+/* A second fd on a single-queue device in use. */
+TEST_F(rtun_abi, setiff_existing_busy)
+{
+	char name[IFNAMSIZ];
+
+	test_name(name, variant->tag, "b");
+	ASSERT_EQ(0, set_iff(self->fd, name, IFF_TUN | IFF_NO_PI, NULL));
+	self->fd2 = dev_open(variant->node);
+	ASSERT_LE(0, self->fd2);
+	EXPECT_EQ(-1, set_iff(self->fd2, name, IFF_TUN | IFF_NO_PI, NULL));
+	EXPECT_EQ(EBUSY, errno) TH_LOG("attach: %s", strerror(errno));
+	EXPECT_EQ(-1, set_iff(self->fd2, name, IFF_TUN | IFF_TUN_EXCL, NULL));
+	EXPECT_EQ(EBUSY, errno) TH_LOG("IFF_TUN_EXCL: %s", strerror(errno));
+	EXPECT_EQ(-1, set_iff(self->fd2, name, IFF_TAP | IFF_NO_PI, NULL));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("wrong type: %s", strerror(errno));
+	/* fd2 stayed unattached. */
+	EXPECT_EQ(0, set_iff(self->fd2, "", IFF_TAP, NULL));
+}
+
+TEST_F(rtun_abi, gone_after_close)
+{
+	static const int types[] = { IFF_TUN, IFF_TAP };
+	char name[IFNAMSIZ];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		if (self->fd < 0)
+			self->fd = dev_open(variant->node);
+		ASSERT_LE(0, self->fd);
+		ASSERT_EQ(0, set_iff(self->fd, "", types[i] | IFF_NO_PI, name));
+		ASSERT_TRUE(netdev_exists(name));
+		ASSERT_EQ(0, close(self->fd));
+		self->fd = -1;
+		EXPECT_TRUE(netdev_wait_gone(name))
+			TH_LOG("%s still there %d ms after close", name, SETTLE_MS);
+	}
+}
+
+/* Carrier follows IFF_NO_CARRIER at TUNSETIFF; visible once the link is up. */
+TEST_F(rtun_abi, link_up_carrier)
+{
+	char on[IFNAMSIZ], off[IFNAMSIZ], state[IFNAMSIZ];
+	int flags;
+
+	test_name(on, variant->tag, "c1");
+	test_name(off, variant->tag, "c0");
+	ASSERT_EQ(0, set_iff(self->fd, on, IFF_TUN | IFF_NO_PI, NULL));
+	self->fd2 = dev_open(variant->node);
+	ASSERT_LE(0, self->fd2);
+	ASSERT_EQ(0, set_iff(self->fd2, off, IFF_TUN | IFF_NO_PI | IFF_NO_CARRIER,
+			     NULL));
+
+	ASSERT_EQ(0, link_up(on)) TH_LOG("up %s: %s", on, strerror(errno));
+	ASSERT_EQ(0, link_up(off)) TH_LOG("up %s: %s", off, strerror(errno));
+
+	ASSERT_LE(0, (flags = sysfs_num(on, "flags")));
+	EXPECT_EQ(IFF_UP, flags & IFF_UP);
+	EXPECT_EQ(1, sysfs_num(on, "carrier"));
+	flags = link_flags(on);
+	EXPECT_EQ(IFF_UP | IFF_RUNNING, flags & (IFF_UP | IFF_RUNNING))
+		TH_LOG("%s: flags 0x%x", on, flags);
+	EXPECT_TRUE(operstate_wait(on, "unknown", state))
+		TH_LOG("%s: operstate %s", on, state);
+
+	ASSERT_LE(0, (flags = sysfs_num(off, "flags")));
+	EXPECT_EQ(IFF_UP, flags & IFF_UP);
+	EXPECT_EQ(0, sysfs_num(off, "carrier"));
+	flags = link_flags(off);
+	EXPECT_EQ(IFF_UP, flags & (IFF_UP | IFF_RUNNING))
+		TH_LOG("%s: flags 0x%x (NO-CARRIER wants UP without RUNNING)",
+		       off, flags);
+	EXPECT_TRUE(operstate_wait(off, "down", state))
+		TH_LOG("%s: operstate %s", off, state);
+}
+
+/* Both drivers at once: distinct names, neither attaches to the other's. */
+TEST_F(rtun_abi, coexist)
+{
+	char mine[IFNAMSIZ], peer[IFNAMSIZ];
+
+	self->peer_fd = dev_open(variant->peer_node);
+	if (self->peer_fd < 0 && errno == ENOENT)
+		SKIP(return, "%s missing: the other driver is not loaded",
+		     variant->peer_node);
+	ASSERT_LE(0, self->peer_fd) TH_LOG("%s: %s", variant->peer_node,
+					    strerror(errno));
+
+	ASSERT_EQ(0, set_iff(self->fd, "", IFF_TUN | IFF_NO_PI, mine));
+	ASSERT_EQ(0, set_iff(self->peer_fd, "", IFF_TUN | IFF_NO_PI, peer));
+	EXPECT_STRNE(mine, peer);
+	EXPECT_TRUE(netdev_exists(mine));
+	EXPECT_TRUE(netdev_exists(peer));
+	EXPECT_TRUE(is_prefix_num(mine, variant->tun_prefix)) TH_LOG("%s", mine);
+
+	/* The other driver's device is foreign: EINVAL both ways. */
+	self->fd2 = dev_open(variant->node);
+	ASSERT_LE(0, self->fd2);
+	EXPECT_EQ(-1, set_iff(self->fd2, peer, IFF_TUN | IFF_NO_PI, NULL));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("attach to %s: %s", peer, strerror(errno));
+	close(self->peer_fd);
+	self->peer_fd = dev_open(variant->peer_node);
+	ASSERT_LE(0, self->peer_fd);
+	EXPECT_EQ(-1, set_iff(self->peer_fd, mine, IFF_TUN | IFF_NO_PI, NULL));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("peer attach to %s: %s", mine,
+					 strerror(errno));
+}
+
+TEST_HARNESS_MAIN
