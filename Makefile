@@ -25,7 +25,8 @@ run:
 	@bash scripts/run.sh
 
 shell: module
-	@KDIR=$$(bash scripts/kdir.sh) bash scripts/vm-run.sh --interactive
+	@KDIR=$$(bash scripts/kdir.sh) bash scripts/vm-run.sh --interactive -- \
+		bash scripts/guest-run.sh
 
 check:
 	@bash scripts/check.sh

@@ -4,7 +4,7 @@
 # Boot the rtun test kernel with virtme-ng and run a command in it.
 #
 # Usage: vm-run.sh [--kdir DIR] [--timeout SECS] [--log FILE] -- CMD [ARG...]
-#        vm-run.sh [--kdir DIR] [--log FILE] --interactive
+#        vm-run.sh [--kdir DIR] [--log FILE] --interactive [-- CMD [ARG...]]
 #
 # The guest sees the host's root read-only (9p) with 2 vCPUs; CMD runs as
 # root with the repository root as working directory, its stdout and stderr
@@ -53,7 +53,6 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $interactive -eq 1 ] || [ $# -gt 0 ] || { echo "vm-run: no command given" >&2; usage; }
-[ $interactive -eq 0 ] || [ $# -eq 0 ] || die "--interactive takes no command"
 [[ "$tmo" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants a positive number of seconds, not '$tmo'"
 
 cpus=${RTUN_VM_CPUS:-2}
@@ -138,13 +137,20 @@ setup_log() {
 	info "VM log: $log"
 }
 
+# An interactive session on the console: a shell, or CMD (which may start one).
 run_interactive() {
+	local exec_opt=()
+
 	if [ ! -t 0 ] || [ ! -t 1 ]; then
 		die "--interactive needs a terminal on stdin and stdout"
 	fi
-	info "starting an interactive shell in the VM; leave it with 'exit' or Ctrl-D"
+	if [ $# -gt 0 ]; then
+		exec_opt=(--exec "export RTUN_KDIR=$(printf %q "$kdir") RTUN_OUT=$(printf %q "$outdir"); $(printf '%q ' "$@")")
+	fi
+	info "starting an interactive session in the VM; leave it with 'exit' or Ctrl-D"
 	set +e
-	"$vng" "${base[@]}" "${accel_opt[@]}" --rwdir "$outdir" 2> >(tee -a "$log" >&2)
+	"$vng" "${base[@]}" "${accel_opt[@]}" --rwdir "$outdir" "${exec_opt[@]}" \
+		2> >(tee -a "$log" >&2)
 	exit $?
 }
 
@@ -206,6 +212,6 @@ accel_opt=()
 [ "$accel" = kvm ] || accel_opt=(--disable-kvm)
 setup_log
 if [ $interactive -eq 1 ]; then
-	run_interactive
+	run_interactive "$@"
 fi
 run_command "$@"
