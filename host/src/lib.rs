@@ -10,6 +10,9 @@
 #[path = "../../rust/vnet_hdr.rs"]
 pub mod vnet_hdr;
 
+#[path = "../../rust/vnet_out.rs"]
+pub mod vnet_out;
+
 #[path = "../../rust/uapi.rs"]
 pub mod uapi;
 
