@@ -27,6 +27,9 @@ struct nlattr;
 struct rtnl_link_stats64;
 struct netlink_ext_ack;
 struct sk_buff;
+struct sk_buff_head;
+struct wait_queue_head;
+struct poll_table_struct;
 
 /*
  * How a new net device is set up, decided by Rust and applied as is by
@@ -60,6 +63,21 @@ struct rtun_skb_geometry {
 	u32 costly_order;
 	u32 net_ip_align;
 	u32 net_skb_pad;
+};
+
+/* What the read path needs to know of an skb, read in one go. */
+struct rtun_skb_info {
+	u32 len;
+	u32 head_len;
+	u32 gso_type;
+	u16 gso_size;
+	u16 protocol;		/* CPU order */
+	u8 ip_summed;		/* CHECKSUM_* */
+	u8 vlan_present;
+	u16 vlan_proto;		/* CPU order */
+	u16 vlan_tci;
+	u16 csum_offset;
+	s32 csum_start;		/* skb_checksum_start_offset() */
 };
 
 /* Section 1: C, called from Rust. */
@@ -121,6 +139,29 @@ void rtun_skb_rx_prepare(struct sk_buff *skb);
 void rtun_netif_receive_skb(struct sk_buff *skb);
 void rtun_kfree_skb(struct sk_buff *skb);
 
+const char *rtun_param_abi(void);
+void rtun_synchronize_net(void);
+unsigned int rtun_netdev_tx_queue_len(const struct net_device *dev);
+void rtun_netdev_update_features(struct net_device *dev);
+u64 rtun_netdev_wanted_features(const struct net_device *dev);
+void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features);
+void rtun_dev_tx_add(struct net_device *dev, unsigned int packets,
+		     unsigned int len);
+
+void rtun_skb_queue_init(struct sk_buff_head *queue);
+bool rtun_skb_queue_tail_bounded(struct sk_buff_head *queue,
+				 struct sk_buff *skb, u32 limit);
+u32 rtun_skb_queue_len(const struct sk_buff_head *queue);
+void rtun_waitqueue_init(struct wait_queue_head *wq);
+void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
+		    struct poll_table_struct *pt);
+bool rtun_skb_tx_prepare(struct sk_buff *skb);
+void rtun_skb_get_info(const struct sk_buff *skb, struct rtun_skb_info *info);
+int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
+			  struct iov_iter *to, int len);
+size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to);
+bool rtun_kiocb_nowait(const struct kiocb *iocb);
+
 /* Values of rtun_netdev_kind(). */
 #define RTUN_KIND_OTHER	0
 #define RTUN_KIND_TUN	1
@@ -133,6 +174,7 @@ int rtun_fop_release(struct inode *inode, struct file *file);
 long rtun_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 ssize_t rtun_fop_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t rtun_fop_write_iter(struct kiocb *iocb, struct iov_iter *from);
+__poll_t rtun_fop_poll(struct file *file, struct poll_table_struct *pt);
 
 void rtun_ndo_uninit(struct net_device *dev);
 int rtun_ndo_open(struct net_device *dev);

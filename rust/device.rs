@@ -3,8 +3,9 @@
 //! Per-device state and the net device callbacks.
 
 use crate::features;
-use crate::iff::Kind;
+use crate::iff::{Kind, SetIff};
 use crate::netdev::{DevConfig, NetDevOps, NetDevice};
+use crate::rcu::{RcuArc, RcuRead};
 use crate::rtnl::{Rtnl, RtnlLocked};
 use crate::skb::{self, Skb};
 use crate::tunfile::TunFile;
@@ -54,12 +55,22 @@ pub(crate) fn rtnl_newlink_error() -> Error {
     Error::from_errno(-(bindings::EOPNOTSUPP as i32))
 }
 
-/// Returns how a new device of `kind` is set up, as `tun_net_initialize()` does.
-pub(crate) fn config(kind: Kind) -> DevConfig {
+/// Returns how a new device is set up, as `tun_net_initialize()` does.
+///
+/// Under the 2008 ABI the features are the ones fixed at creation.
+pub(crate) fn config(req: &SetIff) -> DevConfig {
+    let (hw, vlan) = match req.fixed_features {
+        Some(f) => (f, f),
+        None => (
+            features::DEFAULT_HW_FEATURES,
+            features::DEFAULT_VLAN_FEATURES,
+        ),
+    };
+    let kind = req.kind;
     let mut cfg = DevConfig {
-        hw_features: features::DEFAULT_HW_FEATURES,
-        features: features::DEFAULT_HW_FEATURES,
-        vlan_features: features::DEFAULT_VLAN_FEATURES,
+        hw_features: hw,
+        features: hw,
+        vlan_features: vlan,
         mtu: bindings::ETH_DATA_LEN,
         min_mtu: MIN_MTU,
         lltx: 1,
@@ -104,29 +115,36 @@ pub(crate) struct RtunDev {
     vnet_le: AtomicBool,
     /// `TUNSETVNETBE`.
     vnet_be: AtomicBool,
+    /// Whether a virtio-net header precedes each read packet.
+    hdr_read: AtomicBool,
     /// Writes whose virtio-net header was refused.
     rx_frame_errors: AtomicU64,
     /// The kernel's skb sizes, read once at creation.
     geometry: SkbGeometry,
-    /// The attached file; it holds a reference back to the device.
-    file: RtnlLocked<Option<Arc<TunFile>>>,
+    /// The attached file; it holds a reference back to the device. Published
+    /// to `ndo_start_xmit` under RCU, changed with RTNL held.
+    file: RcuArc<TunFile>,
     /// The user features the reader allowed (C's `set_features`).
     allowed_features: RtnlLocked<u64>,
 }
 
 impl RtunDev {
-    /// Creates the state of a new device of `kind` with stored flags `flags`.
-    pub(crate) fn new(kind: Kind, flags: u16) -> Self {
+    /// Creates the state of a new device for the request `req`.
+    pub(crate) fn new(req: &SetIff) -> Self {
         Self {
-            kind,
-            flags: AtomicU16::new(flags),
+            kind: req.kind,
+            flags: AtomicU16::new(req.dev_flags),
+            hdr_read: AtomicBool::new(req.hdr_read),
             vnet_hdr_sz: AtomicU32::new(VIRTIO_NET_HDR_LEN as u32),
             vnet_le: AtomicBool::new(false),
             vnet_be: AtomicBool::new(false),
             rx_frame_errors: AtomicU64::new(0),
             geometry: skb::geometry(),
-            file: RtnlLocked::new(None),
-            allowed_features: RtnlLocked::new(0),
+            file: RcuArc::new(),
+            // Under the 2008 ABI the reader's offloads are fixed at creation.
+            allowed_features: RtnlLocked::new(
+                req.fixed_features.unwrap_or(0) & features::TUN_USER_FEATURES,
+            ),
         }
     }
 
@@ -140,9 +158,15 @@ impl RtunDev {
         self.flags.load(Ordering::Relaxed)
     }
 
-    /// Replaces the stored flags; RTNL serialises writers.
-    pub(crate) fn set_flags(&self, flags: u16, _rtnl: &mut Rtnl) {
-        self.flags.store(flags, Ordering::Relaxed);
+    /// Takes the flags of a new `TUNSETIFF` on an existing device; RTNL serialises writers.
+    pub(crate) fn set_flags(&self, req: &SetIff, _rtnl: &mut Rtnl) {
+        self.flags.store(req.dev_flags, Ordering::Relaxed);
+        self.hdr_read.store(req.hdr_read, Ordering::Relaxed);
+    }
+
+    /// Returns whether a virtio-net header precedes each read packet.
+    pub(crate) fn hdr_on_read(&self) -> bool {
+        self.hdr_read.load(Ordering::Relaxed)
     }
 
     /// Returns the virtio-net header size.
@@ -201,24 +225,30 @@ impl RtunDev {
 
     /// Returns whether a file is attached.
     pub(crate) fn has_file(&self, rtnl: &Rtnl) -> bool {
-        self.file.borrow(rtnl).is_some()
+        self.file.get(rtnl).is_some()
     }
 
     /// Attaches `file`; the caller has checked that none is attached.
     pub(crate) fn attach(&self, file: Arc<TunFile>, rtnl: &mut Rtnl) {
-        *self.file.borrow_mut(rtnl) = Some(file);
+        drop(self.file.replace(Some(file), rtnl));
     }
 
-    /// Detaches and returns the attached file, if any.
+    /// Detaches and returns the attached file, once transmit can no longer see it.
     pub(crate) fn take_file(&self, rtnl: &mut Rtnl) -> Option<Arc<TunFile>> {
-        self.file.borrow_mut(rtnl).take()
+        self.file.replace(None, rtnl)
+    }
+
+    /// Sets the user features the reader allowed; the caller then updates the device.
+    pub(crate) fn set_allowed_features(&self, features: u64, rtnl: &mut Rtnl) {
+        *self.allowed_features.borrow_mut(rtnl) = features;
     }
 }
 
 impl NetDevOps for RtunDev {
     fn uninit(_dev: &NetDevice, data: &Self, rtnl: &mut Rtnl) {
         // The device goes away under an attached file (`ip link del`, module
-        // unload): the file keeps working and reports EBADFD from now on.
+        // unload): blocked readers fail with EFAULT, as in C, and the file
+        // reports EBADFD from now on.
         if let Some(file) = data.take_file(rtnl) {
             file.device_gone(rtnl);
         }
@@ -234,11 +264,19 @@ impl NetDevOps for RtunDev {
         Ok(())
     }
 
-    fn start_xmit(dev: &NetDevice, _data: &Self, skb: Skb) {
-        // The read path does not exist yet: account the packet as dropped,
-        // as C does when its queue is full.
-        dev.tx_dropped_inc();
-        drop(skb);
+    fn start_xmit(dev: &NetDevice, data: &Self, mut skb: Skb, rcu: &RcuRead) {
+        // As `tun_net_xmit()`: no file, frags that cannot be made private, or
+        // a full queue drop the packet and count it in `tx_dropped`.
+        let queued = match data.file.get_rcu(rcu) {
+            Some(file) if skb.tx_prepare() => file.queue_packet(skb, dev.tx_queue_len()),
+            _ => {
+                drop(skb);
+                false
+            }
+        };
+        if !queued {
+            dev.tx_dropped_inc();
+        }
     }
 
     fn fix_features(_dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64 {

@@ -4,6 +4,8 @@
 //!
 //! Only the abstraction modules use these; each call site carries a
 //! `// SAFETY:` comment. Keep every declaration in step with the header.
+//! `struct file` and `struct kiocb` are passed as `c_void`: their bindgen
+//! types hold fields rustc does not consider FFI-safe.
 
 use kernel::bindings;
 use kernel::ffi::{c_char, c_int, c_uint, c_void};
@@ -39,6 +41,23 @@ pub(crate) struct RtunSkbGeometry {
     pub(crate) costly_order: u32,
     pub(crate) net_ip_align: u32,
     pub(crate) net_skb_pad: u32,
+}
+
+/// Mirror of `struct rtun_skb_info`.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+pub(crate) struct RtunSkbInfo {
+    pub(crate) len: u32,
+    pub(crate) head_len: u32,
+    pub(crate) gso_type: u32,
+    pub(crate) gso_size: u16,
+    pub(crate) protocol: u16,
+    pub(crate) ip_summed: u8,
+    pub(crate) vlan_present: u8,
+    pub(crate) vlan_proto: u16,
+    pub(crate) vlan_tci: u16,
+    pub(crate) csum_offset: u16,
+    pub(crate) csum_start: i32,
 }
 
 /// `struct rtnl_link_stats64`, which Rust only passes through.
@@ -142,4 +161,40 @@ extern "C" {
     pub(crate) fn rtun_skb_rx_prepare(skb: *mut bindings::sk_buff);
     pub(crate) fn rtun_netif_receive_skb(skb: *mut bindings::sk_buff);
     pub(crate) fn rtun_kfree_skb(skb: *mut bindings::sk_buff);
+
+    pub(crate) fn rtun_param_abi() -> *const c_char;
+    pub(crate) fn rtun_synchronize_net();
+    pub(crate) fn rtun_netdev_tx_queue_len(dev: *const bindings::net_device) -> c_uint;
+    pub(crate) fn rtun_netdev_update_features(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netdev_wanted_features(dev: *const bindings::net_device) -> u64;
+    pub(crate) fn rtun_netdev_set_wanted_features(dev: *mut bindings::net_device, features: u64);
+    pub(crate) fn rtun_dev_tx_add(dev: *mut bindings::net_device, packets: c_uint, len: c_uint);
+
+    pub(crate) fn rtun_skb_queue_init(queue: *mut bindings::sk_buff_head);
+    pub(crate) fn rtun_skb_queue_tail_bounded(
+        queue: *mut bindings::sk_buff_head,
+        skb: *mut bindings::sk_buff,
+        limit: u32,
+    ) -> bool;
+    pub(crate) fn rtun_skb_queue_len(queue: *const bindings::sk_buff_head) -> u32;
+    pub(crate) fn rtun_waitqueue_init(wq: *mut bindings::wait_queue_head);
+    pub(crate) fn rtun_poll_wait(
+        file: *mut c_void,
+        wq: *mut bindings::wait_queue_head,
+        pt: *mut bindings::poll_table_struct,
+    );
+    pub(crate) fn rtun_skb_tx_prepare(skb: *mut bindings::sk_buff) -> bool;
+    pub(crate) fn rtun_skb_get_info(skb: *const bindings::sk_buff, info: *mut RtunSkbInfo);
+    pub(crate) fn rtun_skb_copy_to_iter(
+        skb: *const bindings::sk_buff,
+        offset: c_int,
+        to: *mut bindings::iov_iter,
+        len: c_int,
+    ) -> c_int;
+    pub(crate) fn rtun_kiocb_nowait(iocb: *const c_void) -> bool;
+    pub(crate) fn rtun_copy_to_iter(
+        buf: *const c_void,
+        len: usize,
+        to: *mut bindings::iov_iter,
+    ) -> usize;
 }

@@ -7,6 +7,7 @@
 //! per-file type, which `open` stores in `file->private_data` as an [`Arc`].
 
 use crate::ffi;
+use crate::queue::PollTable;
 use kernel::bindings;
 use kernel::error::{code::EFAULT, Error, Result};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
@@ -24,10 +25,12 @@ pub(crate) trait FileOps: Sized + Send + Sync {
     fn release(this: Arc<Self>, file: &File);
     /// An ioctl; returns the value the system call returns.
     fn ioctl(this: ArcBorrow<'_, Self>, file: &File, cmd: u32, arg: usize) -> Result<isize>;
-    /// A read into `to`; returns the number of bytes read.
-    fn read_iter(this: ArcBorrow<'_, Self>, file: &File, to: &mut IovIter) -> Result<usize>;
+    /// A read into `to`, not sleeping if `nonblock`; returns the number of bytes read.
+    fn read_iter(this: ArcBorrow<'_, Self>, to: &mut IovIter, nonblock: bool) -> Result<usize>;
     /// A write from `from`; returns the number of bytes consumed.
-    fn write_iter(this: ArcBorrow<'_, Self>, file: &File, from: &mut IovIter) -> Result<usize>;
+    fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, nonblock: bool) -> Result<usize>;
+    /// Readiness for `poll`/`select`/`epoll`; returns the `EPOLL*` mask.
+    fn poll(this: ArcBorrow<'_, Self>, file: &File, pt: &PollTable<'_>) -> u32;
 }
 
 /// An open `struct file`.
@@ -39,6 +42,11 @@ pub(crate) trait FileOps: Sized + Send + Sync {
 pub(crate) struct File(Opaque<bindings::file>);
 
 impl File {
+    /// Returns the raw pointer for calls into C.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::file {
+        self.0.get()
+    }
+
     /// Wraps a file operation's argument.
     ///
     /// # Safety
@@ -79,6 +87,12 @@ impl IovIter {
     pub(crate) fn count(&self) -> usize {
         // SAFETY: the iterator is valid and ours during the file operation.
         unsafe { ffi::rtun_iov_iter_count(self.0.get()) }
+    }
+
+    /// Copies `buf` into the iterator; returns how many bytes fit.
+    pub(crate) fn copy_to(&mut self, buf: &[u8]) -> usize {
+        // SAFETY: `buf` is valid for reads of its length; the iterator is ours.
+        unsafe { ffi::rtun_copy_to_iter(buf.as_ptr().cast(), buf.len(), self.as_ptr()) }
     }
 
     /// Copies exactly `buf.len()` bytes out of the iterator, or fails with `EFAULT`.
@@ -205,11 +219,14 @@ fn to_ssize(r: Result<usize>) -> isize {
 extern "C" fn rtun_fop_read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
     // SAFETY: the VFS passes a valid kiocb for an rtun file, and an iterator
     // that is ours for the duration of the call.
-    let (this, f, to) = unsafe {
-        let file = (*iocb).ki_filp;
-        (file_data(file), File::from_raw(file), IovIter::from_raw(to))
+    let (this, nonblock, to) = unsafe {
+        (
+            file_data((*iocb).ki_filp),
+            ffi::rtun_kiocb_nowait(iocb.cast()),
+            IovIter::from_raw(to),
+        )
     };
-    to_ssize(FileData::read_iter(this, f, to))
+    to_ssize(FileData::read_iter(this, to, nonblock))
 }
 
 #[no_mangle]
@@ -218,13 +235,29 @@ extern "C" fn rtun_fop_write_iter(
     from: *mut bindings::iov_iter,
 ) -> isize {
     // SAFETY: as for `rtun_fop_read_iter`.
-    let (this, f, from) = unsafe {
-        let file = (*iocb).ki_filp;
+    let (this, nonblock, from) = unsafe {
         (
-            file_data(file),
-            File::from_raw(file),
+            file_data((*iocb).ki_filp),
+            ffi::rtun_kiocb_nowait(iocb.cast()),
             IovIter::from_raw(from),
         )
     };
-    to_ssize(FileData::write_iter(this, f, from))
+    to_ssize(FileData::write_iter(this, from, nonblock))
+}
+
+#[no_mangle]
+extern "C" fn rtun_fop_poll(
+    file: *mut bindings::file,
+    pt: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: `poll` runs between open and release on a valid file; the poll
+    // table is null or valid during the call.
+    let (this, f, pt) = unsafe {
+        (
+            file_data(file),
+            File::from_raw(file),
+            PollTable::from_raw(pt),
+        )
+    };
+    FileData::poll(this, f, &pt)
 }

@@ -6,6 +6,7 @@
 //! `__tun_chr_ioctl()` of Linux 6.12 `drivers/net/tun.c`, except where a
 //! comment says why rtun deliberately differs. Imports only `core`.
 
+use crate::features::Rfc2008Flags;
 use crate::uapi::*;
 
 /// `EPERM`.
@@ -59,6 +60,26 @@ pub const RTUN_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | RTUN_
 /// clear error. Bits unknown to both drivers stay ignored, as upstream.
 pub const RTUN_REFUSED: u16 = C_TUN_FEATURES & !RTUN_FEATURES;
 
+/// Which meaning `TUNSETIFF` gives its flags, chosen with the module parameter `abi`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Abi {
+    /// Today's `if_tun.h` (the default).
+    Upstream,
+    /// The 2008 design: `IFF_SEND_GSO`, `IFF_RECV_CSUM`, `IFF_RECV_GSO`.
+    Rfc2008,
+}
+
+impl Abi {
+    /// Parses the value of the `abi` module parameter.
+    pub fn from_param(value: &[u8]) -> Option<Self> {
+        match value {
+            b"upstream" => Some(Abi::Upstream),
+            b"rfc2008" => Some(Abi::Rfc2008),
+            _ => None,
+        }
+    }
+}
+
 /// A validated `TUNSETIFF` request.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SetIff {
@@ -70,6 +91,12 @@ pub struct SetIff {
     pub carrier: bool,
     /// Whether an existing device of that name is an error (`IFF_TUN_EXCL`).
     pub exclusive: bool,
+    /// Whether a virtio-net header precedes each written packet.
+    pub hdr_write: bool,
+    /// Whether a virtio-net header precedes each read packet.
+    pub hdr_read: bool,
+    /// Device features fixed at creation (2008 ABI), or `None` for today's defaults.
+    pub fixed_features: Option<u64>,
 }
 
 /// Why a `TUNSETIFF` request was refused.
@@ -113,12 +140,36 @@ impl SetIff {
         } else {
             return Err(IffError::NoType);
         };
+        let vnet = flags & IFF_VNET_HDR != 0;
         Ok(Self {
             kind,
             dev_flags: kind.flag() | (flags & RTUN_FEATURES),
             carrier: flags & IFF_NO_CARRIER == 0,
             exclusive: flags & IFF_TUN_EXCL != 0,
+            hdr_write: vnet,
+            hdr_read: vnet,
+            fixed_features: None,
         })
+    }
+
+    /// Validates the flags of a `TUNSETIFF` request under `abi`.
+    ///
+    /// Under [`Abi::Rfc2008`], `0x4000` is `IFF_SEND_GSO` (header on write,
+    /// stored as `IFF_VNET_HDR`), `0x8000` is `IFF_RECV_CSUM` and `0x0800` is
+    /// `IFF_RECV_GSO` (header on read, features fixed at creation by
+    /// [`Rfc2008Flags::features`]); there is no `IFF_TUN_EXCL`.
+    pub fn parse_abi(flags: u16, abi: Abi) -> Result<Self, IffError> {
+        match abi {
+            Abi::Upstream => Self::parse(flags),
+            Abi::Rfc2008 => {
+                let old = Rfc2008Flags::from_iff(flags);
+                let mut req = Self::parse(flags & !(IFF_RECV_CSUM_2008 | IFF_RECV_GSO_2008))?;
+                req.hdr_write = old.send_hdr;
+                req.hdr_read = old.recv_hdr;
+                req.fixed_features = Some(old.features());
+                Ok(req)
+            }
+        }
     }
 
     /// Decides whether the request may attach to a device that already has its name.
@@ -227,6 +278,53 @@ mod tests {
             getiff_flags(IFF_TAP | IFF_ONE_QUEUE),
             IFF_TAP | IFF_ONE_QUEUE | IFF_NOFILTER
         );
+    }
+
+    #[test]
+    fn abi_parameter_values() {
+        assert_eq!(Abi::from_param(b"upstream"), Some(Abi::Upstream));
+        assert_eq!(Abi::from_param(b"rfc2008"), Some(Abi::Rfc2008));
+        assert_eq!(Abi::from_param(b"2008"), None);
+        assert_eq!(Abi::from_param(b""), None);
+    }
+
+    #[test]
+    fn upstream_vnet_hdr_is_both_directions() {
+        let r = SetIff::parse_abi(IFF_TAP | IFF_VNET_HDR, Abi::Upstream).unwrap();
+        assert!(r.hdr_write && r.hdr_read);
+        assert_eq!(r.fixed_features, None);
+        let r = SetIff::parse_abi(IFF_TAP, Abi::Upstream).unwrap();
+        assert!(!r.hdr_write && !r.hdr_read);
+    }
+
+    #[test]
+    fn rfc2008_bits_split_the_directions() {
+        use crate::features::*;
+        let send = SetIff::parse_abi(IFF_TUN | IFF_SEND_GSO_2008, Abi::Rfc2008).unwrap();
+        assert!(send.hdr_write && !send.hdr_read);
+        assert_eq!(send.dev_flags, IFF_TUN | IFF_VNET_HDR);
+        assert_eq!(send.fixed_features, Some(0));
+        let csum = SetIff::parse_abi(IFF_TAP | IFF_RECV_CSUM_2008, Abi::Rfc2008).unwrap();
+        assert!(!csum.hdr_write && csum.hdr_read && !csum.exclusive);
+        assert_eq!(csum.dev_flags, IFF_TAP);
+        assert_eq!(
+            csum.fixed_features,
+            Some(NETIF_F_SG | NETIF_F_HW_CSUM | NETIF_F_HIGHDMA | NETIF_F_FRAGLIST)
+        );
+        let gso = SetIff::parse_abi(
+            IFF_TAP | IFF_RECV_CSUM_2008 | IFF_RECV_GSO_2008 | IFF_SEND_GSO_2008,
+            Abi::Rfc2008,
+        )
+        .unwrap();
+        assert!(gso.hdr_write && gso.hdr_read);
+        assert_eq!(
+            gso.fixed_features.unwrap() & (NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_TSO_ECN),
+            NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_TSO_ECN
+        );
+        // IFF_RECV_GSO alone asks for GSO without checksum offload: nothing.
+        let lone = SetIff::parse_abi(IFF_TAP | IFF_RECV_GSO_2008, Abi::Rfc2008).unwrap();
+        assert!(lone.hdr_read);
+        assert_eq!(lone.fixed_features, Some(0));
     }
 
     #[test]

@@ -15,6 +15,7 @@
 use crate::ffi;
 use crate::iff::Kind;
 use crate::netns::NetNs;
+use crate::rcu::RcuRead;
 use crate::rtnl::Rtnl;
 use crate::skb::Skb;
 use crate::uapi::IFNAMSIZ;
@@ -39,8 +40,8 @@ pub(crate) trait NetDevOps: Sized + Send + Sync {
     fn open(dev: &NetDevice, data: &Self) -> Result;
     /// The device is brought down (`ndo_stop`), with RTNL held.
     fn stop(dev: &NetDevice, data: &Self) -> Result;
-    /// The stack hands over a packet to transmit (`ndo_start_xmit`).
-    fn start_xmit(dev: &NetDevice, data: &Self, skb: Skb);
+    /// The stack hands over a packet to transmit (`ndo_start_xmit`), under RCU.
+    fn start_xmit(dev: &NetDevice, data: &Self, skb: Skb, rcu: &RcuRead);
     /// Filters wanted features (`ndo_fix_features`), with RTNL held.
     fn fix_features(dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64;
     /// Returns the receive frame errors to add to the core statistics.
@@ -182,6 +183,37 @@ impl NetDevice {
         unsafe { ffi::rtun_dev_rx_dropped_inc(self.as_ptr()) };
     }
 
+    /// Returns the transmit queue length (`dev->tx_queue_len`).
+    pub(crate) fn tx_queue_len(&self) -> u32 {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netdev_tx_queue_len(self.as_ptr()) }
+    }
+
+    /// Counts `packets` packets of `len` bytes in all sent.
+    pub(crate) fn tx_add(&self, packets: u32, len: u32) {
+        // SAFETY: `self` is live; the shim disables preemption for the per-CPU stats.
+        unsafe { ffi::rtun_dev_tx_add(self.as_ptr(), packets, len) };
+    }
+
+    /// Returns the features the user asked for (`dev->wanted_features`).
+    pub(crate) fn wanted_features(&self, _rtnl: &Rtnl) -> u64 {
+        // SAFETY: `self` is live; RTNL serialises writers of the field.
+        unsafe { ffi::rtun_netdev_wanted_features(self.as_ptr()) }
+    }
+
+    /// Sets `dev->wanted_features`; [`NetDevice::update_features`] applies it.
+    pub(crate) fn set_wanted_features(&self, features: u64, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and RTNL is held, as writers of the field need.
+        unsafe { ffi::rtun_netdev_set_wanted_features(self.as_ptr(), features) };
+    }
+
+    /// Recomputes the features through `ndo_fix_features` (`netdev_update_features()`).
+    pub(crate) fn update_features(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and RTNL is held; this calls `ndo_fix_features`,
+        // hence `&mut Rtnl`.
+        unsafe { ffi::rtun_netdev_update_features(self.as_ptr()) };
+    }
+
     /// Counts one packet dropped on transmit.
     pub(crate) fn tx_dropped_inc(&self) {
         // SAFETY: `self` is live; the core stats are per-CPU and lock-free.
@@ -217,6 +249,12 @@ impl NetDevice {
         // is held, which the borrow of the token ensures for 'a.
         NonNull::new(raw).map(|p| unsafe { NetDevice::from_raw(p.as_ptr()) })
     }
+}
+
+/// Returns whether a networking message may be printed now (`net_ratelimit()`).
+pub(crate) fn net_ratelimit() -> bool {
+    // SAFETY: `net_ratelimit()` may be called in any context.
+    unsafe { bindings::net_ratelimit() != 0 }
 }
 
 /// Creates and registers a device named `name` in `net`, with private data `data`.
@@ -335,9 +373,11 @@ extern "C" fn rtun_ndo_start_xmit(
 ) -> c_int {
     // SAFETY: the core passes ownership of a valid skb.
     let skb = unsafe { Skb::from_raw(skb) };
+    // SAFETY: the core calls `ndo_start_xmit` under `rcu_read_lock_bh()`.
+    let rcu = unsafe { RcuRead::assume_held() };
     // SAFETY: the device is live during the callback. An skb for a device that
     // is not rtun's cannot happen; it is freed by `Skb`'s drop either way.
-    unsafe { with_dev(dev, (), |d, p| Priv::start_xmit(d, p, skb)) };
+    unsafe { with_dev(dev, (), |d, p| Priv::start_xmit(d, p, skb, &rcu)) };
     NETDEV_TX_OK
 }
 

@@ -16,12 +16,17 @@ pub mod features;
 pub mod iff;
 pub mod uapi;
 pub mod vnet_hdr;
+pub mod vnet_out;
 
 mod device;
 mod ffi;
 mod file;
 mod netdev;
 mod netns;
+mod param;
+mod queue;
+mod rcu;
+mod read;
 mod rtnl;
 mod skb;
 mod tunfile;
@@ -45,9 +50,15 @@ struct Rtun {
 
 impl kernel::Module for Rtun {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let value = param::abi();
+        let Some(abi) = iff::Abi::from_param(value) else {
+            pr_err!("abi must be 'upstream' or 'rfc2008'\n");
+            return Err(EINVAL);
+        };
+        tunfile::set_abi(abi);
         let link = file::LinkRegistration::new()?;
         let misc = file::MiscRegistration::new()?;
-        pr_info!("/dev/net/rtun ready\n");
+        pr_info!("/dev/net/rtun ready ({:?} TUNSETIFF flags)\n", abi);
         Ok(Rtun {
             _misc: misc,
             _link: link,

@@ -69,6 +69,13 @@ impl Skb {
         self.ptr.as_ptr()
     }
 
+    /// Gives up ownership, for a C function that takes it.
+    pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
+        let ptr = self.as_ptr();
+        core::mem::forget(self);
+        ptr
+    }
+
     /// Fills the first `len` bytes of the packet, head then frags, from `from`.
     pub(crate) fn copy_from_iter(&mut self, from: &mut IovIter, len: usize) -> Result {
         // SAFETY: the skb is ours and at least `len` bytes long (the caller
@@ -133,10 +140,37 @@ impl Skb {
 
     /// Hands the packet to the stack (`netif_receive_skb()`).
     pub(crate) fn receive(self) {
-        let ptr = self.as_ptr();
-        core::mem::forget(self);
-        // SAFETY: ownership passes to the stack; `forget` keeps us from freeing it.
-        unsafe { ffi::rtun_netif_receive_skb(ptr) };
+        // SAFETY: ownership passes to the stack.
+        unsafe { ffi::rtun_netif_receive_skb(self.into_raw()) };
+    }
+
+    /// Detaches a packet the device is going to hold from its sender, as
+    /// `tun_net_xmit()` does; false if its frags cannot be made private.
+    pub(crate) fn tx_prepare(&mut self) -> bool {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rtun_skb_tx_prepare(self.as_ptr()) }
+    }
+
+    /// Returns what the read path needs to know about the packet.
+    pub(crate) fn info(&self) -> ffi::RtunSkbInfo {
+        let mut info = ffi::RtunSkbInfo::default();
+        // SAFETY: the skb is ours; `info` is valid for writes.
+        unsafe { ffi::rtun_skb_get_info(self.as_ptr(), &mut info) };
+        info
+    }
+
+    /// Copies `len` bytes of the packet from `offset` to `to`; `EFAULT` on a fault.
+    pub(crate) fn copy_to_iter(&self, offset: u32, to: &mut IovIter, len: u32) -> Result {
+        let (Ok(offset), Ok(len)) = (c_int::try_from(offset), c_int::try_from(len)) else {
+            return Err(EFAULT);
+        };
+        // SAFETY: the skb is ours and `skb_copy_datagram_iter()` checks the range.
+        let ret = unsafe { ffi::rtun_skb_copy_to_iter(self.as_ptr(), offset, to.as_ptr(), len) };
+        if ret == 0 {
+            Ok(())
+        } else {
+            Err(EFAULT)
+        }
     }
 }
 

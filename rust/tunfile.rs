@@ -3,13 +3,18 @@
 //! Per-file state of `/dev/net/rtun` and its ioctls.
 
 use crate::device::{self, RtunDev};
+use crate::features;
 use crate::file::{File, FileOps, IovIter};
-use crate::iff::{self, IffError, SetIff};
+use crate::iff::{self, Abi, IffError, SetIff};
 use crate::netdev::{self, NetDevice};
 use crate::netns::NetNs;
+use crate::queue::{PollTable, SkbQueue};
+use crate::read;
 use crate::rtnl::Rtnl;
+use crate::skb::Skb;
 use crate::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
 use crate::write;
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::bindings;
 use kernel::error::code::{EEXIST, EINVAL, ENXIO, EPERM};
 use kernel::error::{Error, Result};
@@ -24,10 +29,33 @@ fn ebadfd() -> Error {
     Error::from_errno(-(bindings::EBADFD as i32))
 }
 
-/// `EOPNOTSUPP`.
-fn eopnotsupp() -> Error {
-    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+/// The flag ABI `TUNSETIFF` speaks, set once at module load (0: upstream, 1: 2008).
+static ABI: AtomicU8 = AtomicU8::new(0);
+
+/// Sets the flag ABI for every file; called once from module init.
+pub(crate) fn set_abi(abi: Abi) {
+    ABI.store(u8::from(abi == Abi::Rfc2008), Ordering::Relaxed);
 }
+
+/// Returns the flag ABI `TUNSETIFF` speaks.
+fn abi() -> Abi {
+    if ABI.load(Ordering::Relaxed) == 0 {
+        Abi::Upstream
+    } else {
+        Abi::Rfc2008
+    }
+}
+
+/// `EPOLLIN`.
+const EPOLLIN: u32 = 0x1;
+/// `EPOLLRDNORM`.
+const EPOLLRDNORM: u32 = 0x40;
+/// `EPOLLOUT`.
+const EPOLLOUT: u32 = 0x4;
+/// `EPOLLWRNORM`.
+const EPOLLWRNORM: u32 = 0x100;
+/// `EPOLLERR`.
+const EPOLLERR: u32 = 0x8;
 
 /// The size of the `int` most tun ioctls read or write.
 const INT_SIZE: usize = 4;
@@ -64,13 +92,37 @@ pub(crate) struct TunFile {
     /// counted reference without RTNL, as C's `tun_get()` does under RCU.
     #[pin]
     dev: SpinLock<Option<ARef<NetDevice>>>,
+    /// Packets the device transmitted, for `read()`; C's `tfile->tx_ring`.
+    #[pin]
+    queue: SkbQueue,
+    /// Set when the device went away under the file (C's `RCV_SHUTDOWN`).
+    shut_down: AtomicBool,
 }
 
 impl TunFile {
-    /// Forgets the device, which is being unregistered.
+    /// Forgets the device, which is being unregistered, and wakes its readers.
     pub(crate) fn device_gone(&self, _rtnl: &mut Rtnl) {
         let dev = self.dev.lock().take();
         drop(dev);
+        self.shut_down.store(true, Ordering::Release);
+        self.queue.purge();
+        self.queue.wake_all();
+    }
+
+    /// Queues a transmitted packet for `read()` unless `limit` are queued.
+    ///
+    /// Called from `ndo_start_xmit`; returns false if the packet was dropped.
+    pub(crate) fn queue_packet(&self, skb: Skb, limit: u32) -> bool {
+        match self.queue.push_bounded(skb, limit) {
+            Ok(()) => {
+                self.queue.wake_one();
+                true
+            }
+            Err(skb) => {
+                drop(skb);
+                false
+            }
+        }
     }
 
     /// Returns a counted reference to the attached device.
@@ -84,7 +136,7 @@ impl TunFile {
         if this.dev.lock().is_some() {
             return Err(EEXIST);
         }
-        let want = SetIff::parse(req.flags()).map_err(iff_error)?;
+        let want = SetIff::parse_abi(req.flags(), abi()).map_err(iff_error)?;
         let name = req.name_buf();
         let existing = NetDevice::get_by_name(&this.net, &name, rtnl).map(ARef::from);
         let dev = match existing {
@@ -92,7 +144,7 @@ impl TunFile {
                 let state = dev.data().map(|d| (d.kind(), d.has_file(rtnl)));
                 want.check_existing(state).map_err(iff_error)?;
                 let data = dev.data().ok_or(EINVAL)?;
-                data.set_flags(want.dev_flags, rtnl);
+                data.set_flags(&want, rtnl);
                 data.attach(this.into(), rtnl);
                 dev.state_change(rtnl);
                 dev
@@ -109,8 +161,8 @@ impl TunFile {
                 } else {
                     name
                 };
-                let cfg = device::config(want.kind);
-                let state = RtunDev::new(want.kind, want.dev_flags);
+                let cfg = device::config(&want);
+                let state = RtunDev::new(&want);
                 let dev = netdev::register(rtnl, &this.net, &name, &cfg, state)?;
                 let data = dev.data().ok_or(EINVAL)?;
                 data.attach(this.into(), rtnl);
@@ -171,6 +223,8 @@ impl FileOps for TunFile {
         let init = pin_init!(TunFile {
             net,
             dev <- new_spinlock!(None, "rtun_file_dev"),
+            queue <- SkbQueue::new(),
+            shut_down: AtomicBool::new(false),
         });
         Arc::pin_init(init, GFP_KERNEL)
     }
@@ -178,6 +232,8 @@ impl FileOps for TunFile {
     fn release(this: Arc<Self>, _file: &File) {
         let mut rtnl = Rtnl::lock();
         this.detach(&mut rtnl);
+        drop(rtnl);
+        this.queue.purge();
     }
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
@@ -234,20 +290,47 @@ impl FileOps for TunFile {
                 }
                 data.set_vnet_be(read_int(arg)? != 0, &mut rtnl)?
             }
+            uapi::TUNSETOFFLOAD => {
+                // The 2008 interface fixed the features at creation.
+                if abi() == Abi::Rfc2008 {
+                    return Err(EINVAL);
+                }
+                let allowed = features::offload_features(arg as u64)
+                    .map_err(|e| Error::from_errno(-e.errno()))?;
+                data.set_allowed_features(allowed, &mut rtnl);
+                let wanted = features::offload_wanted_features(dev.wanted_features(&rtnl), allowed);
+                dev.set_wanted_features(wanted, &mut rtnl);
+                dev.update_features(&mut rtnl);
+            }
             _ => return Err(EINVAL),
         }
         Ok(0)
     }
 
-    fn read_iter(this: ArcBorrow<'_, Self>, _file: &File, _to: &mut IovIter) -> Result<usize> {
-        if this.device().is_none() {
-            return Err(ebadfd());
+    fn poll(this: ArcBorrow<'_, Self>, file: &File, pt: &PollTable<'_>) -> u32 {
+        let Some(dev) = this.device() else {
+            return EPOLLERR;
+        };
+        this.queue.poll_wait(file, pt);
+        let mut mask = 0;
+        if this.queue.len() > 0 {
+            mask |= EPOLLIN | EPOLLRDNORM;
         }
-        // The read path (tun_put_user) is not implemented yet.
-        Err(eopnotsupp())
+        // There is no send buffer to fill: writable whenever the device is up.
+        if dev.is_running() {
+            mask |= EPOLLOUT | EPOLLWRNORM;
+        }
+        mask
     }
 
-    fn write_iter(this: ArcBorrow<'_, Self>, _file: &File, from: &mut IovIter) -> Result<usize> {
+    fn read_iter(this: ArcBorrow<'_, Self>, to: &mut IovIter, nonblock: bool) -> Result<usize> {
+        let dev = this.device().ok_or_else(ebadfd)?;
+        let data = dev.data().ok_or_else(ebadfd)?;
+        let shut_down = || this.shut_down.load(Ordering::Acquire);
+        read::read(&dev, data, &this.queue, to, nonblock, shut_down)
+    }
+
+    fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, _nonblock: bool) -> Result<usize> {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
         write::write(&dev, data, from)

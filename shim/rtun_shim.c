@@ -11,6 +11,7 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/nsproxy.h>
+#include <linux/poll.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
@@ -20,6 +21,11 @@
 
 #include "rtun.h"
 
+/* Which ABI TUNSETIFF speaks; Rust parses it (rust/abi.rs). */
+static char *abi = "upstream";
+module_param(abi, charp, 0444);
+MODULE_PARM_DESC(abi, "TUNSETIFF flag ABI: 'upstream' (default) or 'rfc2008'");
+
 static const struct file_operations rtun_fops = {
 	.owner		= THIS_MODULE,
 	.open		= rtun_fop_open,
@@ -27,6 +33,7 @@ static const struct file_operations rtun_fops = {
 	.unlocked_ioctl	= rtun_fop_ioctl,
 	.read_iter	= rtun_fop_read_iter,
 	.write_iter	= rtun_fop_write_iter,
+	.poll		= rtun_fop_poll,
 };
 
 static struct miscdevice rtun_miscdev = {
@@ -361,4 +368,126 @@ void rtun_netif_receive_skb(struct sk_buff *skb)
 void rtun_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
+}
+
+const char *rtun_param_abi(void)
+{
+	return abi;
+}
+
+void rtun_synchronize_net(void)
+{
+	synchronize_net();
+}
+
+unsigned int rtun_netdev_tx_queue_len(const struct net_device *dev)
+{
+	return READ_ONCE(dev->tx_queue_len);
+}
+
+void rtun_netdev_update_features(struct net_device *dev)
+{
+	netdev_update_features(dev);
+}
+
+u64 rtun_netdev_wanted_features(const struct net_device *dev)
+{
+	return dev->wanted_features;
+}
+
+void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features)
+{
+	dev->wanted_features = features;
+}
+
+void rtun_dev_tx_add(struct net_device *dev, unsigned int packets,
+		     unsigned int len)
+{
+	preempt_disable();
+	dev_sw_netstats_tx_add(dev, packets, len);
+	preempt_enable();
+}
+
+void rtun_skb_queue_init(struct sk_buff_head *queue)
+{
+	skb_queue_head_init(queue);
+}
+
+/* skb_queue_tail() that refuses when @limit packets are queued. */
+bool rtun_skb_queue_tail_bounded(struct sk_buff_head *queue,
+				 struct sk_buff *skb, u32 limit)
+{
+	unsigned long flags;
+	bool queued = false;
+
+	spin_lock_irqsave(&queue->lock, flags);
+	if (skb_queue_len(queue) < limit) {
+		__skb_queue_tail(queue, skb);
+		queued = true;
+	}
+	spin_unlock_irqrestore(&queue->lock, flags);
+	return queued;
+}
+
+u32 rtun_skb_queue_len(const struct sk_buff_head *queue)
+{
+	return skb_queue_len_lockless(queue);
+}
+
+void rtun_waitqueue_init(struct wait_queue_head *wq)
+{
+	init_waitqueue_head(wq);
+}
+
+void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
+		    struct poll_table_struct *pt)
+{
+	poll_wait(file, wq, pt);
+}
+
+/* What tun_net_xmit() does to an skb it is going to hold on to. */
+bool rtun_skb_tx_prepare(struct sk_buff *skb)
+{
+	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC)))
+		return false;
+	skb_tx_timestamp(skb);
+	skb_orphan(skb);
+	nf_reset_ct(skb);
+	return true;
+}
+
+void rtun_skb_get_info(const struct sk_buff *skb, struct rtun_skb_info *info)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	info->len = skb->len;
+	info->head_len = skb_headlen(skb);
+	info->gso_type = skb_is_gso(skb) ? shinfo->gso_type : 0;
+	info->gso_size = skb_is_gso(skb) ? shinfo->gso_size : 0;
+	info->protocol = ntohs(skb->protocol);
+	info->ip_summed = skb->ip_summed;
+	info->vlan_present = skb_vlan_tag_present(skb);
+	info->vlan_proto = ntohs(skb->vlan_proto);
+	info->vlan_tci = skb_vlan_tag_get(skb);
+	info->csum_offset = skb->ip_summed == CHECKSUM_PARTIAL ?
+			    skb->csum_offset : 0;
+	info->csum_start = skb->ip_summed == CHECKSUM_PARTIAL ?
+			   skb_checksum_start_offset(skb) : 0;
+}
+
+int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
+			  struct iov_iter *to, int len)
+{
+	return skb_copy_datagram_iter(skb, offset, to, len);
+}
+
+size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to)
+{
+	return copy_to_iter(buf, len, to);
+}
+
+bool rtun_kiocb_nowait(const struct kiocb *iocb)
+{
+	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+	       (iocb->ki_flags & IOCB_NOWAIT);
 }

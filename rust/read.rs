@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The read path: one queued packet becomes one user read (`tun_put_user()`).
+//!
+//! The layout, the header and the counters come from the pure planner in
+//! [`crate::vnet_out`]; this module dequeues, copies and counts.
+
+use crate::device::RtunDev;
+use crate::ffi::RtunSkbInfo;
+use crate::file::IovIter;
+use crate::netdev::NetDevice;
+use crate::queue::SkbQueue;
+use crate::skb::Skb;
+use crate::uapi::IFF_NO_PI;
+use crate::vnet_out::{self, IpSummed, OutError, ReadCtx, ReadPlan, SkbInfo, VlanTag};
+use kernel::error::code::EFAULT;
+use kernel::error::{Error, Result};
+use kernel::prelude::*;
+
+/// Zeroes written over the header bytes past the 10 of `struct virtio_net_hdr`.
+const ZEROES: [u8; 64] = [0; 64];
+
+/// Converts what the shim read from an skb into the planner's terms.
+fn skb_info(i: &RtunSkbInfo) -> SkbInfo {
+    SkbInfo {
+        len: i.len,
+        head_len: i.head_len,
+        protocol: i.protocol,
+        gso_size: i.gso_size,
+        gso_type: i.gso_type,
+        ip_summed: IpSummed::from_raw(i.ip_summed),
+        csum_start_offset: i.csum_start,
+        csum_offset: i.csum_offset,
+        vlan: (i.vlan_present != 0).then_some(VlanTag {
+            proto: i.vlan_proto,
+            tci: i.vlan_tci,
+        }),
+    }
+}
+
+/// Copies all of `buf` to `to`, or fails with `EFAULT`.
+fn put_all(to: &mut IovIter, buf: &[u8]) -> Result {
+    if to.copy_to(buf) == buf.len() {
+        Ok(())
+    } else {
+        Err(EFAULT)
+    }
+}
+
+/// Writes `len` zero bytes to `to`.
+fn put_zeroes(to: &mut IovIter, mut len: usize) -> Result {
+    while len > 0 {
+        let n = len.min(ZEROES.len());
+        put_all(to, &ZEROES[..n])?;
+        len -= n;
+    }
+    Ok(())
+}
+
+/// Copies the headers and the packet as `plan` says.
+fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
+    if let Some(pi) = plan.pi {
+        put_all(to, &pi.to_bytes())?;
+    }
+    if let Some(hdr) = plan.hdr_bytes() {
+        put_all(to, &hdr)?;
+        // C skips these bytes and leaves what the reader's buffer held; rtun
+        // zeroes them (Documentation/differences.md, D4).
+        put_zeroes(to, plan.hdr_pad())?;
+    }
+    // As in C, a fault while copying the packet itself is not reported: the
+    // read returns the planned length (tun.c ignores these return values).
+    let copy = &plan.copy;
+    let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    if copy.head > 0 && skb.copy_to_iter(0, to, as_u32(copy.head)).is_err() {
+        return Ok(());
+    }
+    if copy.tag > 0 && to.copy_to(&copy.tag_bytes[..copy.tag]) != copy.tag {
+        return Ok(());
+    }
+    if copy.tail > 0 {
+        let _ = skb.copy_to_iter(as_u32(copy.tail_offset), to, as_u32(copy.tail));
+    }
+    Ok(())
+}
+
+/// Reads one packet queued for `dev` into `to`, as `tun_do_read()` does.
+///
+/// Sleeps for a packet unless `nonblock`; `shut_down` tells whether the
+/// device went away meanwhile.
+pub(crate) fn read(
+    dev: &NetDevice,
+    data: &RtunDev,
+    queue: &SkbQueue,
+    to: &mut IovIter,
+    nonblock: bool,
+    shut_down: impl Fn() -> bool,
+) -> Result<usize> {
+    let ctx = ReadCtx {
+        buf_len: to.count(),
+        no_pi: data.flags() & IFF_NO_PI != 0,
+        vnet_hdr_sz: data.hdr_on_read().then(|| data.vnet_hdr_sz()),
+        order: data.byte_order(),
+    };
+    if !ctx.dequeues() {
+        return Ok(0);
+    }
+    let skb = queue.pop_wait(nonblock, shut_down)?;
+    let info = skb_info(&skb.info());
+    let plan = vnet_out::plan_read(&ctx, &info).map_err(|e| {
+        if e == OutError::UnexpectedGsoType && crate::netdev::net_ratelimit() {
+            pr_err!(
+                "rtun: unexpected GSO type: {:#x}, gso_size {}, head {}\n",
+                info.gso_type,
+                info.gso_size,
+                info.head_len
+            );
+        }
+        Error::from_errno(-e.errno())
+    })?;
+    // The packet is consumed whatever happens from here, as in C.
+    put(&skb, &plan, to)?;
+    dev.tx_add(1, u32::try_from(plan.tx_bytes).unwrap_or(u32::MAX));
+    Ok(plan.ret)
+}
