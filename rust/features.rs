@@ -178,7 +178,7 @@ pub const fn offload_wanted_features(wanted: u64, set_features: u64) -> u64 {
 /// `if (tun->flags & (TUN_RECV_CSUM|TUN_RECV_GSO))`). The device features
 /// were fixed at creation ([`rfc2008_features`]). Today the same bits mean
 /// `IFF_VNET_HDR`, `IFF_TUN_EXCL` and `IFF_PERSIST`, so this decoding only
-/// describes the old interface; it is not an ABI rtun accepts.
+/// describes the old interface, which rtun speaks when loaded with `abi=rfc2008`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rfc2008Flags {
     /// `IFF_SEND_GSO`: a header precedes each written packet.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Fuzz rtun's write-path planner (rust/vnet_hdr.rs) with libFuzzer through
-# cargo-fuzz, on the stable toolchain, for a bounded time.
+# Fuzz rtun's planners (rust/vnet_hdr.rs for writes, rust/vnet_out.rs for
+# reads) with libFuzzer through cargo-fuzz, on the stable toolchain, for a
+# bounded time each.
 #
-# Usage: scripts/fuzz.sh [SECONDS]       (default 60)
+# Usage: scripts/fuzz.sh [SECONDS]       (default 60, per target)
 #
 # Environment:
 #   FUZZ_SANITIZER  none (default) or address; the planner has no unsafe
@@ -12,13 +13,14 @@
 #                   unstable rustc flags, which RUSTC_BOOTSTRAP=1 unlocks on
 #                   the stable toolchain.
 #   FUZZ_ARGS       extra libFuzzer arguments.
+#   FUZZ_TARGETS    the targets to run (default: plan_write plan_read).
 #
 # Installs cargo-fuzz (crates.io) and a C++ compiler (for libfuzzer-sys) if
 # missing; idempotent. The build has overflow checks and debug assertions
-# on (-a), so an arithmetic overflow is a crash. The corpus is kept in
-# host/fuzz/corpus/plan_write, crashes go to host/fuzz/artifacts/plan_write
-# (both git-ignored). Prints the number of executions and execs/s; exits
-# non-zero if the fuzzer found a crash.
+# on (-a), so an arithmetic overflow is a crash. Corpora are kept in
+# host/fuzz/corpus/<target>, crashes go to host/fuzz/artifacts/<target>
+# (both git-ignored). Prints the number of executions and execs/s per
+# target; exits non-zero if the fuzzer found a crash.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +32,7 @@ case $secs in
 esac
 [ "$secs" -gt 0 ] || die "SECONDS must be positive"
 sanitizer=${FUZZ_SANITIZER:-none}
-target=plan_write
+targets=${FUZZ_TARGETS:-plan_write plan_read}
 host="$RTUN_ROOT/host"
 
 command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (rustup) first"
@@ -60,34 +62,43 @@ if [ "$sanitizer" != none ]; then
 fi
 
 cd "$host"
-info "building fuzz target $target (sanitizer: $sanitizer)"
-cargo fuzz build -O -a -s "$sanitizer" "$target" ||
-	die "cargo fuzz build failed"
-
-mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
 logdir=$(mktemp -d)
 trap 'rm -rf "$logdir"' EXIT
 
-info "fuzzing $target for $secs s"
-set +e
-# shellcheck disable=SC2086 # FUZZ_ARGS is a list of words.
-cargo fuzz run -O -a -s "$sanitizer" "$target" -- \
-	-max_total_time="$secs" -print_final_stats=1 ${FUZZ_ARGS:-} >"$logdir/all.log" 2>&1
-rc=$?
-set -e
+# Builds and runs one target for $secs seconds and prints its numbers.
+fuzz_one() {
+	local target=$1 rc execs rate cov log=$logdir/$1.log
 
-tail -n 5 "$logdir/all.log" >&2
-execs=$(awk '/stat::number_of_executed_units:/ {s += $2} END {print s + 0}' "$logdir/all.log")
-rate=$(awk '/stat::average_exec_per_sec:/ {s += $2} END {print s + 0}' "$logdir/all.log")
-cov=$(grep -o 'cov: [0-9]*' "$logdir/all.log" | tail -n 1 || true)
-echo "fuzz target:  $target"
-echo "executions:   $execs"
-echo "execs/s:      $rate"
-echo "coverage:     ${cov:-unknown}"
-echo "corpus:       $(find "fuzz/corpus/$target" -type f | wc -l) inputs"
-if [ "$rc" -ne 0 ] || grep -q 'SUMMARY: libFuzzer\|panicked at\|deadly signal' "$logdir/all.log"; then
-	grep -m 20 'panicked at\|SUMMARY\|Test unit written' "$logdir/all.log" >&2 || true
-	die "fuzzer found a crash (exit $rc); see host/fuzz/artifacts/$target"
-fi
-[ "$execs" -gt 0 ] || die "no executions counted: the fuzzer did not run"
-echo "fuzz: 0 crashes"
+	info "building fuzz target $target (sanitizer: $sanitizer)"
+	cargo fuzz build -O -a -s "$sanitizer" "$target" ||
+		die "cargo fuzz build of $target failed"
+	mkdir -p "fuzz/corpus/$target" "fuzz/artifacts/$target"
+
+	info "fuzzing $target for $secs s"
+	set +e
+	# shellcheck disable=SC2086 # FUZZ_ARGS is a list of words.
+	cargo fuzz run -O -a -s "$sanitizer" "$target" -- \
+		-max_total_time="$secs" -print_final_stats=1 ${FUZZ_ARGS:-} >"$log" 2>&1
+	rc=$?
+	set -e
+
+	tail -n 5 "$log" >&2
+	execs=$(awk '/stat::number_of_executed_units:/ {s += $2} END {print s + 0}' "$log")
+	rate=$(awk '/stat::average_exec_per_sec:/ {s += $2} END {print s + 0}' "$log")
+	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 || true)
+	echo "fuzz target:  $target"
+	echo "executions:   $execs"
+	echo "execs/s:      $rate"
+	echo "coverage:     ${cov:-unknown}"
+	echo "corpus:       $(find "fuzz/corpus/$target" -type f | wc -l) inputs"
+	if [ "$rc" -ne 0 ] || grep -q 'SUMMARY: libFuzzer\|panicked at\|deadly signal' "$log"; then
+		grep -m 20 'panicked at\|SUMMARY\|Test unit written' "$log" >&2 || true
+		die "fuzzer found a crash in $target (exit $rc); see host/fuzz/artifacts/$target"
+	fi
+	[ "$execs" -gt 0 ] || die "no executions counted for $target: the fuzzer did not run"
+	echo "fuzz: $target: 0 crashes"
+}
+
+for t in $targets; do
+	fuzz_one "$t"
+done
