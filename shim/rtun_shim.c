@@ -52,9 +52,12 @@ static const struct net_device_ops rtun_tun_netdev_ops = {
 	.ndo_fix_features	= rtun_ndo_fix_features,
 };
 
+/*
+ * Like C tun's tap_netdev_ops, no ndo_get_stats64: the core reports the
+ * tstats, and rx_frame_errors, though counted, is not shown for TAP.
+ */
 static const struct net_device_ops rtun_tap_netdev_ops = {
 	.ndo_uninit		= rtun_ndo_uninit,
-	.ndo_get_stats64	= rtun_ndo_get_stats64,
 	.ndo_open		= rtun_ndo_open,
 	.ndo_stop		= rtun_ndo_stop,
 	.ndo_start_xmit		= rtun_ndo_start_xmit,
