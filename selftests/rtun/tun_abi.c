@@ -23,6 +23,7 @@
 #include <linux/sockios.h>
 
 #include "kselftest_harness.h"
+#include "rtun_test.h"
 
 /* Features every driver must advertise and honour. */
 #define REQUIRED_FEATURES (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | IFF_NO_PI | \
@@ -69,36 +70,6 @@ FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
 	.features = REQUIRED_FEATURES | IFF_VNET_HDR,
 };
 
-/* Copy @name into @ifr's ifr_name (zeroed by the caller), truncated. */
-static void ifr_set_name(struct ifreq *ifr, const char *name)
-{
-	memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
-}
-
-static int dev_open(const char *node)
-{
-	return open(node, O_RDWR | O_CLOEXEC);
-}
-
-/*
- * TUNSETIFF with @name (may be "" or contain %d) and @flags; on success the
- * name the driver chose is copied to @out (IFNAMSIZ bytes) if @out is set.
- * Returns the ioctl's return value, errno as the ioctl left it.
- */
-static int set_iff(int fd, const char *name, int flags, char *out)
-{
-	struct ifreq ifr;
-	int ret;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, name);
-	ifr.ifr_flags = flags;
-	ret = ioctl(fd, TUNSETIFF, &ifr);
-	if (!ret && out)
-		memcpy(out, ifr.ifr_name, IFNAMSIZ);
-	return ret;
-}
-
 /* TUNGETIFF: name into @out (IFNAMSIZ bytes) and flags into @flags. */
 static int get_iff(int fd, char *out, unsigned short *flags)
 {
@@ -118,46 +89,6 @@ static int get_iff(int fd, char *out, unsigned short *flags)
 static void test_name(char *buf, const char *tag, const char *suffix)
 {
 	snprintf(buf, IFNAMSIZ, "%s%d%s", tag, getpid(), suffix);
-}
-
-/*
- * Read /sys/class/net/@dev/@attr into @buf without the trailing newline.
- * Returns 0 or -errno.
- */
-static int sysfs_read(const char *dev, const char *attr, char *buf, size_t len)
-{
-	char path[128];
-	ssize_t n;
-	int fd, err;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
-}
-
-/* A number (decimal, or hex with 0x) from sysfs, or -1 on any error. */
-static long sysfs_num(const char *dev, const char *attr)
-{
-	char buf[64], *end;
-	long val;
-
-	if (sysfs_read(dev, attr, buf, sizeof(buf)))
-		return -1;
-	errno = 0;
-	val = strtol(buf, &end, 0);
-	if (errno || end == buf || *end)
-		return -1;
-	return val;
 }
 
 static bool netdev_exists(const char *dev)
@@ -231,26 +162,6 @@ static int link_flags(const char *dev)
 	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
 	close(s);
 	return ret ? -1 : (unsigned short)ifr.ifr_flags;
-}
-
-/* Bring @dev up (SIOCSIFFLAGS); 0 or -1 with errno. */
-static int link_up(const char *dev)
-{
-	struct ifreq ifr;
-	int s, ret;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, dev);
-	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (!ret) {
-		ifr.ifr_flags |= IFF_UP;
-		ret = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-	return ret;
 }
 
 /* "xx:xx:xx:xx:xx:xx" -> 6 bytes; false if malformed. */
