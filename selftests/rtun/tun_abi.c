@@ -45,6 +45,7 @@ FIXTURE_VARIANT(rtun_abi) {
 	const char *tap_prefix;	/* default name of IFF_TAP devices, no %d */
 	const char *tag;	/* prefix of the names the tests choose */
 	unsigned int features;	/* exact TUNGETFEATURES answer */
+	int unimplemented_errno; /* TUNSETIFF with MULTI_QUEUE/NAPI(_FRAGS): 0 or errno */
 };
 
 FIXTURE_VARIANT_ADD(rtun_abi, c_tun) {
@@ -55,6 +56,7 @@ FIXTURE_VARIANT_ADD(rtun_abi, c_tun) {
 	.tag = "ct",
 	/* REQUIRED_FEATURES | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_NAPI(_FRAGS) */
 	.features = 0x7173,
+	.unimplemented_errno = 0,
 };
 
 FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
@@ -68,6 +70,8 @@ FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
 	 * Documentation/differences.rst.
 	 */
 	.features = REQUIRED_FEATURES | IFF_VNET_HDR,
+	/* Documentation/differences.md D3: refused, not silently ignored. */
+	.unimplemented_errno = EINVAL,
 };
 
 /* TUNGETIFF: name into @out (IFNAMSIZ bytes) and flags into @flags. */
@@ -450,6 +454,43 @@ TEST_F(rtun_abi, second_setiff_eexist)
 	ASSERT_EQ(0, get_iff(self->fd, got, &flags));
 	EXPECT_STREQ(name, got);
 	EXPECT_EQ(IFF_TUN | IFF_NO_PI, flags);
+}
+
+/*
+ * Flags C implements and rtun does not (yet): C creates the device, rtun
+ * refuses with EINVAL and creates nothing (differences.md, D3).  Only a
+ * flag a driver advertises in TUNGETFEATURES may be accepted.
+ */
+TEST_F(rtun_abi, setiff_unsupported_flags)
+{
+	static const int cases[] = {
+		IFF_TAP | IFF_MULTI_QUEUE,
+		IFF_TAP | IFF_NAPI,
+		IFF_TAP | IFF_NAPI | IFF_NAPI_FRAGS,
+	};
+	char name[IFNAMSIZ];
+	unsigned int feat;
+	size_t i;
+
+	ASSERT_EQ(0, ioctl(self->fd, TUNGETFEATURES, &feat));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fd = dev_open(variant->node);
+		int ret;
+
+		ASSERT_LE(0, fd);
+		ret = set_iff(fd, "", cases[i], name);
+		if (variant->unimplemented_errno) {
+			EXPECT_EQ(-1, ret);
+			EXPECT_EQ(variant->unimplemented_errno, errno)
+				TH_LOG("flags 0x%x: %s", cases[i], strerror(errno));
+			EXPECT_NE((unsigned int)cases[i], feat & cases[i]);
+		} else {
+			EXPECT_EQ(0, ret) TH_LOG("flags 0x%x: %s", cases[i],
+						 strerror(errno));
+			EXPECT_EQ((unsigned int)cases[i], feat & cases[i]);
+		}
+		close(fd);
+	}
 }
 
 TEST_F(rtun_abi, setiff_no_type_einval)
