@@ -54,7 +54,13 @@ mk() { make -C "$src" O="$out" LLVM=1 "$@"; }
 # every line of the fragments made it into the final .config.
 bad=0
 while IFS= read -r line; do
-	case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+	case "$line" in
+	CONFIG_*=n)
+		# Kconfig writes a disabled option as a comment.
+		! grep -q -- "^${line%%=*}=" "$out/.config" && continue ;;
+	CONFIG_*=*) ;;
+	*) continue ;;
+	esac
 	if ! grep -qx -- "$line" "$out/.config"; then
 		info "config: '$line' did not stick (got: $(grep -- "^${line%%=*}=" "$out/.config" || echo unset))"
 		bad=1
