@@ -175,6 +175,9 @@ impl TunFile {
         }
         req.set_name(&dev.name());
         *this.dev.lock() = Some(dev);
+        // A file whose device went away may attach again; its readers then
+        // sleep again (C's tun_attach() clears RCV_SHUTDOWN).
+        this.shut_down.store(false, Ordering::Release);
         Ok(())
     }
 

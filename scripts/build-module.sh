@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build rtun.ko against KDIR.  With --clippy the Rust crate is also linted.
-# Any compiler or clippy warning fails the build (exit 1) and is printed.
+# Build rtun.ko against KDIR.  Any compiler or clippy warning fails the
+# build (exit 1) and is printed.
+#
+# Usage: build-module.sh [--clippy] [--out DIR]
+#   --clippy   also lint the Rust crate (CLIPPY=1)
+#   --out DIR  build a copy of the sources in DIR (for a second kernel,
+#              since Kbuild writes its output next to the sources);
+#              the module is then DIR/rtun.ko
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 clippy=
-[ "${1:-}" = --clippy ] && clippy=CLIPPY=1
+src=$RTUN_ROOT
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--clippy) clippy=CLIPPY=1; shift ;;
+	--out) [ $# -ge 2 ] || die "--out needs a directory"; src=$2; shift 2 ;;
+	*) die "build-module.sh: unknown option '$1'" ;;
+	esac
+done
 kdir=$(bash "$here/kdir.sh")
+if [ "$src" != "$RTUN_ROOT" ]; then
+	mkdir -p "$src" || die "cannot create $src"
+	rsync -a --delete --exclude='*.o' --exclude='*.cmd' \
+		"$RTUN_ROOT/Kbuild" "$RTUN_ROOT/rust" "$RTUN_ROOT/include" \
+		"$RTUN_ROOT/shim" "$src/" || die "cannot copy the module sources to $src"
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Rebuild the Rust object so its warnings are always seen.
-rm -f "$RTUN_ROOT/rust/rtun_main.o"
-if ! make -C "$kdir" M="$RTUN_ROOT" LLVM="${LLVM:-1}" $clippy modules >"$log" 2>&1; then
+rm -f "$src/rust/rtun_main.o"
+if ! make -C "$kdir" M="$src" LLVM="${LLVM:-1}" $clippy modules >"$log" 2>&1; then
 	cat "$log" >&2
 	die "module build failed${clippy:+ (clippy)}"
 fi
@@ -22,4 +41,4 @@ if grep -qiE '(^|[^a-z])warning' "$log"; then
 	cat "$log" >&2
 	die "module build has warnings${clippy:+ (clippy)}"
 fi
-info "rtun.ko built${clippy:+ and clippy-clean} against $kdir"
+info "$src/rtun.ko built${clippy:+ and clippy-clean} against $kdir"

@@ -4,7 +4,10 @@
 # make check: every test rtun has, from nothing.  Steps: dependencies, host
 # tests (cargo test), rustfmt, the kernel, the module with no warnings,
 # clippy with no warnings, the selftests (built here, run in the VM
-# against both drivers, with a dmesg check).  The last line is the total,
+# against both drivers, with a dmesg check), then the debug kernel (KASAN,
+# lockdep, kmemleak, fault injection) with the selftests, a bounded
+# differential run and a kmemleak scan.  RTUN_SKIP_DEBUG=1 skips the debug
+# kernel; KDIR= (your own tree) skips it too.  The last line is the total,
 # "N passed, N failed", counting host tests, selftest cases and the
 # build/lint steps; the exit status is non-zero on any failure.
 set -uo pipefail
@@ -81,17 +84,45 @@ if [ ! -f "$RTUN_ROOT/rtun.ko" ]; then
 	summary
 fi
 
+# Runs a guest suite in a VM and counts its "N passed, N failed" line.
+# Usage: vm_suite NAME KDIR TIMEOUT GUEST-COMMAND...
+vm_suite() {
+	local name=$1 k=$2 tmo=$3 log=$logdir/$1.log line sp sf vrc
+	shift 3
+
+	KDIR=$k bash "$here/vm-run.sh" --timeout "$tmo" --log "$logdir/$name-console.log" -- \
+		"$@" 2>&1 | tee "$log"
+	vrc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	sp=$(echo "$line" | awk '{ print $1 + 0 }')
+	sf=$(echo "$line" | awk '{ print $3 + 0 }')
+	[ "$sp" -gt 0 ] && ok "$name: cases passed ($sp)" "$sp"
+	if [ "$vrc" -ne 0 ] || [ "$sf" -gt 0 ] || [ -z "$line" ]; then
+		bad "$name ($sf failed, exit $vrc; log $log)" "$((sf > 0 ? sf : 1))"
+	fi
+}
+
 # The selftests, both variants, in one boot; guest-check.sh ends with its
 # own "N passed, N failed" over the test cases and checks dmesg.
-vlog=$logdir/vm-selftests.log
-KDIR=$kdir bash "$here/vm-run.sh" --timeout 1500 --log "$logdir/vm-console.log" -- \
-	bash "$here/guest-check.sh" 2>&1 | tee "$vlog"
-vrc=${PIPESTATUS[0]}
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$vlog" | tail -n 1)
-sp=$(echo "$line" | awk '{ print $1 + 0 }')
-sf=$(echo "$line" | awk '{ print $3 + 0 }')
-[ "$sp" -gt 0 ] && ok "selftest cases in the VM ($sp)" "$sp"
-if [ "$vrc" -ne 0 ] || [ "$sf" -gt 0 ] || [ -z "$line" ]; then
-	bad "selftests in the VM ($sf failed, exit $vrc; log $vlog)" "$((sf > 0 ? sf : 1))"
+vm_suite vm-selftests "$kdir" 1500 bash "$here/guest-check.sh"
+
+# The same on the debug kernel (KASAN, lockdep, kmemleak, fault
+# injection), plus a bounded differential run and a kmemleak scan.
+if [ -n "${KDIR:-}" ]; then
+	info "KDIR is set: skipping the debug kernel phase (it builds rtun's own debug kernel)"
+elif [ "${RTUN_SKIP_DEBUG:-0}" = 1 ]; then
+	info "RTUN_SKIP_DEBUG=1: skipping the debug kernel phase"
+else
+	if ! dkdir=$(bash "$here/build-kernel.sh" "$here/kconfig/rtun.config" \
+		"$here/kconfig/rtun-debug.config" 2>"$logdir/debug-kernel.log"); then
+		tail -n 20 "$logdir/debug-kernel.log"
+		bad "debug kernel build"
+		summary
+	fi
+	ok "debug kernel ($dkdir)"
+	dmod=$RTUN_CACHE/mod-debug
+	quiet_step debug-module env KDIR="$dkdir" bash "$here/build-module.sh" --out "$dmod"
+	vm_suite vm-debug "$dkdir" 2400 env RTUN_KO="$dmod/rtun.ko" \
+		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-2000}"
 fi
 summary

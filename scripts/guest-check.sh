@@ -14,14 +14,15 @@
 #                     rtun.ko is neither needed nor loaded
 #   HARNESS-ARGS      passed to every test program (e.g. -t features)
 # Environment: RTUN_KO (default $RTUN_ROOT/rtun.ko), RTUN_OUT (where the
-# KTAP output and dmesg are saved; default /tmp/rtun-guest-check).
+# KTAP output and dmesg are saved; default /tmp/rtun-guest-check),
+# RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout; default 1).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '10,18s/^# \{0,1\}//p' "$0" >&2
+	sed -n '10,19s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -94,12 +95,13 @@ wait_node() {
 	echo "# guest-check: $1 did not appear"
 }
 
-# Timeout of one test program, from the kselftest settings file.
+# Timeout of one test program, from the kselftest settings file, times
+# RTUN_TEST_TIMEOUT_SCALE (the debug kernel runs several times slower).
 test_timeout() {
 	local t
 
 	t=$(sed -n 's/^timeout=\([0-9]\+\)$/\1/p' "$tdir/settings" 2>/dev/null)
-	echo "${t:-120}"
+	echo $(( ${t:-120} * ${RTUN_TEST_TIMEOUT_SCALE:-1} ))
 }
 
 # Add the "# Totals:" line of a harness run to the counters.

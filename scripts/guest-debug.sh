@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs inside the VM on the debug kernel (KASAN, lockdep, kmemleak, fault
+# injection): the selftests of both drivers (scripts/guest-check.sh, with
+# RTUN_KO pointing at the module built for this kernel), a bounded
+# differential run when the tester is built, then a kmemleak scan.  Ends
+# with "N passed, N failed"; exits non-zero on any failure or leak.
+#
+# Usage: scripts/vm-run.sh --kdir DEBUG_KDIR -- scripts/guest-debug.sh [DIFF_CASES]
+# Environment: RTUN_KO (required: rtun.ko built for the debug kernel).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+diff_cases=${1:-2000}
+[ -n "${RTUN_KO:-}" ] || die "RTUN_KO must name the rtun.ko built for this kernel"
+kml=/sys/kernel/debug/kmemleak
+passed=0
+failed=0
+ok() { echo "# guest-debug: ok: $*"; passed=$((passed + ${2:-1})); }
+bad() { echo "# guest-debug: FAIL: $*"; failed=$((failed + ${2:-1})); }
+
+# Adds the "N passed, N failed" line of a sub-run to the totals.
+add_summary() {
+	local line p f
+
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	p=$(echo "$line" | awk '{ print $1 + 0 }')
+	f=$(echo "$line" | awk '{ print $3 + 0 }')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ -n "$line" ] || bad "$2 printed no summary"
+}
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug ||
+	die "cannot mount debugfs"
+if [ -w "$kml" ]; then
+	# Forget what boot left behind; only leaks from here on count.
+	echo clear >"$kml"
+else
+	bad "kmemleak not available at $kml"
+fi
+
+tmp=$(mktemp -d)
+# KASAN and lockdep under TCG make the tests several times slower.
+RTUN_TEST_TIMEOUT_SCALE=${RTUN_TEST_TIMEOUT_SCALE:-6} bash "$here/guest-check.sh" 2>&1 |
+	tee "$tmp/check.log"
+add_summary "$tmp/check.log" "guest-check"
+
+if [ -x "$RTUN_ROOT/selftests/rtun/tun_diff" ] && [ -x "$here/guest-diff.sh" ]; then
+	insmod "$RTUN_KO" 2>/dev/null || true
+	if bash "$here/guest-diff.sh" "$diff_cases" 1 2>&1 | tee "$tmp/diff.log"; then
+		ok "differential run ($diff_cases cases)"
+	else
+		bad "differential run ($diff_cases cases)"
+	fi
+	rmmod rtun 2>/dev/null || true
+fi
+rmmod tun 2>/dev/null || true
+
+if [ -w "$kml" ]; then
+	# Two scans some seconds apart, as kmemleak reports an object only once
+	# it has looked unreferenced in consecutive scans.
+	echo scan >"$kml"
+	sleep 5
+	echo scan >"$kml"
+	if grep -q 'unreferenced object' "$kml"; then
+		head -n 60 "$kml"
+		bad "kmemleak reports leaks"
+	else
+		ok "kmemleak: no leaks"
+	fi
+fi
+if dmesg | bash "$here/dmesg-check.sh" >"$tmp/dmesg"; then
+	ok "dmesg clean on the debug kernel"
+else
+	cat "$tmp/dmesg"
+	bad "dmesg has kernel bug reports"
+fi
+rm -rf "$tmp"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
