@@ -161,6 +161,13 @@ int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
 			  struct iov_iter *to, int len);
 size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to);
 bool rtun_kiocb_nowait(const struct kiocb *iocb);
+void rtun_file_set_nowait(struct file *file);
+void rtun_skb_queue_trim(struct sk_buff_head *queue, u32 limit);
+int rtun_notifier_register(void);
+void rtun_notifier_unregister(void);
+
+/* Events rtun_netdev_event() is told about. */
+#define RTUN_EVENT_TX_QUEUE_LEN	1
 
 /* Values of rtun_netdev_kind(). */
 #define RTUN_KIND_OTHER	0
@@ -176,6 +183,7 @@ ssize_t rtun_fop_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t rtun_fop_write_iter(struct kiocb *iocb, struct iov_iter *from);
 __poll_t rtun_fop_poll(struct file *file, struct poll_table_struct *pt);
 
+void rtun_netdev_event(int event, struct net_device *dev);
 void rtun_ndo_uninit(struct net_device *dev);
 int rtun_ndo_open(struct net_device *dev);
 int rtun_ndo_stop(struct net_device *dev);

@@ -264,9 +264,10 @@ impl NetDevOps for RtunDev {
         Ok(())
     }
 
-    fn start_xmit(dev: &NetDevice, data: &Self, mut skb: Skb, rcu: &RcuRead) {
+    fn start_xmit(dev: &NetDevice, data: &Self, mut skb: Skb, rcu: &RcuRead) -> bool {
         // As `tun_net_xmit()`: no file, frags that cannot be made private, or
-        // a full queue drop the packet and count it in `tx_dropped`.
+        // a full queue drop the packet, count it in `tx_dropped`, and tell the
+        // sender (`NET_XMIT_DROP`).
         let queued = match data.file.get_rcu(rcu) {
             Some(file) if skb.tx_prepare() => file.queue_packet(skb, dev.tx_queue_len()),
             _ => {
@@ -277,6 +278,7 @@ impl NetDevOps for RtunDev {
         if !queued {
             dev.tx_dropped_inc();
         }
+        queued
     }
 
     fn fix_features(_dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64 {
@@ -285,5 +287,13 @@ impl NetDevOps for RtunDev {
 
     fn rx_frame_errors(data: &Self) -> u64 {
         data.rx_frame_errors.load(Ordering::Relaxed)
+    }
+
+    fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) {
+        // C resizes the file's ring, keeping the oldest packets and freeing
+        // the rest without counting them (tun_queue_resize()).
+        if let Some(file) = data.file.get(rtnl) {
+            file.trim_queue(dev.tx_queue_len());
+        }
     }
 }

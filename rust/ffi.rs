@@ -66,6 +66,9 @@ pub(crate) struct RtnlLinkStats64 {
     _opaque: [u8; 0],
 }
 
+/// `RTUN_EVENT_TX_QUEUE_LEN`.
+pub(crate) const RTUN_EVENT_TX_QUEUE_LEN: c_int = 1;
+
 /// `RTUN_KIND_TUN`.
 pub(crate) const RTUN_KIND_TUN: c_int = 1;
 /// `RTUN_KIND_TAP`.
@@ -192,6 +195,10 @@ extern "C" {
         len: c_int,
     ) -> c_int;
     pub(crate) fn rtun_kiocb_nowait(iocb: *const c_void) -> bool;
+    pub(crate) fn rtun_file_set_nowait(file: *mut c_void);
+    pub(crate) fn rtun_skb_queue_trim(queue: *mut bindings::sk_buff_head, limit: u32);
+    pub(crate) fn rtun_notifier_register() -> c_int;
+    pub(crate) fn rtun_notifier_unregister();
     pub(crate) fn rtun_copy_to_iter(
         buf: *const c_void,
         len: usize,

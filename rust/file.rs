@@ -47,6 +47,13 @@ impl File {
         self.0.get()
     }
 
+    /// Lets `read_iter`/`write_iter` see `IOCB_NOWAIT` (`RWF_NOWAIT`, io_uring).
+    pub(crate) fn set_nowait(&self) {
+        // SAFETY: called from `open`, before the file is visible to anyone
+        // else, when the driver may still change `f_mode`.
+        unsafe { ffi::rtun_file_set_nowait(self.as_ptr().cast()) };
+    }
+
     /// Wraps a file operation's argument.
     ///
     /// # Safety
@@ -136,6 +143,28 @@ impl Drop for MiscRegistration {
     fn drop(&mut self) {
         // SAFETY: registered in `new`, deregistered once here.
         unsafe { ffi::rtun_misc_deregister() };
+    }
+}
+
+/// Keeps rtun's netdevice notifier registered.
+pub(crate) struct NotifierRegistration(());
+
+impl NotifierRegistration {
+    /// Registers the notifier.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: called once from module init; the shim's notifier block is static.
+        let ret = unsafe { ffi::rtun_notifier_register() };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        Ok(Self(()))
+    }
+}
+
+impl Drop for NotifierRegistration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `new`, unregistered once here.
+        unsafe { ffi::rtun_notifier_unregister() };
     }
 }
 

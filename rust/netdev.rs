@@ -41,11 +41,15 @@ pub(crate) trait NetDevOps: Sized + Send + Sync {
     /// The device is brought down (`ndo_stop`), with RTNL held.
     fn stop(dev: &NetDevice, data: &Self) -> Result;
     /// The stack hands over a packet to transmit (`ndo_start_xmit`), under RCU.
-    fn start_xmit(dev: &NetDevice, data: &Self, skb: Skb, rcu: &RcuRead);
+    ///
+    /// Returns false if the packet was dropped.
+    fn start_xmit(dev: &NetDevice, data: &Self, skb: Skb, rcu: &RcuRead) -> bool;
     /// Filters wanted features (`ndo_fix_features`), with RTNL held.
     fn fix_features(dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64;
     /// Returns the receive frame errors to add to the core statistics.
     fn rx_frame_errors(data: &Self) -> u64;
+    /// The transmit queue length changed, with RTNL held.
+    fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl);
 }
 
 /// The layout of the private area of every device rtun creates.
@@ -57,6 +61,8 @@ struct PrivArea {
 
 /// `NETDEV_TX_OK`: the skb was consumed.
 const NETDEV_TX_OK: c_int = 0;
+/// `NET_XMIT_DROP`: the skb was consumed and dropped, which the sender sees.
+const NET_XMIT_DROP: c_int = 1;
 
 /// The size of the private area, for `rtnl_link_ops.priv_size`.
 pub(crate) const PRIV_SIZE: usize = core::mem::size_of::<PrivArea>();
@@ -346,6 +352,18 @@ unsafe fn with_dev<R>(
 }
 
 #[no_mangle]
+extern "C" fn rtun_netdev_event(event: c_int, dev: *mut bindings::net_device) {
+    // SAFETY: netdevice notifiers run with RTNL held, and the callee only
+    // takes shared borrows.
+    let rtnl = unsafe { Rtnl::assume_held() };
+    if event == ffi::RTUN_EVENT_TX_QUEUE_LEN {
+        // SAFETY: the device is live during the notifier call; `with_dev`
+        // ignores devices that are not rtun's.
+        unsafe { with_dev(dev, (), |d, p| Priv::tx_queue_len_changed(d, p, &rtnl)) };
+    }
+}
+
+#[no_mangle]
 extern "C" fn rtun_ndo_uninit(dev: *mut bindings::net_device) {
     // SAFETY: the core calls `ndo_uninit` with RTNL held, and no other token is
     // in use by the code that called into the core (it passed `&mut Rtnl`).
@@ -377,8 +395,11 @@ extern "C" fn rtun_ndo_start_xmit(
     let rcu = unsafe { RcuRead::assume_held() };
     // SAFETY: the device is live during the callback. An skb for a device that
     // is not rtun's cannot happen; it is freed by `Skb`'s drop either way.
-    unsafe { with_dev(dev, (), |d, p| Priv::start_xmit(d, p, skb, &rcu)) };
-    NETDEV_TX_OK
+    if unsafe { with_dev(dev, false, |d, p| Priv::start_xmit(d, p, skb, &rcu)) } {
+        NETDEV_TX_OK
+    } else {
+        NET_XMIT_DROP
+    }
 }
 
 #[no_mangle]

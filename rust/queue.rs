@@ -80,6 +80,12 @@ impl SkbQueue {
         (!raw.is_null()).then(|| unsafe { Skb::from_raw(raw) })
     }
 
+    /// Keeps the `limit` oldest packets and frees the rest, uncounted.
+    pub(crate) fn trim(&self, limit: u32) {
+        // SAFETY: the queue is initialised; the shim takes its lock.
+        unsafe { ffi::rtun_skb_queue_trim(self.head.get(), limit) };
+    }
+
     /// Frees every queued packet.
     pub(crate) fn purge(&self) {
         while let Some(skb) = self.pop() {

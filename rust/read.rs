@@ -107,17 +107,24 @@ pub(crate) fn read(
     }
     let skb = queue.pop_wait(nonblock, shut_down)?;
     let info = skb_info(&skb.info());
-    let plan = vnet_out::plan_read(&ctx, &info).map_err(|e| {
-        if e == OutError::UnexpectedGsoType && crate::netdev::net_ratelimit() {
-            pr_err!(
-                "rtun: unexpected GSO type: {:#x}, gso_size {}, head {}\n",
-                info.gso_type,
-                info.gso_size,
-                info.head_len
-            );
+    let plan = match vnet_out::plan_read(&ctx, &info) {
+        Ok(plan) => plan,
+        Err(e) => {
+            if e == OutError::UnexpectedGsoType && crate::netdev::net_ratelimit() {
+                pr_err!(
+                    "rtun: unexpected GSO type: {:#x}, gso_size {}, head {}\n",
+                    info.gso_type,
+                    info.gso_size,
+                    info.head_len
+                );
+            }
+            // C has written the PI by the time the header is refused.
+            if let Ok(Some(pi)) = vnet_out::plan_pi(&ctx, &info) {
+                put_all(to, &pi.to_bytes())?;
+            }
+            return Err(Error::from_errno(-e.errno()));
         }
-        Error::from_errno(-e.errno())
-    })?;
+    };
     // The packet is consumed whatever happens from here, as in C.
     put(&skb, &plan, to)?;
     dev.tx_add(1, u32::try_from(plan.tx_bytes).unwrap_or(u32::MAX));

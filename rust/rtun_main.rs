@@ -46,6 +46,7 @@ struct Rtun {
     // whose unregistration removes any device left.
     _misc: file::MiscRegistration,
     _link: file::LinkRegistration,
+    _notifier: file::NotifierRegistration,
 }
 
 impl kernel::Module for Rtun {
@@ -56,12 +57,14 @@ impl kernel::Module for Rtun {
             return Err(EINVAL);
         };
         tunfile::set_abi(abi);
+        let notifier = file::NotifierRegistration::new()?;
         let link = file::LinkRegistration::new()?;
         let misc = file::MiscRegistration::new()?;
         pr_info!("/dev/net/rtun ready ({:?} TUNSETIFF flags)\n", abi);
         Ok(Rtun {
             _misc: misc,
             _link: link,
+            _notifier: notifier,
         })
     }
 }

@@ -125,6 +125,11 @@ impl TunFile {
         }
     }
 
+    /// Keeps at most `limit` queued packets, the oldest.
+    pub(crate) fn trim_queue(&self, limit: u32) {
+        self.queue.trim(limit);
+    }
+
     /// Returns a counted reference to the attached device.
     fn device(&self) -> Option<ARef<NetDevice>> {
         self.dev.lock().clone()
@@ -221,7 +226,9 @@ fn write_ifreq(arg: usize, req: &IfReq) -> Result {
 }
 
 impl FileOps for TunFile {
-    fn open(_file: &File) -> Result<Arc<Self>> {
+    fn open(file: &File) -> Result<Arc<Self>> {
+        // Reads and writes honour IOCB_NOWAIT, as in C.
+        file.set_nowait();
         let net = NetNs::current().ok_or(ENXIO)?;
         let init = pin_init!(TunFile {
             net,

@@ -500,34 +500,12 @@ impl ReadPlan {
 ///   (line 2293).
 pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
     let vlan_hlen = skb.vlan_hlen();
-    let vnet_hdr_sz = match ctx.vnet_hdr_sz {
-        Some(sz) => max(
-            usize::try_from(sz).unwrap_or(usize::MAX),
-            VIRTIO_NET_HDR_LEN,
-        ),
-        None => 0,
-    };
+    let vnet_hdr_sz = vnet_size(ctx);
     let buf = u64::try_from(ctx.buf_len).unwrap_or(u64::MAX);
-
-    // R0, tun.c line 2125.
-    let mut total = u64::from(skb.len)
-        .saturating_add(u64::from(vlan_hlen))
-        .saturating_add(u64::try_from(vnet_hdr_sz).unwrap_or(u64::MAX));
-
-    // R1, tun.c lines 2127 to 2139.
-    let mut rem = ctx.buf_len;
-    let mut pi = None;
-    let mut pi_len = 0;
-    if !ctx.no_pi {
-        rem = rem.checked_sub(TUN_PI_LEN).ok_or(OutError::ShortForPi)?;
-        total = total.saturating_add(u64::try_from(TUN_PI_LEN).unwrap_or(u64::MAX));
-        let flags = if buf < total { TUN_PKT_STRIP } else { 0 };
-        pi = Some(TunPi {
-            flags,
-            proto: skb.protocol,
-        });
-        pi_len = TUN_PI_LEN;
-    }
+    let pi = plan_pi(ctx, skb)?;
+    let total = read_total(ctx, skb);
+    let pi_len = if pi.is_some() { TUN_PI_LEN } else { 0 };
+    let mut rem = ctx.buf_len.saturating_sub(pi_len);
 
     // R2 and R3, tun.c lines 2141 to 2169.
     let mut hdr = None;
@@ -566,6 +544,53 @@ pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
         truncated: buf < total,
         tx_bytes: u64::from(skb.len).saturating_add(u64::from(vlan_hlen)),
     })
+}
+
+/// Returns the vnet header bytes a read carries: 0, or `vnet_hdr_sz` (at least 10).
+fn vnet_size(ctx: &ReadCtx) -> usize {
+    match ctx.vnet_hdr_sz {
+        Some(sz) => max(
+            usize::try_from(sz).unwrap_or(usize::MAX),
+            VIRTIO_NET_HDR_LEN,
+        ),
+        None => 0,
+    }
+}
+
+/// Returns C's `total` (R0 and the PI part of R1, tun.c lines 2125 and 2131).
+///
+/// C sums in `unsigned int`, which cannot wrap for real skb lengths; here
+/// it is a `u64`.
+fn read_total(ctx: &ReadCtx, skb: &SkbInfo) -> u64 {
+    let pi = if ctx.no_pi { 0 } else { TUN_PI_LEN };
+    u64::from(skb.len)
+        .saturating_add(u64::from(skb.vlan_hlen()))
+        .saturating_add(u64::try_from(vnet_size(ctx)).unwrap_or(u64::MAX))
+        .saturating_add(u64::try_from(pi).unwrap_or(u64::MAX))
+}
+
+/// Plans the PI of a read (R1, tun.c lines 2127 to 2139): `None` with `IFF_NO_PI`.
+///
+/// C writes the PI before it checks the header (R2, R3), so when those
+/// refuse the read the PI is already in the reader's buffer; a driver that
+/// wants the same buffer contents writes this PI before returning the error.
+pub fn plan_pi(ctx: &ReadCtx, skb: &SkbInfo) -> Result<Option<TunPi>, OutError> {
+    if ctx.no_pi {
+        return Ok(None);
+    }
+    if ctx.buf_len < TUN_PI_LEN {
+        return Err(OutError::ShortForPi);
+    }
+    let buf = u64::try_from(ctx.buf_len).unwrap_or(u64::MAX);
+    let flags = if buf < read_total(ctx, skb) {
+        TUN_PKT_STRIP
+    } else {
+        0
+    };
+    Ok(Some(TunPi {
+        flags,
+        proto: skb.protocol,
+    }))
 }
 
 /// Splits the copy of a `pkt`-byte packet with a VLAN tag into `rem` bytes of buffer.

@@ -77,6 +77,31 @@ static struct rtnl_link_ops rtun_link_ops __read_mostly = {
 	.validate	= rtun_rtnl_validate,
 };
 
+/* Forwards the device events the driver needs, under RTNL, to Rust. */
+static int rtun_notifier_call(struct notifier_block *nb, unsigned long event,
+			      void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	if (event == NETDEV_CHANGE_TX_QUEUE_LEN)
+		rtun_netdev_event(RTUN_EVENT_TX_QUEUE_LEN, dev);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block rtun_notifier = {
+	.notifier_call	= rtun_notifier_call,
+};
+
+int rtun_notifier_register(void)
+{
+	return register_netdevice_notifier(&rtun_notifier);
+}
+
+void rtun_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&rtun_notifier);
+}
+
 int rtun_misc_register(void)
 {
 	return misc_register(&rtun_miscdev);
@@ -487,6 +512,25 @@ int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
 size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to)
 {
 	return copy_to_iter(buf, len, to);
+}
+
+void rtun_file_set_nowait(struct file *file)
+{
+	file->f_mode |= FMODE_NOWAIT;
+}
+
+/* Keeps the @limit oldest packets of @queue and frees the rest, uncounted. */
+void rtun_skb_queue_trim(struct sk_buff_head *queue, u32 limit)
+{
+	struct sk_buff_head excess;
+	unsigned long flags;
+
+	__skb_queue_head_init(&excess);
+	spin_lock_irqsave(&queue->lock, flags);
+	while (skb_queue_len(queue) > limit)
+		__skb_queue_head(&excess, __skb_dequeue_tail(queue));
+	spin_unlock_irqrestore(&queue->lock, flags);
+	__skb_queue_purge(&excess);
 }
 
 bool rtun_kiocb_nowait(const struct kiocb *iocb)
