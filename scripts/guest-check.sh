@@ -169,6 +169,56 @@ unload_rtun() {
 	check_fail "rmmod rtun: $err"
 }
 
+# rmmod rtun, retrying while the last devices finish their teardown;
+# returns rmmod's status, its message in $rmmod_err.
+rmmod_rtun() {
+	for _ in $(seq 30); do
+		rmmod_err=$(rmmod rtun 2>&1) && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The 2008 ABI of rtun (module parameter abi, selftests/rtun/tun_rfc2008):
+# a bad value is refused, rtun is reloaded with abi=rfc2008, tun_rfc2008
+# runs, then rtun is loaded again with the default ABI.
+rfc2008_phase() {
+	local err
+
+	# Not loaded: its load failure was already counted.
+	[ -d /sys/module/rtun ] || return 0
+	echo "# guest-check: reloading rtun with abi=rfc2008"
+	if ! rmmod_rtun; then
+		check_fail "rmmod rtun (for abi=rfc2008): $rmmod_err"
+		return
+	fi
+	if err=$(insmod "$rtun_ko" abi=bogus 2>&1); then
+		check_fail "insmod $rtun_ko abi=bogus succeeded"
+		rmmod_rtun || true
+	else
+		check_ok "insmod $rtun_ko abi=bogus refused (${err##*: })"
+	fi
+	if err=$(insmod "$rtun_ko" abi=rfc2008 2>&1); then
+		check_ok "insmod $rtun_ko abi=rfc2008"
+		wait_node /dev/net/rtun
+		run_one tun_rfc2008
+		if rmmod_rtun; then
+			check_ok "rmmod rtun (abi=rfc2008)"
+		else
+			check_fail "rmmod rtun (abi=rfc2008): $rmmod_err"
+			return
+		fi
+	else
+		check_fail "insmod $rtun_ko abi=rfc2008: $err"
+	fi
+	if err=$(insmod "$rtun_ko" 2>&1); then
+		check_ok "insmod $rtun_ko (default abi) again"
+		wait_node /dev/net/rtun
+	else
+		check_fail "insmod $rtun_ko (default abi) again: $err"
+	fi
+}
+
 check_dmesg() {
 	dmesg >"$out/dmesg.txt" || { check_fail "dmesg failed"; return; }
 	echo "# guest-check: kernel log since the start of the checks (all of it in $out/dmesg.txt):"
@@ -190,6 +240,7 @@ if [ "$only" != c_tun ]; then
 fi
 run_tests
 if [ "$only" != c_tun ]; then
+	rfc2008_phase
 	unload_rtun
 fi
 check_dmesg

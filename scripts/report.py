@@ -4,8 +4,9 @@
 
 Creates a TAP device on /dev/net/tun and one on /dev/net/rtun, brings both
 up, and prints what each driver reports: TUNGETFEATURES, TUNGETIFF, link
-attributes from sysfs and the offload features from `ethtool -k`.  Exits
-non-zero if either driver cannot create its device.
+attributes from sysfs and the offload features from `ethtool -k`, before
+and after a TUNSETOFFLOAD.  Exits non-zero if either driver cannot create
+its device.
 """
 
 import fcntl
@@ -17,6 +18,9 @@ import sys
 TUNSETIFF = 0x400454CA
 TUNGETIFF = 0x800454D2
 TUNGETFEATURES = 0x800454CF
+TUNSETOFFLOAD = 0x400454D0
+# TUN_F_CSUM | TSO4 | TSO6 | TSO_ECN | USO4 | USO6: what a VPN or QEMU asks for.
+OFFLOADS = 0x01 | 0x02 | 0x04 | 0x08 | 0x20 | 0x40
 IFF_TAP = 0x0002
 IFF_NO_PI = 0x1000
 
@@ -85,6 +89,10 @@ def probe(node):
     }
     for key, val in ethtool_features(name).items():
         facts[f"ethtool {key}"] = val
+    fcntl.ioctl(fd, TUNSETOFFLOAD, OFFLOADS)
+    facts["TUNSETOFFLOAD"] = f"{OFFLOADS:#x} (CSUM|TSO4|TSO6|TSO_ECN|USO4|USO6)"
+    for key, val in ethtool_features(name).items():
+        facts[f"  then ethtool {key}"] = val
     return fd, facts
 
 

@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rtun loaded with abi=rfc2008: TUNSETIFF reads the flags of the 2008
+ * design (seed/tun-vnet-hdr-gso-2008.patch.txt) instead of today's:
+ *
+ *   IFF_SEND_GSO  0x4000  a virtio_net_hdr precedes each written packet
+ *   IFF_RECV_CSUM 0x8000  the reader takes partial checksums
+ *   IFF_RECV_GSO  0x0800  the reader takes GSO packets
+ *
+ * Either receive flag puts a header in front of each read packet; the
+ * device's offload features are fixed at creation (RECV_CSUM: SG, HW_CSUM,
+ * HIGHDMA, FRAGLIST; with RECV_GSO too: TSO, TSO6, TSO_ECN; UFO is gone
+ * from the stack and maps to nothing; RECV_GSO alone: nothing), so
+ * TUNSETOFFLOAD is refused; 0x8000 is no IFF_TUN_EXCL and 0x0800 no
+ * IFF_PERSIST.  The C driver has no such mode: there is no c_tun variant
+ * and the expectations come from the seed patch.  scripts/guest-check.sh
+ * runs this program after reloading rtun with abi=rfc2008.
+ *
+ * Each test runs in network and mount namespaces of its own, like
+ * tun_read.  Needs root and rtun loaded with abi=rfc2008.
+ */
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_net.h>
+
+#include "kselftest_harness.h"
+#include "rtun_test.h"
+
+#define IFF_SEND_GSO	0x4000
+#define IFF_RECV_CSUM	0x8000
+#define IFF_RECV_GSO	0x0800
+
+#define VNET_HDR_LEN	10
+#define PI_LEN		4
+#define RX_TIMEOUT_MS	2000
+#define QUIET_MS	300
+#define NEEDS_CSUM	VIRTIO_NET_HDR_F_NEEDS_CSUM
+
+FIXTURE(rfc2008) {
+	int fd, fd2;
+	int psock;	/* AF_PACKET, vnet header, unbound: transmits */
+	int rsock;	/* AF_PACKET, vnet header, bound to the device: receives */
+	int ifindex;
+	char name[IFNAMSIZ];
+};
+
+FIXTURE_VARIANT(rfc2008) {
+	const char *node;
+};
+
+FIXTURE_VARIANT_ADD(rfc2008, rtun) {
+	.node = "/dev/net/rtun",
+};
+
+static const unsigned char mac_a[6] = { 0x02, 0, 0, 0, 0xbb, 0x01 };
+static const unsigned char mac_b[6] = { 0x02, 0, 0, 0, 0xbb, 0x02 };
+
+static void put16(unsigned char *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static uint16_t get16(const unsigned char *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+static uint64_t csum_add(uint64_t sum, const unsigned char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += get16(p + i);
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/*
+ * An IPv4 (@ipv 4) or IPv6 TCP/UDP packet with @payload bytes into @buf,
+ * in an Ethernet header if @eth, transport checksum partial (pseudo header
+ * sum) if @partial, else complete.  Returns its length; *@l4 is the
+ * offset of the transport header, *@hlen of the payload.
+ */
+static size_t pkt_build(unsigned char *buf, bool eth, int ipv, int proto,
+			size_t payload, bool partial, size_t *l4, size_t *hlen)
+{
+	size_t l3 = eth ? ETH_HLEN : 0, iph = ipv == 6 ? 40 : 20;
+	size_t th = proto == IPPROTO_TCP ? 20 : 8, l4len = th + payload;
+	unsigned char *ip = buf + l3, *t = buf + l3 + iph;
+	uint64_t sum;
+	uint16_t csum;
+	size_t i;
+
+	memset(buf, 0, l3 + iph + th);
+	if (eth) {
+		memcpy(buf, mac_a, 6);
+		memcpy(buf + 6, mac_b, 6);
+		put16(buf + 12, ipv == 6 ? ETH_P_IPV6 : ETH_P_IP);
+	}
+	if (ipv == 6) {
+		ip[0] = 0x60;
+		put16(ip + 4, l4len);
+		ip[6] = proto;
+		ip[7] = 64;
+		ip[8] = 0xfd;
+		ip[23] = 2;
+		ip[24] = 0xfd;
+		ip[39] = 1;
+		sum = csum_add(0, ip + 8, 32);
+	} else {
+		ip[0] = 0x45;
+		put16(ip + 2, iph + l4len);
+		put16(ip + 6, 0x4000);
+		ip[8] = 64;
+		ip[9] = proto;
+		ip[12] = 10;
+		ip[15] = 2;
+		ip[16] = 10;
+		ip[19] = 1;
+		put16(ip + 10, ~csum_fold(csum_add(0, ip, iph)));
+		sum = csum_add(0, ip + 12, 8);
+	}
+	sum += proto + l4len;
+	for (i = 0; i < payload; i++)
+		t[th + i] = (i * 2654435761u) >> 24;
+	put16(t, 4000);
+	put16(t + 2, 5000);
+	if (proto == IPPROTO_TCP) {
+		t[12] = 5 << 4;
+		t[13] = 0x18;
+		put16(t + 14, 65535);
+	} else {
+		put16(t + 4, l4len);
+	}
+	csum = partial ? csum_fold(sum) : ~csum_fold(csum_add(sum, t, l4len));
+	put16(t + (proto == IPPROTO_TCP ? 16 : 6), csum);
+	*l4 = l3 + iph;
+	*hlen = l3 + iph + th;
+	return l3 + iph + l4len;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
+	close(fd);
+	return ret;
+}
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 16, fmt, ap);
+	va_end(ap);
+	strcat(cmd, " >/dev/null 2>&1");
+	ret = system(cmd);
+	if (ret < 0 || !WIFEXITED(ret))
+		return -1;
+	return WEXITSTATUS(ret);
+}
+
+static int netns_enter(void)
+{
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
+		return -errno;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -errno;
+	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
+		return -errno;
+	if (write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1"))
+		return -errno;
+	return link_up("lo");
+}
+
+static bool netdev_exists(const char *dev)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
+	return stat(path, &st) == 0;
+}
+
+static bool netdev_wait_gone(const char *dev)
+{
+	struct timespec ts = { 0, 10000000 };
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if (!netdev_exists(dev))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Index of feature string @name, or -1. */
+static int feature_index(int s, const char *ifname, const char *name)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t buf[1];
+	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
+			    .sset_mask = 1ULL << ETH_SS_FEATURES } };
+	struct ethtool_gstrings *gs;
+	struct ifreq ifr;
+	int i, n, found = -1;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr_set_name(&ifr, ifname);
+	ifr.ifr_data = (void *)&sset;
+	if (ioctl(s, SIOCETHTOOL, &ifr) || !sset.hdr.sset_mask)
+		return -1;
+	n = sset.hdr.data[0];
+	gs = calloc(1, sizeof(*gs) + n * ETH_GSTRING_LEN);
+	if (!gs)
+		return -1;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_FEATURES;
+	gs->len = n;
+	ifr.ifr_data = (void *)gs;
+	if (!ioctl(s, SIOCETHTOOL, &ifr)) {
+		for (i = 0; i < n; i++) {
+			if (!strncmp((char *)gs->data + i * ETH_GSTRING_LEN,
+				     name, ETH_GSTRING_LEN)) {
+				found = i;
+				break;
+			}
+		}
+	}
+	free(gs);
+	return found;
+}
+
+/* Whether feature @name of @ifname is active: 1, 0, or -1 on error. */
+static int feature(const char *ifname, const char *name)
+{
+	struct {
+		struct ethtool_gfeatures hdr;
+		struct ethtool_get_features_block blk[4];
+	} gf = { .hdr = { .cmd = ETHTOOL_GFEATURES, .size = 4 } };
+	struct ifreq ifr;
+	int s, i, ret = -1;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	i = feature_index(s, ifname, name);
+	memset(&ifr, 0, sizeof(ifr));
+	ifr_set_name(&ifr, ifname);
+	ifr.ifr_data = (void *)&gf;
+	if (i >= 0 && i < 128 && !ioctl(s, SIOCETHTOOL, &ifr))
+		ret = !!(gf.blk[i / 32].active & (1U << (i % 32)));
+	close(s);
+	return ret;
+}
+
+/* The features the 2008 design decides, in the order of their names. */
+static const char *const feat_names[] = {
+	"tx-scatter-gather", "tx-checksum-ip-generic", "highdma",
+	"tx-scatter-gather-fraglist", "tx-tcp-segmentation",
+	"tx-tcp6-segmentation", "tx-tcp-ecn-segmentation",
+	"tx-udp-segmentation",
+};
+
+enum {
+	F_SG = 1, F_CSUM = 2, F_HIGHDMA = 4, F_FRAGLIST = 8, F_TSO = 16,
+	F_TSO6 = 32, F_ECN = 64, F_USO = 128,
+};
+
+#define F_RECV_CSUM	(F_SG | F_CSUM | F_HIGHDMA | F_FRAGLIST)
+#define F_RECV_GSO	(F_TSO | F_TSO6 | F_ECN)
+
+static int features_of(const char *ifname)
+{
+	int i, v, mask = 0;
+
+	for (i = 0; i < 8; i++) {
+		v = feature(ifname, feat_names[i]);
+		if (v < 0)
+			return -1;
+		if (v)
+			mask |= 1 << i;
+	}
+	return mask;
+}
+
+/*
+ * Create a device named @name with 2008 @flags on this fixture's fd, with
+ * a receiving packet socket bound to it, and bring it up.
+ */
+static void dev_create(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(rfc2008) *self, const char *name,
+		       int flags)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+	};
+	socklen_t len = sizeof(int);
+	int one = 1, err;
+
+	ASSERT_EQ(0, set_iff(self->fd, name, flags, self->name))
+		TH_LOG("TUNSETIFF 0x%x: %s", flags, strerror(errno));
+	self->ifindex = sysfs_num(self->name, "ifindex");
+	ASSERT_LT(0, self->ifindex);
+	self->rsock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, self->rsock);
+	ASSERT_EQ(0, setsockopt(self->rsock, SOL_PACKET, PACKET_VNET_HDR,
+				&one, sizeof(one)));
+	sll.sll_ifindex = self->ifindex;
+	ASSERT_EQ(0, bind(self->rsock, (struct sockaddr *)&sll, sizeof(sll)));
+	ASSERT_EQ(0, link_up(self->name));
+	/* Bound while down: the socket holds ENETDOWN for its next recv(). */
+	ASSERT_EQ(0, getsockopt(self->rsock, SOL_SOCKET, SO_ERROR, &err, &len));
+}
+
+/* Transmit @len bytes of @pkt with header @vh on the device. */
+static int inject(FIXTURE_DATA(rfc2008) *self,
+		  const struct virtio_net_hdr *vh, const void *pkt,
+		  size_t len, uint16_t proto)
+{
+	struct virtio_net_hdr zero = {};
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = self->ifindex,
+		.sll_protocol = htons(proto),
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)(vh ? vh : &zero), .iov_len = sizeof(zero) },
+		{ .iov_base = (void *)pkt, .iov_len = len },
+	};
+	struct msghdr msg = {
+		.msg_name = &sll, .msg_namelen = sizeof(sll),
+		.msg_iov = iov, .msg_iovlen = 2,
+	};
+
+	return sendmsg(self->psock, &msg, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * The next packet the stack received from the device (not an outgoing
+ * one), with the header af_packet derives from the skb.  Returns its
+ * length, -errno or -ETIMEDOUT.
+ */
+static ssize_t rx_next(FIXTURE_DATA(rfc2008) *self,
+		       struct virtio_net_hdr *vh, unsigned char *buf,
+		       size_t len)
+{
+	struct pollfd pfd = { .fd = self->rsock, .events = POLLIN };
+	struct iovec iov[2] = {
+		{ .iov_base = vh, .iov_len = sizeof(*vh) },
+		{ .iov_base = buf, .iov_len = len },
+	};
+	struct sockaddr_ll sll;
+	struct msghdr msg;
+	ssize_t n;
+
+	for (;;) {
+		n = poll(&pfd, 1, RX_TIMEOUT_MS);
+		if (n <= 0)
+			return n ? -errno : -ETIMEDOUT;
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &sll;
+		msg.msg_namelen = sizeof(sll);
+		msg.msg_iov = iov;
+		msg.msg_iovlen = 2;
+		n = recvmsg(self->rsock, &msg, MSG_DONTWAIT);
+		if (n < 0)
+			return -errno;
+		if (sll.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		return n - sizeof(*vh);
+	}
+}
+
+static ssize_t dev_read(int fd, void *buf, size_t len, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	n = poll(&pfd, 1, timeout_ms);
+	if (n <= 0)
+		return n ? -errno : -ETIMEDOUT;
+	n = read(fd, buf, len);
+	return n < 0 ? -errno : n;
+}
+
+FIXTURE_SETUP(rfc2008)
+{
+	char abi[32];
+	int one = 1, err;
+
+	self->fd2 = -1;
+	self->rsock = -1;
+	self->psock = -1;
+	self->fd = -1;
+	ASSERT_EQ(0, sysfs_read("../../module/rtun/parameters", "abi", abi,
+				sizeof(abi)))
+		TH_LOG("rtun not loaded?");
+	ASSERT_STREQ("rfc2008", abi)
+		TH_LOG("load rtun with abi=rfc2008 (scripts/guest-check.sh does)");
+	err = netns_enter();
+	ASSERT_EQ(0, err) TH_LOG("namespaces: %s", strerror(-err));
+	self->fd = dev_open(variant->node);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", variant->node,
+				      strerror(errno));
+	self->psock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, self->psock);
+	ASSERT_EQ(0, setsockopt(self->psock, SOL_PACKET, PACKET_VNET_HDR,
+				&one, sizeof(one)));
+}
+
+FIXTURE_TEARDOWN(rfc2008)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->fd2 >= 0)
+		close(self->fd2);
+	if (self->rsock >= 0)
+		close(self->rsock);
+	if (self->psock >= 0)
+		close(self->psock);
+}
+
+/*
+ * IFF_SEND_GSO alone: a header precedes each written packet (partial
+ * checksums and GSO reach the stack), none precedes a read one, and the
+ * device has no offload feature.
+ */
+TEST_F(rfc2008, send_gso_only)
+{
+	static unsigned char pkt[8192], buf[8192], wbuf[8192];
+	struct virtio_net_hdr vh = { .flags = NEEDS_CSUM, .csum_offset = 6 };
+	struct virtio_net_hdr rvh;
+	size_t len, l4, hlen;
+	ssize_t n;
+
+	dev_create(_metadata, self, "rfc%d", IFF_TAP | IFF_NO_PI | IFF_SEND_GSO);
+	EXPECT_EQ(0, features_of(self->name));
+
+	/* Write: header, then a partial checksum UDP packet. */
+	len = pkt_build(pkt, true, 4, IPPROTO_UDP, 100, true, &l4, &hlen);
+	vh.csum_start = l4;
+	memcpy(wbuf, &vh, sizeof(vh));
+	memcpy(wbuf + sizeof(vh), pkt, len);
+	ASSERT_EQ(sizeof(vh) + len, write(self->fd, wbuf, sizeof(vh) + len))
+		TH_LOG("write: %s", strerror(errno));
+	n = rx_next(self, &rvh, buf, sizeof(buf));
+	ASSERT_EQ(len, n);
+	EXPECT_EQ(0, memcmp(buf, pkt, len));
+	EXPECT_EQ(NEEDS_CSUM, rvh.flags);
+	EXPECT_EQ(l4, rvh.csum_start);
+	EXPECT_EQ(6, rvh.csum_offset);
+
+	/* Write: a TCPv4 GSO packet. */
+	len = pkt_build(pkt, true, 4, IPPROTO_TCP, 3000, true, &l4, &hlen);
+	vh = (struct virtio_net_hdr){ .flags = NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .hdr_len = hlen,
+		.gso_size = 1000, .csum_start = l4, .csum_offset = 16 };
+	memcpy(wbuf, &vh, sizeof(vh));
+	memcpy(wbuf + sizeof(vh), pkt, len);
+	ASSERT_EQ(sizeof(vh) + len, write(self->fd, wbuf, sizeof(vh) + len))
+		TH_LOG("write: %s", strerror(errno));
+	n = rx_next(self, &rvh, buf, sizeof(buf));
+	ASSERT_EQ(len, n);
+	EXPECT_EQ(VIRTIO_NET_HDR_GSO_TCPV4, rvh.gso_type);
+	EXPECT_EQ(1000, rvh.gso_size);
+
+	/* Read: the bare packet, no header. */
+	len = pkt_build(pkt, true, 4, IPPROTO_UDP, 100, false, &l4, &hlen);
+	ASSERT_EQ(0, inject(self, NULL, pkt, len, ETH_P_IP));
+	memset(buf, 0xa5, sizeof(buf));
+	n = dev_read(self->fd, buf, sizeof(buf), RX_TIMEOUT_MS);
+	ASSERT_EQ(len, n);
+	EXPECT_EQ(0, memcmp(buf, pkt, len));
+}
+
+/* TUN with PI and IFF_SEND_GSO: the PI, then the header, then the packet. */
+TEST_F(rfc2008, send_gso_tun_pi)
+{
+	static unsigned char pkt[2048], buf[2048], wbuf[2048];
+	struct virtio_net_hdr vh = { .flags = NEEDS_CSUM, .csum_offset = 16 };
+	struct virtio_net_hdr rvh;
+	size_t len, l4, hlen;
+
+	dev_create(_metadata, self, "rfc%d", IFF_TUN | IFF_SEND_GSO);
+	len = pkt_build(pkt, false, 6, IPPROTO_TCP, 200, true, &l4, &hlen);
+	vh.csum_start = l4;
+	put16(wbuf, 0);
+	put16(wbuf + 2, ETH_P_IPV6);
+	memcpy(wbuf + PI_LEN, &vh, sizeof(vh));
+	memcpy(wbuf + PI_LEN + sizeof(vh), pkt, len);
+	ASSERT_EQ(PI_LEN + sizeof(vh) + len,
+		  write(self->fd, wbuf, PI_LEN + sizeof(vh) + len))
+		TH_LOG("write: %s", strerror(errno));
+	ASSERT_EQ(len, rx_next(self, &rvh, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, pkt, len));
+	EXPECT_EQ(NEEDS_CSUM, rvh.flags);
+	EXPECT_EQ(40, rvh.csum_start);
+
+	/* Read: PI and packet, no header. */
+	len = pkt_build(pkt, false, 4, IPPROTO_UDP, 50, false, &l4, &hlen);
+	ASSERT_EQ(0, inject(self, NULL, pkt, len, ETH_P_IP));
+	ASSERT_EQ(PI_LEN + len, dev_read(self->fd, buf, sizeof(buf),
+					 RX_TIMEOUT_MS));
+	EXPECT_EQ(ETH_P_IP, get16(buf + 2));
+	EXPECT_EQ(0, memcmp(buf + PI_LEN, pkt, len));
+}
+
+/*
+ * IFF_RECV_CSUM: reads carry a header, partial checksums reach the reader;
+ * writes carry none; features SG, HW_CSUM, HIGHDMA, FRAGLIST, no TSO.
+ */
+TEST_F(rfc2008, recv_csum)
+{
+	static unsigned char pkt[8192], buf[8192];
+	struct virtio_net_hdr vh = { .flags = NEEDS_CSUM, .csum_offset = 6 };
+	struct virtio_net_hdr rvh;
+	size_t len, l4, hlen, seg, got;
+	ssize_t n;
+
+	dev_create(_metadata, self, "rfc%d", IFF_TAP | IFF_NO_PI | IFF_RECV_CSUM);
+	EXPECT_EQ(F_RECV_CSUM, features_of(self->name));
+	/* Fixed at creation: ethtool cannot add TSO. */
+	sh("ethtool -K %s tx-tcp-segmentation on", self->name);
+	EXPECT_EQ(F_RECV_CSUM, features_of(self->name));
+
+	len = pkt_build(pkt, true, 4, IPPROTO_UDP, 100, true, &l4, &hlen);
+	vh.csum_start = l4;
+	ASSERT_EQ(0, inject(self, &vh, pkt, len, ETH_P_IP));
+	memset(buf, 0xa5, sizeof(buf));
+	n = dev_read(self->fd, buf, sizeof(buf), RX_TIMEOUT_MS);
+	ASSERT_EQ(VNET_HDR_LEN + len, n);
+	memcpy(&rvh, buf, sizeof(rvh));
+	EXPECT_EQ(NEEDS_CSUM, rvh.flags);
+	EXPECT_EQ(0, rvh.gso_type);
+	EXPECT_EQ(l4, rvh.csum_start);
+	EXPECT_EQ(6, rvh.csum_offset);
+	EXPECT_EQ(0, memcmp(buf + VNET_HDR_LEN, pkt, len));
+
+	/* A GSO packet is segmented: the reader did not ask for GSO. */
+	len = pkt_build(pkt, true, 4, IPPROTO_TCP, 3000, true, &l4, &hlen);
+	vh = (struct virtio_net_hdr){ .flags = NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4, .hdr_len = hlen,
+		.gso_size = 1000, .csum_start = l4, .csum_offset = 16 };
+	ASSERT_EQ(0, inject(self, &vh, pkt, len, ETH_P_IP));
+	for (seg = 0, got = 0; seg < 3; seg++) {
+		n = dev_read(self->fd, buf, sizeof(buf), RX_TIMEOUT_MS);
+		ASSERT_EQ(VNET_HDR_LEN + hlen + 1000, n);
+		memcpy(&rvh, buf, sizeof(rvh));
+		EXPECT_EQ(0, rvh.gso_type);
+		EXPECT_EQ(NEEDS_CSUM, rvh.flags);
+		EXPECT_EQ(0, memcmp(buf + VNET_HDR_LEN + hlen,
+				    pkt + hlen + got, 1000));
+		got += 1000;
+	}
+	EXPECT_EQ(-ETIMEDOUT, dev_read(self->fd, buf, sizeof(buf), QUIET_MS));
+
+	/* Write: no header. */
+	len = pkt_build(pkt, true, 4, IPPROTO_UDP, 100, false, &l4, &hlen);
+	ASSERT_EQ(len, write(self->fd, pkt, len))
+		TH_LOG("write: %s", strerror(errno));
+	ASSERT_EQ(len, rx_next(self, &rvh, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, pkt, len));
+}
+
+/*
+ * IFF_RECV_CSUM | IFF_RECV_GSO: TSO, TSO6 and TSO_ECN too; TCP GSO
+ * packets reach the reader whole; UDP_L4 does not (UFO maps to nothing).
+ */
+TEST_F(rfc2008, recv_csum_gso)
+{
+	static unsigned char pkt[8192], buf[8192];
+	struct virtio_net_hdr vh, rvh;
+	size_t len, l4, hlen;
+	int ipv, seg;
+	ssize_t n;
+
+	dev_create(_metadata, self, "rfc%d",
+		   IFF_TAP | IFF_NO_PI | IFF_RECV_CSUM | IFF_RECV_GSO);
+	EXPECT_EQ(F_RECV_CSUM | F_RECV_GSO, features_of(self->name));
+
+	for (ipv = 4; ipv <= 6; ipv += 2) {
+		len = pkt_build(pkt, true, ipv, IPPROTO_TCP, 5000, true, &l4,
+				&hlen);
+		vh = (struct virtio_net_hdr){ .flags = NEEDS_CSUM,
+			.gso_type = ipv == 6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+					       VIRTIO_NET_HDR_GSO_TCPV4,
+			.hdr_len = hlen, .gso_size = 1000, .csum_start = l4,
+			.csum_offset = 16 };
+		ASSERT_EQ(0, inject(self, &vh, pkt, len,
+				    ipv == 6 ? ETH_P_IPV6 : ETH_P_IP));
+		n = dev_read(self->fd, buf, sizeof(buf), RX_TIMEOUT_MS);
+		ASSERT_EQ(VNET_HDR_LEN + len, n);
+		memcpy(&rvh, buf, sizeof(rvh));
+		EXPECT_EQ(vh.gso_type, rvh.gso_type);
+		EXPECT_EQ(1000, rvh.gso_size);
+		EXPECT_EQ(NEEDS_CSUM, rvh.flags);
+		EXPECT_EQ(l4, rvh.csum_start);
+		EXPECT_EQ(16, rvh.csum_offset);
+		/* hdr_len as upstream (skb_headlen()), not the 2008 one. */
+		EXPECT_EQ(hlen, rvh.hdr_len);
+		EXPECT_EQ(0, memcmp(buf + VNET_HDR_LEN, pkt, len));
+	}
+
+	/* ECN: TSO_ECN is on. */
+	len = pkt_build(pkt, true, 4, IPPROTO_TCP, 5000, true, &l4, &hlen);
+	vh = (struct virtio_net_hdr){ .flags = NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN,
+		.hdr_len = hlen, .gso_size = 1000, .csum_start = l4,
+		.csum_offset = 16 };
+	ASSERT_EQ(0, inject(self, &vh, pkt, len, ETH_P_IP));
+	ASSERT_EQ(VNET_HDR_LEN + len, dev_read(self->fd, buf, sizeof(buf),
+					       RX_TIMEOUT_MS));
+	memcpy(&rvh, buf, sizeof(rvh));
+	EXPECT_EQ(VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN,
+		  rvh.gso_type);
+
+	/* UDP_L4: segmented. */
+	len = pkt_build(pkt, true, 4, IPPROTO_UDP, 3000, true, &l4, &hlen);
+	vh = (struct virtio_net_hdr){ .flags = NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_UDP_L4, .hdr_len = hlen,
+		.gso_size = 1000, .csum_start = l4, .csum_offset = 6 };
+	ASSERT_EQ(0, inject(self, &vh, pkt, len, ETH_P_IP));
+	for (seg = 0; seg < 3; seg++) {
+		n = dev_read(self->fd, buf, sizeof(buf), RX_TIMEOUT_MS);
+		ASSERT_EQ(VNET_HDR_LEN + hlen + 1000, n);
+		memcpy(&rvh, buf, sizeof(rvh));
+		EXPECT_EQ(0, rvh.gso_type);
+		EXPECT_EQ(NEEDS_CSUM, rvh.flags);
+	}
+	EXPECT_EQ(-ETIMEDOUT, dev_read(self->fd, buf, sizeof(buf), QUIET_MS));
+}
+
+/*
+ * IFF_RECV_GSO alone: reads carry a header, but without IFF_RECV_CSUM
+ * there is no offload at all ("CSUM handling is required for GSO"):
+ * checksums are complete, the header says nothing.  0x0800 is no
+ * IFF_PERSIST: the device goes with its last fd.
+ */
+TEST_F(rfc2008, recv_gso_only)
+{
+	static unsigned char pkt[2048], buf[2048];
+	struct virtio_net_hdr vh = { .flags = NEEDS_CSUM, .csum_offset = 6 };
+	struct virtio_net_hdr rvh;
+	size_t len, l4, hlen;
+	char name[IFNAMSIZ];
+	uint64_t sum;
+	ssize_t n;
+
+	dev_create(_metadata, self, "rfc%d", IFF_TAP | IFF_NO_PI | IFF_RECV_GSO);
+	EXPECT_EQ(0, features_of(self->name));
+	len = pkt_build(pkt, true, 4, IPPROTO_UDP, 100, true, &l4, &hlen);
+	vh.csum_start = l4;
+	ASSERT_EQ(0, inject(self, &vh, pkt, len, ETH_P_IP));
+	n = dev_read(self->fd, buf, sizeof(buf), RX_TIMEOUT_MS);
+	ASSERT_EQ(VNET_HDR_LEN + len, n);
+	memcpy(&rvh, buf, sizeof(rvh));
+	EXPECT_EQ(0, rvh.flags);
+	EXPECT_EQ(0, rvh.gso_type);
+	EXPECT_EQ(0, rvh.csum_start);
+	/* The stack completed the checksum. */
+	sum = csum_add(0, buf + VNET_HDR_LEN + 26, 8) + IPPROTO_UDP +
+	      (len - l4);
+	EXPECT_EQ(0xffff, csum_fold(csum_add(sum, buf + VNET_HDR_LEN + l4,
+					     len - l4)));
+
+	memcpy(name, self->name, IFNAMSIZ);
+	close(self->rsock);
+	self->rsock = -1;
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_TRUE(netdev_wait_gone(name)) TH_LOG("%s persists", name);
+}
+
+/* Offloads are fixed at creation: TUNSETOFFLOAD is EINVAL, whatever the flags. */
+TEST_F(rfc2008, tunsetoffload_einval)
+{
+	static const unsigned int args[] = {
+		0, TUN_F_CSUM, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+	};
+	size_t i;
+
+	dev_create(_metadata, self, "rfc%d",
+		   IFF_TAP | IFF_NO_PI | IFF_SEND_GSO | IFF_RECV_CSUM |
+		   IFF_RECV_GSO);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(-1, ioctl(self->fd, TUNSETOFFLOAD,
+				    (unsigned long)args[i]));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	EXPECT_EQ(F_RECV_CSUM | F_RECV_GSO, features_of(self->name));
+}
+
+/*
+ * 0x8000 is IFF_RECV_CSUM, not IFF_TUN_EXCL: a name that exists is judged
+ * by the attach rules (another kind or driver: EINVAL; attached: EBUSY),
+ * never refused outright with EBUSY.
+ */
+TEST_F(rfc2008, no_tun_excl)
+{
+	char name[IFNAMSIZ];
+
+	dev_create(_metadata, self, "rfc%d", IFF_TAP | IFF_NO_PI | IFF_RECV_CSUM);
+	memcpy(name, self->name, IFNAMSIZ);
+	self->fd2 = dev_open(variant->node);
+	ASSERT_LE(0, self->fd2);
+	/* Not a tun device: EINVAL (EXCL would have said EBUSY). */
+	EXPECT_EQ(-1, set_iff(self->fd2, "lo", IFF_TAP | IFF_RECV_CSUM, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	/* Another kind: EINVAL. */
+	EXPECT_EQ(-1, set_iff(self->fd2, name, IFF_TUN | IFF_RECV_CSUM, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	/* Same kind, but attached: EBUSY. */
+	EXPECT_EQ(-1, set_iff(self->fd2, name, IFF_TAP | IFF_RECV_CSUM, NULL));
+	EXPECT_EQ(EBUSY, errno);
+	/* fd2 is still free to create another device. */
+	EXPECT_EQ(0, set_iff(self->fd2, "rfcx%d", IFF_TAP | IFF_RECV_CSUM,
+			     NULL));
+}
+
+TEST_HARNESS_MAIN
