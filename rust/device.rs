@@ -41,6 +41,8 @@ const ARPHRD_ETHER: u16 = 1;
 const IFF_TX_SKB_SHARING: u32 = 1 << 11;
 /// `IFF_LIVE_ADDR_CHANGE` of `enum netdev_priv_flags`.
 const IFF_LIVE_ADDR_CHANGE: u32 = 1 << 15;
+/// `IFF_NO_QUEUE` of `enum netdev_priv_flags`.
+const IFF_NO_QUEUE: u32 = 1 << 19;
 /// C tun's `MIN_MTU`.
 const MIN_MTU: u32 = 68;
 /// C tun's `MAX_MTU`.
@@ -74,6 +76,12 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
         mtu: bindings::ETH_DATA_LEN,
         min_mtu: MIN_MTU,
         lltx: 1,
+        // `alloc_netdev_mqs()` marks a device whose setup left
+        // `tx_queue_len` at 0 as queueless; C's `tun_setup()` sets it there,
+        // rtun sets it here, so undo that: tun and tap devices get the
+        // default qdisc, and a full read queue is not reported to senders
+        // that went through it.
+        priv_flags_clear: IFF_NO_QUEUE,
         ..DevConfig::default()
     };
     match kind {
@@ -92,7 +100,7 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
             cfg.addr_len = bindings::ETH_ALEN as u8;
             cfg.flags =
                 bindings::net_device_flags_IFF_BROADCAST | bindings::net_device_flags_IFF_MULTICAST;
-            cfg.priv_flags_clear = IFF_TX_SKB_SHARING;
+            cfg.priv_flags_clear |= IFF_TX_SKB_SHARING;
             cfg.priv_flags_set = IFF_LIVE_ADDR_CHANGE;
             cfg.max_mtu = MAX_MTU - bindings::ETH_HLEN;
             cfg.tx_queue_len = DEFAULT_TX_QUEUE_LEN;

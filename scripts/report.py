@@ -54,6 +54,12 @@ def ethtool_features(name):
     return feats
 
 
+def qdisc(name):
+    words = subprocess.run(["ip", "-o", "link", "show", "dev", name],
+                           capture_output=True, text=True, check=False).stdout.split()
+    return words[words.index("qdisc") + 1] if "qdisc" in words else "?"
+
+
 def sysfs(name, attr):
     try:
         with open(f"/sys/class/net/{name}/{attr}") as f:
@@ -83,6 +89,7 @@ def probe(node):
         "flags": sysfs(name, "flags"),
         "mtu": sysfs(name, "mtu"),
         "tx_queue_len": sysfs(name, "tx_queue_len"),
+        "qdisc": qdisc(name),
         "carrier": sysfs(name, "carrier"),
         "operstate": sysfs(name, "operstate"),
         "address": sysfs(name, "address"),

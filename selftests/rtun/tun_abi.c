@@ -599,6 +599,47 @@ TEST_F(rtun_abi, link_up_carrier)
 }
 
 /* Both drivers at once: distinct names, neither attaches to the other's. */
+/* The root qdisc of @dev as ip(8) names it, into @out; -1 on error. */
+static int dev_qdisc(const char *dev, char *out, size_t len)
+{
+	char cmd[64], line[512], *q;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ip -o link show dev %s 2>/dev/null", dev);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	q = fgets(line, sizeof(line), f) ? strstr(line, " qdisc ") : NULL;
+	pclose(f);
+	if (!q || sscanf(q, " qdisc %63s", out) != 1 || strlen(out) >= len)
+		return -1;
+	return 0;
+}
+
+/*
+ * A new TUN or TAP device that is brought up gets the default qdisc, as
+ * C's do: the device has a queue (not IFF_NO_QUEUE), so a sender going
+ * through the qdisc does not see the driver's drops.
+ */
+TEST_F(rtun_abi, default_qdisc)
+{
+	static const int kinds[] = { IFF_TUN | IFF_NO_PI, IFF_TAP | IFF_NO_PI };
+	char name[IFNAMSIZ], qd[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int fd = dev_open(variant->node);
+
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, set_iff(fd, "", kinds[i], name));
+		ASSERT_EQ(0, link_up(name));
+		ASSERT_EQ(0, dev_qdisc(name, qd, sizeof(qd))) TH_LOG("%s", name);
+		EXPECT_STRNE("noqueue", qd) TH_LOG("%s has qdisc %s", name, qd);
+		EXPECT_STREQ("pfifo_fast", qd) TH_LOG("%s has qdisc %s", name, qd);
+		close(fd);
+	}
+}
+
 TEST_F(rtun_abi, coexist)
 {
 	char mine[IFNAMSIZ], peer[IFNAMSIZ];
