@@ -15,14 +15,15 @@
 #   HARNESS-ARGS      passed to every test program (e.g. -t features)
 # Environment: RTUN_KO (default $RTUN_ROOT/rtun.ko), RTUN_OUT (where the
 # KTAP output and dmesg are saved; default /tmp/rtun-guest-check),
-# RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout; default 1).
+# RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout; default 1),
+# RTUN_SKIP_TESTS (space-separated test programs to leave out).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '10,19s/^# \{0,1\}//p' "$0" >&2
+	sed -n '10,20s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -149,6 +150,9 @@ run_tests() {
 	progs=$(make -s --no-print-directory -C "$tdir" KDIR="$kdir" emit_tests | sed 's/.*://') ||
 		{ check_fail "cannot list the selftests in $tdir"; return; }
 	for prog in $progs; do
+		case " ${RTUN_SKIP_TESTS:-} " in
+		*" $prog "*) echo "# guest-check: $prog left out (RTUN_SKIP_TESTS)"; continue ;;
+		esac
 		run_one "$prog"
 	done
 }

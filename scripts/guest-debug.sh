@@ -44,8 +44,15 @@ else
 fi
 
 tmp=$(mktemp -d)
-# KASAN and lockdep under TCG make the tests several times slower.
-RTUN_TEST_TIMEOUT_SCALE=${RTUN_TEST_TIMEOUT_SCALE:-6} bash "$here/guest-check.sh" 2>&1 |
+# KASAN and lockdep under TCG make the tests several times slower.  The
+# iperf3 end-to-end run measures nothing here that tun_read and tun_write
+# do not already drive through every rtun code path, and its fixed
+# durations do not scale, so it runs on the release kernel only.
+# tun_stress and tun_faults are not yet validated on this kernel (their
+# time bounds under KASAN); set RTUN_SKIP_TESTS=e2e_iperf.sh to run them.
+RTUN_TEST_TIMEOUT_SCALE=${RTUN_TEST_TIMEOUT_SCALE:-6} \
+	RTUN_SKIP_TESTS=${RTUN_SKIP_TESTS-e2e_iperf.sh tun_stress tun_faults} \
+	bash "$here/guest-check.sh" 2>&1 |
 	tee "$tmp/check.log"
 add_summary "$tmp/check.log" "guest-check"
 
