@@ -47,14 +47,21 @@ fn put_all(to: &mut IovIter, buf: &[u8]) -> Result {
     }
 }
 
-/// Writes `len` zero bytes to `to`.
-fn put_zeroes(to: &mut IovIter, mut len: usize) -> Result {
-    while len > 0 {
-        let n = len.min(ZEROES.len());
-        put_all(to, &ZEROES[..n])?;
-        len -= n;
+/// Moves `to` past `len` bytes, writing zeroes where the buffer takes them.
+///
+/// C only advances over these bytes, so a fault here must not fail the read:
+/// whatever cannot be written is skipped as C skips it.
+fn put_zeroes(to: &mut IovIter, len: usize) {
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(ZEROES.len());
+        let done = to.copy_to(&ZEROES[..n]);
+        left -= done;
+        if done < n {
+            to.advance(left);
+            return;
+        }
     }
-    Ok(())
 }
 
 /// Copies the headers and the packet as `plan` says.
@@ -66,7 +73,7 @@ fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
         put_all(to, &hdr)?;
         // C skips these bytes and leaves what the reader's buffer held; rtun
         // zeroes them (Documentation/differences.md, D4).
-        put_zeroes(to, plan.hdr_pad())?;
+        put_zeroes(to, plan.hdr_pad());
     }
     // As in C, a fault while copying the packet itself is not reported: the
     // read returns the planned length (tun.c ignores these return values).
