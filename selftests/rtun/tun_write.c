@@ -1863,7 +1863,11 @@ static int iov_split(struct iovec *iov, unsigned char *buf, size_t len,
  * cut anywhere, also inside the PI and the vnet header) gives the same
  * result as one flat buffer.
  */
-TEST_F(tun_write, writev_split)
+/*
+ * Hundreds of writes, each waiting for its packet: a few seconds normally,
+ * minutes on the KASAN debug kernel under TCG, hence the longer limit.
+ */
+TEST_F_TIMEOUT(tun_write, writev_split, 600)
 {
 	static const int types[] = { IFF_TUN, IFF_TAP | IFF_NO_PI };
 	static const struct expect frame_err = REFUSE(EINVAL, CNT_FRAME);
