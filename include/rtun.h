@@ -138,6 +138,7 @@ void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
 void rtun_skb_rx_prepare(struct sk_buff *skb);
 void rtun_netif_receive_skb(struct sk_buff *skb);
 void rtun_kfree_skb(struct sk_buff *skb);
+void rtun_consume_skb(struct sk_buff *skb);
 
 const char *rtun_param_abi(void);
 void rtun_synchronize_net(void);

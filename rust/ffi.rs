@@ -164,6 +164,7 @@ extern "C" {
     pub(crate) fn rtun_skb_rx_prepare(skb: *mut bindings::sk_buff);
     pub(crate) fn rtun_netif_receive_skb(skb: *mut bindings::sk_buff);
     pub(crate) fn rtun_kfree_skb(skb: *mut bindings::sk_buff);
+    pub(crate) fn rtun_consume_skb(skb: *mut bindings::sk_buff);
 
     pub(crate) fn rtun_param_abi() -> *const c_char;
     pub(crate) fn rtun_synchronize_net();

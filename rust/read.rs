@@ -132,8 +132,10 @@ pub(crate) fn read(
             return Err(Error::from_errno(-e.errno()));
         }
     };
-    // The packet is consumed whatever happens from here, as in C.
+    // The packet is used up whatever happens from here, as in C: freed as
+    // consumed when read, as dropped when the copy of its headers faulted.
     put(&skb, &plan, to)?;
+    skb.consume();
     dev.tx_add(1, u32::try_from(plan.tx_bytes).unwrap_or(u32::MAX));
     Ok(plan.ret)
 }

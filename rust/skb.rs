@@ -138,6 +138,12 @@ impl Skb {
         unsafe { ffi::rtun_skb_rx_prepare(self.as_ptr()) };
     }
 
+    /// Frees a packet that was used, not dropped (`consume_skb()`).
+    pub(crate) fn consume(self) {
+        // SAFETY: we own the skb; ownership passes to `consume_skb()`.
+        unsafe { ffi::rtun_consume_skb(self.into_raw()) };
+    }
+
     /// Hands the packet to the stack (`netif_receive_skb()`).
     pub(crate) fn receive(self) {
         // SAFETY: ownership passes to the stack.

@@ -277,7 +277,10 @@ void rtun_dev_tx_dropped_inc(struct net_device *dev)
 
 void rtun_dev_rx_add(struct net_device *dev, unsigned int len)
 {
+	/* Per-CPU counters: the caller is in process context, as in C. */
+	preempt_disable();
 	dev_sw_netstats_rx_add(dev, len);
+	preempt_enable();
 }
 
 void rtun_dev_rx_dropped_inc(struct net_device *dev)
@@ -396,6 +399,11 @@ void rtun_netif_receive_skb(struct sk_buff *skb)
 void rtun_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
+}
+
+void rtun_consume_skb(struct sk_buff *skb)
+{
+	consume_skb(skb);
 }
 
 const char *rtun_param_abi(void)
