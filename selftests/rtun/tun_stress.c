@@ -28,6 +28,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1288,6 +1289,40 @@ TEST_F(tun_stress, txqueuelen_shrink_queued)
 	got = drain_in_order(_metadata, self->fd, true);
 	EXPECT_EQ(64, got) TH_LOG("%ld of %ld queued frames left after txqueuelen 64",
 				  got, qlen);
+}
+
+/*
+ * TUNSETIFF whose answer cannot be copied out (the struct ifreq is in a
+ * read-only page): EFAULT, yet the device was created and the fd is
+ * attached to it, as in C (the copy comes after tun_set_iff()); closing
+ * the fd removes the device.
+ */
+TEST_F(tun_stress, setiff_copy_out_efault)
+{
+	struct ifreq *ro, got;
+	char name[IFNAMSIZ];
+
+	snprintf(name, sizeof(name), "%s%de", variant->tag, getpid());
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 0, sizeof(*ro));
+	ifr_set_name(ro, name);
+	ro->ifr_flags = IFF_TUN | IFF_NO_PI;
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	self->fd = dev_open(variant->node);
+	ASSERT_LE(0, self->fd);
+	EXPECT_EQ(-1, ioctl(self->fd, TUNSETIFF, ro));
+	EXPECT_EQ(EFAULT, errno) TH_LOG("TUNSETIFF: %s", strerror(errno));
+	EXPECT_TRUE(netdev_exists(name));
+	memset(&got, 0, sizeof(got));
+	EXPECT_EQ(0, ioctl(self->fd, TUNGETIFF, &got))
+		TH_LOG("TUNGETIFF: %s", strerror(errno));
+	EXPECT_STREQ(name, got.ifr_name);
+	close(self->fd);
+	self->fd = -1;
+	EXPECT_TRUE(netdev_wait_gone(name));
+	munmap(ro, 4096);
 }
 
 /*
