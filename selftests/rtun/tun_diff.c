@@ -1621,6 +1621,17 @@ static void make_input(const struct tcase *c)
 		pi_proto = c->plen >= ETH_HLEN + 4 ? get16(pkt_buf + 16) : -1;
 }
 
+/* Length of segment @i of case @c's iovec over @total, @off bytes before it. */
+static size_t iov_seg_len(const struct tcase *c, int i, size_t total,
+			  size_t off)
+{
+	size_t len = total - off;
+
+	if (i < c->niov && c->iov[i] < len)
+		len = c->iov[i];
+	return len;
+}
+
 /* The iovec of case @c over @total bytes at @base; returns its length. */
 static int iov_build(const struct tcase *c, unsigned char *base, size_t total,
 		     struct iovec *iov)
@@ -1629,14 +1640,31 @@ static int iov_build(const struct tcase *c, unsigned char *base, size_t total,
 	int i;
 
 	for (i = 0; i <= c->niov; i++) {
-		len = total - off;
-		if (i < c->niov && c->iov[i] < len)
-			len = c->iov[i];
+		len = iov_seg_len(c, i, total, off);
 		iov[i].iov_base = i == c->bad ? bad_page : base + off;
 		iov[i].iov_len = len;
 		off += len;
 	}
 	return c->niov + 1;
+}
+
+/*
+ * Where the faulting segment of case @c's iovec over @total bytes starts,
+ * or @total if none can fault: copies stop at its first byte, which is in
+ * bad_page, but one of length 0 is never touched.
+ */
+static size_t iov_fault_off(const struct tcase *c, size_t total)
+{
+	size_t off = 0, len;
+	int i;
+
+	for (i = 0; i <= c->niov; i++) {
+		len = iov_seg_len(c, i, total, off);
+		if (i == c->bad && len)
+			return off;
+		off += len;
+	}
+	return total;
 }
 
 /* Forget what earlier cases left queued on @s. */
@@ -2037,6 +2065,7 @@ static unsigned int compare_rd(const struct tcase *c, int i, bool count)
 		.vnet_hdr_sz = c->vnet,
 		.proto = pi_proto,
 		.buflen = a->buflen,
+		.fault_off = iov_fault_off(c, a->buflen),
 		.fill = fill_buf,
 		.c_buf = a->buf,
 		.r_buf = b->buf,
