@@ -1518,12 +1518,15 @@ static void tcp_flow(struct __test_metadata *_metadata,
 			 * sender may send about half of what an ACK covers, so
 			 * acking many segments at once lets its CWR segment
 			 * leave as a GSO frame; a few rounds cover the times
-			 * it does not.
+			 * it does not.  A slow machine may send no large frame:
+			 * then echo anyway, a few frames later.
 			 */
 			if (o->ecn && !ece_pending &&
 			    ece_rounds < ECE_ROUNDS &&
-			    r->frames >= next_ece && f.vh.gso_type &&
-			    plen >= ECE_MIN_SEGS * PEER_MSS) {
+			    r->frames >= next_ece &&
+			    ((f.vh.gso_type &&
+			      plen >= ECE_MIN_SEGS * PEER_MSS) ||
+			     r->frames >= next_ece + ECE_GAP)) {
 				ece_pending = true;
 				ece_rounds++;
 			}
