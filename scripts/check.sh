@@ -4,11 +4,16 @@
 # make check: every test rtun has, from nothing.  Steps: dependencies, host
 # tests (cargo test), rustfmt, the kernel, the module with no warnings,
 # clippy with no warnings, the selftests (built here, run in the VM
-# against both drivers, with a dmesg check), then the debug kernel (KASAN,
-# lockdep, kmemleak, fault injection) with the selftests, a bounded
-# differential run and a kmemleak scan.  RTUN_SKIP_DEBUG=1 skips the debug
-# kernel; KDIR= (your own tree) skips it too.  The last line is the total,
-# "N passed, N failed", counting host tests, selftest cases and the
+# against both drivers, with a dmesg check), the differential tester
+# tun_diff (C tun against rtun, 25,000 cases from a fixed seed), then the
+# debug kernel (KASAN, lockdep, kmemleak, fault injection) with the
+# selftests, a bounded differential run and a kmemleak scan.
+# RTUN_SKIP_DEBUG=1 skips the debug kernel; KDIR= (your own tree) skips it
+# too.  RTUN_DIFF_SEED sets the seed of both differential runs (default:
+# guest-diff.sh's, printed), RTUN_DIFF_CASES and RTUN_DEBUG_DIFF_CASES
+# their numbers of write cases (default 20000 and 2000; a quarter as many
+# read cases come on top).  The last line is the total, "N passed, N
+# failed", counting host tests, selftest cases, differential cases and the
 # build/lint steps; the exit status is non-zero on any failure.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -106,6 +111,15 @@ vm_suite() {
 # own "N passed, N failed" over the test cases and checks dmesg.
 vm_suite vm-selftests "$kdir" 1500 bash "$here/guest-check.sh"
 
+# The guest does not inherit the environment: pass the seed on if set.
+diff_env=(env)
+[ -z "${RTUN_DIFF_SEED:-}" ] || diff_env+=("RTUN_DIFF_SEED=$RTUN_DIFF_SEED")
+
+# The differential tester, C tun as the oracle for rtun: every case that
+# differs beyond Documentation/differences.md fails, with its --case line.
+vm_suite vm-diff "$kdir" 900 "${diff_env[@]}" bash "$here/guest-diff.sh" \
+	"${RTUN_DIFF_CASES:-20000}"
+
 # The same on the debug kernel (KASAN, lockdep, kmemleak, fault
 # injection), plus a bounded differential run and a kmemleak scan.
 if [ -n "${KDIR:-}" ]; then
@@ -122,7 +136,7 @@ else
 	ok "debug kernel ($dkdir)"
 	dmod=$RTUN_CACHE/mod-debug
 	quiet_step debug-module env KDIR="$dkdir" bash "$here/build-module.sh" --out "$dmod"
-	vm_suite vm-debug "$dkdir" 2400 env RTUN_KO="$dmod/rtun.ko" \
+	vm_suite vm-debug "$dkdir" 2400 "${diff_env[@]}" RTUN_KO="$dmod/rtun.ko" \
 		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-2000}"
 fi
 summary

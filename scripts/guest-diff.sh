@@ -2,34 +2,53 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run inside the test VM: the differential tester selftests/rtun/tun_diff,
-# C tun against rtun.  Loads tun.ko and rtun.ko unless they are loaded.
+# C tun against rtun, then a check of the kernel log of the run.  Loads
+# tun.ko and rtun.ko unless they are loaded.
 #
 # Usage: scripts/vm-run.sh -- bash scripts/guest-diff.sh [COUNT [SEED]] [-- ARGS]
 #   COUNT   write cases (default 20000)
-#   SEED    seed of the case generator (default: from the clock, printed)
+#   SEED    seed of the case generator (default $RTUN_DIFF_SEED, else 4242;
+#           "random": from the clock); printed either way
 #   ARGS    more tun_diff options (e.g. --verbose, --max-diffs 3)
-# Environment: RTUN_DIFF_READS, the number of read cases (default COUNT/4);
-# RTUN_KDIR, the kernel build (set by vm-run.sh, else read from
-# /proc/cmdline); RTUN_KO (default $RTUN_ROOT/rtun.ko).
-# Exits with tun_diff's status: 0 no difference, 1 differences, 2 error.
+# Environment: RTUN_DIFF_SEED; RTUN_DIFF_READS, the number of read cases
+# (default COUNT/4); RTUN_KDIR, the kernel build (set by vm-run.sh, else
+# read from /proc/cmdline); RTUN_KO (default $RTUN_ROOT/rtun.ko).
+#
+# The last line is "N passed, D failed": N cases without a difference,
+# D cases with one (at least 1 on any error), as scripts/check.sh counts.
+# Exits 0 only if no case differs, tun_diff ran to its end and the kernel
+# log is clean; on a difference it prints how to reproduce it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
+# The default seed of make check: fixed, so that its runs are repeatable.
+default_seed=4242
+
+# Whatever goes wrong before tun_diff reports counts as one failure, so that
+# a summary line is always there to count.
+summary_done=0
+on_exit() {
+	[ "$summary_done" = 1 ] || echo "0 passed, 1 failed"
+}
+trap on_exit EXIT
+
 count=20000
-seed=
+seed=${RTUN_DIFF_SEED:-$default_seed}
 if [ $# -gt 0 ] && [ "$1" != -- ]; then count=$1; shift; fi
 if [ $# -gt 0 ] && [ "$1" != -- ]; then seed=$1; shift; fi
 [ $# -eq 0 ] || { [ "$1" = -- ] && shift; } ||
 	die "usage: guest-diff.sh [COUNT [SEED]] [-- TUN_DIFF-ARGS]"
 [[ "$count" =~ ^[0-9]+$ ]] || die "COUNT must be a number, not '$count'"
-[ -n "$seed" ] || seed=$(date +%s)
-[[ "$seed" =~ ^[0-9]+$ ]] || die "SEED must be a number, not '$seed'"
+[ "$seed" != random ] || seed=$(date +%s)
+[[ "$seed" =~ ^[0-9]+$ ]] || die "SEED must be a number or 'random', not '$seed'"
 reads=${RTUN_DIFF_READS:-$((count / 4))}
+[[ "$reads" =~ ^[0-9]+$ ]] || die "RTUN_DIFF_READS must be a number, not '$reads'"
 
 [ "$(id -u)" -eq 0 ] || die "must run as root in the guest"
 kdir=${RTUN_KDIR:-$(sed -n 's|.*virtme_link_mods=\([^ ]*\)/\.virtme_mods/.*|\1|p' /proc/cmdline)}
+[ -n "$kdir" ] || die "kernel build directory unknown: run this through scripts/vm-run.sh"
 rtun_ko=${RTUN_KO:-$RTUN_ROOT/rtun.ko}
 prog=$RTUN_ROOT/selftests/rtun/tun_diff
 [ -x "$prog" ] || die "$prog not built: make -C selftests/rtun KDIR=..."
@@ -48,10 +67,46 @@ for node in /dev/net/tun /dev/net/rtun; do
 	[ -c "$node" ] || die "$node did not appear"
 done
 
-echo "guest-diff: seed $seed, $count write cases, $reads read cases" \
-	"(re-run: scripts/guest-diff.sh $count $seed)"
-echo "guest-diff-start $seed" >/dev/kmsg
+rerun="scripts/vm-run.sh -- bash scripts/guest-diff.sh $count $seed"
+echo "guest-diff: seed $seed, $count write cases, $reads read cases (re-run: $rerun)"
+marker="guest-diff-start $seed $$"
+echo "$marker" >/dev/kmsg
+log=$(mktemp)
+trap 'rm -f "$log"; on_exit' EXIT
 rc=0
-"$prog" --seed "$seed" --count "$count" --read-cases "$reads" "$@" || rc=$?
+"$prog" --seed "$seed" --count "$count" --read-cases "$reads" "$@" 2>&1 |
+	tee "$log" || rc=${PIPESTATUS[0]}
 echo "guest-diff: tun_diff exit status $rc"
-exit "$rc"
+
+# tun_diff's last line: "cases: N, differences: D, time: ...".
+line=$(grep -E '^cases: [0-9]+, differences: [0-9]+' "$log" | tail -n 1 || true)
+cases=$(sed -n 's/^cases: \([0-9]*\),.*/\1/p' <<<"$line")
+diffs=$(sed -n 's/.* differences: \([0-9]*\),.*/\1/p' <<<"$line")
+if [ -z "$line" ]; then
+	echo "guest-diff: FAIL: tun_diff ended without its summary (crashed or could not set up)"
+	cases=0
+	diffs=1
+elif [ "$rc" -ne 0 ] && [ "$diffs" -eq 0 ]; then
+	# Known gaps with --strict-gaps, say: a failure all the same.
+	echo "guest-diff: FAIL: tun_diff exit status $rc without a difference counted"
+	diffs=1
+fi
+if [ "$diffs" -gt 0 ]; then
+	first=$(grep -o -m 1 -- "--case '[^']*'" "$log" || true)
+	echo "guest-diff: FAIL: $diffs difference(s) in $cases cases (seed $seed)"
+	[ -z "$first" ] ||
+		echo "guest-diff: reproduce the first: scripts/vm-run.sh -- bash scripts/guest-run.sh selftests/rtun/tun_diff $first"
+	echo "guest-diff: reproduce the run: $rerun"
+fi
+
+# Cases without a difference pass; each differing case fails, and so does
+# a kernel warning or sanitizer report during the run.
+pass=$((cases > diffs ? cases - diffs : 0))
+failed=$diffs
+if ! dmesg | sed -n "/$marker/,\$p" | bash "$here/dmesg-check.sh" | sed 's/^/guest-diff: /'; then
+	echo "guest-diff: FAIL: the kernel log of the run reports problems (above)"
+	failed=$((failed + 1))
+fi
+summary_done=1
+echo "$pass passed, $failed failed"
+[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
