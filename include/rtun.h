@@ -63,6 +63,7 @@ struct rtun_skb_geometry {
 	u32 costly_order;
 	u32 net_ip_align;
 	u32 net_skb_pad;
+	u32 smp_cache_bytes;
 };
 
 /* What the read path needs to know of an skb, read in one go. */
@@ -80,7 +81,19 @@ struct rtun_skb_info {
 	s32 csum_start;		/* skb_checksum_start_offset() */
 };
 
+/* Offsets of the fields of struct net_device the data path reads. */
+struct rtun_netdev_layout {
+	size_t priv;		/* netdev_priv() */
+	size_t state;		/* unsigned long, netif_running()'s bit */
+	size_t tx_queue_len;	/* unsigned int */
+};
+
+/* The bit of net_device.state that netif_running() tests. */
+#define RTUN_LINK_STATE_START	0
+
 /* Section 1: C, called from Rust. */
+
+extern const struct rtun_netdev_layout rtun_netdev_layout;
 
 int rtun_misc_register(void);
 void rtun_misc_deregister(void);
@@ -105,16 +118,15 @@ struct net_device *rtun_netdev_get_by_name(struct net *net, const char *name);
 int rtun_netdev_kind(const struct net_device *dev);
 void rtun_netdev_name(const struct net_device *dev, char name[IFNAMSIZ]);
 void rtun_netdev_hold(struct net_device *dev);
+struct net_device *rtun_netdev_get_rcu(struct net_device **slot);
 void rtun_netdev_put(struct net_device *dev);
 void rtun_netdev_state_change(struct net_device *dev);
 void rtun_netif_carrier(struct net_device *dev, bool on);
 void rtun_netif_tx_start(struct net_device *dev);
 void rtun_netif_tx_stop(struct net_device *dev);
 void rtun_netif_tx_wake(struct net_device *dev);
-bool rtun_netif_running(const struct net_device *dev);
 void rtun_dev_tx_dropped_inc(struct net_device *dev);
 
-void rtun_dev_rx_add(struct net_device *dev, unsigned int len);
 void rtun_dev_rx_dropped_inc(struct net_device *dev);
 void rtun_dev_get_stats64(struct net_device *dev,
 			  struct rtnl_link_stats64 *stats, u64 rx_frame_errors);
@@ -126,23 +138,24 @@ void rtun_iov_iter_advance(struct iov_iter *iter, size_t len);
 void rtun_skb_geometry(struct rtun_skb_geometry *geo);
 struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
 			       int *err);
+struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
+					 struct iov_iter *from, int *err);
 int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
 			    size_t len);
 bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len);
 bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start, u16 off);
 void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
 		      unsigned short gso_size);
-u8 rtun_skb_first_byte(const struct sk_buff *skb);
+int rtun_skb_first_byte(struct sk_buff *skb);
 void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto);
 void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
-void rtun_skb_rx_prepare(struct sk_buff *skb);
-void rtun_netif_receive_skb(struct sk_buff *skb);
+void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+		      unsigned int len);
 void rtun_kfree_skb(struct sk_buff *skb);
 void rtun_consume_skb(struct sk_buff *skb);
 
 const char *rtun_param_abi(void);
 void rtun_synchronize_net(void);
-unsigned int rtun_netdev_tx_queue_len(const struct net_device *dev);
 void rtun_netdev_update_features(struct net_device *dev);
 u64 rtun_netdev_wanted_features(const struct net_device *dev);
 void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features);
@@ -151,7 +164,9 @@ void rtun_dev_tx_add(struct net_device *dev, unsigned int packets,
 
 void rtun_skb_queue_init(struct sk_buff_head *queue);
 bool rtun_skb_queue_tail_bounded(struct sk_buff_head *queue,
+				 struct wait_queue_head *wq,
 				 struct sk_buff *skb, u32 limit);
+struct sk_buff *rtun_skb_dequeue(struct sk_buff_head *queue);
 u32 rtun_skb_queue_len(const struct sk_buff_head *queue);
 void rtun_waitqueue_init(struct wait_queue_head *wq);
 void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,

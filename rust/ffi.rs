@@ -41,6 +41,7 @@ pub(crate) struct RtunSkbGeometry {
     pub(crate) costly_order: u32,
     pub(crate) net_ip_align: u32,
     pub(crate) net_skb_pad: u32,
+    pub(crate) smp_cache_bytes: u32,
 }
 
 /// Mirror of `struct rtun_skb_info`.
@@ -60,6 +61,17 @@ pub(crate) struct RtunSkbInfo {
     pub(crate) csum_start: i32,
 }
 
+/// Mirror of `struct rtun_netdev_layout`.
+#[repr(C)]
+pub(crate) struct RtunNetdevLayout {
+    pub(crate) priv_: usize,
+    pub(crate) state: usize,
+    pub(crate) tx_queue_len: usize,
+}
+
+/// `RTUN_LINK_STATE_START`, the bit of `net_device.state` `netif_running()` tests.
+pub(crate) const RTUN_LINK_STATE_START: u32 = 0;
+
 /// `struct rtnl_link_stats64`, which Rust only passes through.
 #[repr(C)]
 pub(crate) struct RtnlLinkStats64 {
@@ -75,6 +87,8 @@ pub(crate) const RTUN_KIND_TUN: c_int = 1;
 pub(crate) const RTUN_KIND_TAP: c_int = 2;
 
 extern "C" {
+    pub(crate) static rtun_netdev_layout: RtunNetdevLayout;
+
     pub(crate) fn rtun_misc_register() -> c_int;
     pub(crate) fn rtun_misc_deregister();
     pub(crate) fn rtun_link_register(priv_size: usize) -> c_int;
@@ -107,16 +121,17 @@ extern "C" {
     pub(crate) fn rtun_netdev_kind(dev: *const bindings::net_device) -> c_int;
     pub(crate) fn rtun_netdev_name(dev: *const bindings::net_device, name: *mut c_char);
     pub(crate) fn rtun_netdev_hold(dev: *mut bindings::net_device);
+    pub(crate) fn rtun_netdev_get_rcu(
+        slot: *mut *mut bindings::net_device,
+    ) -> *mut bindings::net_device;
     pub(crate) fn rtun_netdev_put(dev: *mut bindings::net_device);
     pub(crate) fn rtun_netdev_state_change(dev: *mut bindings::net_device);
     pub(crate) fn rtun_netif_carrier(dev: *mut bindings::net_device, on: bool);
     pub(crate) fn rtun_netif_tx_start(dev: *mut bindings::net_device);
     pub(crate) fn rtun_netif_tx_stop(dev: *mut bindings::net_device);
     pub(crate) fn rtun_netif_tx_wake(dev: *mut bindings::net_device);
-    pub(crate) fn rtun_netif_running(dev: *const bindings::net_device) -> bool;
     pub(crate) fn rtun_dev_tx_dropped_inc(dev: *mut bindings::net_device);
 
-    pub(crate) fn rtun_dev_rx_add(dev: *mut bindings::net_device, len: c_uint);
     pub(crate) fn rtun_dev_rx_dropped_inc(dev: *mut bindings::net_device);
     pub(crate) fn rtun_dev_get_stats64(
         dev: *mut bindings::net_device,
@@ -139,6 +154,12 @@ extern "C" {
         data_len: usize,
         err: *mut c_int,
     ) -> *mut bindings::sk_buff;
+    pub(crate) fn rtun_skb_build_from_iter(
+        pad: u32,
+        len: usize,
+        from: *mut bindings::iov_iter,
+        err: *mut c_int,
+    ) -> *mut bindings::sk_buff;
     pub(crate) fn rtun_skb_copy_from_iter(
         skb: *mut bindings::sk_buff,
         from: *mut bindings::iov_iter,
@@ -151,7 +172,7 @@ extern "C" {
         off: u16,
     ) -> bool;
     pub(crate) fn rtun_skb_set_gso(skb: *mut bindings::sk_buff, gso_type: c_uint, gso_size: u16);
-    pub(crate) fn rtun_skb_first_byte(skb: *const bindings::sk_buff) -> u8;
+    pub(crate) fn rtun_skb_first_byte(skb: *mut bindings::sk_buff) -> c_int;
     pub(crate) fn rtun_skb_set_l3(
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
@@ -161,14 +182,16 @@ extern "C" {
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
     );
-    pub(crate) fn rtun_skb_rx_prepare(skb: *mut bindings::sk_buff);
-    pub(crate) fn rtun_netif_receive_skb(skb: *mut bindings::sk_buff);
+    pub(crate) fn rtun_skb_deliver(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+        len: c_uint,
+    );
     pub(crate) fn rtun_kfree_skb(skb: *mut bindings::sk_buff);
     pub(crate) fn rtun_consume_skb(skb: *mut bindings::sk_buff);
 
     pub(crate) fn rtun_param_abi() -> *const c_char;
     pub(crate) fn rtun_synchronize_net();
-    pub(crate) fn rtun_netdev_tx_queue_len(dev: *const bindings::net_device) -> c_uint;
     pub(crate) fn rtun_netdev_update_features(dev: *mut bindings::net_device);
     pub(crate) fn rtun_netdev_wanted_features(dev: *const bindings::net_device) -> u64;
     pub(crate) fn rtun_netdev_set_wanted_features(dev: *mut bindings::net_device, features: u64);
@@ -177,9 +200,11 @@ extern "C" {
     pub(crate) fn rtun_skb_queue_init(queue: *mut bindings::sk_buff_head);
     pub(crate) fn rtun_skb_queue_tail_bounded(
         queue: *mut bindings::sk_buff_head,
+        wq: *mut bindings::wait_queue_head,
         skb: *mut bindings::sk_buff,
         limit: u32,
     ) -> bool;
+    pub(crate) fn rtun_skb_dequeue(queue: *mut bindings::sk_buff_head) -> *mut bindings::sk_buff;
     pub(crate) fn rtun_skb_queue_len(queue: *const bindings::sk_buff_head) -> u32;
     pub(crate) fn rtun_waitqueue_init(wq: *mut bindings::wait_queue_head);
     pub(crate) fn rtun_poll_wait(

@@ -119,6 +119,9 @@ impl IovIter {
 
     /// Skips `len` bytes.
     pub(crate) fn advance(&mut self, len: usize) {
+        if len == 0 {
+            return;
+        }
         // SAFETY: the iterator is ours; `iov_iter_advance()` clamps to what is left.
         unsafe { ffi::rtun_iov_iter_advance(self.as_ptr(), len) };
     }

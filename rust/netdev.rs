@@ -10,7 +10,15 @@
 //! `netdev_ops`, and dropped by the `priv_destructor`, which the core runs only
 //! after the last reference is gone. So every device whose ops are rtun's
 //! (checked by [`NetDevice::data`]) has live private data for as long as a
-//! reference to it is held.
+//! reference to it is held. [`RtunNetDev`] is a counted reference to such a
+//! device, and [`DevSlot`] publishes one to the data path the way C tun's
+//! `tfile->tun` is published under RCU.
+//!
+//! # Fields read in place
+//!
+//! The Rust bindings see `struct net_device` as opaque. What the data path
+//! reads of it per packet (the private area, `state`, `tx_queue_len`) is read
+//! at offsets the shim exports in `rtun_netdev_layout`, not through a call.
 
 use crate::ffi;
 use crate::iff::Kind;
@@ -20,7 +28,9 @@ use crate::rtnl::Rtnl;
 use crate::skb::Skb;
 use crate::uapi::IFNAMSIZ;
 use core::mem::MaybeUninit;
-use core::ptr::NonNull;
+use core::ops::Deref;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::error::{code::ENOMEM, Error, Result};
 use kernel::ffi::{c_char, c_int};
@@ -127,13 +137,30 @@ impl NetDevice {
         }
     }
 
+    /// Returns the address of a field at `offset` bytes into the device.
+    fn field<T>(&self, offset: usize) -> *const T {
+        self.as_ptr().cast::<u8>().wrapping_add(offset).cast::<T>()
+    }
+
     /// Returns rtun's private data if this is an rtun device.
     pub(crate) fn data(&self) -> Option<&Priv> {
         self.kind()?;
-        // SAFETY: the device is live and has rtun's ops, so (see the module
-        // docs) its private area holds a `PrivArea` with `live` set, which stays
-        // so while `self` is borrowed.
-        let area = unsafe { &*ffi::rtun_netdev_priv(self.as_ptr()).cast::<PrivArea>() };
+        // SAFETY: the device is live and has rtun's ops.
+        unsafe { self.data_unchecked() }
+    }
+
+    /// Returns rtun's private data, which the caller knows is there.
+    ///
+    /// # Safety
+    ///
+    /// The device must be one rtun created (its ops are rtun's).
+    unsafe fn data_unchecked(&self) -> Option<&Priv> {
+        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
+        let off = unsafe { ffi::rtun_netdev_layout.priv_ };
+        // SAFETY: the device is live and rtun's, so (see the module docs) its
+        // private area, at the offset `netdev_priv()` uses, holds a
+        // `PrivArea`, whose `live` stays as it is while `self` is borrowed.
+        let area = unsafe { &*self.field::<PrivArea>(off) };
         // SAFETY: `live` is set, so `data` is initialised.
         area.live.then(|| unsafe { area.data.assume_init_ref() })
     }
@@ -148,8 +175,13 @@ impl NetDevice {
 
     /// Returns whether the device is administratively up (`netif_running()`).
     pub(crate) fn is_running(&self) -> bool {
-        // SAFETY: `self` is live.
-        unsafe { ffi::rtun_netif_running(self.as_ptr()) }
+        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
+        let off = unsafe { ffi::rtun_netdev_layout.state };
+        // SAFETY: `self` is live and `state` is an aligned `unsigned long`
+        // (checked by the shim); the core changes its bits atomically, and a
+        // volatile load reads it once, as `test_bit()` does.
+        let state = unsafe { ptr::read_volatile(self.field::<usize>(off)) };
+        state & (1 << ffi::RTUN_LINK_STATE_START) != 0
     }
 
     /// Switches the carrier on or off.
@@ -176,13 +208,6 @@ impl NetDevice {
         unsafe { ffi::rtun_netif_tx_wake(self.as_ptr()) };
     }
 
-    /// Counts one packet of `len` bytes received.
-    pub(crate) fn rx_add(&self, len: u32) {
-        // SAFETY: `self` is live; the tstats are per-CPU and the shim disables
-        // preemption around the update as `dev_sw_netstats_rx_add()` requires.
-        unsafe { ffi::rtun_dev_rx_add(self.as_ptr(), len) };
-    }
-
     /// Counts one packet dropped on receive.
     pub(crate) fn rx_dropped_inc(&self) {
         // SAFETY: `self` is live; the core stats are per-CPU and lock-free.
@@ -191,8 +216,12 @@ impl NetDevice {
 
     /// Returns the transmit queue length (`dev->tx_queue_len`).
     pub(crate) fn tx_queue_len(&self) -> u32 {
-        // SAFETY: `self` is live.
-        unsafe { ffi::rtun_netdev_tx_queue_len(self.as_ptr()) }
+        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
+        let off = unsafe { ffi::rtun_netdev_layout.tx_queue_len };
+        // SAFETY: `self` is live and `tx_queue_len` is an aligned `unsigned
+        // int` (checked by the shim); RTNL writers change it with one store,
+        // read once here as C's `READ_ONCE()` does.
+        unsafe { ptr::read_volatile(self.field::<u32>(off)) }
     }
 
     /// Counts `packets` packets of `len` bytes in all sent.
@@ -257,6 +286,127 @@ impl NetDevice {
     }
 }
 
+/// A counted reference to a device rtun created, whose private data is there.
+///
+/// # Invariants
+///
+/// The device's ops are rtun's and its private area is live (see the module
+/// docs); the counted reference keeps both so.
+pub(crate) struct RtunNetDev(ARef<NetDevice>);
+
+impl RtunNetDev {
+    /// Returns `dev` as an rtun device, or `None` if it is not one.
+    pub(crate) fn new(dev: ARef<NetDevice>) -> Option<Self> {
+        dev.data()?;
+        // INVARIANT: checked just above.
+        Some(Self(dev))
+    }
+
+    /// Returns the device's private data, without looking at its ops.
+    ///
+    /// The type invariant says the data is live; `None` would mean a broken
+    /// invariant, which callers turn into an error rather than a panic.
+    pub(crate) fn data(&self) -> Option<&Priv> {
+        // SAFETY: the device is rtun's by the type invariant.
+        unsafe { self.0.data_unchecked() }
+    }
+
+    /// Gives up the reference, for a [`DevSlot`] to own.
+    fn into_raw(self) -> *mut bindings::net_device {
+        ARef::into_raw(self.0).as_ptr().cast()
+    }
+
+    /// Takes back a reference given up with [`RtunNetDev::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from `into_raw` (or be an rtun device with a counted
+    /// reference), and that reference passes to the returned value.
+    unsafe fn from_raw(ptr: NonNull<bindings::net_device>) -> Self {
+        // SAFETY: the caller passes a counted reference to a live device.
+        // INVARIANT: the device is rtun's, by the caller's promise.
+        Self(unsafe { ARef::from_raw(ptr.cast::<NetDevice>()) })
+    }
+}
+
+impl Deref for RtunNetDev {
+    type Target = NetDevice;
+
+    fn deref(&self) -> &NetDevice {
+        &self.0
+    }
+}
+
+/// A slot that publishes one rtun device to lockless readers.
+///
+/// Readers get a counted reference without a lock, as C's `tun_get()` does
+/// under RCU; the slot changes only with RTNL held.
+///
+/// # Invariants
+///
+/// `ptr` is null or owns one counted reference to an rtun device. A device
+/// taken out of the slot keeps that reference until `synchronize_net()` has
+/// returned, so a reader that saw the pointer under RCU can still take its
+/// own reference.
+pub(crate) struct DevSlot {
+    ptr: AtomicPtr<bindings::net_device>,
+}
+
+// SAFETY: the slot hands out counted references, which any thread may own.
+unsafe impl Send for DevSlot {}
+// SAFETY: readers use RCU and an atomic load; writers are serialised by RTNL.
+unsafe impl Sync for DevSlot {}
+
+impl DevSlot {
+    /// An empty slot.
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: null.
+        Self {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Returns a counted reference to the published device, if any.
+    pub(crate) fn get(&self) -> Option<RtunNetDev> {
+        // SAFETY: the shim reads the slot with `rcu_dereference()` inside an
+        // RCU read-side section and takes a reference before leaving it; by
+        // the type invariant the device is then still referenced by the slot
+        // or by a writer waiting in `synchronize_net()`.
+        let raw = unsafe { ffi::rtun_netdev_get_rcu(self.ptr.as_ptr()) };
+        // SAFETY: a non-null result is an rtun device with a reference for us.
+        NonNull::new(raw).map(|p| unsafe { RtunNetDev::from_raw(p) })
+    }
+
+    /// Returns whether a device is published; RTNL keeps the answer valid.
+    pub(crate) fn is_set(&self, _rtnl: &Rtnl) -> bool {
+        !self.ptr.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Publishes `new` and returns the old device once no reader can see it.
+    ///
+    /// May sleep (`synchronize_net()`) when there was an old device.
+    pub(crate) fn replace(&self, new: Option<RtunNetDev>, _rtnl: &mut Rtnl) -> Option<RtunNetDev> {
+        let newp = new.map_or(ptr::null_mut(), RtunNetDev::into_raw);
+        // The release ordering publishes the device as `rcu_assign_pointer()`.
+        // INVARIANT: `newp` is null or owns its reference.
+        let old = NonNull::new(self.ptr.swap(newp, Ordering::AcqRel))?;
+        // SAFETY: process context with RTNL held, where C's tun calls it too.
+        unsafe { ffi::rtun_synchronize_net() };
+        // SAFETY: `old` owned a reference, and no reader can find it any more.
+        Some(unsafe { RtunNetDev::from_raw(old) })
+    }
+}
+
+impl Drop for DevSlot {
+    fn drop(&mut self) {
+        if let Some(p) = NonNull::new(*self.ptr.get_mut()) {
+            // SAFETY: the slot is being dropped, so no reader can look at it;
+            // the pointer owns one reference.
+            drop(unsafe { RtunNetDev::from_raw(p) });
+        }
+    }
+}
+
 /// Returns whether a networking message may be printed now (`net_ratelimit()`).
 pub(crate) fn net_ratelimit() -> bool {
     // SAFETY: `net_ratelimit()` may be called in any context.
@@ -272,7 +422,7 @@ pub(crate) fn register(
     name: &[u8; IFNAMSIZ],
     cfg: &DevConfig,
     data: Priv,
-) -> Result<ARef<NetDevice>> {
+) -> Result<RtunNetDev> {
     if name[IFNAMSIZ - 1] != 0 {
         return Err(kernel::error::code::EINVAL);
     }
@@ -307,7 +457,8 @@ pub(crate) fn register(
     // SAFETY: the device is registered and cannot be freed before RTNL is
     // released, which `rtnl` proves it is not.
     let dev = unsafe { NetDevice::from_raw(raw) };
-    Ok(ARef::from(dev))
+    // INVARIANT: the device has rtun's ops and a live private area.
+    Ok(RtunNetDev(ARef::from(dev)))
 }
 
 /// Drops the private data in `area` if it is still live.
@@ -351,6 +502,25 @@ unsafe fn with_dev<R>(
     }
 }
 
+/// [`with_dev`] for a callback from rtun's own `net_device_ops`.
+///
+/// # Safety
+///
+/// `dev` must be live for the duration of the call, and its ops rtun's.
+unsafe fn with_own_dev<R>(
+    dev: *mut bindings::net_device,
+    default: R,
+    f: impl FnOnce(&NetDevice, &Priv) -> R,
+) -> R {
+    // SAFETY: guaranteed by the caller.
+    let dev = unsafe { NetDevice::from_raw(dev) };
+    // SAFETY: the ops are rtun's, by the caller's promise.
+    match unsafe { dev.data_unchecked() } {
+        Some(data) => f(dev, data),
+        None => default,
+    }
+}
+
 #[no_mangle]
 extern "C" fn rtun_netdev_event(event: c_int, dev: *mut bindings::net_device) {
     // SAFETY: netdevice notifiers run with RTNL held, and the callee only
@@ -368,20 +538,23 @@ extern "C" fn rtun_ndo_uninit(dev: *mut bindings::net_device) {
     // SAFETY: the core calls `ndo_uninit` with RTNL held, and no other token is
     // in use by the code that called into the core (it passed `&mut Rtnl`).
     let mut rtnl = unsafe { Rtnl::assume_held() };
-    // SAFETY: the device is live during the callback.
-    unsafe { with_dev(dev, (), |d, p| Priv::uninit(d, p, &mut rtnl)) }
+    // SAFETY: the device is live during the callback, and only rtun's ops
+    // tables point here.
+    unsafe { with_own_dev(dev, (), |d, p| Priv::uninit(d, p, &mut rtnl)) }
 }
 
 #[no_mangle]
 extern "C" fn rtun_ndo_open(dev: *mut bindings::net_device) -> c_int {
-    // SAFETY: the device is live during the callback.
-    unsafe { with_dev(dev, Ok(()), Priv::open) }.map_or_else(|e| e.to_errno(), |()| 0)
+    // SAFETY: the device is live during the callback, and only rtun's ops
+    // tables point here.
+    unsafe { with_own_dev(dev, Ok(()), Priv::open) }.map_or_else(|e| e.to_errno(), |()| 0)
 }
 
 #[no_mangle]
 extern "C" fn rtun_ndo_stop(dev: *mut bindings::net_device) -> c_int {
-    // SAFETY: the device is live during the callback.
-    unsafe { with_dev(dev, Ok(()), Priv::stop) }.map_or_else(|e| e.to_errno(), |()| 0)
+    // SAFETY: the device is live during the callback, and only rtun's ops
+    // tables point here.
+    unsafe { with_own_dev(dev, Ok(()), Priv::stop) }.map_or_else(|e| e.to_errno(), |()| 0)
 }
 
 #[no_mangle]
@@ -393,9 +566,10 @@ extern "C" fn rtun_ndo_start_xmit(
     let skb = unsafe { Skb::from_raw(skb) };
     // SAFETY: the core calls `ndo_start_xmit` under `rcu_read_lock_bh()`.
     let rcu = unsafe { RcuRead::assume_held() };
-    // SAFETY: the device is live during the callback. An skb for a device that
-    // is not rtun's cannot happen; it is freed by `Skb`'s drop either way.
-    if unsafe { with_dev(dev, false, |d, p| Priv::start_xmit(d, p, skb, &rcu)) } {
+    // SAFETY: the device is live during the callback, and only rtun's ops
+    // tables point here. If its data were gone, the skb is freed by `Skb`'s
+    // drop.
+    if unsafe { with_own_dev(dev, false, |d, p| Priv::start_xmit(d, p, skb, &rcu)) } {
         NETDEV_TX_OK
     } else {
         NET_XMIT_DROP
@@ -410,9 +584,10 @@ extern "C" fn rtun_ndo_fix_features(
     // SAFETY: the core calls `ndo_fix_features` with RTNL held, and the callee
     // only takes shared borrows.
     let rtnl = unsafe { Rtnl::assume_held() };
-    // SAFETY: the device is live during the callback.
+    // SAFETY: the device is live during the callback, and only rtun's ops
+    // tables point here.
     unsafe {
-        with_dev(dev, features, |d, p| {
+        with_own_dev(dev, features, |d, p| {
             Priv::fix_features(d, p, features, &rtnl)
         })
     }
@@ -423,8 +598,9 @@ extern "C" fn rtun_ndo_get_stats64(
     dev: *mut bindings::net_device,
     stats: *mut ffi::RtnlLinkStats64,
 ) {
-    // SAFETY: the device is live during the callback.
-    let extra = unsafe { with_dev(dev, 0, |_, p| Priv::rx_frame_errors(p)) };
+    // SAFETY: the device is live during the callback, and only rtun's ops
+    // tables point here.
+    let extra = unsafe { with_own_dev(dev, 0, |_, p| Priv::rx_frame_errors(p)) };
     // SAFETY: the core passes a live device and a stats buffer to fill.
     unsafe { ffi::rtun_dev_get_stats64(dev, stats, extra) };
 }

@@ -2,9 +2,12 @@
 
 //! A bounded queue of skbs with a wait queue for its readers.
 //!
-//! The queue is a C `struct sk_buff_head`, whose interrupt-safe lock lets
-//! `ndo_start_xmit` (softirq) and readers (process context) share it. The
-//! blocking pop is written here in Rust the way `kernel::sync::CondVar` waits.
+//! The queue is a C `struct sk_buff_head`. Its lock is shared by
+//! `ndo_start_xmit`, which runs with bottom halves off, and by readers in
+//! process context, which turn them off while they hold it; like C tun's
+//! `ptr_ring`, it is never taken in hard interrupt context, so interrupts stay
+//! on. The blocking pop is written here in Rust the way `kernel::sync::CondVar`
+//! waits.
 
 use crate::ffi;
 use crate::file::File;
@@ -16,9 +19,6 @@ use kernel::error::Result;
 use kernel::init::PinInit;
 use kernel::prelude::*;
 use kernel::types::Opaque;
-
-/// `EPOLLIN | EPOLLRDNORM`, the wake-up key of a queued packet.
-const POLL_IN: usize = 0x1 | 0x40;
 
 /// A queue of skbs that readers can sleep on.
 ///
@@ -59,12 +59,16 @@ impl SkbQueue {
         unsafe { ffi::rtun_skb_queue_len(self.head.get()) }
     }
 
-    /// Queues `skb` unless `limit` packets are queued; gives it back if full.
+    /// Queues `skb` unless `limit` packets are queued, and wakes a sleeping
+    /// reader; gives the packet back if the queue is full.
+    ///
+    /// Called with bottom halves off (`ndo_start_xmit`).
     pub(crate) fn push_bounded(&self, skb: Skb, limit: u32) -> core::result::Result<(), Skb> {
         let raw = skb.into_raw();
-        // SAFETY: the queue is initialised; ownership of `raw` passes to the
-        // queue when the call returns true.
-        if unsafe { ffi::rtun_skb_queue_tail_bounded(self.head.get(), raw, limit) } {
+        // SAFETY: the queue and the wait queue are initialised; the caller runs
+        // with bottom halves off, as the shim's plain `spin_lock()` requires;
+        // ownership of `raw` passes to the queue when the call returns true.
+        if unsafe { ffi::rtun_skb_queue_tail_bounded(self.head.get(), self.wq.get(), raw, limit) } {
             Ok(())
         } else {
             // SAFETY: the queue refused `raw`, so it is still ours.
@@ -74,8 +78,9 @@ impl SkbQueue {
 
     /// Takes the first packet, if any.
     pub(crate) fn pop(&self) -> Option<Skb> {
-        // SAFETY: the queue is initialised; `skb_dequeue()` takes its lock.
-        let raw = unsafe { bindings::skb_dequeue(self.head.get()) };
+        // SAFETY: the queue is initialised; the shim takes its lock with
+        // bottom halves off.
+        let raw = unsafe { ffi::rtun_skb_dequeue(self.head.get()) };
         // SAFETY: a dequeued skb is owned by the caller.
         (!raw.is_null()).then(|| unsafe { Skb::from_raw(raw) })
     }
@@ -93,22 +98,9 @@ impl SkbQueue {
         }
     }
 
-    /// Wakes one reader (and every poller) for a new packet.
-    pub(crate) fn wake_one(&self) {
-        // SAFETY: the wait queue is initialised; waking is allowed in any context.
-        unsafe {
-            bindings::__wake_up(
-                self.wq.get(),
-                bindings::TASK_INTERRUPTIBLE,
-                1,
-                POLL_IN as *mut core::ffi::c_void,
-            )
-        };
-    }
-
     /// Wakes every reader and poller, when the device goes away.
     pub(crate) fn wake_all(&self) {
-        // SAFETY: as for `wake_one`.
+        // SAFETY: the wait queue is initialised; waking is allowed in any context.
         unsafe {
             bindings::__wake_up(
                 self.wq.get(),

@@ -23,6 +23,7 @@ pub(crate) fn geometry() -> SkbGeometry {
         costly_order: g.costly_order,
         net_ip_align: g.net_ip_align,
         net_skb_pad: g.net_skb_pad,
+        smp_cache_bytes: g.smp_cache_bytes,
     }
 }
 
@@ -58,6 +59,22 @@ impl Skb {
         let mut err: c_int = 0;
         // SAFETY: plain allocation; `err` is valid for writes.
         let raw = unsafe { ffi::rtun_skb_alloc(headroom, linear, data_len, &mut err) };
+        match NonNull::new(raw) {
+            // INVARIANT: a fresh skb that only we know about.
+            Some(ptr) => Ok(Skb { ptr }),
+            None => Err(Error::from_errno(if err < 0 { err } else { -12 })),
+        }
+    }
+
+    /// Copies a `len`-byte packet from `from` into the task's page frag behind
+    /// `headroom` bytes and builds a linear skb around it (`tun_build_skb()`).
+    ///
+    /// Fails with `EFAULT` if the copy faults, `ENOMEM` without memory.
+    pub(crate) fn build_from_iter(headroom: u32, len: usize, from: &mut IovIter) -> Result<Skb> {
+        let mut err: c_int = 0;
+        // SAFETY: process context (a write), where the task's page frag is
+        // ours to use; the iterator is ours; `err` is valid for writes.
+        let raw = unsafe { ffi::rtun_skb_build_from_iter(headroom, len, from.as_ptr(), &mut err) };
         match NonNull::new(raw) {
             // INVARIANT: a fresh skb that only we know about.
             Some(ptr) => Ok(Skb { ptr }),
@@ -106,13 +123,10 @@ impl Skb {
         unsafe { ffi::rtun_skb_set_gso(self.as_ptr(), gso_type, gso_size) };
     }
 
-    /// Returns the first byte of the packet, if there is one.
+    /// Returns the first byte of the packet, pulled into the head, if there is one.
     pub(crate) fn first_byte(&mut self) -> Option<u8> {
-        if !self.may_pull(1) {
-            return None;
-        }
-        // SAFETY: the skb is ours and its head holds at least one byte.
-        Some(unsafe { ffi::rtun_skb_first_byte(self.as_ptr()) })
+        // SAFETY: the skb is ours; the shim pulls one byte before reading it.
+        u8::try_from(unsafe { ffi::rtun_skb_first_byte(self.as_ptr()) }).ok()
     }
 
     /// Sets up a layer 3 packet from `dev` carrying EtherType `proto` (CPU order).
@@ -132,22 +146,18 @@ impl Skb {
         Ok(())
     }
 
-    /// Resets the network header and probes the transport header, before delivery.
-    pub(crate) fn rx_prepare(&mut self) {
-        // SAFETY: the skb is ours.
-        unsafe { ffi::rtun_skb_rx_prepare(self.as_ptr()) };
-    }
-
     /// Frees a packet that was used, not dropped (`consume_skb()`).
     pub(crate) fn consume(self) {
         // SAFETY: we own the skb; ownership passes to `consume_skb()`.
         unsafe { ffi::rtun_consume_skb(self.into_raw()) };
     }
 
-    /// Hands the packet to the stack (`netif_receive_skb()`).
-    pub(crate) fn receive(self) {
-        // SAFETY: ownership passes to the stack.
-        unsafe { ffi::rtun_netif_receive_skb(self.into_raw()) };
+    /// Sets the network and transport headers, hands the packet to the stack
+    /// (`netif_receive_skb()`) and counts `len` bytes received on `dev`.
+    pub(crate) fn deliver(self, dev: &NetDevice, len: u32) {
+        // SAFETY: ownership of the skb passes to the stack; `dev` is live and
+        // the shim disables preemption around its per-CPU counters.
+        unsafe { ffi::rtun_skb_deliver(self.into_raw(), dev.as_ptr(), len) };
     }
 
     /// Detaches a packet the device is going to hold from its sender, as

@@ -6,7 +6,7 @@ use crate::device::{self, RtunDev};
 use crate::features;
 use crate::file::{File, FileOps, IovIter};
 use crate::iff::{self, Abi, IffError, SetIff};
-use crate::netdev::{self, NetDevice};
+use crate::netdev::{self, DevSlot, NetDevice, RtunNetDev};
 use crate::netns::NetNs;
 use crate::queue::{PollTable, SkbQueue};
 use crate::read;
@@ -18,11 +18,11 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::bindings;
 use kernel::error::code::{EEXIST, EINVAL, ENXIO, EPERM};
 use kernel::error::{Error, Result};
+use kernel::pin_init;
 use kernel::prelude::*;
-use kernel::sync::{Arc, ArcBorrow, SpinLock};
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::ARef;
 use kernel::uaccess::UserSlice;
-use kernel::{new_spinlock, pin_init};
 
 /// `EBADFD`: the file is not attached to a device.
 fn ebadfd() -> Error {
@@ -88,10 +88,9 @@ pub(crate) struct TunFile {
     net: NetNs,
     /// The attached device; the device holds a reference back to this file.
     ///
-    /// Changed only with RTNL held; the lock lets the data path take a
-    /// counted reference without RTNL, as C's `tun_get()` does under RCU.
-    #[pin]
-    dev: SpinLock<Option<ARef<NetDevice>>>,
+    /// Changed only with RTNL held; the data path takes a counted reference
+    /// without a lock, as C's `tun_get()` does under RCU.
+    dev: DevSlot,
     /// Packets the device transmitted, for `read()`; C's `tfile->tx_ring`.
     #[pin]
     queue: SkbQueue,
@@ -101,9 +100,8 @@ pub(crate) struct TunFile {
 
 impl TunFile {
     /// Forgets the device, which is being unregistered, and wakes its readers.
-    pub(crate) fn device_gone(&self, _rtnl: &mut Rtnl) {
-        let dev = self.dev.lock().take();
-        drop(dev);
+    pub(crate) fn device_gone(&self, rtnl: &mut Rtnl) {
+        drop(self.dev.replace(None, rtnl));
         self.shut_down.store(true, Ordering::Release);
         self.queue.purge();
         self.queue.wake_all();
@@ -114,10 +112,7 @@ impl TunFile {
     /// Called from `ndo_start_xmit`; returns false if the packet was dropped.
     pub(crate) fn queue_packet(&self, skb: Skb, limit: u32) -> bool {
         match self.queue.push_bounded(skb, limit) {
-            Ok(()) => {
-                self.queue.wake_one();
-                true
-            }
+            Ok(()) => true,
             Err(skb) => {
                 drop(skb);
                 false
@@ -131,14 +126,14 @@ impl TunFile {
     }
 
     /// Returns a counted reference to the attached device.
-    fn device(&self) -> Option<ARef<NetDevice>> {
-        self.dev.lock().clone()
+    fn device(&self) -> Option<RtunNetDev> {
+        self.dev.get()
     }
 
     /// `TUNSETIFF`: creates a device, or attaches to an existing one, and
     /// writes its name back into `req`.
     fn set_iff(this: ArcBorrow<'_, Self>, rtnl: &mut Rtnl, req: &mut IfReq) -> Result {
-        if this.dev.lock().is_some() {
+        if this.dev.is_set(rtnl) {
             return Err(EEXIST);
         }
         let want = SetIff::parse_abi(req.flags(), abi()).map_err(iff_error)?;
@@ -148,6 +143,7 @@ impl TunFile {
             Some(dev) => {
                 let state = dev.data().map(|d| (d.kind(), d.has_file(rtnl)));
                 want.check_existing(state).map_err(iff_error)?;
+                let dev = RtunNetDev::new(dev).ok_or(EINVAL)?;
                 let data = dev.data().ok_or(EINVAL)?;
                 data.set_flags(&want, rtnl);
                 data.attach(this.into(), rtnl);
@@ -179,7 +175,8 @@ impl TunFile {
             dev.tx_wake();
         }
         req.set_name(&dev.name());
-        *this.dev.lock() = Some(dev);
+        // Nothing was published (checked above), so this does not wait.
+        drop(this.dev.replace(Some(dev), rtnl));
         // A file whose device went away may attach again; its readers then
         // sleep again (C's tun_attach() clears RCV_SHUTDOWN).
         this.shut_down.store(false, Ordering::Release);
@@ -196,7 +193,7 @@ impl TunFile {
 
     /// Detaches from the device and unregisters it, as closing the last file does.
     fn detach(&self, rtnl: &mut Rtnl) {
-        let Some(dev) = self.dev.lock().take() else {
+        let Some(dev) = self.dev.replace(None, rtnl) else {
             return;
         };
         if let Some(data) = dev.data() {
@@ -232,7 +229,7 @@ impl FileOps for TunFile {
         let net = NetNs::current().ok_or(ENXIO)?;
         let init = pin_init!(TunFile {
             net,
-            dev <- new_spinlock!(None, "rtun_file_dev"),
+            dev: DevSlot::new(),
             queue <- SkbQueue::new(),
             shut_down: AtomicBool::new(false),
         });
@@ -340,9 +337,9 @@ impl FileOps for TunFile {
         read::read(&dev, data, &this.queue, to, nonblock, shut_down)
     }
 
-    fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, _nonblock: bool) -> Result<usize> {
+    fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, nonblock: bool) -> Result<usize> {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
-        write::write(&dev, data, from)
+        write::write(&dev, data, from, nonblock)
     }
 }

@@ -403,6 +403,8 @@ pub struct SkbGeometry {
     pub net_ip_align: u32,
     /// `NET_SKB_PAD`, tun's default `align`.
     pub net_skb_pad: u32,
+    /// `SMP_CACHE_BYTES`, what `SKB_DATA_ALIGN()` rounds up to.
+    pub smp_cache_bytes: u32,
 }
 
 impl SkbGeometry {
@@ -414,7 +416,20 @@ impl SkbGeometry {
         costly_order: 3,
         net_ip_align: 0,
         net_skb_pad: 64,
+        smp_cache_bytes: 64,
     };
+
+    /// Returns `SKB_DATA_ALIGN(x)`: `x` rounded up to `SMP_CACHE_BYTES`.
+    pub fn data_align(&self, x: u64) -> u64 {
+        let align = u64::from(self.smp_cache_bytes.max(1));
+        x.div_ceil(align).saturating_mul(align)
+    }
+
+    /// Returns `TUN_RX_PAD` (`NET_IP_ALIGN + NET_SKB_PAD`, tun.c line 89),
+    /// the headroom of `tun_build_skb()` without an XDP program.
+    pub fn tun_rx_pad(&self) -> u32 {
+        self.net_ip_align.saturating_add(self.net_skb_pad)
+    }
 
     /// Returns `SKB_MAX_HEAD(x)`, the largest linear part in one page after `x` bytes of headroom.
     ///
@@ -450,6 +465,35 @@ pub enum SkbAlloc {
         /// Bytes reserved in front of the packet.
         headroom: u32,
     },
+}
+
+/// `XDP_PACKET_HEADROOM` (include/uapi/linux/bpf.h).
+pub const XDP_PACKET_HEADROOM: u64 = 256;
+
+/// Returns how C tun allocates the skb for a `len`-byte packet (after the PI
+/// and the virtio-net header), as `tun_can_build_skb()` decides (tun.c
+/// lines 1588 to 1608).
+///
+/// A TAP device written without blocking gets `tun_build_skb()`: the packet
+/// in the task's page frag behind `TUN_RX_PAD` bytes, provided the packet,
+/// that pad, `XDP_PACKET_HEADROOM` (counted even without a program) and the
+/// shared info fit in one page. C also requires an unlimited socket send
+/// buffer and no zero-copy: rtun has neither `TUNSETSNDBUF` nor zero-copy
+/// writes, so both always hold. Everything else gets `tun_alloc_skb()`.
+pub fn write_alloc(is_tap: bool, nonblock: bool, len: usize, g: &SkbGeometry) -> SkbAlloc {
+    if !is_tap || !nonblock {
+        return SkbAlloc::Paged;
+    }
+    let room = u64::try_from(len)
+        .unwrap_or(u64::MAX)
+        .saturating_add(u64::from(g.tun_rx_pad()))
+        .saturating_add(XDP_PACKET_HEADROOM);
+    if g.data_align(room).saturating_add(u64::from(g.shinfo_size)) > u64::from(g.page_size) {
+        return SkbAlloc::Paged;
+    }
+    SkbAlloc::Linear {
+        headroom: g.tun_rx_pad(),
+    }
 }
 
 /// What the driver knows about a write before it looks at the bytes.

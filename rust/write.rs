@@ -71,13 +71,21 @@ fn apply(skb: &mut Skb, plan: &SkbPlan) -> bool {
 /// Builds an skb from one user write to `dev` and hands it to the stack.
 ///
 /// Returns the whole length of the write, as C does.
-pub(crate) fn write(dev: &NetDevice, data: &RtunDev, from: &mut IovIter) -> Result<usize> {
+///
+/// `nonblock` is true for a non-blocking write, which on a TAP device may
+/// take `tun_build_skb()`'s layout, as in C.
+pub(crate) fn write(
+    dev: &NetDevice,
+    data: &RtunDev,
+    from: &mut IovIter,
+    nonblock: bool,
+) -> Result<usize> {
     let total = from.count();
     let flags = data.flags();
     let no_pi = flags & IFF_NO_PI != 0;
     let vnet_hdr_sz = (flags & IFF_VNET_HDR != 0).then(|| data.vnet_hdr_sz());
     let geometry = *data.geometry();
-    let ctx = WriteCtx {
+    let mut ctx = WriteCtx {
         total_len: total,
         is_tap: data.kind() == Kind::Tap,
         no_pi,
@@ -100,21 +108,31 @@ pub(crate) fn write(dev: &NetDevice, data: &RtunDev, from: &mut IovIter) -> Resu
     let mut hdr = VnetHdr::default();
     if let Some(sz) = vnet_hdr_sz {
         let sz = usize::try_from(sz).unwrap_or(usize::MAX);
-        if rest < sz {
-            return Err(refuse(dev, data, HdrError::ShortForVnetHdr));
-        }
+        rest = rest
+            .checked_sub(sz)
+            .ok_or_else(|| refuse(dev, data, HdrError::ShortForVnetHdr))?;
         let mut raw = [0u8; VIRTIO_NET_HDR_LEN];
         from.copy_from_full(&mut raw)?;
         hdr = VnetHdr::parse(&raw, data.byte_order());
     }
+    // `rest` is now the packet's length, C's `len`.
+    ctx.alloc = vnet_hdr::write_alloc(ctx.is_tap, nonblock, rest, &geometry);
     let layout: Layout = vnet_hdr::plan_layout(&hdr, &ctx).map_err(|e| refuse(dev, data, e))?;
     // Bytes of a header larger than `struct virtio_net_hdr` are skipped.
     from.advance(layout.split.vnet_hdr_sz.saturating_sub(VIRTIO_NET_HDR_LEN));
 
-    let mut skb = Skb::alloc(layout.headroom, layout.linear, layout.frags_len())
-        .map_err(|e| dropped(dev, e))?;
-    skb.copy_from_iter(from, layout.copy_len)
-        .map_err(|_| dropped(dev, EFAULT))?;
+    let mut skb = match ctx.alloc {
+        SkbAlloc::Paged => {
+            let mut skb = Skb::alloc(layout.headroom, layout.linear, layout.frags_len())
+                .map_err(|e| dropped(dev, e))?;
+            skb.copy_from_iter(from, layout.copy_len)
+                .map_err(|_| dropped(dev, EFAULT))?;
+            skb
+        }
+        SkbAlloc::Linear { headroom } => {
+            Skb::build_from_iter(headroom, layout.copy_len, from).map_err(|e| dropped(dev, e))?
+        }
+    };
 
     let plan = vnet_hdr::plan_skb(&hdr, vnet_hdr_sz.is_some(), &layout)
         .map_err(|e| refuse(dev, data, e))?;
@@ -137,12 +155,9 @@ pub(crate) fn write(dev: &NetDevice, data: &RtunDev, from: &mut IovIter) -> Resu
         }
         Kind::Tap => skb.eth_type_trans(dev).map_err(|e| dropped(dev, e))?,
     }
-    skb.rx_prepare();
-
     if !dev.is_running() {
         return Err(dropped(dev, EIO));
     }
-    skb.receive();
-    dev.rx_add(u32::try_from(layout.copy_len).unwrap_or(u32::MAX));
+    skb.deliver(dev, u32::try_from(layout.copy_len).unwrap_or(u32::MAX));
     Ok(total)
 }

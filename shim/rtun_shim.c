@@ -208,6 +208,21 @@ void *rtun_netdev_priv(struct net_device *dev)
 	return netdev_priv(dev);
 }
 
+/*
+ * The Rust bindings see struct net_device as opaque; the data path reads
+ * these few fields at their offsets rather than through a call each.
+ */
+const struct rtun_netdev_layout rtun_netdev_layout = {
+	.priv = offsetof(struct net_device, priv),
+	.state = offsetof(struct net_device, state),
+	.tx_queue_len = offsetof(struct net_device, tx_queue_len),
+};
+
+static_assert(__same_type(((struct net_device *)NULL)->state, unsigned long));
+static_assert(__same_type(((struct net_device *)NULL)->tx_queue_len,
+			  unsigned int));
+static_assert(__LINK_STATE_START == RTUN_LINK_STATE_START);
+
 struct net_device *rtun_netdev_get_by_name(struct net *net, const char *name)
 {
 	return __dev_get_by_name(net, name);
@@ -230,6 +245,18 @@ void rtun_netdev_name(const struct net_device *dev, char name[IFNAMSIZ])
 void rtun_netdev_hold(struct net_device *dev)
 {
 	dev_hold(dev);
+}
+
+/* tun_get(): a counted reference to the device @slot publishes, if any. */
+struct net_device *rtun_netdev_get_rcu(struct net_device **slot)
+{
+	struct net_device *dev;
+
+	rcu_read_lock();
+	dev = rcu_dereference(*(struct net_device __rcu **)slot);
+	dev_hold(dev);
+	rcu_read_unlock();
+	return dev;
 }
 
 void rtun_netdev_put(struct net_device *dev)
@@ -265,22 +292,9 @@ void rtun_netif_tx_wake(struct net_device *dev)
 	netif_tx_wake_all_queues(dev);
 }
 
-bool rtun_netif_running(const struct net_device *dev)
-{
-	return netif_running(dev);
-}
-
 void rtun_dev_tx_dropped_inc(struct net_device *dev)
 {
 	dev_core_stats_tx_dropped_inc(dev);
-}
-
-void rtun_dev_rx_add(struct net_device *dev, unsigned int len)
-{
-	/* Per-CPU counters: the caller is in process context, as in C. */
-	preempt_disable();
-	dev_sw_netstats_rx_add(dev, len);
-	preempt_enable();
 }
 
 void rtun_dev_rx_dropped_inc(struct net_device *dev)
@@ -318,6 +332,7 @@ void rtun_skb_geometry(struct rtun_skb_geometry *geo)
 	geo->costly_order = PAGE_ALLOC_COSTLY_ORDER;
 	geo->net_ip_align = NET_IP_ALIGN;
 	geo->net_skb_pad = NET_SKB_PAD;
+	geo->smp_cache_bytes = SMP_CACHE_BYTES;
 }
 
 /* The allocation of tun_alloc_skb(), without a socket to charge. */
@@ -336,6 +351,46 @@ struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
 	skb->data_len = data_len;
 	skb->len += data_len;
 	return skb;
+}
+
+/*
+ * The allocation and copy of tun_build_skb() without XDP: @len bytes from
+ * @from go into the task's page frag behind @pad bytes of headroom, and the
+ * skb is built around them.  No socket is charged, as in rtun_skb_alloc().
+ */
+struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
+					 struct iov_iter *from, int *err)
+{
+	struct page_frag *alloc_frag = &current->task_frag;
+	unsigned int buflen;
+	struct sk_buff *skb;
+	char *buf;
+
+	buflen = SKB_DATA_ALIGN(len + pad) +
+		 SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	alloc_frag->offset = ALIGN((u64)alloc_frag->offset, SMP_CACHE_BYTES);
+	if (unlikely(!skb_page_frag_refill(buflen, alloc_frag, GFP_KERNEL)))
+		goto nomem;
+
+	buf = (char *)page_address(alloc_frag->page) + alloc_frag->offset;
+	if (copy_page_from_iter(alloc_frag->page, alloc_frag->offset + pad,
+				len, from) != len) {
+		*err = -EFAULT;
+		return NULL;
+	}
+
+	skb = build_skb(buf, buflen);
+	if (!skb)
+		goto nomem;
+	skb_reserve(skb, pad);
+	skb_put(skb, len);
+	get_page(alloc_frag->page);
+	alloc_frag->offset += buflen;
+	return skb;
+
+nomem:
+	*err = -ENOMEM;
+	return NULL;
 }
 
 int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
@@ -364,8 +419,10 @@ void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
 	shinfo->gso_segs = 0;
 }
 
-u8 rtun_skb_first_byte(const struct sk_buff *skb)
+int rtun_skb_first_byte(struct sk_buff *skb)
 {
+	if (!pskb_may_pull(skb, 1))
+		return -1;
 	return skb->data[0];
 }
 
@@ -381,19 +438,25 @@ void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 	skb->protocol = eth_type_trans(skb, dev);
 }
 
-void rtun_skb_rx_prepare(struct sk_buff *skb)
+/*
+ * The end of tun_get_user() for an accepted packet: set the headers up,
+ * deliver it now as tun_rx_batched() does for one packet, count @len bytes.
+ */
+void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+		      unsigned int len)
 {
 	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
 	skb_record_rx_queue(skb, 0);
-}
 
-/* Like tun_rx_batched() for a single packet: deliver it now. */
-void rtun_netif_receive_skb(struct sk_buff *skb)
-{
 	local_bh_disable();
 	netif_receive_skb(skb);
 	local_bh_enable();
+
+	/* Per-CPU counters: the caller is in process context, as in C. */
+	preempt_disable();
+	dev_sw_netstats_rx_add(dev, len);
+	preempt_enable();
 }
 
 void rtun_kfree_skb(struct sk_buff *skb)
@@ -414,11 +477,6 @@ const char *rtun_param_abi(void)
 void rtun_synchronize_net(void)
 {
 	synchronize_net();
-}
-
-unsigned int rtun_netdev_tx_queue_len(const struct net_device *dev)
-{
-	return READ_ONCE(dev->tx_queue_len);
 }
 
 void rtun_netdev_update_features(struct net_device *dev)
@@ -449,20 +507,39 @@ void rtun_skb_queue_init(struct sk_buff_head *queue)
 	skb_queue_head_init(queue);
 }
 
-/* skb_queue_tail() that refuses when @limit packets are queued. */
+/*
+ * The queue's lock is taken by ndo_start_xmit, which runs with bottom halves
+ * off, and by readers in process context, which turn them off: as C's
+ * ptr_ring, it is never taken from hard interrupts.
+ *
+ * skb_queue_tail() that refuses when @limit packets are queued, then wakes a
+ * reader sleeping on @wq, if there is one (as sock_def_readable() does).
+ */
 bool rtun_skb_queue_tail_bounded(struct sk_buff_head *queue,
+				 struct wait_queue_head *wq,
 				 struct sk_buff *skb, u32 limit)
 {
-	unsigned long flags;
 	bool queued = false;
 
-	spin_lock_irqsave(&queue->lock, flags);
+	spin_lock(&queue->lock);
 	if (skb_queue_len(queue) < limit) {
 		__skb_queue_tail(queue, skb);
 		queued = true;
 	}
-	spin_unlock_irqrestore(&queue->lock, flags);
+	spin_unlock(&queue->lock);
+	if (queued && wq_has_sleeper(wq))
+		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
 	return queued;
+}
+
+struct sk_buff *rtun_skb_dequeue(struct sk_buff_head *queue)
+{
+	struct sk_buff *skb;
+
+	spin_lock_bh(&queue->lock);
+	skb = __skb_dequeue(queue);
+	spin_unlock_bh(&queue->lock);
+	return skb;
 }
 
 u32 rtun_skb_queue_len(const struct sk_buff_head *queue)
@@ -531,13 +608,12 @@ void rtun_file_set_nowait(struct file *file)
 void rtun_skb_queue_trim(struct sk_buff_head *queue, u32 limit)
 {
 	struct sk_buff_head excess;
-	unsigned long flags;
 
 	__skb_queue_head_init(&excess);
-	spin_lock_irqsave(&queue->lock, flags);
+	spin_lock_bh(&queue->lock);
 	while (skb_queue_len(queue) > limit)
 		__skb_queue_head(&excess, __skb_dequeue_tail(queue));
-	spin_unlock_irqrestore(&queue->lock, flags);
+	spin_unlock_bh(&queue->lock);
 	__skb_queue_purge(&excess);
 }
 

@@ -386,6 +386,7 @@ pub fn decode_fuzz_input(data: &[u8]) -> Option<FuzzInput> {
             costly_order: u32::from(b.u8()),
             net_ip_align: u32::from(b.u8()),
             net_skb_pad: u32::from(b.u8()),
+            smp_cache_bytes: 1 << (b.u8() % 8),
         }
     } else {
         SkbGeometry::X86_64

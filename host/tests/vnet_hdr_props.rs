@@ -14,15 +14,16 @@ fn order() -> impl Strategy<Value = ByteOrder> {
 fn geometry() -> impl Strategy<Value = SkbGeometry> {
     prop_oneof![
         4 => Just(SkbGeometry::X86_64),
-        1 => Just(SkbGeometry { page_size: 65536, shinfo_size: 320, max_skb_frags: 45, costly_order: 3, net_ip_align: 2, net_skb_pad: 128 }),
-        1 => (any::<u32>(), any::<u32>(), any::<u32>(), 0u32..80, any::<u32>(), any::<u32>()).prop_map(
-            |(page_size, shinfo_size, max_skb_frags, costly_order, net_ip_align, net_skb_pad)| SkbGeometry {
+        1 => Just(SkbGeometry { page_size: 65536, shinfo_size: 320, max_skb_frags: 45, costly_order: 3, net_ip_align: 2, net_skb_pad: 128, smp_cache_bytes: 128 }),
+        1 => (any::<u32>(), any::<u32>(), any::<u32>(), 0u32..80, any::<u32>(), any::<u32>(), any::<u32>()).prop_map(
+            |(page_size, shinfo_size, max_skb_frags, costly_order, net_ip_align, net_skb_pad, smp_cache_bytes)| SkbGeometry {
                 page_size,
                 shinfo_size,
                 max_skb_frags,
                 costly_order,
                 net_ip_align,
                 net_skb_pad,
+                smp_cache_bytes,
             }
         ),
     ]
@@ -254,5 +255,30 @@ fn grid_sweep_covers_every_outcome() {
     ];
     for w in want {
         assert!(seen.contains_key(w), "grid never produced {w}: {seen:?}");
+    }
+}
+
+proptest! {
+    /// `tun_can_build_skb()`: only non-blocking TAP writes that fit in a page
+    /// get the linear layout, behind `TUN_RX_PAD`, and it never panics.
+    #[test]
+    fn write_alloc_matches_tun_can_build_skb(
+        is_tap in any::<bool>(),
+        nonblock in any::<bool>(),
+        len in prop_oneof![0usize..=8192, any::<usize>()],
+        g in geometry(),
+    ) {
+        let alloc = write_alloc(is_tap, nonblock, len, &g);
+        let fits = (len as u128 + u128::from(g.net_ip_align) + u128::from(g.net_skb_pad) + 256)
+            .div_ceil(u128::from(g.smp_cache_bytes.max(1)))
+            * u128::from(g.smp_cache_bytes.max(1))
+            + u128::from(g.shinfo_size)
+            <= u128::from(g.page_size);
+        let pad_ok = u64::from(g.net_ip_align) + u64::from(g.net_skb_pad) <= u64::from(u32::MAX);
+        if is_tap && nonblock && fits && pad_ok {
+            prop_assert_eq!(alloc, SkbAlloc::Linear { headroom: g.tun_rx_pad() });
+        } else if !(is_tap && nonblock) || !fits {
+            prop_assert_eq!(alloc, SkbAlloc::Paged);
+        }
     }
 }

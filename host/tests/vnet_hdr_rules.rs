@@ -364,6 +364,54 @@ fn linear_build_skb_path_is_all_linear() {
     assert_eq!((p.layout.linear, p.layout.headroom), (1000, 64));
 }
 
+#[test]
+fn build_skb_only_for_nonblocking_tap_writes() {
+    let g = SkbGeometry::X86_64;
+    let built = SkbAlloc::Linear { headroom: 64 };
+    assert_eq!(write_alloc(true, true, 60, &g), built);
+    assert_eq!(write_alloc(true, false, 60, &g), SkbAlloc::Paged);
+    assert_eq!(write_alloc(false, true, 60, &g), SkbAlloc::Paged);
+    assert_eq!(write_alloc(false, false, 60, &g), SkbAlloc::Paged);
+}
+
+#[test]
+fn build_skb_needs_packet_pads_and_shinfo_in_one_page() {
+    // SKB_DATA_ALIGN(len + 64 + 256) + 320 <= 4096 holds up to len 3456.
+    let g = SkbGeometry::X86_64;
+    let built = SkbAlloc::Linear { headroom: 64 };
+    assert_eq!(write_alloc(true, true, 0, &g), built);
+    assert_eq!(write_alloc(true, true, 3456, &g), built);
+    assert_eq!(write_alloc(true, true, 3457, &g), SkbAlloc::Paged);
+    assert_eq!(write_alloc(true, true, 1514, &g), built);
+    assert_eq!(write_alloc(true, true, usize::MAX, &g), SkbAlloc::Paged);
+}
+
+#[test]
+fn build_skb_headroom_is_tun_rx_pad() {
+    let g = SkbGeometry {
+        net_ip_align: 2,
+        ..SkbGeometry::X86_64
+    };
+    assert_eq!(g.tun_rx_pad(), 66);
+    assert_eq!(
+        write_alloc(true, true, 100, &g),
+        SkbAlloc::Linear { headroom: 66 }
+    );
+    // The pad moves the boundary: 3454 + 66 + 256 = 3776.
+    assert_eq!(write_alloc(true, true, 3454, &g), SkbAlloc::Linear { headroom: 66 });
+    assert_eq!(write_alloc(true, true, 3455, &g), SkbAlloc::Paged);
+}
+
+#[test]
+fn skb_data_align_rounds_up_to_cache_lines() {
+    let g = SkbGeometry::X86_64;
+    assert_eq!(g.data_align(0), 0);
+    assert_eq!(g.data_align(1), 64);
+    assert_eq!(g.data_align(64), 64);
+    assert_eq!(g.data_align(65), 128);
+    assert_eq!(g.data_align(u64::MAX), u64::MAX);
+}
+
 // ---- virtio_net_hdr_to_skb rules 1 to 13 ----
 
 #[test]
