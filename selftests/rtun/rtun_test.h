@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the rtun selftests: opening a tun node, TUNSETIFF,
- * sysfs attributes of a network device and its administrative state.
+ * Helpers shared by the rtun selftests (and tun_diff): big-endian bytes
+ * and Internet checksums, time, small files, opening a tun node,
+ * TUNSETIFF, sysfs attributes of a network device, its flags and other
+ * SIOC*IF* calls, ethtool features, and a network namespace of a test's
+ * own.  All static inline: each program uses its own subset.
  */
 
 #ifndef RTUN_TEST_H
@@ -9,16 +12,150 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/ethtool.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
+
+/* ---- bytes and checksums ---- */
+
+static inline void put16(unsigned char *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static inline void put32(unsigned char *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static inline uint16_t get16(const unsigned char *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+static inline uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/* Byte @i of the payload pattern: no short period, so shifts show. */
+static inline uint8_t pattern(uint32_t i)
+{
+	return (i * 2654435761u) >> 24;
+}
+
+/* One's complement sum of @len bytes at @p added to @sum, not folded. */
+static inline uint64_t csum_add(uint64_t sum, const unsigned char *p,
+				size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += get16(p + i);
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+static inline uint16_t csum_fold(uint64_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* ---- time ---- */
+
+/* Sleep @ms milliseconds, all of them even if a signal comes. */
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = ms % 1000 * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static inline long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- small files ---- */
+
+/* Read a small file into @buf (trailing newline dropped); 0 or -errno. */
+static inline int file_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* Write @val to the file @path in one write(); 0 or -errno. */
+static inline int file_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	ssize_t n;
+	int fd, err;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, len);
+	err = n < 0 ? errno : EIO;
+	close(fd);
+	return n == (ssize_t)len ? 0 : -err;
+}
+
+/* Run a shell command, its output discarded; returns its exit status. */
+static inline int __attribute__((format(printf, 1, 2)))
+sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd) - 16, fmt, ap);
+	va_end(ap);
+	strcat(cmd, " >/dev/null 2>&1");
+	ret = system(cmd);
+	if (ret < 0 || !WIFEXITED(ret))
+		return -1;
+	return WEXITSTATUS(ret);
+}
 
 /* Copy @name into @ifr's ifr_name (zeroed by the caller), truncated. */
 static inline void ifr_set_name(struct ifreq *ifr, const char *name)
@@ -58,22 +195,9 @@ static inline int sysfs_read(const char *dev, const char *attr, char *buf,
 			     size_t len)
 {
 	char path[128];
-	ssize_t n;
-	int fd, err;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, attr);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
+	return file_read(path, buf, len);
 }
 
 /* A number (decimal, or hex with 0x) from sysfs, or -1 on any error. */
@@ -91,33 +215,191 @@ static inline long sysfs_num(const char *dev, const char *attr)
 	return val;
 }
 
-/* Set or clear IFF_UP on @dev (SIOCSIFFLAGS); 0 or -1 with errno. */
-static inline int link_set(const char *dev, bool up)
+/* ---- network devices ---- */
+
+static inline bool netdev_exists(const char *dev)
 {
-	struct ifreq ifr;
-	int s, ret;
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
+	return stat(path, &st) == 0;
+}
+
+/* Device unregistration may be deferred: wait up to @ms for @dev to go. */
+static inline bool netdev_wait_gone(const char *dev, long ms)
+{
+	long t0 = now_ms();
+
+	while (now_ms() - t0 < ms) {
+		if (!netdev_exists(dev))
+			return true;
+		sleep_ms(10);
+	}
+	return !netdev_exists(dev);
+}
+
+/* Disable IPv6 on @dev so that the stack transmits nothing by itself. */
+static inline int ipv6_disable(const char *dev)
+{
+	char path[128];
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 dev);
+	ret = file_write(path, "1");
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/*
+ * ioctl @req on @dev with @ifr (zeroed, its other fields set by the
+ * caller), through a datagram socket of its own: the way to every
+ * SIOC*IF* call and to SIOCETHTOOL.  0 or -1 with errno.
+ */
+static inline int ifr_ioctl(const char *dev, unsigned long req,
+			    struct ifreq *ifr)
+{
+	int s, ret, err;
 
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, dev);
-	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (!ret) {
-		if (up)
-			ifr.ifr_flags |= IFF_UP;
-		else
-			ifr.ifr_flags &= ~IFF_UP;
-		ret = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
+	ifr_set_name(ifr, dev);
+	ret = ioctl(s, req, ifr);
+	err = errno;
 	close(s);
+	errno = err;
 	return ret;
+}
+
+/* The interface flags of @dev (SIOCGIFFLAGS), or -1 with errno. */
+static inline int link_flags(const char *dev)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ifr_ioctl(dev, SIOCGIFFLAGS, &ifr))
+		return -1;
+	return (unsigned short)ifr.ifr_flags;
+}
+
+/* Set or clear IFF_UP on @dev (SIOCSIFFLAGS); 0 or -1 with errno. */
+static inline int link_set(const char *dev, bool up)
+{
+	struct ifreq ifr;
+	int flags = link_flags(dev);
+
+	if (flags < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = up ? flags | IFF_UP : flags & ~IFF_UP;
+	return ifr_ioctl(dev, SIOCSIFFLAGS, &ifr);
 }
 
 /* Bring @dev up (SIOCSIFFLAGS); 0 or -1 with errno. */
 static inline int link_up(const char *dev)
 {
 	return link_set(dev, true);
+}
+
+/* ---- ethtool features ---- */
+
+/* Index of feature string @name of @ifname (ETH_SS_FEATURES), or -1. */
+static inline int feature_index(const char *ifname, const char *name)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t buf[1];
+	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
+			    .sset_mask = 1ULL << ETH_SS_FEATURES } };
+	struct ethtool_gstrings *gs;
+	struct ifreq ifr;
+	int i, n, found = -1;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)&sset;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr) || !sset.hdr.sset_mask)
+		return -1;
+	n = sset.hdr.data[0];
+	gs = calloc(1, sizeof(*gs) + n * ETH_GSTRING_LEN);
+	if (!gs)
+		return -1;
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_FEATURES;
+	gs->len = n;
+	ifr.ifr_data = (void *)gs;
+	if (!ifr_ioctl(ifname, SIOCETHTOOL, &ifr)) {
+		for (i = 0; i < n; i++) {
+			if (!strncmp((char *)gs->data + i * ETH_GSTRING_LEN,
+				     name, ETH_GSTRING_LEN)) {
+				found = i;
+				break;
+			}
+		}
+	}
+	free(gs);
+	return found;
+}
+
+/* Whether feature @name of @ifname is active (ETHTOOL_GFEATURES): 1, 0, -1. */
+static inline int feature(const char *ifname, const char *name)
+{
+	struct {
+		struct ethtool_gfeatures hdr;
+		struct ethtool_get_features_block blk[4];
+	} gf = { .hdr = { .cmd = ETHTOOL_GFEATURES, .size = 4 } };
+	struct ifreq ifr;
+	int i = feature_index(ifname, name);
+
+	if (i < 0 || i >= 128)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)&gf;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr))
+		return -1;
+	return !!(gf.blk[i / 32].active & (1U << (i % 32)));
+}
+
+/*
+ * Features @names[0..@n) of @ifname as a mask, bit i set if @names[i] is
+ * active; -1 on error.
+ */
+static inline int features_mask(const char *ifname, const char *const *names,
+				int n)
+{
+	int i, v, mask = 0;
+
+	for (i = 0; i < n; i++) {
+		v = feature(ifname, names[i]);
+		if (v < 0)
+			return -1;
+		if (v)
+			mask |= 1 << i;
+	}
+	return mask;
+}
+
+/* ---- namespaces ---- */
+
+/*
+ * New network and mount namespaces for this test (the harness forks each
+ * test), /sys mounted again for the new network namespace, IPv6 off by
+ * default (no router solicitations on the test's devices) and lo up.
+ */
+static inline int netns_enter(void)
+{
+	int ret;
+
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
+		return -errno;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -errno;
+	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
+		return -errno;
+	ret = file_write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+	if (ret)
+		return ret;
+	return link_up("lo") ? -errno : 0;
 }
 
 #endif /* RTUN_TEST_H */

@@ -95,35 +95,6 @@ static void test_name(char *buf, const char *tag, const char *suffix)
 	snprintf(buf, IFNAMSIZ, "%s%d%s", tag, getpid(), suffix);
 }
 
-static bool netdev_exists(const char *dev)
-{
-	char path[128];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
-	return stat(path, &st) == 0;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Device unregistration may be deferred: wait up to SETTLE_MS. */
-static bool netdev_wait_gone(const char *dev)
-{
-	int ms;
-
-	for (ms = 0; ms < SETTLE_MS; ms += 10) {
-		if (!netdev_exists(dev))
-			return true;
-		sleep_ms(10);
-	}
-	return !netdev_exists(dev);
-}
-
 /* Operational state is set by linkwatch, asynchronously: wait for @want. */
 static bool operstate_wait(const char *dev, const char *want, char *seen)
 {
@@ -150,22 +121,6 @@ static bool is_prefix_num(const char *name, const char *prefix)
 		if (*p < '0' || *p > '9')
 			return false;
 	return true;
-}
-
-/* SIOCGIFFLAGS through an AF_INET socket; -1 on error. */
-static int link_flags(const char *dev)
-{
-	struct ifreq ifr;
-	int s, ret;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, dev);
-	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
-	close(s);
-	return ret ? -1 : (unsigned short)ifr.ifr_flags;
 }
 
 /* "xx:xx:xx:xx:xx:xx" -> 6 bytes; false if malformed. */
@@ -304,7 +259,7 @@ TEST_F(rtun_abi, percent_d_name)
 
 	close(self->fd);
 	self->fd = -1;
-	ASSERT_TRUE(netdev_wait_gone(a));
+	ASSERT_TRUE(netdev_wait_gone(a, SETTLE_MS));
 	fd3 = dev_open(variant->node);
 	ASSERT_LE(0, fd3);
 	EXPECT_EQ(0, set_iff(fd3, pattern, IFF_TUN, c));
@@ -556,7 +511,7 @@ TEST_F(rtun_abi, gone_after_close)
 		ASSERT_TRUE(netdev_exists(name));
 		ASSERT_EQ(0, close(self->fd));
 		self->fd = -1;
-		EXPECT_TRUE(netdev_wait_gone(name))
+		EXPECT_TRUE(netdev_wait_gone(name, SETTLE_MS))
 			TH_LOG("%s still there %d ms after close", name, SETTLE_MS);
 	}
 }

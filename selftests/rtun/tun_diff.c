@@ -133,51 +133,10 @@ static bool chance(struct rng *r, unsigned int percent)
 /* ------------------------------------------------------------------ */
 /* Bytes and checksums.                                                 */
 
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-/* Byte @i of the payload pattern: no short period, so shifts show. */
-static uint8_t pattern(uint32_t i)
-{
-	return (i * 2654435761u) >> 24;
-}
-
 /* What a reader's buffer holds before a read: never zero. */
 static uint8_t fill_byte(size_t i)
 {
 	return 0x80 | ((i * 37 + 0x35) & 0x7f);
-}
-
-static uint64_t csum_add(uint64_t sum, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
 }
 
 static void *xmalloc(size_t len)
@@ -1110,43 +1069,14 @@ static int mode_flags(int mode)
 	       (mode & 1 ? IFF_VNET_HDR : 0);
 }
 
-static int ipv6_disable(const char *dev)
-{
-	char path[128];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 dev);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	ret = write(fd, "1", 1) == 1 ? 0 : -1;
-	close(fd);
-	return ret;
-}
-
 static int set_mac(const char *dev, const unsigned char *mac)
 {
 	struct ifreq ifr;
-	int s, ret;
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, dev);
 	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
 	memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
-	ret = ioctl(s, SIOCSIFHWADDR, &ifr);
-	close(s);
-	return ret;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
+	return ifr_ioctl(dev, SIOCSIFHWADDR, &ifr);
 }
 
 /*
@@ -1223,18 +1153,6 @@ static void side_open(struct side *s, int mode, int k)
 		die("up %s: %s", s->name, strerror(errno));
 	clear_sk_err(s->pfd);
 	s->sz = VNET_HDR_LEN;
-}
-
-static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	return system(cmd);
 }
 
 /* Delete the bridges and veths bridge_setup() made (at exit). */

@@ -122,87 +122,6 @@ FIXTURE_VARIANT_ADD(tun_faults, rtun) {
 static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static bool netdev_exists(const char *dev)
-{
-	char path[128];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
-	return stat(path, &st) == 0;
-}
-
-static bool netdev_wait_gone(const char *dev)
-{
-	long t0 = now_ms();
-
-	while (now_ms() - t0 < SETTLE_MS) {
-		if (!netdev_exists(dev))
-			return true;
-		sleep_ms(10);
-	}
-	return !netdev_exists(dev);
-}
-
-/* Read a small file into @buf (trailing newline dropped); 0 or -errno. */
-static int file_read(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
-}
-
-static int file_write(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -errno;
-}
-
-/* Disable IPv6 on @dev so that the stack transmits nothing by itself. */
-static int ipv6_disable(const char *dev)
-{
-	char path[128];
-	int ret;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 dev);
-	ret = file_write(path, "1");
-	return ret == -ENOENT ? 0 : ret;
-}
-
 /*
  * Arm a fault: the @n-th fault point this thread passes from now on
  * fails.  Nothing may run between this and the call under test.
@@ -457,30 +376,6 @@ static void dev_setup(struct __test_metadata *_metadata,
 		TH_LOG("up %s: %s", self->name, strerror(errno));
 }
 
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	return sum;
-}
-
 /*
  * An IPv4 packet of @ip_len bytes at @p, 198.51.100.2 -> .1, nobody's
  * address: TCP (with a partial checksum, for GSO) if @tcp, else protocol
@@ -630,7 +525,7 @@ TEST_F_TIMEOUT(tun_faults, setiff, 600)
 	points = COUNT_POINTS(self->nth, ret = ioctl(fd, TUNSETIFF, &ifr));
 	ASSERT_EQ(0, ret) TH_LOG("TUNSETIFF: %s", strerror(errno));
 	close(fd);
-	ASSERT_TRUE(netdev_wait_gone(name));
+	ASSERT_TRUE(netdev_wait_gone(name, SETTLE_MS));
 
 	fault_plan(r, points, 3);
 	while ((n = fault_next(r))) {
@@ -663,7 +558,7 @@ TEST_F_TIMEOUT(tun_faults, setiff, 600)
 		EXPECT_TRUE(netdev_exists(name))
 			TH_LOG("fault %u: no %s after TUNSETIFF", n, name);
 		close(fd);
-		EXPECT_TRUE(netdev_wait_gone(name))
+		EXPECT_TRUE(netdev_wait_gone(name, SETTLE_MS))
 			TH_LOG("fault %u: %s still there after close", n, name);
 		if (netdev_exists(name))
 			break;

@@ -115,23 +115,6 @@ static const unsigned char ip6_peer[16] = { 0xfd, 0, 0, 0x77, [15] = 2 };
 
 /* ---- bytes and checksums ---- */
 
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return p[0] << 8 | p[1];
-}
-
 /* struct tun_pi's flags are in host order, its proto in network order. */
 static uint16_t pi_flags(const unsigned char *p)
 {
@@ -139,35 +122,6 @@ static uint16_t pi_flags(const unsigned char *p)
 
 	memcpy(&v, p, 2);
 	return v;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-/* Byte @i of the payload pattern: no short period, so shifts show. */
-static uint8_t pattern(uint32_t i)
-{
-	return (i * 2654435761u) >> 24;
-}
-
-static uint64_t csum_add(uint64_t sum, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
 }
 
 /* Pseudo header sum of the IP header at @ip for @l4len bytes of @proto. */
@@ -342,67 +296,6 @@ static bool pkt_csum_partial(const struct pkt *p)
 
 /* ---- the environment ---- */
 
-static int write_file(const char *path, const char *val)
-{
-	int fd, ret;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
-	close(fd);
-	return ret;
-}
-
-/* Run a shell command, its output discarded; returns its exit status. */
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 16, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " >/dev/null 2>&1");
-	ret = system(cmd);
-	if (ret < 0 || !WIFEXITED(ret))
-		return -1;
-	return WEXITSTATUS(ret);
-}
-
-/*
- * New network and mount namespaces for this test (the harness forks each
- * test), /sys mounted again for the new network namespace.
- */
-static int netns_enter(void)
-{
-	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
-		return -errno;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return -errno;
-	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
-		return -errno;
-	if (write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1"))
-		return -errno;
-	return link_up("lo");
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static long stat_of(const struct tdev *d, const char *name)
 {
 	char attr[64];
@@ -572,67 +465,6 @@ static ssize_t frame_read(const struct tdev *d, struct frame *f,
 
 /* ---- ethtool features ---- */
 
-/* Index of feature string @name, or -1. */
-static int feature_index(int s, const char *ifname, const char *name)
-{
-	struct {
-		struct ethtool_sset_info hdr;
-		uint32_t buf[1];
-	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
-			    .sset_mask = 1ULL << ETH_SS_FEATURES } };
-	struct ethtool_gstrings *gs;
-	struct ifreq ifr;
-	int i, n, found = -1;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, ifname);
-	ifr.ifr_data = (void *)&sset;
-	if (ioctl(s, SIOCETHTOOL, &ifr) || !sset.hdr.sset_mask)
-		return -1;
-	n = sset.hdr.data[0];
-	gs = calloc(1, sizeof(*gs) + n * ETH_GSTRING_LEN);
-	if (!gs)
-		return -1;
-	gs->cmd = ETHTOOL_GSTRINGS;
-	gs->string_set = ETH_SS_FEATURES;
-	gs->len = n;
-	ifr.ifr_data = (void *)gs;
-	if (!ioctl(s, SIOCETHTOOL, &ifr)) {
-		for (i = 0; i < n; i++) {
-			if (!strncmp((char *)gs->data + i * ETH_GSTRING_LEN,
-				     name, ETH_GSTRING_LEN)) {
-				found = i;
-				break;
-			}
-		}
-	}
-	free(gs);
-	return found;
-}
-
-/* Whether feature @name of @ifname is active (ETHTOOL_GFEATURES): 1, 0, -1. */
-static int feature(const char *ifname, const char *name)
-{
-	struct {
-		struct ethtool_gfeatures hdr;
-		struct ethtool_get_features_block blk[4];
-	} gf = { .hdr = { .cmd = ETHTOOL_GFEATURES, .size = 4 } };
-	struct ifreq ifr;
-	int s, i, ret = -1;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	i = feature_index(s, ifname, name);
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, ifname);
-	ifr.ifr_data = (void *)&gf;
-	if (i >= 0 && i < 128 && !ioctl(s, SIOCETHTOOL, &ifr))
-		ret = !!(gf.blk[i / 32].active & (1U << (i % 32)));
-	close(s);
-	return ret;
-}
-
 /* The value of @name in `ethtool -k @ifname`: 1 on, 0 off, -1 not found. */
 static int ethtool_k(const char *ifname, const char *name)
 {
@@ -675,16 +507,7 @@ static const char *const feat_names[] = {
 /* The active user features of @ifname as F_* bits, -1 on error. */
 static int user_features(const char *ifname)
 {
-	int i, v, mask = 0;
-
-	for (i = 0; i < 5; i++) {
-		v = feature(ifname, feat_names[i]);
-		if (v < 0)
-			return -1;
-		if (v)
-			mask |= 1 << i;
-	}
-	return mask;
+	return features_mask(ifname, feat_names, ARRAY_SIZE(feat_names));
 }
 
 /* ---- fixture ---- */
@@ -1384,7 +1207,7 @@ static void tcp_flow(struct __test_metadata *_metadata,
 		sendbuf[i] = pattern(i);
 	ASSERT_GE(sizeof(sendbuf), o->bytes);
 	if (o->ecn)
-		ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/tcp_ecn", "1"));
+		ASSERT_EQ(0, file_write("/proc/sys/net/ipv4/tcp_ecn", "1"));
 	tdev_new(_metadata, d, node, "dut0",
 		 IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, 0, false);
 	ASSERT_EQ(0, set_offload(d, o->offload));
@@ -1393,7 +1216,7 @@ static void tcp_flow(struct __test_metadata *_metadata,
 
 		snprintf(path, sizeof(path),
 			 "/proc/sys/net/ipv6/conf/%s/disable_ipv6", d->name);
-		ASSERT_EQ(0, write_file(path, "0"));
+		ASSERT_EQ(0, file_write(path, "0"));
 		ASSERT_EQ(0, sh("ip -6 addr add fd00:77::1/64 dev %s nodad",
 				d->name));
 	} else {

@@ -47,6 +47,7 @@
 #define PI_LEN		4
 #define RX_TIMEOUT_MS	2000
 #define QUIET_MS	300
+#define SETTLE_MS	3000	/* how long a closed device may take to go */
 #define NEEDS_CSUM	VIRTIO_NET_HDR_F_NEEDS_CSUM
 
 FIXTURE(rfc2008) {
@@ -67,35 +68,6 @@ FIXTURE_VARIANT_ADD(rfc2008, rtun) {
 
 static const unsigned char mac_a[6] = { 0x02, 0, 0, 0, 0xbb, 0x01 };
 static const unsigned char mac_b[6] = { 0x02, 0, 0, 0, 0xbb, 0x02 };
-
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-static uint64_t csum_add(uint64_t sum, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
 
 /*
  * An IPv4 (@ipv 4) or IPv6 TCP/UDP packet with @payload bytes into @buf,
@@ -161,130 +133,6 @@ static size_t pkt_build(unsigned char *buf, bool eth, int ipv, int proto,
 	return l3 + iph + l4len;
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd, ret;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ret = write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -errno;
-	close(fd);
-	return ret;
-}
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd) - 16, fmt, ap);
-	va_end(ap);
-	strcat(cmd, " >/dev/null 2>&1");
-	ret = system(cmd);
-	if (ret < 0 || !WIFEXITED(ret))
-		return -1;
-	return WEXITSTATUS(ret);
-}
-
-static int netns_enter(void)
-{
-	if (unshare(CLONE_NEWNET | CLONE_NEWNS))
-		return -errno;
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return -errno;
-	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
-		return -errno;
-	if (write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1"))
-		return -errno;
-	return link_up("lo");
-}
-
-static bool netdev_exists(const char *dev)
-{
-	char path[128];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
-	return stat(path, &st) == 0;
-}
-
-static bool netdev_wait_gone(const char *dev)
-{
-	struct timespec ts = { 0, 10000000 };
-	int i;
-
-	for (i = 0; i < 300; i++) {
-		if (!netdev_exists(dev))
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return false;
-}
-
-/* Index of feature string @name, or -1. */
-static int feature_index(int s, const char *ifname, const char *name)
-{
-	struct {
-		struct ethtool_sset_info hdr;
-		uint32_t buf[1];
-	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
-			    .sset_mask = 1ULL << ETH_SS_FEATURES } };
-	struct ethtool_gstrings *gs;
-	struct ifreq ifr;
-	int i, n, found = -1;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, ifname);
-	ifr.ifr_data = (void *)&sset;
-	if (ioctl(s, SIOCETHTOOL, &ifr) || !sset.hdr.sset_mask)
-		return -1;
-	n = sset.hdr.data[0];
-	gs = calloc(1, sizeof(*gs) + n * ETH_GSTRING_LEN);
-	if (!gs)
-		return -1;
-	gs->cmd = ETHTOOL_GSTRINGS;
-	gs->string_set = ETH_SS_FEATURES;
-	gs->len = n;
-	ifr.ifr_data = (void *)gs;
-	if (!ioctl(s, SIOCETHTOOL, &ifr)) {
-		for (i = 0; i < n; i++) {
-			if (!strncmp((char *)gs->data + i * ETH_GSTRING_LEN,
-				     name, ETH_GSTRING_LEN)) {
-				found = i;
-				break;
-			}
-		}
-	}
-	free(gs);
-	return found;
-}
-
-/* Whether feature @name of @ifname is active: 1, 0, or -1 on error. */
-static int feature(const char *ifname, const char *name)
-{
-	struct {
-		struct ethtool_gfeatures hdr;
-		struct ethtool_get_features_block blk[4];
-	} gf = { .hdr = { .cmd = ETHTOOL_GFEATURES, .size = 4 } };
-	struct ifreq ifr;
-	int s, i, ret = -1;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	i = feature_index(s, ifname, name);
-	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, ifname);
-	ifr.ifr_data = (void *)&gf;
-	if (i >= 0 && i < 128 && !ioctl(s, SIOCETHTOOL, &ifr))
-		ret = !!(gf.blk[i / 32].active & (1U << (i % 32)));
-	close(s);
-	return ret;
-}
-
 /* The features the 2008 design decides, in the order of their names. */
 static const char *const feat_names[] = {
 	"tx-scatter-gather", "tx-checksum-ip-generic", "highdma",
@@ -303,16 +151,7 @@ enum {
 
 static int features_of(const char *ifname)
 {
-	int i, v, mask = 0;
-
-	for (i = 0; i < 8; i++) {
-		v = feature(ifname, feat_names[i]);
-		if (v < 0)
-			return -1;
-		if (v)
-			mask |= 1 << i;
-	}
-	return mask;
+	return features_mask(ifname, feat_names, ARRAY_SIZE(feat_names));
 }
 
 /*
@@ -701,7 +540,7 @@ TEST_F(rfc2008, recv_gso_only)
 	self->rsock = -1;
 	close(self->fd);
 	self->fd = -1;
-	EXPECT_TRUE(netdev_wait_gone(name)) TH_LOG("%s persists", name);
+	EXPECT_TRUE(netdev_wait_gone(name, SETTLE_MS)) TH_LOG("%s persists", name);
 }
 
 /* Offloads are fixed at creation: TUNSETOFFLOAD is EINVAL, whatever the flags. */

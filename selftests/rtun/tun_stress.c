@@ -83,43 +83,6 @@ FIXTURE_VARIANT_ADD(tun_stress, rtun) {
 static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static bool netdev_exists(const char *dev)
-{
-	char path[128];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
-	return stat(path, &st) == 0;
-}
-
-static bool netdev_wait_gone(const char *dev)
-{
-	long t0 = now_ms();
-
-	while (now_ms() - t0 < SETTLE_MS) {
-		if (!netdev_exists(dev))
-			return true;
-		sleep_ms(10);
-	}
-	return !netdev_exists(dev);
-}
-
 static long stat_get(const char *dev, const char *counter)
 {
 	char attr[64];
@@ -144,37 +107,14 @@ static void dstats_read(const char *dev, struct dstats *s)
 	s->tx_dropped = stat_get(dev, "tx_dropped");
 }
 
-/* Disable IPv6 on @dev so that the stack transmits nothing by itself. */
-static int ipv6_disable(const char *dev)
-{
-	char path[128];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 dev);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	ret = write(fd, "1", 1) == 1 ? 0 : -errno;
-	close(fd);
-	return ret;
-}
-
 /* SIOCSIFTXQLEN; 0 or -1 with errno. */
 static int txqlen_set(const char *dev, int len)
 {
 	struct ifreq ifr;
-	int s, ret;
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, dev);
 	ifr.ifr_qlen = len;
-	ret = ioctl(s, SIOCSIFTXQLEN, &ifr);
-	close(s);
-	return ret;
+	return ifr_ioctl(dev, SIOCSIFTXQLEN, &ifr);
 }
 
 /* An rtnetlink request being built. */
@@ -754,7 +694,7 @@ TEST_F(tun_stress, close_blocked_read)
 	}
 	EXPECT_EQ(1, w.ok) TH_LOG("read failed: %s", strerror(w.last_err));
 	EXPECT_EQ(sizeof(f), w.bytes);
-	EXPECT_TRUE(netdev_wait_gone(self->name))
+	EXPECT_TRUE(netdev_wait_gone(self->name, SETTLE_MS))
 		TH_LOG("%s still there after the read released the file",
 		       self->name);
 }
@@ -832,7 +772,7 @@ TEST_F(tun_stress, link_del_blocked_read)
 	EXPECT_EQ(1, w[1].ok) TH_LOG("poll timed out");
 	EXPECT_TRUE(w[1].revents & POLLERR)
 		TH_LOG("poll revents 0x%x", w[1].revents);
-	EXPECT_TRUE(netdev_wait_gone(self->name));
+	EXPECT_TRUE(netdev_wait_gone(self->name, SETTLE_MS));
 
 	frame_fill(f, sizeof(f), false, 1);
 	EXPECT_EQ(-1, read(self->fd, f, sizeof(f)));
@@ -950,7 +890,7 @@ TEST_F(tun_stress, link_del_during_io)
 	TH_LOG("writers %ld+%ld, reader %ld (%s), sender %ld (%s)",
 	       w[0].ok, w[1].ok, w[2].ok, strerror(w[2].last_err), w[3].ok,
 	       strerror(w[3].last_err));
-	EXPECT_TRUE(netdev_wait_gone(self->name));
+	EXPECT_TRUE(netdev_wait_gone(self->name, SETTLE_MS));
 	frame_fill(f, sizeof(f), true, 1);
 	EXPECT_EQ(-1, write(self->fd, f, sizeof(f)));
 	EXPECT_EQ(EBADFD, errno);
@@ -994,7 +934,7 @@ TEST_F(tun_stress, rmmod_busy)
 	expect_module_busy(_metadata, variant->module, "device attached");
 	self->ifindex = sysfs_num(self->name, "ifindex");
 	ASSERT_EQ(0, rtnl_link_del(self->ifindex));
-	ASSERT_TRUE(netdev_wait_gone(self->name));
+	ASSERT_TRUE(netdev_wait_gone(self->name, SETTLE_MS));
 	expect_module_busy(_metadata, variant->module, "device deleted, fd open");
 }
 
@@ -1321,7 +1261,7 @@ TEST_F(tun_stress, setiff_copy_out_efault)
 	EXPECT_STREQ(name, got.ifr_name);
 	close(self->fd);
 	self->fd = -1;
-	EXPECT_TRUE(netdev_wait_gone(name));
+	EXPECT_TRUE(netdev_wait_gone(name, SETTLE_MS));
 	munmap(ro, 4096);
 }
 

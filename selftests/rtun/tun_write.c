@@ -174,53 +174,6 @@ static void *xmalloc(size_t len)
 	return p;
 }
 
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-/* Byte @i of the payload pattern: no short period, so shifts show. */
-static uint8_t pattern(uint32_t i)
-{
-	return (i * 2654435761u) >> 24;
-}
-
-/* One's complement sum of @len bytes, not folded. */
-static uint64_t csum_add(uint64_t sum, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
 /* Sum of the pseudo header of the IP header at @ip for @l4len bytes. */
 static uint64_t pseudo_sum(const unsigned char *ip, int ipv, int proto,
 			   size_t l4len)
@@ -522,22 +475,6 @@ static int rx_next(const struct tdev *d, struct rx *r, enum rx_dir dir,
 		}
 		return 0;
 	}
-}
-
-/* Disable IPv6 on @dev so that the stack transmits nothing by itself. */
-static int ipv6_disable(const char *dev)
-{
-	char path[128];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 dev);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	ret = write(fd, "1", 1) == 1 ? 0 : -errno;
-	close(fd);
-	return ret;
 }
 
 static void tdev_set_up(struct __test_metadata *_metadata, struct tdev *d,
@@ -2080,23 +2017,15 @@ static int addr_set(const char *dev, const unsigned char *ip, int prefix)
 {
 	struct sockaddr_in *sin;
 	struct ifreq ifr;
-	int s, ret;
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr_set_name(&ifr, dev);
 	sin = (struct sockaddr_in *)&ifr.ifr_addr;
 	sin->sin_family = AF_INET;
 	memcpy(&sin->sin_addr, ip, 4);
-	ret = ioctl(s, SIOCSIFADDR, &ifr);
-	if (!ret) {
-		sin->sin_addr.s_addr = htonl(~0u << (32 - prefix));
-		ret = ioctl(s, SIOCSIFNETMASK, &ifr);
-	}
-	close(s);
-	return ret;
+	if (ifr_ioctl(dev, SIOCSIFADDR, &ifr))
+		return -1;
+	sin->sin_addr.s_addr = htonl(~0u << (32 - prefix));
+	return ifr_ioctl(dev, SIOCSIFNETMASK, &ifr);
 }
 
 /*
