@@ -88,6 +88,9 @@ struct rtun_netdev_layout {
 	size_t tx_queue_len;	/* unsigned int */
 };
 
+/* IOCB_NOWAIT, which the Rust trampolines test in kiocb.ki_flags. */
+#define RTUN_IOCB_NOWAIT	8
+
 /* The bit of net_device.state that netif_running() tests. */
 #define RTUN_LINK_STATE_START	0
 
@@ -131,7 +134,6 @@ void rtun_dev_rx_dropped_inc(struct net_device *dev);
 void rtun_dev_get_stats64(struct net_device *dev,
 			  struct rtnl_link_stats64 *stats, u64 rx_frame_errors);
 
-size_t rtun_iov_iter_count(const struct iov_iter *iter);
 bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter);
 void rtun_iov_iter_advance(struct iov_iter *iter, size_t len);
 
@@ -152,15 +154,14 @@ void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
 void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
 		      unsigned int len);
 void rtun_kfree_skb(struct sk_buff *skb);
-void rtun_consume_skb(struct sk_buff *skb);
 
 const char *rtun_param_abi(void);
 void rtun_synchronize_net(void);
 void rtun_netdev_update_features(struct net_device *dev);
 u64 rtun_netdev_wanted_features(const struct net_device *dev);
 void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features);
-void rtun_dev_tx_add(struct net_device *dev, unsigned int packets,
-		     unsigned int len);
+void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,
+			   unsigned int len);
 
 void rtun_skb_queue_init(struct sk_buff_head *queue);
 bool rtun_skb_queue_tail_bounded(struct sk_buff_head *queue,
@@ -176,7 +177,6 @@ void rtun_skb_get_info(const struct sk_buff *skb, struct rtun_skb_info *info);
 int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
 			  struct iov_iter *to, int len);
 size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to);
-bool rtun_kiocb_nowait(const struct kiocb *iocb);
 void rtun_file_set_nowait(struct file *file);
 void rtun_skb_queue_trim(struct sk_buff_head *queue, u32 limit);
 int rtun_notifier_register(void);

@@ -69,6 +69,9 @@ pub(crate) struct RtunNetdevLayout {
     pub(crate) tx_queue_len: usize,
 }
 
+/// `RTUN_IOCB_NOWAIT`, the `kiocb.ki_flags` bit of `RWF_NOWAIT` and io_uring.
+pub(crate) const RTUN_IOCB_NOWAIT: c_int = 8;
+
 /// `RTUN_LINK_STATE_START`, the bit of `net_device.state` `netif_running()` tests.
 pub(crate) const RTUN_LINK_STATE_START: u32 = 0;
 
@@ -139,7 +142,6 @@ extern "C" {
         rx_frame_errors: u64,
     );
 
-    pub(crate) fn rtun_iov_iter_count(iter: *const bindings::iov_iter) -> usize;
     pub(crate) fn rtun_copy_from_iter_full(
         buf: *mut c_void,
         len: usize,
@@ -188,14 +190,17 @@ extern "C" {
         len: c_uint,
     );
     pub(crate) fn rtun_kfree_skb(skb: *mut bindings::sk_buff);
-    pub(crate) fn rtun_consume_skb(skb: *mut bindings::sk_buff);
 
     pub(crate) fn rtun_param_abi() -> *const c_char;
     pub(crate) fn rtun_synchronize_net();
     pub(crate) fn rtun_netdev_update_features(dev: *mut bindings::net_device);
     pub(crate) fn rtun_netdev_wanted_features(dev: *const bindings::net_device) -> u64;
     pub(crate) fn rtun_netdev_set_wanted_features(dev: *mut bindings::net_device, features: u64);
-    pub(crate) fn rtun_dev_tx_add(dev: *mut bindings::net_device, packets: c_uint, len: c_uint);
+    pub(crate) fn rtun_skb_consume_sent(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+        len: c_uint,
+    );
 
     pub(crate) fn rtun_skb_queue_init(queue: *mut bindings::sk_buff_head);
     pub(crate) fn rtun_skb_queue_tail_bounded(
@@ -220,7 +225,6 @@ extern "C" {
         to: *mut bindings::iov_iter,
         len: c_int,
     ) -> c_int;
-    pub(crate) fn rtun_kiocb_nowait(iocb: *const c_void) -> bool;
     pub(crate) fn rtun_file_set_nowait(file: *mut c_void);
     pub(crate) fn rtun_skb_queue_trim(queue: *mut bindings::sk_buff_head, limit: u32);
     pub(crate) fn rtun_notifier_register() -> c_int;

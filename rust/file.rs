@@ -93,7 +93,10 @@ impl IovIter {
     /// Returns the number of bytes left (`iov_iter_count()`).
     pub(crate) fn count(&self) -> usize {
         // SAFETY: the iterator is valid and ours during the file operation.
-        unsafe { ffi::rtun_iov_iter_count(self.0.get()) }
+        // `count` is the field `iov_iter_count()` returns; the union arm
+        // holding it overlays `__ubuf_iovec`, whose `iov_len` is the same
+        // word, so it is valid for every iterator type.
+        unsafe { (*self.0.get()).__bindgen_anon_1.__bindgen_anon_1.as_ref().count }
     }
 
     /// Copies `buf` into the iterator; returns how many bytes fit.
@@ -247,6 +250,18 @@ fn to_ssize(r: Result<usize>) -> isize {
     }
 }
 
+/// Returns whether an I/O must not sleep: `O_NONBLOCK` or `IOCB_NOWAIT`.
+///
+/// # Safety
+///
+/// `iocb` must be a valid kiocb of an open file.
+unsafe fn kiocb_nowait(iocb: *const bindings::kiocb) -> bool {
+    // SAFETY: the caller passes a valid kiocb, whose `ki_filp` is an open
+    // file; both flag words are read once.
+    let (ki_flags, f_flags) = unsafe { ((*iocb).ki_flags, (*(*iocb).ki_filp).f_flags) };
+    f_flags & bindings::O_NONBLOCK != 0 || ki_flags & ffi::RTUN_IOCB_NOWAIT != 0
+}
+
 #[no_mangle]
 extern "C" fn rtun_fop_read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::iov_iter) -> isize {
     // SAFETY: the VFS passes a valid kiocb for an rtun file, and an iterator
@@ -254,7 +269,7 @@ extern "C" fn rtun_fop_read_iter(iocb: *mut bindings::kiocb, to: *mut bindings::
     let (this, nonblock, to) = unsafe {
         (
             file_data((*iocb).ki_filp),
-            ffi::rtun_kiocb_nowait(iocb.cast()),
+            kiocb_nowait(iocb),
             IovIter::from_raw(to),
         )
     };
@@ -270,7 +285,7 @@ extern "C" fn rtun_fop_write_iter(
     let (this, nonblock, from) = unsafe {
         (
             file_data((*iocb).ki_filp),
-            ffi::rtun_kiocb_nowait(iocb.cast()),
+            kiocb_nowait(iocb),
             IovIter::from_raw(from),
         )
     };

@@ -224,12 +224,6 @@ impl NetDevice {
         unsafe { ptr::read_volatile(self.field::<u32>(off)) }
     }
 
-    /// Counts `packets` packets of `len` bytes in all sent.
-    pub(crate) fn tx_add(&self, packets: u32, len: u32) {
-        // SAFETY: `self` is live; the shim disables preemption for the per-CPU stats.
-        unsafe { ffi::rtun_dev_tx_add(self.as_ptr(), packets, len) };
-    }
-
     /// Returns the features the user asked for (`dev->wanted_features`).
     pub(crate) fn wanted_features(&self, _rtnl: &Rtnl) -> u64 {
         // SAFETY: `self` is live; RTNL serialises writers of the field.

@@ -135,7 +135,6 @@ pub(crate) fn read(
     // The packet is used up whatever happens from here, as in C: freed as
     // consumed when read, as dropped when the copy of its headers faulted.
     put(&skb, &plan, to)?;
-    skb.consume();
-    dev.tx_add(1, u32::try_from(plan.tx_bytes).unwrap_or(u32::MAX));
+    skb.consume_sent(dev, u32::try_from(plan.tx_bytes).unwrap_or(u32::MAX));
     Ok(plan.ret)
 }

@@ -146,10 +146,11 @@ impl Skb {
         Ok(())
     }
 
-    /// Frees a packet that was used, not dropped (`consume_skb()`).
-    pub(crate) fn consume(self) {
-        // SAFETY: we own the skb; ownership passes to `consume_skb()`.
-        unsafe { ffi::rtun_consume_skb(self.into_raw()) };
+    /// Counts the packet as `len` bytes sent by `dev` and frees it as used.
+    pub(crate) fn consume_sent(self, dev: &NetDevice, len: u32) {
+        // SAFETY: we own the skb and pass it to `consume_skb()`; `dev` is live
+        // and the shim disables preemption around its per-CPU counters.
+        unsafe { ffi::rtun_skb_consume_sent(self.into_raw(), dev.as_ptr(), len) };
     }
 
     /// Sets the network and transport headers, hands the packet to the stack

@@ -309,11 +309,6 @@ void rtun_dev_get_stats64(struct net_device *dev,
 	stats->rx_frame_errors += rx_frame_errors;
 }
 
-size_t rtun_iov_iter_count(const struct iov_iter *iter)
-{
-	return iov_iter_count(iter);
-}
-
 bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter)
 {
 	return copy_from_iter_full(buf, len, iter);
@@ -464,11 +459,6 @@ void rtun_kfree_skb(struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
-void rtun_consume_skb(struct sk_buff *skb)
-{
-	consume_skb(skb);
-}
-
 const char *rtun_param_abi(void)
 {
 	return abi;
@@ -494,12 +484,14 @@ void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features)
 	dev->wanted_features = features;
 }
 
-void rtun_dev_tx_add(struct net_device *dev, unsigned int packets,
-		     unsigned int len)
+/* The end of tun_do_read() for a packet read whole: count it, free it. */
+void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,
+			   unsigned int len)
 {
 	preempt_disable();
-	dev_sw_netstats_tx_add(dev, packets, len);
+	dev_sw_netstats_tx_add(dev, 1, len);
 	preempt_enable();
+	consume_skb(skb);
 }
 
 void rtun_skb_queue_init(struct sk_buff_head *queue)
@@ -617,8 +609,5 @@ void rtun_skb_queue_trim(struct sk_buff_head *queue, u32 limit)
 	__skb_queue_purge(&excess);
 }
 
-bool rtun_kiocb_nowait(const struct kiocb *iocb)
-{
-	return (iocb->ki_filp->f_flags & O_NONBLOCK) ||
-	       (iocb->ki_flags & IOCB_NOWAIT);
-}
+/* Rust tests ki_flags itself; IOCB_NOWAIT is a cast bindgen cannot see. */
+static_assert(IOCB_NOWAIT == RTUN_IOCB_NOWAIT);
