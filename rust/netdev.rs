@@ -478,7 +478,8 @@ extern "C" fn rtun_netdev_destruct(dev: *mut bindings::net_device) {
     unsafe { drop_priv(ffi::rtun_netdev_priv(dev).cast::<PrivArea>()) };
 }
 
-/// Runs `f` on the device and its data, for a callback's device pointer.
+/// Runs `f` on the device and its data, for a callback's device pointer,
+/// or returns `default` for a device that is not rtun's.
 ///
 /// # Safety
 ///
@@ -489,14 +490,15 @@ unsafe fn with_dev<R>(
     f: impl FnOnce(&NetDevice, &Priv) -> R,
 ) -> R {
     // SAFETY: guaranteed by the caller.
-    let dev = unsafe { NetDevice::from_raw(dev) };
-    match dev.data() {
-        Some(data) => f(dev, data),
-        None => default,
+    if unsafe { NetDevice::from_raw(dev) }.kind().is_none() {
+        return default;
     }
+    // SAFETY: live by the caller's promise, and rtun's as just checked.
+    unsafe { with_own_dev(dev, default, f) }
 }
 
-/// [`with_dev`] for a callback from rtun's own `net_device_ops`.
+/// Runs `f` on the device and its data, for a callback from rtun's own
+/// `net_device_ops`.
 ///
 /// # Safety
 ///
