@@ -96,7 +96,13 @@ impl IovIter {
         // `count` is the field `iov_iter_count()` returns; the union arm
         // holding it overlays `__ubuf_iovec`, whose `iov_len` is the same
         // word, so it is valid for every iterator type.
-        unsafe { (*self.0.get()).__bindgen_anon_1.__bindgen_anon_1.as_ref().count }
+        unsafe {
+            (*self.0.get())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .as_ref()
+                .count
+        }
     }
 
     /// Copies `buf` into the iterator; returns how many bytes fit.
