@@ -67,7 +67,10 @@ for node in /dev/net/tun /dev/net/rtun; do
 	[ -c "$node" ] || die "$node did not appear"
 done
 
-rerun="scripts/vm-run.sh -- bash scripts/guest-diff.sh $count $seed"
+# How to run this again from the host, on this kernel with this module.
+vm="scripts/vm-run.sh --kdir $kdir --"
+[ -z "${RTUN_KO:-}" ] || vm="$vm env RTUN_KO=$RTUN_KO"
+rerun="$vm bash scripts/guest-diff.sh $count $seed"
 echo "guest-diff: seed $seed, $count write cases, $reads read cases (re-run: $rerun)"
 marker="guest-diff-start $seed $$"
 echo "$marker" >/dev/kmsg
@@ -95,7 +98,7 @@ if [ "$diffs" -gt 0 ]; then
 	first=$(grep -o -m 1 -- "--case '[^']*'" "$log" || true)
 	echo "guest-diff: FAIL: $diffs difference(s) in $cases cases (seed $seed)"
 	[ -z "$first" ] ||
-		echo "guest-diff: reproduce the first: scripts/vm-run.sh -- bash scripts/guest-run.sh selftests/rtun/tun_diff $first"
+		echo "guest-diff: reproduce the first: $vm bash scripts/guest-diff.sh 0 $seed -- $first"
 	echo "guest-diff: reproduce the run: $rerun"
 fi
 
