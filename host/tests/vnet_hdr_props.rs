@@ -277,7 +277,7 @@ proptest! {
         let pad_ok = u64::from(g.net_ip_align) + u64::from(g.net_skb_pad) <= u64::from(u32::MAX);
         if is_tap && nonblock && fits && pad_ok {
             prop_assert_eq!(alloc, SkbAlloc::Linear { headroom: g.tun_rx_pad() });
-        } else if !(is_tap && nonblock) || !fits {
+        } else if !(is_tap && nonblock && fits) {
             prop_assert_eq!(alloc, SkbAlloc::Paged);
         }
     }

@@ -398,7 +398,10 @@ fn build_skb_headroom_is_tun_rx_pad() {
         SkbAlloc::Linear { headroom: 66 }
     );
     // The pad moves the boundary: 3454 + 66 + 256 = 3776.
-    assert_eq!(write_alloc(true, true, 3454, &g), SkbAlloc::Linear { headroom: 66 });
+    assert_eq!(
+        write_alloc(true, true, 3454, &g),
+        SkbAlloc::Linear { headroom: 66 }
+    );
     assert_eq!(write_alloc(true, true, 3455, &g), SkbAlloc::Paged);
 }
 
