@@ -654,6 +654,24 @@ TEST_F_TIMEOUT(tun_faults, write_gso, 600)
 	write_faults(_metadata, self, self->buf, VNET_HDR_LEN + len, len);
 }
 
+/*
+ * A 60-byte Ethernet frame on an O_NONBLOCK TAP fd: the write C builds with
+ * tun_build_skb() (the task's page frag, build_skb()), as rtun does now.
+ */
+TEST_F_TIMEOUT(tun_faults, write_tap_nonblock, 600)
+{
+	size_t len;
+	int fl;
+
+	dev_setup(_metadata, self, variant->node, IFF_TAP | IFF_NO_PI, false);
+	fl = fcntl(self->fd, F_GETFL);
+	ASSERT_LE(0, fl);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	len = eth_fill(self->buf);
+	len += ip_fill(self->buf + len, 60 - ETH_HLEN, false);
+	write_faults(_metadata, self, self->buf, len, len);
+}
+
 /* Queue @frame (@len bytes) through the packet socket; 0 or -errno. */
 static int queue_frame(FIXTURE_DATA(tun_faults) *self,
 		       const unsigned char *frame, size_t len)
