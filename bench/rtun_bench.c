@@ -62,6 +62,8 @@
 #include <linux/sockios.h>
 #include <linux/virtio_net.h>
 
+#include "../selftests/rtun/rtun_test.h"
+
 #define VNET_HDR_LEN	10
 #define BUF_MAX		(VNET_HDR_LEN + 65536 + 64)
 
@@ -122,53 +124,6 @@ static void pin_cpu(int cpu)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		note("cannot pin to CPU %d (%s): running unpinned", cpu,
 		     strerror(errno));
-}
-
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	return p[0] << 8 | p[1];
-}
-
-static uint64_t csum_add(uint64_t sum, const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
 }
 
 static long read_num(const char *path)
@@ -245,61 +200,25 @@ static long snmp6_get(const char *field)
 	return ret;
 }
 
-/* Set or clear IFF_UP on @dev. */
-static int link_set(const char *dev, bool up)
-{
-	struct ifreq ifr;
-	int s, ret;
-
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, dev, IFNAMSIZ - 1);
-	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (!ret) {
-		if (up)
-			ifr.ifr_flags |= IFF_UP;
-		else
-			ifr.ifr_flags &= ~IFF_UP;
-		ret = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-	return ret;
-}
-
 /* SIOCSIFTXQLEN: the device queue holds @len packets. */
 static int set_txqlen(const char *dev, int len)
 {
 	struct ifreq ifr;
-	int s, ret;
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, dev, IFNAMSIZ - 1);
 	ifr.ifr_qlen = len;
-	ret = ioctl(s, SIOCSIFTXQLEN, &ifr);
-	close(s);
-	return ret;
+	return ifr_ioctl(dev, SIOCSIFTXQLEN, &ifr);
 }
 
 static int get_hwaddr(const char *dev, unsigned char mac[6])
 {
 	struct ifreq ifr;
-	int s, ret;
 
-	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
 	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, dev, IFNAMSIZ - 1);
-	ret = ioctl(s, SIOCGIFHWADDR, &ifr);
-	if (!ret)
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(s);
-	return ret;
+	if (ifr_ioctl(dev, SIOCGIFHWADDR, &ifr))
+		return -1;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	return 0;
 }
 
 /* Open @node and attach a new device with @flags; its name goes to @name. */
@@ -324,14 +243,14 @@ static int tun_create(const char *node, int flags, char name[IFNAMSIZ])
 	return fd;
 }
 
-static void ipv6_disable(const char *dev)
+static void ipv6_off(const char *dev)
 {
-	char path[128];
+	int err = ipv6_disable(dev);
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 dev);
-	if (write_file(path, "1") && errno != ENOENT)
+	if (err) {
+		errno = -err;
 		die("cannot disable IPv6 on %s", dev);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -589,7 +508,7 @@ static void ctx_setup(struct ctx *c, const struct workload *wl,
 		    drv->node, strerror(errno));
 	if (wl->nonblock && fcntl(c->fd, F_SETFL, O_NONBLOCK))
 		die("O_NONBLOCK: %s", strerror(errno));
-	ipv6_disable(c->name);
+	ipv6_off(c->name);
 	if (wl->kind == K_READ || wl->kind == K_MEM_PKT) {
 		if (ioctl(c->fd, TUNSETOFFLOAD, wl->offloads))
 			die("TUNSETOFFLOAD 0x%x: %s", wl->offloads,
