@@ -30,6 +30,7 @@ struct sk_buff;
 struct sk_buff_head;
 struct wait_queue_head;
 struct poll_table_struct;
+struct ptr_ring;
 
 /*
  * How a new net device is set up, decided by Rust and applied as is by
@@ -87,6 +88,13 @@ struct rtun_netdev_layout {
 	size_t state;		/* unsigned long, netif_running()'s bit */
 	size_t tx_queue_len;	/* unsigned int */
 };
+
+/*
+ * Room Rust reserves for a struct ptr_ring inside its per-file state (the
+ * shim checks that it fits); the size allows for lockdep's spinlocks.
+ */
+#define RTUN_PTR_RING_SIZE	768
+#define RTUN_PTR_RING_ALIGN	64
 
 /* IOCB_NOWAIT, which the Rust trampolines test in kiocb.ki_flags. */
 #define RTUN_IOCB_NOWAIT	8
@@ -163,12 +171,13 @@ void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features);
 void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,
 			   unsigned int len);
 
-void rtun_skb_queue_init(struct sk_buff_head *queue);
-bool rtun_skb_queue_tail_bounded(struct sk_buff_head *queue,
-				 struct wait_queue_head *wq,
-				 struct sk_buff *skb, u32 limit);
-struct sk_buff *rtun_skb_dequeue(struct sk_buff_head *queue);
-u32 rtun_skb_queue_len(const struct sk_buff_head *queue);
+int rtun_ring_init(struct ptr_ring *ring);
+int rtun_ring_resize(struct ptr_ring *ring, unsigned int size);
+void rtun_ring_cleanup(struct ptr_ring *ring);
+bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
+		       struct sk_buff *skb);
+struct sk_buff *rtun_ring_consume(struct ptr_ring *ring);
+bool rtun_ring_empty(struct ptr_ring *ring);
 void rtun_waitqueue_init(struct wait_queue_head *wq);
 void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
 		    struct poll_table_struct *pt);
@@ -178,7 +187,6 @@ int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
 			  struct iov_iter *to, int len);
 size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to);
 void rtun_file_set_nowait(struct file *file);
-void rtun_skb_queue_trim(struct sk_buff_head *queue, u32 limit);
 int rtun_notifier_register(void);
 void rtun_notifier_unregister(void);
 
@@ -199,7 +207,7 @@ ssize_t rtun_fop_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t rtun_fop_write_iter(struct kiocb *iocb, struct iov_iter *from);
 __poll_t rtun_fop_poll(struct file *file, struct poll_table_struct *pt);
 
-void rtun_netdev_event(int event, struct net_device *dev);
+int rtun_netdev_event(int event, struct net_device *dev);
 void rtun_ndo_uninit(struct net_device *dev);
 int rtun_ndo_open(struct net_device *dev);
 int rtun_ndo_stop(struct net_device *dev);

@@ -277,7 +277,7 @@ impl NetDevOps for RtunDev {
         // a full queue drop the packet, count it in `tx_dropped`, and tell the
         // sender (`NET_XMIT_DROP`).
         let queued = match data.file.get_rcu(rcu) {
-            Some(file) if skb.tx_prepare() => file.queue_packet(skb, dev.tx_queue_len()),
+            Some(file) if skb.tx_prepare() => file.queue_packet(skb),
             _ => {
                 drop(skb);
                 false
@@ -297,11 +297,13 @@ impl NetDevOps for RtunDev {
         data.rx_frame_errors.load(Ordering::Relaxed)
     }
 
-    fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) {
+    fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result {
         // C resizes the file's ring, keeping the oldest packets and freeing
-        // the rest without counting them (tun_queue_resize()).
-        if let Some(file) = data.file.get(rtnl) {
-            file.trim_queue(dev.tx_queue_len());
+        // the rest without counting them (tun_queue_resize()); if that
+        // fails, the core puts the old length back.
+        match data.file.get(rtnl) {
+            Some(file) => file.resize_queue(dev.tx_queue_len(), rtnl),
+            None => Ok(()),
         }
     }
 }

@@ -75,6 +75,13 @@ pub(crate) const RTUN_IOCB_NOWAIT: c_int = 8;
 /// `RTUN_LINK_STATE_START`, the bit of `net_device.state` `netif_running()` tests.
 pub(crate) const RTUN_LINK_STATE_START: u32 = 0;
 
+/// Room for a `struct ptr_ring` (`RTUN_PTR_RING_SIZE` and `_ALIGN`), which
+/// the bindings do not have; the shim checks that the C struct fits.
+#[repr(C, align(64))]
+pub(crate) struct PtrRing {
+    _room: [u8; 768],
+}
+
 /// `struct rtnl_link_stats64`, which Rust only passes through.
 #[repr(C)]
 pub(crate) struct RtnlLinkStats64 {
@@ -202,15 +209,16 @@ extern "C" {
         len: c_uint,
     );
 
-    pub(crate) fn rtun_skb_queue_init(queue: *mut bindings::sk_buff_head);
-    pub(crate) fn rtun_skb_queue_tail_bounded(
-        queue: *mut bindings::sk_buff_head,
+    pub(crate) fn rtun_ring_init(ring: *mut PtrRing) -> c_int;
+    pub(crate) fn rtun_ring_resize(ring: *mut PtrRing, size: c_uint) -> c_int;
+    pub(crate) fn rtun_ring_cleanup(ring: *mut PtrRing);
+    pub(crate) fn rtun_ring_produce(
+        ring: *mut PtrRing,
         wq: *mut bindings::wait_queue_head,
         skb: *mut bindings::sk_buff,
-        limit: u32,
     ) -> bool;
-    pub(crate) fn rtun_skb_dequeue(queue: *mut bindings::sk_buff_head) -> *mut bindings::sk_buff;
-    pub(crate) fn rtun_skb_queue_len(queue: *const bindings::sk_buff_head) -> u32;
+    pub(crate) fn rtun_ring_consume(ring: *mut PtrRing) -> *mut bindings::sk_buff;
+    pub(crate) fn rtun_ring_empty(ring: *mut PtrRing) -> bool;
     pub(crate) fn rtun_waitqueue_init(wq: *mut bindings::wait_queue_head);
     pub(crate) fn rtun_poll_wait(
         file: *mut c_void,
@@ -226,7 +234,6 @@ extern "C" {
         len: c_int,
     ) -> c_int;
     pub(crate) fn rtun_file_set_nowait(file: *mut c_void);
-    pub(crate) fn rtun_skb_queue_trim(queue: *mut bindings::sk_buff_head, limit: u32);
     pub(crate) fn rtun_notifier_register() -> c_int;
     pub(crate) fn rtun_notifier_unregister();
     pub(crate) fn rtun_copy_to_iter(

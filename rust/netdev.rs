@@ -58,8 +58,9 @@ pub(crate) trait NetDevOps: Sized + Send + Sync {
     fn fix_features(dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64;
     /// Returns the receive frame errors to add to the core statistics.
     fn rx_frame_errors(data: &Self) -> u64;
-    /// The transmit queue length changed, with RTNL held.
-    fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl);
+    /// The transmit queue length changed, with RTNL held; an error makes
+    /// the core restore the old length.
+    fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result;
 }
 
 /// The layout of the private area of every device rtun creates.
@@ -518,15 +519,17 @@ unsafe fn with_own_dev<R>(
 }
 
 #[no_mangle]
-extern "C" fn rtun_netdev_event(event: c_int, dev: *mut bindings::net_device) {
+extern "C" fn rtun_netdev_event(event: c_int, dev: *mut bindings::net_device) -> c_int {
     // SAFETY: netdevice notifiers run with RTNL held, and the callee only
     // takes shared borrows.
     let rtnl = unsafe { Rtnl::assume_held() };
-    if event == ffi::RTUN_EVENT_TX_QUEUE_LEN {
-        // SAFETY: the device is live during the notifier call; `with_dev`
-        // ignores devices that are not rtun's.
-        unsafe { with_dev(dev, (), |d, p| Priv::tx_queue_len_changed(d, p, &rtnl)) };
+    if event != ffi::RTUN_EVENT_TX_QUEUE_LEN {
+        return 0;
     }
+    // SAFETY: the device is live during the notifier call; `with_dev`
+    // ignores devices that are not rtun's.
+    let ret = unsafe { with_dev(dev, Ok(()), |d, p| Priv::tx_queue_len_changed(d, p, &rtnl)) };
+    ret.map_or_else(|e| e.to_errno(), |()| 0)
 }
 
 #[no_mangle]

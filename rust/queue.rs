@@ -2,11 +2,11 @@
 
 //! A bounded queue of skbs with a wait queue for its readers.
 //!
-//! The queue is a C `struct sk_buff_head`. Its lock is shared by
-//! `ndo_start_xmit`, which runs with bottom halves off, and by readers in
-//! process context, which turn them off while they hold it; like C tun's
-//! `ptr_ring`, it is never taken in hard interrupt context, so interrupts stay
-//! on. The blocking pop is written here in Rust the way `kernel::sync::CondVar`
+//! The queue is a C `struct ptr_ring`, as C tun's `tfile->tx_ring`: its size
+//! is the bound, `ndo_start_xmit` produces under the producer lock (bottom
+//! halves are off there), readers consume under the consumer lock, so
+//! neither side turns bottom halves or interrupts off for the other. The
+//! blocking pop is written here in Rust the way `kernel::sync::CondVar`
 //! waits.
 
 use crate::ffi;
@@ -15,8 +15,8 @@ use crate::skb::Skb;
 use core::marker::{PhantomData, PhantomPinned};
 use kernel::bindings;
 use kernel::error::code::{EAGAIN, EFAULT, ERESTARTSYS};
-use kernel::error::Result;
-use kernel::init::PinInit;
+use kernel::error::{Error, Result};
+use kernel::init::{self, PinInit};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -24,71 +24,84 @@ use kernel::types::Opaque;
 ///
 /// # Invariants
 ///
-/// `head` and `wq` are initialised and pinned; every skb on `head` is owned
+/// `ring` and `wq` are initialised and pinned; every skb in `ring` is owned
 /// by the queue.
 #[pin_data(PinnedDrop)]
 pub(crate) struct SkbQueue {
     #[pin]
-    head: Opaque<bindings::sk_buff_head>,
+    ring: Opaque<ffi::PtrRing>,
     #[pin]
     wq: Opaque<bindings::wait_queue_head>,
     #[pin]
     _pin: PhantomPinned,
 }
 
-// SAFETY: the skb list has its own lock and the wait queue is thread safe.
+// SAFETY: the ring has its own locks and the wait queue is thread safe.
 unsafe impl Send for SkbQueue {}
 // SAFETY: as above; all access goes through locked C helpers.
 unsafe impl Sync for SkbQueue {}
 
 impl SkbQueue {
-    /// Returns an initialiser for an empty queue.
-    pub(crate) fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
-            // SAFETY: `slot` is valid, pinned memory for a `sk_buff_head`.
-            head <- Opaque::ffi_init(|slot| unsafe { ffi::rtun_skb_queue_init(slot) }),
+    /// Returns an initialiser for an empty queue of size 0.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        // SAFETY: `slot` is valid, pinned memory for a `ptr_ring`, which the
+        // shim checks fits in `PtrRing`; on failure nothing was allocated.
+        let ring = unsafe {
+            init::pin_init_from_closure(
+                |slot: *mut Opaque<ffi::PtrRing>| match ffi::rtun_ring_init(Opaque::raw_get(slot)) {
+                    0 => Ok(()),
+                    err => Err(Error::from_errno(err)),
+                },
+            )
+        };
+        try_pin_init!(Self {
+            ring <- ring,
             // SAFETY: `slot` is valid, pinned memory for a `wait_queue_head`.
             wq <- Opaque::ffi_init(|slot| unsafe { ffi::rtun_waitqueue_init(slot) }),
             _pin: PhantomPinned,
-        })
+        }? Error)
     }
 
-    /// Returns the number of queued packets (a lockless snapshot).
-    pub(crate) fn len(&self) -> u32 {
-        // SAFETY: the queue is initialised.
-        unsafe { ffi::rtun_skb_queue_len(self.head.get()) }
+    /// Returns whether no packet is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        // SAFETY: the ring is initialised; the shim takes the consumer lock.
+        unsafe { ffi::rtun_ring_empty(self.ring.get()) }
     }
 
-    /// Queues `skb` unless `limit` packets are queued, and wakes a sleeping
-    /// reader; gives the packet back if the queue is full.
+    /// Makes room for `size` packets; keeps the oldest ones and frees the
+    /// rest, uncounted, as C's `tun_queue_resize()`. May sleep.
+    pub(crate) fn resize(&self, size: u32) -> Result {
+        // SAFETY: the ring is initialised; process context, where the shim
+        // may allocate with `GFP_KERNEL`; it takes both locks.
+        match unsafe { ffi::rtun_ring_resize(self.ring.get(), size) } {
+            0 => Ok(()),
+            err => Err(Error::from_errno(err)),
+        }
+    }
+
+    /// Queues `skb` unless the queue is full, and wakes a sleeping reader;
+    /// gives the packet back if full.
     ///
     /// Called with bottom halves off (`ndo_start_xmit`).
-    pub(crate) fn push_bounded(&self, skb: Skb, limit: u32) -> core::result::Result<(), Skb> {
+    pub(crate) fn push(&self, skb: Skb) -> core::result::Result<(), Skb> {
         let raw = skb.into_raw();
-        // SAFETY: the queue and the wait queue are initialised; the caller runs
-        // with bottom halves off, as the shim's plain `spin_lock()` requires;
-        // ownership of `raw` passes to the queue when the call returns true.
-        if unsafe { ffi::rtun_skb_queue_tail_bounded(self.head.get(), self.wq.get(), raw, limit) } {
+        // SAFETY: the ring and the wait queue are initialised; the caller runs
+        // with bottom halves off, as the producer lock requires; ownership of
+        // `raw` passes to the ring when the call returns true.
+        if unsafe { ffi::rtun_ring_produce(self.ring.get(), self.wq.get(), raw) } {
             Ok(())
         } else {
-            // SAFETY: the queue refused `raw`, so it is still ours.
+            // SAFETY: the ring refused `raw`, so it is still ours.
             Err(unsafe { Skb::from_raw(raw) })
         }
     }
 
     /// Takes the first packet, if any.
     pub(crate) fn pop(&self) -> Option<Skb> {
-        // SAFETY: the queue is initialised; the shim takes its lock with
-        // bottom halves off.
-        let raw = unsafe { ffi::rtun_skb_dequeue(self.head.get()) };
-        // SAFETY: a dequeued skb is owned by the caller.
+        // SAFETY: the ring is initialised; the shim takes the consumer lock.
+        let raw = unsafe { ffi::rtun_ring_consume(self.ring.get()) };
+        // SAFETY: a consumed skb is owned by the caller.
         (!raw.is_null()).then(|| unsafe { Skb::from_raw(raw) })
-    }
-
-    /// Keeps the `limit` oldest packets and frees the rest, uncounted.
-    pub(crate) fn trim(&self, limit: u32) {
-        // SAFETY: the queue is initialised; the shim takes its lock.
-        unsafe { ffi::rtun_skb_queue_trim(self.head.get(), limit) };
     }
 
     /// Frees every queued packet.
@@ -163,7 +176,9 @@ impl SkbQueue {
 #[pinned_drop]
 impl PinnedDrop for SkbQueue {
     fn drop(self: Pin<&mut Self>) {
-        self.purge();
+        // SAFETY: the ring is initialised and, being dropped, used by no one
+        // else; the shim frees the queued packets and the ring's array.
+        unsafe { ffi::rtun_ring_cleanup(self.ring.get()) };
     }
 }
 

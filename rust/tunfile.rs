@@ -18,7 +18,6 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::bindings;
 use kernel::error::code::{EEXIST, EINVAL, ENXIO, EPERM};
 use kernel::error::{Error, Result};
-use kernel::pin_init;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::ARef;
@@ -107,11 +106,11 @@ impl TunFile {
         self.queue.wake_all();
     }
 
-    /// Queues a transmitted packet for `read()` unless `limit` are queued.
+    /// Queues a transmitted packet for `read()` unless the queue is full.
     ///
     /// Called from `ndo_start_xmit`; returns false if the packet was dropped.
-    pub(crate) fn queue_packet(&self, skb: Skb, limit: u32) -> bool {
-        match self.queue.push_bounded(skb, limit) {
+    pub(crate) fn queue_packet(&self, skb: Skb) -> bool {
+        match self.queue.push(skb) {
             Ok(()) => true,
             Err(skb) => {
                 drop(skb);
@@ -120,9 +119,10 @@ impl TunFile {
         }
     }
 
-    /// Keeps at most `limit` queued packets, the oldest.
-    pub(crate) fn trim_queue(&self, limit: u32) {
-        self.queue.trim(limit);
+    /// Makes the queue hold `size` packets, keeping the oldest (C's
+    /// `tun_queue_resize()`); `ENOMEM` leaves it as it was.
+    pub(crate) fn resize_queue(&self, size: u32, _rtnl: &Rtnl) -> Result {
+        self.queue.resize(size)
     }
 
     /// Returns a counted reference to the attached device.
@@ -145,6 +145,9 @@ impl TunFile {
                 want.check_existing(state).map_err(iff_error)?;
                 let dev = RtunNetDev::new(dev).ok_or(EINVAL)?;
                 let data = dev.data().ok_or(EINVAL)?;
+                // The queue holds `tx_queue_len` packets, sized before the
+                // device can transmit to this file, as C's `tun_attach()`.
+                this.queue.resize(dev.tx_queue_len())?;
                 data.set_flags(&want, rtnl);
                 data.attach(this.into(), rtnl);
                 dev.state_change(rtnl);
@@ -163,6 +166,7 @@ impl TunFile {
                     name
                 };
                 let cfg = device::config(&want);
+                this.queue.resize(cfg.tx_queue_len)?;
                 let state = RtunDev::new(&want);
                 let dev = netdev::register(rtnl, &this.net, &name, &cfg, state)?;
                 let data = dev.data().ok_or(EINVAL)?;
@@ -227,12 +231,12 @@ impl FileOps for TunFile {
         // Reads and writes honour IOCB_NOWAIT, as in C.
         file.set_nowait();
         let net = NetNs::current().ok_or(ENXIO)?;
-        let init = pin_init!(TunFile {
+        let init = try_pin_init!(TunFile {
             net,
             dev: DevSlot::new(),
             queue <- SkbQueue::new(),
             shut_down: AtomicBool::new(false),
-        });
+        }? Error);
         Arc::pin_init(init, GFP_KERNEL)
     }
 
@@ -320,7 +324,7 @@ impl FileOps for TunFile {
         };
         this.queue.poll_wait(file, pt);
         let mut mask = 0;
-        if this.queue.len() > 0 {
+        if !this.queue.is_empty() {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
         // There is no send buffer to fill: writable whenever the device is up.

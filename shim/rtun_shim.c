@@ -12,6 +12,7 @@
 #include <linux/netdevice.h>
 #include <linux/nsproxy.h>
 #include <linux/poll.h>
+#include <linux/ptr_ring.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
@@ -84,7 +85,8 @@ static int rtun_notifier_call(struct notifier_block *nb, unsigned long event,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
 	if (event == NETDEV_CHANGE_TX_QUEUE_LEN)
-		rtun_netdev_event(RTUN_EVENT_TX_QUEUE_LEN, dev);
+		return notifier_from_errno(rtun_netdev_event(RTUN_EVENT_TX_QUEUE_LEN,
+							     dev));
 	return NOTIFY_DONE;
 }
 
@@ -494,49 +496,57 @@ void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,
 	consume_skb(skb);
 }
 
-void rtun_skb_queue_init(struct sk_buff_head *queue)
+/*
+ * A file's read queue is a ptr_ring of skbs, as C tun's tfile->tx_ring:
+ * ndo_start_xmit produces under the producer lock (bottom halves are off
+ * there), readers consume under the consumer lock, and a resize takes both.
+ */
+static_assert(sizeof(struct ptr_ring) <= RTUN_PTR_RING_SIZE);
+static_assert(__alignof__(struct ptr_ring) <= RTUN_PTR_RING_ALIGN);
+
+static void rtun_ring_free_skb(void *ptr)
 {
-	skb_queue_head_init(queue);
+	kfree_skb(ptr);
+}
+
+int rtun_ring_init(struct ptr_ring *ring)
+{
+	return ptr_ring_init(ring, 0, GFP_KERNEL);
+}
+
+/* Keeps the @size oldest packets and frees the rest, uncounted. */
+int rtun_ring_resize(struct ptr_ring *ring, unsigned int size)
+{
+	return ptr_ring_resize(ring, size, GFP_KERNEL, rtun_ring_free_skb);
+}
+
+void rtun_ring_cleanup(struct ptr_ring *ring)
+{
+	ptr_ring_cleanup(ring, rtun_ring_free_skb);
 }
 
 /*
- * The queue's lock is taken by ndo_start_xmit, which runs with bottom halves
- * off, and by readers in process context, which turn them off: as C's
- * ptr_ring, it is never taken from hard interrupts.
- *
- * skb_queue_tail() that refuses when @limit packets are queued, then wakes a
- * reader sleeping on @wq, if there is one (as sock_def_readable() does).
+ * Queues @skb unless the ring is full, then wakes a reader sleeping on @wq,
+ * if there is one (as sock_def_readable() does).
  */
-bool rtun_skb_queue_tail_bounded(struct sk_buff_head *queue,
-				 struct wait_queue_head *wq,
-				 struct sk_buff *skb, u32 limit)
+bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
+		       struct sk_buff *skb)
 {
-	bool queued = false;
-
-	spin_lock(&queue->lock);
-	if (skb_queue_len(queue) < limit) {
-		__skb_queue_tail(queue, skb);
-		queued = true;
-	}
-	spin_unlock(&queue->lock);
-	if (queued && wq_has_sleeper(wq))
+	if (ptr_ring_produce(ring, skb))
+		return false;
+	if (wq_has_sleeper(wq))
 		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
-	return queued;
+	return true;
 }
 
-struct sk_buff *rtun_skb_dequeue(struct sk_buff_head *queue)
+struct sk_buff *rtun_ring_consume(struct ptr_ring *ring)
 {
-	struct sk_buff *skb;
-
-	spin_lock_bh(&queue->lock);
-	skb = __skb_dequeue(queue);
-	spin_unlock_bh(&queue->lock);
-	return skb;
+	return ptr_ring_consume(ring);
 }
 
-u32 rtun_skb_queue_len(const struct sk_buff_head *queue)
+bool rtun_ring_empty(struct ptr_ring *ring)
 {
-	return skb_queue_len_lockless(queue);
+	return ptr_ring_empty(ring);
 }
 
 void rtun_waitqueue_init(struct wait_queue_head *wq)
@@ -594,19 +604,6 @@ size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to)
 void rtun_file_set_nowait(struct file *file)
 {
 	file->f_mode |= FMODE_NOWAIT;
-}
-
-/* Keeps the @limit oldest packets of @queue and frees the rest, uncounted. */
-void rtun_skb_queue_trim(struct sk_buff_head *queue, u32 limit)
-{
-	struct sk_buff_head excess;
-
-	__skb_queue_head_init(&excess);
-	spin_lock_bh(&queue->lock);
-	while (skb_queue_len(queue) > limit)
-		__skb_queue_head(&excess, __skb_dequeue_tail(queue));
-	spin_unlock_bh(&queue->lock);
-	__skb_queue_purge(&excess);
 }
 
 /* Rust tests ki_flags itself; IOCB_NOWAIT is a cast bindgen cannot see. */

@@ -1293,6 +1293,28 @@ TEST_F(tun_stress, txqueuelen_zero)
 }
 
 /*
+ * A txqueuelen no queue can be sized for (2^32 - 1 slots: C's ring resize
+ * takes an int and fails with ENOMEM, and so does the default qdisc's):
+ * the change is refused, the core keeps the old length, and the device's
+ * own queue still holds and delivers frames in order.
+ */
+TEST_F(tun_stress, txqueuelen_too_big)
+{
+	long qlen, nobufs;
+
+	dev_setup(_metadata, self, variant->node, IFF_TAP | IFF_NO_PI, NULL,
+		  true);
+	qlen = sysfs_num(self->name, "tx_queue_len");
+	ASSERT_LT(0, qlen);
+	EXPECT_NE(0, sh("ip link set dev %s txqueuelen 4294967295",
+			self->name));
+	EXPECT_EQ(qlen, sysfs_num(self->name, "tx_queue_len"));
+	EXPECT_EQ(0, burst(self->pfd, 3, 100, true, 0, &nobufs));
+	EXPECT_EQ(0, nobufs);
+	EXPECT_EQ(3, drain_in_order(_metadata, self->fd, true));
+}
+
+/*
  * "ip link add NAME type KIND": C refuses to create tun devices through
  * rtnetlink (tun_validate(): EOPNOTSUPP), so no device can exist without
  * a file.
