@@ -8,7 +8,8 @@
 #   make run      set up, build, boot, and print the C vs Rust report
 #   make shell    interactive guest shell with tun.ko and rtun.ko loaded
 #   make check    all tests; the last line is "N passed, N failed"
-#   make fuzz     run the host parser fuzzer (FUZZ_SECONDS, default 60)
+#   make fuzz     run the host planner fuzzers, then the differential tester
+#                 in the VM (FUZZ_SECONDS each, default 60)
 #   make clean    remove build output from the tree
 
 export KDIR

@@ -3,7 +3,8 @@
 #
 # Fuzz rtun's planners (rust/vnet_hdr.rs for writes, rust/vnet_out.rs for
 # reads) with libFuzzer through cargo-fuzz, on the stable toolchain, for a
-# bounded time each.
+# bounded time each; then run the differential tester (C tun against rtun,
+# selftests/rtun/tun_diff) in the VM for as long, from a random seed.
 #
 # Usage: scripts/fuzz.sh [SECONDS]       (default 60, per target)
 #
@@ -14,6 +15,7 @@
 #                   the stable toolchain.
 #   FUZZ_ARGS       extra libFuzzer arguments.
 #   FUZZ_TARGETS    the targets to run (default: plan_write plan_read).
+#   FUZZ_DIFF       0 skips the differential tester (default 1).
 #
 # Installs cargo-fuzz (crates.io) and a C++ compiler (for libfuzzer-sys) if
 # missing; idempotent. The build has overflow checks and debug assertions
@@ -102,3 +104,16 @@ fuzz_one() {
 for t in $targets; do
 	fuzz_one "$t"
 done
+
+[ "${FUZZ_DIFF:-1}" = 0 ] && exit 0
+# The differential tester in the guest, stopped by time, not by a count;
+# guest-diff.sh prints the seed, cases/s and how to replay a difference.
+kdir=$(bash "$here/kdir.sh")
+KDIR=$kdir bash "$here/build-module.sh"
+make -s -C "$RTUN_ROOT/selftests/rtun" KDIR="$kdir" >/dev/null ||
+	die "building the selftests (tun_diff) failed"
+info "differential tester, C tun against rtun, for $secs s in the VM"
+cd "$RTUN_ROOT"
+KDIR=$kdir bash "$here/vm-run.sh" --timeout $((secs + 900)) -- \
+	bash "$here/guest-diff.sh" 1000000000 random -- --seconds "$secs" ||
+	die "the differential tester found a difference or failed (see above)"

@@ -7,11 +7,12 @@
  * the oracle, and a difference is a bug of rtun unless diff_allowed.h
  * recognises it as a documented one.
  *
- *   tun_diff [--seed S] [--count N] [--read-cases M] [--case LINE]
- *            [--max-diffs K] [--strict-gaps] [--no-vlan]
+ *   tun_diff [--seed S] [--count N] [--read-cases M] [--seconds T]
+ *            [--case LINE] [--max-diffs K] [--strict-gaps] [--no-vlan]
  *            [--rtun-node PATH] [--verbose]
  *
- * From the seed, N write cases and M read cases are generated, interleaved.
+ * From the seed, N write cases and M read cases are generated, interleaved;
+ * with --seconds, no new case starts after T seconds (make fuzz).
  * A case is a device mode (TUN or TAP, PI, vnet header and its size, byte
  * order, TUNSETOFFLOAD value, O_NONBLOCK, device down), a packet (well
  * formed, truncated or corrupted IPv4, IPv6, TCP, UDP, ICMP, ARP or random
@@ -2539,8 +2540,8 @@ static void setup(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: tun_diff [--seed S] [--count N] [--read-cases M] [--case LINE]\n"
-		"                [--max-diffs K] [--strict-gaps] [--no-vlan]\n"
+		"usage: tun_diff [--seed S] [--count N] [--read-cases M] [--seconds T]\n"
+		"                [--case LINE] [--max-diffs K] [--strict-gaps] [--no-vlan]\n"
 		"                [--rtun-node PATH] [--verbose]\n");
 	exit(2);
 }
@@ -2549,6 +2550,7 @@ int main(int argc, char **argv)
 {
 	unsigned long long seed = 1;
 	unsigned long count = 1000, reads = 0, total, i, done = 0;
+	double seconds = 0;
 	const char *one = NULL;
 	unsigned long gaps = 0;
 	unsigned int mask;
@@ -2575,6 +2577,9 @@ int main(int argc, char **argv)
 		} else if (i + 1 < (unsigned long)argc &&
 			   !strcmp(arg, "--read-cases")) {
 			reads = strtoul(argv[++i], NULL, 0);
+		} else if (i + 1 < (unsigned long)argc &&
+			   !strcmp(arg, "--seconds")) {
+			seconds = strtod(argv[++i], NULL);
 		} else if (i + 1 < (unsigned long)argc && !strcmp(arg, "--case")) {
 			one = argv[++i];
 		} else if (i + 1 < (unsigned long)argc &&
@@ -2610,6 +2615,9 @@ int main(int argc, char **argv)
 		for (i = 0; i < total; i++) {
 			/* Read cases spread evenly among the write cases. */
 			bool rd = (i + 1) * reads / total > i * reads / total;
+
+			if (seconds > 0 && now() - t0 >= seconds)
+				break;
 
 			r.s = seed * 0x2545f4914f6cdd1dull ^ (i + 1) *
 			      0x9e3779b97f4a7c15ull;
