@@ -143,7 +143,6 @@ void rtun_dev_get_stats64(struct net_device *dev,
 			  struct rtnl_link_stats64 *stats, u64 rx_frame_errors);
 
 bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter);
-void rtun_iov_iter_advance(struct iov_iter *iter, size_t len);
 
 void rtun_skb_geometry(struct rtun_skb_geometry *geo);
 struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
@@ -163,7 +162,7 @@ void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
 		      unsigned int len);
 void rtun_kfree_skb(struct sk_buff *skb);
 
-const char *rtun_param_abi(void);
+const char *rtun_param_abi(size_t *len);
 void rtun_synchronize_net(void);
 void rtun_netdev_update_features(struct net_device *dev);
 u64 rtun_netdev_wanted_features(const struct net_device *dev);
@@ -177,15 +176,13 @@ void rtun_ring_cleanup(struct ptr_ring *ring);
 bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
 		       struct sk_buff *skb);
 struct sk_buff *rtun_ring_consume(struct ptr_ring *ring);
+struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
+				       struct rtun_skb_info *info);
 bool rtun_ring_empty(struct ptr_ring *ring);
 void rtun_waitqueue_init(struct wait_queue_head *wq);
 void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
 		    struct poll_table_struct *pt);
 bool rtun_skb_tx_prepare(struct sk_buff *skb);
-void rtun_skb_get_info(const struct sk_buff *skb, struct rtun_skb_info *info);
-int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
-			  struct iov_iter *to, int len);
-size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to);
 void rtun_file_set_nowait(struct file *file);
 int rtun_notifier_register(void);
 void rtun_notifier_unregister(void);

@@ -154,7 +154,6 @@ extern "C" {
         len: usize,
         iter: *mut bindings::iov_iter,
     ) -> bool;
-    pub(crate) fn rtun_iov_iter_advance(iter: *mut bindings::iov_iter, len: usize);
 
     pub(crate) fn rtun_skb_geometry(geo: *mut RtunSkbGeometry);
     pub(crate) fn rtun_skb_alloc(
@@ -198,7 +197,7 @@ extern "C" {
     );
     pub(crate) fn rtun_kfree_skb(skb: *mut bindings::sk_buff);
 
-    pub(crate) fn rtun_param_abi() -> *const c_char;
+    pub(crate) fn rtun_param_abi(len: *mut usize) -> *const c_char;
     pub(crate) fn rtun_synchronize_net();
     pub(crate) fn rtun_netdev_update_features(dev: *mut bindings::net_device);
     pub(crate) fn rtun_netdev_wanted_features(dev: *const bindings::net_device) -> u64;
@@ -218,6 +217,10 @@ extern "C" {
         skb: *mut bindings::sk_buff,
     ) -> bool;
     pub(crate) fn rtun_ring_consume(ring: *mut PtrRing) -> *mut bindings::sk_buff;
+    pub(crate) fn rtun_ring_consume_info(
+        ring: *mut PtrRing,
+        info: *mut RtunSkbInfo,
+    ) -> *mut bindings::sk_buff;
     pub(crate) fn rtun_ring_empty(ring: *mut PtrRing) -> bool;
     pub(crate) fn rtun_waitqueue_init(wq: *mut bindings::wait_queue_head);
     pub(crate) fn rtun_poll_wait(
@@ -226,19 +229,7 @@ extern "C" {
         pt: *mut bindings::poll_table_struct,
     );
     pub(crate) fn rtun_skb_tx_prepare(skb: *mut bindings::sk_buff) -> bool;
-    pub(crate) fn rtun_skb_get_info(skb: *const bindings::sk_buff, info: *mut RtunSkbInfo);
-    pub(crate) fn rtun_skb_copy_to_iter(
-        skb: *const bindings::sk_buff,
-        offset: c_int,
-        to: *mut bindings::iov_iter,
-        len: c_int,
-    ) -> c_int;
     pub(crate) fn rtun_file_set_nowait(file: *mut c_void);
     pub(crate) fn rtun_notifier_register() -> c_int;
     pub(crate) fn rtun_notifier_unregister();
-    pub(crate) fn rtun_copy_to_iter(
-        buf: *const c_void,
-        len: usize,
-        to: *mut bindings::iov_iter,
-    ) -> usize;
 }

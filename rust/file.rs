@@ -107,8 +107,11 @@ impl IovIter {
 
     /// Copies `buf` into the iterator; returns how many bytes fit.
     pub(crate) fn copy_to(&mut self, buf: &[u8]) -> usize {
-        // SAFETY: `buf` is valid for reads of its length; the iterator is ours.
-        unsafe { ffi::rtun_copy_to_iter(buf.as_ptr().cast(), buf.len(), self.as_ptr()) }
+        // SAFETY: `buf` is valid for reads of its length; the iterator is
+        // ours. This is `copy_to_iter()` without its inline wrapper, whose
+        // `check_copy_size()` checks a kernel object's size, which the slice
+        // already bounds.
+        unsafe { bindings::_copy_to_iter(buf.as_ptr().cast(), buf.len(), self.as_ptr()) }
     }
 
     /// Copies exactly `buf.len()` bytes out of the iterator, or fails with `EFAULT`.
@@ -132,7 +135,7 @@ impl IovIter {
             return;
         }
         // SAFETY: the iterator is ours; `iov_iter_advance()` clamps to what is left.
-        unsafe { ffi::rtun_iov_iter_advance(self.as_ptr(), len) };
+        unsafe { bindings::iov_iter_advance(self.as_ptr(), len) };
     }
 }
 

@@ -104,6 +104,16 @@ impl SkbQueue {
         (!raw.is_null()).then(|| unsafe { Skb::from_raw(raw) })
     }
 
+    /// Takes the first packet, if any, with what the read path reads from it.
+    fn pop_info(&self) -> Option<(Skb, ffi::RtunSkbInfo)> {
+        let mut info = ffi::RtunSkbInfo::default();
+        // SAFETY: the ring is initialised; the shim takes the consumer lock
+        // and fills `info`, valid for writes, when it returns an skb.
+        let raw = unsafe { ffi::rtun_ring_consume_info(self.ring.get(), &mut info) };
+        // SAFETY: a consumed skb is owned by the caller.
+        (!raw.is_null()).then(|| (unsafe { Skb::from_raw(raw) }, info))
+    }
+
     /// Frees every queued packet.
     pub(crate) fn purge(&self) {
         while let Some(skb) = self.pop() {
@@ -124,13 +134,18 @@ impl SkbQueue {
         };
     }
 
-    /// Takes the first packet, sleeping for one unless `nonblock`.
+    /// Takes the first packet, sleeping for one unless `nonblock`, with
+    /// what the read path reads from it (`tun_put_user()`'s fields).
     ///
     /// Fails with `EAGAIN` (empty and `nonblock`), `ERESTARTSYS` (signal), or
     /// `EFAULT` once `shut_down()` says so, as C tun's `tun_ring_recv()` does.
-    pub(crate) fn pop_wait(&self, nonblock: bool, shut_down: impl Fn() -> bool) -> Result<Skb> {
-        if let Some(skb) = self.pop() {
-            return Ok(skb);
+    pub(crate) fn pop_wait(
+        &self,
+        nonblock: bool,
+        shut_down: impl Fn() -> bool,
+    ) -> Result<(Skb, ffi::RtunSkbInfo)> {
+        if let Some(popped) = self.pop_info() {
+            return Ok(popped);
         }
         if nonblock {
             return Err(EAGAIN);
@@ -147,8 +162,8 @@ impl SkbQueue {
                     bindings::TASK_INTERRUPTIBLE as i32,
                 )
             };
-            if let Some(skb) = self.pop() {
-                break Ok(skb);
+            if let Some(popped) = self.pop_info() {
+                break Ok(popped);
             }
             if kernel::current!().signal_pending() {
                 break Err(ERESTARTSYS);

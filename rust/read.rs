@@ -54,10 +54,10 @@ fn put_all(to: &mut IovIter, buf: &[u8]) -> Result {
 fn put_zeroes(to: &mut IovIter, len: usize) {
     let mut left = len;
     while left > 0 {
-        let n = left.min(ZEROES.len());
-        let done = to.copy_to(&ZEROES[..n]);
-        left -= done;
-        if done < n {
+        let chunk = ZEROES.get(..left).unwrap_or(&ZEROES);
+        let done = to.copy_to(chunk);
+        left = left.saturating_sub(done);
+        if done < chunk.len() {
             to.advance(left);
             return;
         }
@@ -82,7 +82,8 @@ fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
     if copy.head > 0 && skb.copy_to_iter(0, to, as_u32(copy.head)).is_err() {
         return Ok(());
     }
-    if copy.tag > 0 && to.copy_to(&copy.tag_bytes[..copy.tag]) != copy.tag {
+    let tag = copy.tag_bytes.get(..copy.tag).unwrap_or(&copy.tag_bytes);
+    if !tag.is_empty() && to.copy_to(tag) != tag.len() {
         return Ok(());
     }
     if copy.tail > 0 {
@@ -112,8 +113,8 @@ pub(crate) fn read(
     if !ctx.dequeues() {
         return Ok(0);
     }
-    let skb = queue.pop_wait(nonblock, shut_down)?;
-    let info = skb_info(&skb.info());
+    let (skb, raw_info) = queue.pop_wait(nonblock, shut_down)?;
+    let info = skb_info(&raw_info);
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {

@@ -168,21 +168,14 @@ impl Skb {
         unsafe { ffi::rtun_skb_tx_prepare(self.as_ptr()) }
     }
 
-    /// Returns what the read path needs to know about the packet.
-    pub(crate) fn info(&self) -> ffi::RtunSkbInfo {
-        let mut info = ffi::RtunSkbInfo::default();
-        // SAFETY: the skb is ours; `info` is valid for writes.
-        unsafe { ffi::rtun_skb_get_info(self.as_ptr(), &mut info) };
-        info
-    }
-
     /// Copies `len` bytes of the packet from `offset` to `to`; `EFAULT` on a fault.
     pub(crate) fn copy_to_iter(&self, offset: u32, to: &mut IovIter, len: u32) -> Result {
         let (Ok(offset), Ok(len)) = (c_int::try_from(offset), c_int::try_from(len)) else {
             return Err(EFAULT);
         };
         // SAFETY: the skb is ours and `skb_copy_datagram_iter()` checks the range.
-        let ret = unsafe { ffi::rtun_skb_copy_to_iter(self.as_ptr(), offset, to.as_ptr(), len) };
+        let ret =
+            unsafe { bindings::skb_copy_datagram_iter(self.as_ptr(), offset, to.as_ptr(), len) };
         if ret == 0 {
             Ok(())
         } else {

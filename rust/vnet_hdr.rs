@@ -422,7 +422,15 @@ impl SkbGeometry {
     /// Returns `SKB_DATA_ALIGN(x)`: `x` rounded up to `SMP_CACHE_BYTES`.
     pub fn data_align(&self, x: u64) -> u64 {
         let align = u64::from(self.smp_cache_bytes.max(1));
-        x.div_ceil(align).saturating_mul(align)
+        // Not `u64::div_ceil()`: its `+ 1` is built with overflow checks,
+        // which would put a panic path the compiler cannot rule out here.
+        let (units, rest) = (x / align, x % align);
+        let units = if rest == 0 {
+            units
+        } else {
+            units.saturating_add(1)
+        };
+        units.saturating_mul(align)
     }
 
     /// Returns `TUN_RX_PAD` (`NET_IP_ALIGN + NET_SKB_PAD`, tun.c line 89),

@@ -498,6 +498,7 @@ impl ReadPlan {
 /// - R6 count one packet and `skb->len + vlan_hlen` bytes (line 2194),
 ///   return `total` (line 2197); `read()` returns `min(total, buf_len)`
 ///   (line 2293).
+#[inline]
 pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
     let vlan_hlen = skb.vlan_hlen();
     let vnet_hdr_sz = vnet_size(ctx);

@@ -3,8 +3,9 @@
 #
 # make check: every test rtun has, from nothing.  Steps: dependencies, host
 # tests (cargo test), rustfmt, the kernel, the module with no warnings,
-# clippy with no warnings, the selftests (built here, run in the VM
-# against both drivers, with a dmesg check), the differential tester
+# clippy with no warnings, no panic path in the module (check-no-panic.sh),
+# the selftests (built here, run in the VM against both drivers, with a
+# dmesg check), the differential tester
 # tun_diff (C tun against rtun, 25,000 cases from a fixed seed), then the
 # debug kernel (KASAN, lockdep, kmemleak, fault injection) with the
 # selftests, a bounded differential run and a kmemleak scan.
@@ -82,6 +83,7 @@ ok "kernel ($kdir)"
 
 quiet_step module-build env KDIR="$kdir" bash "$here/build-module.sh"
 quiet_step module-clippy env KDIR="$kdir" bash "$here/build-module.sh" --clippy
+quiet_step module-no-panic bash "$here/check-no-panic.sh" "$RTUN_ROOT/rtun.ko"
 quiet_step selftests-build make -C "$RTUN_ROOT/selftests/rtun" KDIR="$kdir"
 
 if [ ! -f "$RTUN_ROOT/rtun.ko" ]; then

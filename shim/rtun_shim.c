@@ -316,11 +316,6 @@ bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter)
 	return copy_from_iter_full(buf, len, iter);
 }
 
-void rtun_iov_iter_advance(struct iov_iter *iter, size_t len)
-{
-	iov_iter_advance(iter, len);
-}
-
 void rtun_skb_geometry(struct rtun_skb_geometry *geo)
 {
 	geo->page_size = PAGE_SIZE;
@@ -461,8 +456,10 @@ void rtun_kfree_skb(struct sk_buff *skb)
 	kfree_skb(skb);
 }
 
-const char *rtun_param_abi(void)
+/* The abi parameter's string and, in *len, its length without the NUL. */
+const char *rtun_param_abi(size_t *len)
 {
+	*len = strlen(abi);
 	return abi;
 }
 
@@ -539,9 +536,44 @@ bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
 	return true;
 }
 
+/* What tun_put_user() reads from an skb. */
+static void rtun_skb_get_info(const struct sk_buff *skb,
+			      struct rtun_skb_info *info)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	info->len = skb->len;
+	info->head_len = skb_headlen(skb);
+	info->gso_type = skb_is_gso(skb) ? shinfo->gso_type : 0;
+	info->gso_size = skb_is_gso(skb) ? shinfo->gso_size : 0;
+	info->protocol = ntohs(skb->protocol);
+	info->ip_summed = skb->ip_summed;
+	info->vlan_present = skb_vlan_tag_present(skb);
+	info->vlan_proto = ntohs(skb->vlan_proto);
+	info->vlan_tci = skb_vlan_tag_get(skb);
+	info->csum_offset = skb->ip_summed == CHECKSUM_PARTIAL ?
+			    skb->csum_offset : 0;
+	info->csum_start = skb->ip_summed == CHECKSUM_PARTIAL ?
+			   skb_checksum_start_offset(skb) : 0;
+}
+
 struct sk_buff *rtun_ring_consume(struct ptr_ring *ring)
 {
 	return ptr_ring_consume(ring);
+}
+
+/*
+ * The read path's dequeue: the first skb, if any, and what tun_put_user()
+ * reads from it, in one call (C's tun_do_read() inlines both).
+ */
+struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
+				       struct rtun_skb_info *info)
+{
+	struct sk_buff *skb = ptr_ring_consume(ring);
+
+	if (skb)
+		rtun_skb_get_info(skb, info);
+	return skb;
 }
 
 bool rtun_ring_empty(struct ptr_ring *ring)
@@ -569,36 +601,6 @@ bool rtun_skb_tx_prepare(struct sk_buff *skb)
 	skb_orphan(skb);
 	nf_reset_ct(skb);
 	return true;
-}
-
-void rtun_skb_get_info(const struct sk_buff *skb, struct rtun_skb_info *info)
-{
-	const struct skb_shared_info *shinfo = skb_shinfo(skb);
-
-	info->len = skb->len;
-	info->head_len = skb_headlen(skb);
-	info->gso_type = skb_is_gso(skb) ? shinfo->gso_type : 0;
-	info->gso_size = skb_is_gso(skb) ? shinfo->gso_size : 0;
-	info->protocol = ntohs(skb->protocol);
-	info->ip_summed = skb->ip_summed;
-	info->vlan_present = skb_vlan_tag_present(skb);
-	info->vlan_proto = ntohs(skb->vlan_proto);
-	info->vlan_tci = skb_vlan_tag_get(skb);
-	info->csum_offset = skb->ip_summed == CHECKSUM_PARTIAL ?
-			    skb->csum_offset : 0;
-	info->csum_start = skb->ip_summed == CHECKSUM_PARTIAL ?
-			   skb_checksum_start_offset(skb) : 0;
-}
-
-int rtun_skb_copy_to_iter(const struct sk_buff *skb, int offset,
-			  struct iov_iter *to, int len)
-{
-	return skb_copy_datagram_iter(skb, offset, to, len);
-}
-
-size_t rtun_copy_to_iter(const void *buf, size_t len, struct iov_iter *to)
-{
-	return copy_to_iter(buf, len, to);
 }
 
 void rtun_file_set_nowait(struct file *file)
