@@ -65,6 +65,7 @@ fn put_zeroes(to: &mut IovIter, len: usize) {
 }
 
 /// Copies the headers and the packet as `plan` says.
+#[inline]
 fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
     if let Some(pi) = plan.pi {
         put_all(to, &pi.to_bytes())?;

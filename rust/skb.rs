@@ -147,6 +147,7 @@ impl Skb {
     }
 
     /// Counts the packet as `len` bytes sent by `dev` and frees it as used.
+    #[inline]
     pub(crate) fn consume_sent(self, dev: &NetDevice, len: u32) {
         // SAFETY: we own the skb and pass it to `consume_skb()`; `dev` is live
         // and the shim disables preemption around its per-CPU counters.

@@ -622,6 +622,7 @@ impl Layout {
 ///
 /// `hdr` is ignored (taken as all zeroes, like C's `gso = { 0 }`) when the
 /// context has no `IFF_VNET_HDR`.
+#[inline(always)]
 pub fn plan_layout(hdr: &VnetHdr, ctx: &WriteCtx) -> Result<Layout, HdrError> {
     let split = split_write(ctx)?;
     let hdr = effective_hdr(hdr, ctx);
@@ -690,6 +691,7 @@ fn effective_hdr(hdr: &VnetHdr, ctx: &WriteCtx) -> VnetHdr {
 ///
 /// A write through the character device has no `msg_control`, so
 /// `zerocopy` is false and `copylen = len` (tun.c line 1841).
+#[inline]
 fn paged_linear(hdr_len: u16, len: usize, align: u64, geo: &SkbGeometry) -> usize {
     let len64 = u64::try_from(len).unwrap_or(u64::MAX);
     // tun.c line 1810.
@@ -785,6 +787,7 @@ impl SkbModel {
 /// does not matter here: `virtio_net_hdr_to_skb()` does not read it); it is
 /// taken as all zeroes when the context had no `IFF_VNET_HDR`, which the
 /// caller tells with `vnet_hdr`.
+#[inline(always)]
 pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPlan, HdrError> {
     let hdr = if vnet_hdr { *hdr } else { VnetHdr::default() };
     let len = u64::try_from(layout.copy_len).unwrap_or(u64::MAX);
