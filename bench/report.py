@@ -5,12 +5,16 @@
 Usage:
   report.py RAW.csv [--meta META.txt] [--md FILE] [--svg FILE] [--compact]
 
-RAW.csv has the columns workload,metric,better,driver,round,value (better:
-h = higher is better, l = lower is better; driver: c or rust).  For every
-workload and metric the report gives each driver's median and min-max over
-the rounds, and the Rust/C ratio: the geometric mean of the per-round
-ratios rust_i / c_i (round i of both drivers ran back to back in one boot),
-with a 95% confidence interval from Student's t on the log ratios.
+RAW.csv has the columns workload,metric,better,driver,round,value and
+optionally boot (better: h = higher is better, l = lower is better;
+driver: c or rust; boot: which VM boot, 1 if absent).  For every workload
+and metric the report gives each driver's median and min-max over all
+rounds, and the Rust/C ratio from the paired ratios rust_i / c_i (round i
+of both drivers ran back to back in one boot).  With one boot: their
+geometric mean, with a 95% confidence interval from Student's t on the
+log ratios.  With several boots: each boot's geometric mean, and their
+geometric mean with an interval from Student's t over the boots, because
+under TCG the ratio moves more between boots than within one.
 
 The table goes to stdout; with --md it also replaces the block between the
 BEGIN/END markers of FILE; --svg writes the ratio plot.  --compact prints
@@ -79,14 +83,31 @@ class Row:
     def series(self, drv):
         return [v for _, v in sorted(self.vals[drv].items())]
 
-    def ratios(self):
+    def ratios(self, boot=None):
+        """Paired ratios rust/c of all rounds, or of one boot's."""
         rounds = sorted(set(self.vals["c"]) & set(self.vals["rust"]))
         return [self.vals["rust"][r] / self.vals["c"][r] for r in rounds
-                if self.vals["c"][r] > 0 and self.vals["rust"][r] > 0]
+                if (boot is None or r[0] == boot) and
+                self.vals["c"][r] > 0 and self.vals["rust"][r] > 0]
+
+    def boots(self):
+        return sorted({b for b, _ in self.vals["c"]} & {b for b, _ in self.vals["rust"]})
+
+    def boot_ratios(self):
+        """Each boot's geometric mean of its paired ratios."""
+        out = []
+        for b in self.boots():
+            rs = self.ratios(b)
+            if rs:
+                out.append(math.exp(statistics.fmean(math.log(r) for r in rs)))
+        return out
 
     def ratio_ci(self):
-        """Geometric mean of paired ratios and its 95% CI (None if n/a)."""
-        rs = self.ratios()
+        """Geometric mean of paired ratios and its 95% CI (None if n/a).
+
+        The sample is the rounds with one boot, the boots' means with more.
+        """
+        rs = self.boot_ratios() if len(self.boots()) > 1 else self.ratios()
         if not rs:
             return None, None, None, 0
         logs = [math.log(r) for r in rs]
@@ -121,7 +142,8 @@ def load(path):
             if key not in rows:
                 rows[key] = Row(rec["workload"], rec["metric"], rec["better"])
             try:
-                rows[key].vals[rec["driver"]][int(rec["round"])] = float(rec["value"])
+                boot = int(rec.get("boot") or 1)
+                rows[key].vals[rec["driver"]][(boot, int(rec["round"]))] = float(rec["value"])
             except (KeyError, ValueError):
                 sys.exit("report: bad line in %s: %r" % (path, rec))
     # Gbit/s of a fixed-size workload is its packet rate times a constant:
@@ -202,15 +224,16 @@ def title(row):
 def markdown_table(rows):
     lines = [
         "| workload | metric | C tun: median (min-max) | rtun: median (min-max) "
-        "| Rust/C [95% CI] | Gbit/s, C / Rust | verdict |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| Rust/C [95% CI] | Rust/C per boot | Gbit/s, C / Rust | verdict |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         metric = row.metric + (" (lower is better)" if row.better == "l" else "")
-        lines.append("| %s (`%s`) | %s | %s | %s | %s | %s | %s |" % (
+        per_boot = " / ".join("%.2f" % r for r in row.boot_ratios())
+        lines.append("| %s (`%s`) | %s | %s | %s | %s | %s | %s | %s |" % (
             title(row), row.workload, metric, summary(row, "c"),
-            summary(row, "rust"), ratio_text(row), gbit_text(row),
-            row.verdict()))
+            summary(row, "rust"), ratio_text(row), per_boot or "-",
+            gbit_text(row), row.verdict()))
     return "\n".join(lines)
 
 
@@ -248,15 +271,23 @@ def meta_text(meta):
             " below real hardware and distorted; the Rust/C ratios, measured"
             " in the same boot with alternating rounds, still compare)"
             if accel == "tcg" else ""),
-        "- Rounds: %s per workload and driver, %s s each, cut into %s "
-        "slices alternating C, Rust, C, Rust, ... (W6: whole %s s iperf3 "
-        "runs, alternating); memory: %s devices per round."
-        % (get("rounds"), get("round_seconds"), get("slices"),
-           get("w6_round_seconds", get("round_seconds")), get("mem_devices")),
+        "- Boots: %s; in each, %s rounds per workload and driver, %s s "
+        "each, cut into %s slices alternating C, Rust, C, Rust, ... (W6: "
+        "whole %s s iperf3 runs, alternating); memory: %s devices per "
+        "round. %s"
+        % (get("boots", "1"), get("rounds"), get("round_seconds"),
+           get("slices"), get("w6_round_seconds", get("round_seconds")),
+           get("mem_devices"),
+           "The interval is taken across the boots' ratios (Student's t, "
+           "%s degrees of freedom): the ratio moves more between boots "
+           "than between rounds of one boot." % (int(get("boots")) - 1)
+           if get("boots", "1").isdigit() and int(get("boots")) > 1 else
+           "The interval is taken across the rounds of this one boot."),
         "- Machine load: host load average %s at the start and %s at the "
         "end. %s" % (get("host_loadavg_start"), get("host_loadavg_end"),
                      get("load_note", "")),
-        "- Wall time of the guest run: %s s." % get("guest_seconds"),
+        "- Wall time in the guest: %s s." % get("guest_seconds_all_boots",
+                                                 get("guest_seconds")),
     ]
     return "\n".join(lines)
 
@@ -291,8 +322,8 @@ def svg_plot(rows, path, meta):
          'font-family="sans-serif" font-size="12">' % (width, height),
          '<rect width="100%" height="100%" fill="white"/>',
          '<text x="%d" y="22" font-size="15" font-weight="bold">rtun / C tun '
-         'ratio per workload (geometric mean of paired rounds, 95%% CI)</text>'
-         % 10,
+         'ratio per workload (geometric mean of paired rounds, 95%% CI%s)'
+         '</text>' % (10, " across boots" if int(meta.get("boots", "1") or 1) > 1 else ""),
          '<text x="10" y="40" fill="#555">%s, Linux %s; small dots: single '
          'rounds. Throughput: right of 1 = Rust faster. Memory: left of 1 = '
          'Rust uses less.</text>' % (esc(meta.get("accel", "?").upper()),
