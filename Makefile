@@ -44,9 +44,9 @@ clean:
 	@rm -rf host/target
 	@$(MAKE) -C selftests/rtun clean >/dev/null 2>&1 || true
 
-# Benchmarks, C tun vs rtun in one VM boot (bench/, Documentation/benchmark.md).
+# Benchmarks, C tun vs rtun in the same VM boots (bench/, Documentation/benchmark.md).
 # Not part of make check; timing never fails them.
-#   make bench        10 alternating rounds per workload, updates the report
+#   make bench        3 boots x 10 alternating rounds per workload, updates the report
 #   make bench-quick  1 round, a few seconds per workload, prints a table
 .PHONY: bench bench-quick
 
