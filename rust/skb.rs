@@ -8,7 +8,10 @@ use crate::netdev::NetDevice;
 use crate::vnet_hdr::SkbGeometry;
 use core::ptr::NonNull;
 use kernel::bindings;
-use kernel::error::{code::EFAULT, Error, Result};
+use kernel::error::{
+    code::{EFAULT, ENOMEM},
+    Error, Result,
+};
 use kernel::ffi::c_int;
 
 /// Returns the running kernel's sizes that decide an skb's layout.
@@ -59,11 +62,7 @@ impl Skb {
         let mut err: c_int = 0;
         // SAFETY: plain allocation; `err` is valid for writes.
         let raw = unsafe { ffi::rtun_skb_alloc(headroom, linear, data_len, &mut err) };
-        match NonNull::new(raw) {
-            // INVARIANT: a fresh skb that only we know about.
-            Some(ptr) => Ok(Skb { ptr }),
-            None => Err(Error::from_errno(if err < 0 { err } else { -12 })),
-        }
+        Self::fresh(raw, err)
     }
 
     /// Copies a `len`-byte packet from `from` into the task's page frag behind
@@ -75,10 +74,17 @@ impl Skb {
         // SAFETY: process context (a write), where the task's page frag is
         // ours to use; the iterator is ours; `err` is valid for writes.
         let raw = unsafe { ffi::rtun_skb_build_from_iter(headroom, len, from.as_ptr(), &mut err) };
+        Self::fresh(raw, err)
+    }
+
+    /// Wraps what a shim allocator returned: a new skb, or null and the
+    /// errno in `err` (`ENOMEM` if it left none).
+    fn fresh(raw: *mut bindings::sk_buff, err: c_int) -> Result<Skb> {
         match NonNull::new(raw) {
             // INVARIANT: a fresh skb that only we know about.
             Some(ptr) => Ok(Skb { ptr }),
-            None => Err(Error::from_errno(if err < 0 { err } else { -12 })),
+            None if err < 0 => Err(Error::from_errno(err)),
+            None => Err(ENOMEM),
         }
     }
 
@@ -139,7 +145,7 @@ impl Skb {
     /// Parses the Ethernet header for `dev` (`eth_type_trans()`); the head must hold it.
     pub(crate) fn eth_type_trans(&mut self, dev: &NetDevice) -> Result {
         if !self.may_pull(bindings::ETH_HLEN) {
-            return Err(kernel::error::code::ENOMEM);
+            return Err(ENOMEM);
         }
         // SAFETY: the skb is ours, its head holds an Ethernet header, `dev` is live.
         unsafe { ffi::rtun_skb_eth_type_trans(self.as_ptr(), dev.as_ptr()) };
