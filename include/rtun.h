@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rtun: the boundary between the C shim and the Rust driver.
+ * rtun: the boundary between the C shim and the Rust driver, both ways.
  *
- * Section 1 is implemented in C (shim/rtun_shim.c) and called from Rust,
- * which mirrors it by hand in rust/ffi.rs: keep both in step.  These
- * functions wrap kernel inline helpers, macros and exports that the 6.12
- * Rust bindings do not provide; they make no decisions.
+ * This header is the one description of the boundary.  The shim
+ * (shim/rtun_shim.c) includes it; the Rust side does not mirror it by
+ * hand: bindgen generates rust/abstractions/rtun_h.rs from it at build
+ * time (see Kbuild and scripts/gen-ffi.sh), so a struct, a constant or a
+ * prototype changed here changes on both sides or fails to compile.
  *
- * Section 2 is implemented in Rust and referenced from the shim's
- * file_operations, net_device_ops and rtnl_link_ops tables.
+ * Section 1: types and constants shared by both sides.
+ * Section 2: the Rust callbacks, as tables of function pointers that the
+ * Rust abstractions build for the driver's types and pass to the
+ * registration functions, which install them in the shim's
+ * file_operations, net_device_ops and rtnl_link_ops.
+ * Section 3: C functions called from Rust.  Most wrap kernel inline
+ * helpers, macros and exports that the 6.12 Rust bindings lack; the few
+ * that compose a sequence of tun.c (documented at each) do so because the
+ * sequence is all inline helpers and its cost is one call instead of many.
  */
 #ifndef _RTUN_H
 #define _RTUN_H
@@ -102,13 +110,52 @@ struct rtun_netdev_layout {
 /* The bit of net_device.state that netif_running() tests. */
 #define RTUN_LINK_STATE_START	0
 
-/* Section 1: C, called from Rust. */
+/* Events rtun_netdev_ops.event is told about. */
+#define RTUN_EVENT_TX_QUEUE_LEN	1
+
+/* Values of rtun_netdev_kind(). */
+#define RTUN_KIND_OTHER	0
+#define RTUN_KIND_TUN	1
+#define RTUN_KIND_TAP	2
+
+/* Section 2: Rust, called from the shim's ops tables. */
+
+/* The file operations of /dev/net/rtun. */
+struct rtun_file_ops {
+	int (*open)(struct inode *inode, struct file *file);
+	int (*release)(struct inode *inode, struct file *file);
+	long (*ioctl)(struct file *file, unsigned int cmd, unsigned long arg);
+	ssize_t (*read_iter)(struct kiocb *iocb, struct iov_iter *to);
+	ssize_t (*write_iter)(struct kiocb *iocb, struct iov_iter *from);
+	__poll_t (*poll)(struct file *file, struct poll_table_struct *pt);
+};
+
+/*
+ * The net device callbacks of rtun's devices, the rtnl link kind's
+ * validate, the private area's destructor and the netdevice notifier.
+ */
+struct rtun_netdev_ops {
+	void (*uninit)(struct net_device *dev);
+	int (*open)(struct net_device *dev);
+	int (*stop)(struct net_device *dev);
+	netdev_tx_t (*start_xmit)(struct sk_buff *skb, struct net_device *dev);
+	netdev_features_t (*fix_features)(struct net_device *dev,
+					  netdev_features_t features);
+	void (*get_stats64)(struct net_device *dev,
+			    struct rtnl_link_stats64 *stats);
+	void (*destruct)(struct net_device *dev);
+	int (*validate)(struct nlattr *tb[], struct nlattr *data[],
+			struct netlink_ext_ack *extack);
+	int (*event)(int event, struct net_device *dev);
+};
+
+/* Section 3: C, called from Rust. */
 
 extern const struct rtun_netdev_layout rtun_netdev_layout;
 
-int rtun_misc_register(void);
+int rtun_misc_register(const struct rtun_file_ops *ops);
 void rtun_misc_deregister(void);
-int rtun_link_register(size_t priv_size);
+int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops);
 void rtun_link_unregister(void);
 
 void rtun_rtnl_lock(void);
@@ -184,37 +231,5 @@ void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
 		    struct poll_table_struct *pt);
 bool rtun_skb_tx_prepare(struct sk_buff *skb);
 void rtun_file_set_nowait(struct file *file);
-int rtun_notifier_register(void);
-void rtun_notifier_unregister(void);
-
-/* Events rtun_netdev_event() is told about. */
-#define RTUN_EVENT_TX_QUEUE_LEN	1
-
-/* Values of rtun_netdev_kind(). */
-#define RTUN_KIND_OTHER	0
-#define RTUN_KIND_TUN	1
-#define RTUN_KIND_TAP	2
-
-/* Section 2: Rust, called from the shim's ops tables. */
-
-int rtun_fop_open(struct inode *inode, struct file *file);
-int rtun_fop_release(struct inode *inode, struct file *file);
-long rtun_fop_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
-ssize_t rtun_fop_read_iter(struct kiocb *iocb, struct iov_iter *to);
-ssize_t rtun_fop_write_iter(struct kiocb *iocb, struct iov_iter *from);
-__poll_t rtun_fop_poll(struct file *file, struct poll_table_struct *pt);
-
-int rtun_netdev_event(int event, struct net_device *dev);
-void rtun_ndo_uninit(struct net_device *dev);
-int rtun_ndo_open(struct net_device *dev);
-int rtun_ndo_stop(struct net_device *dev);
-netdev_tx_t rtun_ndo_start_xmit(struct sk_buff *skb, struct net_device *dev);
-netdev_features_t rtun_ndo_fix_features(struct net_device *dev,
-					netdev_features_t features);
-void rtun_ndo_get_stats64(struct net_device *dev,
-			  struct rtnl_link_stats64 *stats);
-void rtun_netdev_destruct(struct net_device *dev);
-int rtun_rtnl_validate(struct nlattr *tb[], struct nlattr *data[],
-		       struct netlink_ext_ack *extack);
 
 #endif /* _RTUN_H */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Fuzz rtun's planners (rust/vnet_hdr.rs for writes, rust/vnet_out.rs for
+# Fuzz rtun's planners (rust/pure/vnet_hdr.rs for writes, rust/pure/vnet_out.rs for
 # reads) with libFuzzer through cargo-fuzz, on the stable toolchain, for a
 # bounded time each; then run the differential tester (C tun against rtun,
 # selftests/rtun/tun_diff) in the VM for as long, from a random seed.

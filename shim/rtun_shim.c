@@ -22,19 +22,19 @@
 
 #include "rtun.h"
 
-/* Which ABI TUNSETIFF speaks; Rust parses it (rust/abi.rs). */
+/* Which ABI TUNSETIFF speaks; Rust parses it (rust/pure/iff.rs). */
 static char *abi = "upstream";
 module_param(abi, charp, 0444);
 MODULE_PARM_DESC(abi, "TUNSETIFF flag ABI: 'upstream' (default) or 'rfc2008'");
 
-static const struct file_operations rtun_fops = {
+/*
+ * The ops tables hold the Rust callbacks, which the Rust abstractions pass
+ * in when they register (struct rtun_file_ops, struct rtun_netdev_ops).
+ * They are filled during module init, before the device node or any
+ * device exists, and are read-only after it.
+ */
+static struct file_operations rtun_fops __ro_after_init = {
 	.owner		= THIS_MODULE,
-	.open		= rtun_fop_open,
-	.release	= rtun_fop_release,
-	.unlocked_ioctl	= rtun_fop_ioctl,
-	.read_iter	= rtun_fop_read_iter,
-	.write_iter	= rtun_fop_write_iter,
-	.poll		= rtun_fop_poll,
 };
 
 static struct miscdevice rtun_miscdev = {
@@ -44,25 +44,13 @@ static struct miscdevice rtun_miscdev = {
 	.fops		= &rtun_fops,
 };
 
-static const struct net_device_ops rtun_tun_netdev_ops = {
-	.ndo_uninit		= rtun_ndo_uninit,
-	.ndo_get_stats64	= rtun_ndo_get_stats64,
-	.ndo_open		= rtun_ndo_open,
-	.ndo_stop		= rtun_ndo_stop,
-	.ndo_start_xmit		= rtun_ndo_start_xmit,
-	.ndo_fix_features	= rtun_ndo_fix_features,
-};
+static struct net_device_ops rtun_tun_netdev_ops __ro_after_init;
 
 /*
  * Like C tun's tap_netdev_ops, no ndo_get_stats64: the core reports the
  * tstats, and rx_frame_errors, though counted, is not shown for TAP.
  */
-static const struct net_device_ops rtun_tap_netdev_ops = {
-	.ndo_uninit		= rtun_ndo_uninit,
-	.ndo_open		= rtun_ndo_open,
-	.ndo_stop		= rtun_ndo_stop,
-	.ndo_start_xmit		= rtun_ndo_start_xmit,
-	.ndo_fix_features	= rtun_ndo_fix_features,
+static struct net_device_ops rtun_tap_netdev_ops __ro_after_init = {
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 };
@@ -72,11 +60,13 @@ static void rtun_setup(struct net_device *dev)
 {
 }
 
-static struct rtnl_link_ops rtun_link_ops __read_mostly = {
+static struct rtnl_link_ops rtun_link_ops __ro_after_init = {
 	.kind		= "rtun",
 	.setup		= rtun_setup,
-	.validate	= rtun_rtnl_validate,
 };
+
+/* The Rust callbacks of the devices, their private area and the notifier. */
+static struct rtun_netdev_ops rtun_dev_ops __ro_after_init;
 
 /* Forwards the device events the driver needs, under RTNL, to Rust. */
 static int rtun_notifier_call(struct notifier_block *nb, unsigned long event,
@@ -85,8 +75,8 @@ static int rtun_notifier_call(struct notifier_block *nb, unsigned long event,
 	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
 
 	if (event == NETDEV_CHANGE_TX_QUEUE_LEN)
-		return notifier_from_errno(rtun_netdev_event(RTUN_EVENT_TX_QUEUE_LEN,
-							     dev));
+		return notifier_from_errno(rtun_dev_ops.event(RTUN_EVENT_TX_QUEUE_LEN,
+							      dev));
 	return NOTIFY_DONE;
 }
 
@@ -94,18 +84,14 @@ static struct notifier_block rtun_notifier = {
 	.notifier_call	= rtun_notifier_call,
 };
 
-int rtun_notifier_register(void)
+int rtun_misc_register(const struct rtun_file_ops *ops)
 {
-	return register_netdevice_notifier(&rtun_notifier);
-}
-
-void rtun_notifier_unregister(void)
-{
-	unregister_netdevice_notifier(&rtun_notifier);
-}
-
-int rtun_misc_register(void)
-{
+	rtun_fops.open = ops->open;
+	rtun_fops.release = ops->release;
+	rtun_fops.unlocked_ioctl = ops->ioctl;
+	rtun_fops.read_iter = ops->read_iter;
+	rtun_fops.write_iter = ops->write_iter;
+	rtun_fops.poll = ops->poll;
 	return misc_register(&rtun_miscdev);
 }
 
@@ -114,15 +100,44 @@ void rtun_misc_deregister(void)
 	misc_deregister(&rtun_miscdev);
 }
 
-int rtun_link_register(size_t priv_size)
+static void rtun_fill_netdev_ops(struct net_device_ops *nd,
+				 const struct rtun_netdev_ops *ops)
 {
+	nd->ndo_uninit = ops->uninit;
+	nd->ndo_open = ops->open;
+	nd->ndo_stop = ops->stop;
+	nd->ndo_start_xmit = ops->start_xmit;
+	nd->ndo_fix_features = ops->fix_features;
+}
+
+int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops)
+{
+	int err;
+
+	rtun_dev_ops = *ops;
+	rtun_fill_netdev_ops(&rtun_tun_netdev_ops, ops);
+	rtun_tun_netdev_ops.ndo_get_stats64 = ops->get_stats64;
+	rtun_fill_netdev_ops(&rtun_tap_netdev_ops, ops);
 	rtun_link_ops.priv_size = priv_size;
-	return rtnl_link_register(&rtun_link_ops);
+	rtun_link_ops.validate = ops->validate;
+
+	err = register_netdevice_notifier(&rtun_notifier);
+	if (err)
+		return err;
+	err = rtnl_link_register(&rtun_link_ops);
+	if (err)
+		goto err_notifier;
+	return 0;
+
+err_notifier:
+	unregister_netdevice_notifier(&rtun_notifier);
+	return err;
 }
 
 void rtun_link_unregister(void)
 {
 	rtnl_link_unregister(&rtun_link_ops);
+	unregister_netdevice_notifier(&rtun_notifier);
 }
 
 void rtun_rtnl_lock(void)
@@ -168,7 +183,7 @@ void rtun_netdev_configure(struct net_device *dev, struct net *net,
 	dev->rtnl_link_ops = &rtun_link_ops;
 	dev->needs_free_netdev = true;
 	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
-	dev->priv_destructor = rtun_netdev_destruct;
+	dev->priv_destructor = rtun_dev_ops.destruct;
 
 	if (cfg->ether) {
 		ether_setup(dev);

@@ -6,6 +6,7 @@
 //! plan leaves the packet, breaks a rule of `virtio_net_hdr_to_skb()`, or if
 //! a refusal is not backed by the condition its variant names.
 
+use crate::errno::EINVAL;
 use crate::vnet_hdr::*;
 
 /// The header's GSO base type, thlen and `nh_min_len`, or `None` for GSO_NONE or a bad type.

@@ -11,6 +11,7 @@
 mod read_check;
 
 use read_check::{check_read, fuzz_one, packet_bytes, render, FILL};
+use rtun_host::errno::EINVAL;
 use rtun_host::vnet_hdr::*;
 use rtun_host::vnet_out::*;
 

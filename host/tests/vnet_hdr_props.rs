@@ -123,6 +123,27 @@ proptest! {
         let _ = check_tun_ip_version(bytes.first().copied());
     }
 
+    /// W1 and W2 taken one step at a time, as the driver does between its
+    /// copies, give exactly what `split_write()` gives, and the layout
+    /// planned from that split is `plan_layout()`'s.
+    #[test]
+    fn split_steps_are_split_write(bytes in any::<[u8; 10]>(), order in order(), ctx in ctx()) {
+        let mut split = Split::start(ctx.total_len);
+        let mut stepped = Ok(());
+        if !ctx.no_pi {
+            stepped = split.take_pi();
+        }
+        if let (Ok(()), Some(sz)) = (stepped, ctx.vnet_hdr_sz) {
+            stepped = split.take_vnet_hdr(sz);
+        }
+        let whole = split_write(&ctx);
+        prop_assert_eq!(stepped.map(|()| split), whole);
+        if let Ok(split) = whole {
+            let hdr = VnetHdr::parse(&bytes, order);
+            prop_assert_eq!(plan_layout_split(&hdr, &ctx, split), plan_layout(&hdr, &ctx));
+        }
+    }
+
     /// (a) Same with raw lengths: the prefixes are not added, so W1 and W2 fire too.
     #[test]
     fn plan_write_never_panics_on_raw_total_len(

@@ -6,6 +6,7 @@
 //! invariants are asserted on each input as well.
 
 use rtun_host::check::check_write;
+use rtun_host::errno::EINVAL;
 use rtun_host::vnet_hdr::*;
 
 const LE: ByteOrder = ByteOrder::Little;

@@ -12,6 +12,7 @@
 //! Every test binary that includes this file calls [`fuzz_one`], which
 //! reaches every item here.
 
+use rtun_host::errno::EINVAL;
 use rtun_host::features::*;
 use rtun_host::vnet_hdr::*;
 use rtun_host::vnet_out::*;

@@ -7,7 +7,7 @@
 //! (registering or unregistering a device, say) takes `&mut Rtnl`, so no
 //! borrow of a cell can be alive while a callback makes its own token.
 
-use crate::ffi;
+use super::ffi;
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};

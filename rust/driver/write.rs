@@ -3,32 +3,22 @@
 //! The write path: one user write becomes one received packet (`tun_get_user()`).
 //!
 //! The checks and the skb layout come from the pure planner in
-//! [`crate::vnet_hdr`]; this module copies the bytes, applies the plan to the
+//! [`crate::pure::vnet_hdr`]; this module copies the bytes, applies the plan to the
 //! skb through [`Skb`], picks the protocol, and counts as C counts.
 
-use crate::device::RtunDev;
-use crate::file::IovIter;
-use crate::iff::Kind;
-use crate::netdev::NetDevice;
-use crate::skb::Skb;
-use crate::uapi::{IFF_NO_PI, IFF_VNET_HDR};
-use crate::vnet_hdr::{
-    self, HdrError, Layout, RxCounter, SkbAlloc, SkbPlan, VnetHdr, WriteCtx, TUN_PI_LEN,
+use super::device::RtunDev;
+use crate::abstractions::error::from_errno;
+use crate::abstractions::file::IovIter;
+use crate::abstractions::netdev::NetDevice;
+use crate::abstractions::skb::Skb;
+use crate::pure::errno::{EFAULT, EINVAL, EIO};
+use crate::pure::iff::Kind;
+use crate::pure::uapi::{IFF_NO_PI, IFF_VNET_HDR};
+use crate::pure::vnet_hdr::{
+    self, HdrError, Layout, RxCounter, SkbAlloc, SkbPlan, Split, VnetHdr, WriteCtx, TUN_PI_LEN,
     VIRTIO_NET_HDR_LEN,
 };
-use kernel::bindings;
-use kernel::error::code::{EFAULT, EINVAL, EIO};
 use kernel::error::{Error, Result};
-
-// The planner's GSO bits must be the kernel's.
-const _: () = {
-    assert!(vnet_hdr::SKB_GSO_TCPV4 == bindings::SKB_GSO_TCPV4);
-    assert!(vnet_hdr::SKB_GSO_DODGY == bindings::SKB_GSO_DODGY);
-    assert!(vnet_hdr::SKB_GSO_TCP_ECN == bindings::SKB_GSO_TCP_ECN);
-    assert!(vnet_hdr::SKB_GSO_TCPV6 == bindings::SKB_GSO_TCPV6);
-    assert!(vnet_hdr::SKB_GSO_UDP == bindings::SKB_GSO_UDP);
-    assert!(vnet_hdr::SKB_GSO_UDP_L4 == bindings::SKB_GSO_UDP_L4);
-};
 
 /// Counts a refused write the way C does and returns its error.
 fn refuse(dev: &NetDevice, data: &RtunDev, e: HdrError) -> Error {
@@ -37,7 +27,7 @@ fn refuse(dev: &NetDevice, data: &RtunDev, e: HdrError) -> Error {
         RxCounter::FrameErrors => data.rx_frame_error(),
         RxCounter::Dropped => dev.rx_dropped_inc(),
     }
-    Error::from_errno(-e.errno())
+    from_errno(e.errno())
 }
 
 /// Counts a packet dropped after allocation and passes `e` on.
@@ -97,27 +87,23 @@ pub(crate) fn write(
 
     // W1 and W2 with the copies in between, in C's order, so a bad pointer
     // gives EFAULT exactly where C gives it.
-    let mut rest = total;
+    let mut split = Split::start(total);
     let mut pi = [0u8; TUN_PI_LEN];
     if !no_pi {
-        rest = rest
-            .checked_sub(TUN_PI_LEN)
-            .ok_or_else(|| refuse(dev, data, HdrError::ShortForPi))?;
+        split.take_pi().map_err(|e| refuse(dev, data, e))?;
         from.copy_from_full(&mut pi)?;
     }
     let mut hdr = VnetHdr::default();
     if let Some(sz) = vnet_hdr_sz {
-        let sz = usize::try_from(sz).unwrap_or(usize::MAX);
-        rest = rest
-            .checked_sub(sz)
-            .ok_or_else(|| refuse(dev, data, HdrError::ShortForVnetHdr))?;
+        split.take_vnet_hdr(sz).map_err(|e| refuse(dev, data, e))?;
         let mut raw = [0u8; VIRTIO_NET_HDR_LEN];
         from.copy_from_full(&mut raw)?;
         hdr = VnetHdr::parse(&raw, data.byte_order());
     }
-    // `rest` is now the packet's length, C's `len`.
-    ctx.alloc = vnet_hdr::write_alloc(ctx.is_tap, nonblock, rest, &geometry);
-    let layout: Layout = vnet_hdr::plan_layout(&hdr, &ctx).map_err(|e| refuse(dev, data, e))?;
+    // `split.len` is now the packet's length, C's `len`.
+    ctx.alloc = vnet_hdr::write_alloc(ctx.is_tap, nonblock, split.len, &geometry);
+    let layout: Layout =
+        vnet_hdr::plan_layout_split(&hdr, &ctx, split).map_err(|e| refuse(dev, data, e))?;
     // Bytes of a header larger than `struct virtio_net_hdr` are skipped.
     from.advance(layout.split.vnet_hdr_sz.saturating_sub(VIRTIO_NET_HDR_LEN));
 
@@ -126,7 +112,7 @@ pub(crate) fn write(
             let mut skb = Skb::alloc(layout.headroom, layout.linear, layout.frags_len())
                 .map_err(|e| dropped(dev, e))?;
             skb.copy_from_iter(from, layout.copy_len)
-                .map_err(|_| dropped(dev, EFAULT))?;
+                .map_err(|_| dropped(dev, from_errno(EFAULT)))?;
             skb
         }
         SkbAlloc::Linear { headroom } => {
@@ -138,7 +124,7 @@ pub(crate) fn write(
         .map_err(|e| refuse(dev, data, e))?;
     if !apply(&mut skb, &plan) {
         data.rx_frame_error();
-        return Err(EINVAL);
+        return Err(from_errno(EINVAL));
     }
 
     match data.kind() {
@@ -156,7 +142,7 @@ pub(crate) fn write(
         Kind::Tap => skb.eth_type_trans(dev).map_err(|e| dropped(dev, e))?,
     }
     if !dev.is_running() {
-        return Err(dropped(dev, EIO));
+        return Err(dropped(dev, from_errno(EIO)));
     }
     skb.deliver(dev, u32::try_from(layout.copy_len).unwrap_or(u32::MAX));
     Ok(total)

@@ -2,7 +2,7 @@
 
 //! Module parameters, which the C shim declares (6.12's `module!` has none).
 
-use crate::ffi;
+use super::ffi;
 
 /// Returns the value of the `abi` parameter, without its NUL.
 pub(crate) fn abi() -> &'static [u8] {

@@ -149,8 +149,7 @@ pub const TCP_CSUM_OFFSET: u16 = 16;
 /// Offset of the checksum field in a UDP header (`offsetof(struct udphdr, check)`).
 pub const UDP_CSUM_OFFSET: u16 = 6;
 
-/// The positive errno value of `EINVAL`.
-pub const EINVAL: i32 = 22;
+use crate::pure::errno::EINVAL;
 
 /// Length of `struct iphdr`, the default `nh_min_len`.
 const IPV4_HLEN: u32 = 20;
@@ -249,6 +248,9 @@ impl VnetHdr {
     ///
     /// Bytes past the 10th (a `TUNSETVNETHDRSZ` larger than 10) are ignored,
     /// as tun skips them on write.
+    ///
+    /// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+    #[cfg(rtun_host)]
     pub fn parse_slice(bytes: &[u8], order: ByteOrder) -> Option<Self> {
         bytes
             .first_chunk::<VIRTIO_NET_HDR_LEN>()
@@ -409,6 +411,9 @@ pub struct SkbGeometry {
 
 impl SkbGeometry {
     /// The values of an x86_64 Linux 6.12 kernel with 4 KiB pages and 17 frags.
+    ///
+    /// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+    #[cfg(rtun_host)]
     pub const X86_64: Self = SkbGeometry {
         page_size: 4096,
         shinfo_size: 320,
@@ -526,6 +531,9 @@ pub struct WriteCtx {
     pub geometry: SkbGeometry,
 }
 
+///
+/// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+#[cfg(rtun_host)]
 impl WriteCtx {
     /// Returns a context with tun's defaults for x86_64 and a paged skb.
     pub const fn new(
@@ -561,39 +569,66 @@ pub struct Split {
     pub len: usize,
 }
 
-/// Checks W1 and W2 and says where the PI, the vnet header and the packet are.
-///
-/// The driver calls this before copying anything from the user, as C checks
-/// the lengths before `copy_from_iter_full()` (tun.c lines 1775 to 1791).
-/// C copies the PI between W1 and W2, so a write that is too short for the
-/// vnet header and whose PI cannot be read fails with `EFAULT` there; a
-/// driver that wants that exact errno copies the PI before acting on
-/// [`HdrError::ShortForVnetHdr`].
-pub fn split_write(ctx: &WriteCtx) -> Result<Split, HdrError> {
-    let mut len = ctx.total_len;
-    let mut pi_len = 0;
-    if !ctx.no_pi {
-        // W1, tun.c line 1776.
-        len = len.checked_sub(TUN_PI_LEN).ok_or(HdrError::ShortForPi)?;
-        pi_len = TUN_PI_LEN;
+impl Split {
+    /// Starts splitting a write of `total_len` bytes: no prefix taken yet.
+    pub const fn start(total_len: usize) -> Self {
+        Split {
+            pi_len: 0,
+            hdr_offset: 0,
+            vnet_hdr_sz: 0,
+            data_offset: 0,
+            len: total_len,
+        }
     }
-    let mut vnet_hdr_sz = 0;
-    if let Some(sz) = ctx.vnet_hdr_sz {
+
+    /// W1: takes the 4-byte PI off the front (`tun_get_user()`'s first
+    /// length check); a shorter write is [`HdrError::ShortForPi`].
+    pub fn take_pi(&mut self) -> Result<(), HdrError> {
+        self.len = self
+            .len
+            .checked_sub(TUN_PI_LEN)
+            .ok_or(HdrError::ShortForPi)?;
+        self.pi_len = TUN_PI_LEN;
+        self.hdr_offset = TUN_PI_LEN;
+        self.data_offset = TUN_PI_LEN;
+        Ok(())
+    }
+
+    /// W2: takes a `vnet_hdr_sz`-byte virtio-net header off what is left
+    /// (`tun_get_user()`'s `iov_iter_count(from) < vnet_hdr_sz` check); a
+    /// shorter rest is [`HdrError::ShortForVnetHdr`].
+    ///
+    /// `TUNSETVNETHDRSZ` refuses sizes below 10; a smaller `vnet_hdr_sz`
+    /// here is taken as 10.
+    pub fn take_vnet_hdr(&mut self, vnet_hdr_sz: u32) -> Result<(), HdrError> {
         let sz = max(
-            usize::try_from(sz).unwrap_or(usize::MAX),
+            usize::try_from(vnet_hdr_sz).unwrap_or(usize::MAX),
             VIRTIO_NET_HDR_LEN,
         );
-        // W2, tun.c line 1787.
-        len = len.checked_sub(sz).ok_or(HdrError::ShortForVnetHdr)?;
-        vnet_hdr_sz = sz;
+        self.len = self.len.checked_sub(sz).ok_or(HdrError::ShortForVnetHdr)?;
+        self.vnet_hdr_sz = sz;
+        self.data_offset = self.pi_len.saturating_add(sz);
+        Ok(())
     }
-    Ok(Split {
-        pi_len,
-        hdr_offset: pi_len,
-        vnet_hdr_sz,
-        data_offset: pi_len.saturating_add(vnet_hdr_sz),
-        len,
-    })
+}
+
+/// Checks W1 and W2 and says where the PI, the vnet header and the packet are.
+///
+/// C checks each length before its `copy_from_iter_full()`, and copies the
+/// PI between W1 and W2, so a write too short for the vnet header whose PI
+/// cannot be read fails with `EFAULT`. The driver therefore takes the steps
+/// one by one ([`Split::take_pi`], copy, [`Split::take_vnet_hdr`], copy) and
+/// passes the result to [`plan_layout_split`]; this runs both steps at once
+/// for callers that do not care about the position of `EFAULT`.
+pub fn split_write(ctx: &WriteCtx) -> Result<Split, HdrError> {
+    let mut split = Split::start(ctx.total_len);
+    if !ctx.no_pi {
+        split.take_pi()?;
+    }
+    if let Some(sz) = ctx.vnet_hdr_sz {
+        split.take_vnet_hdr(sz)?;
+    }
+    Ok(split)
 }
 
 /// How the skb is laid out before `virtio_net_hdr_to_skb()` runs.
@@ -622,9 +657,14 @@ impl Layout {
 ///
 /// `hdr` is ignored (taken as all zeroes, like C's `gso = { 0 }`) when the
 /// context has no `IFF_VNET_HDR`.
-#[inline(always)]
 pub fn plan_layout(hdr: &VnetHdr, ctx: &WriteCtx) -> Result<Layout, HdrError> {
-    let split = split_write(ctx)?;
+    plan_layout_split(hdr, ctx, split_write(ctx)?)
+}
+
+/// [`plan_layout`] for a write whose W1 and W2 the caller already checked
+/// with [`Split::take_pi`] and [`Split::take_vnet_hdr`].
+#[inline(always)]
+pub fn plan_layout_split(hdr: &VnetHdr, ctx: &WriteCtx, split: Split) -> Result<Layout, HdrError> {
     let hdr = effective_hdr(hdr, ctx);
     let len = split.len;
 
@@ -921,6 +961,9 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
 }
 
 /// The whole plan of an accepted write.
+///
+/// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+#[cfg(rtun_host)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WritePlan {
     /// Allocation and copy.
@@ -933,6 +976,9 @@ pub struct WritePlan {
 ///
 /// With a faulting user buffer C returns `EFAULT` between the two stages;
 /// a driver that wants that order calls the stages itself.
+///
+/// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+#[cfg(rtun_host)]
 pub fn plan_write(hdr: &VnetHdr, ctx: &WriteCtx) -> Result<WritePlan, HdrError> {
     let layout = plan_layout(hdr, ctx)?;
     let skb = plan_skb(hdr, ctx.vnet_hdr_sz.is_some(), &layout)?;

@@ -6,15 +6,10 @@
 //! `__tun_chr_ioctl()` of Linux 6.12 `drivers/net/tun.c`, except where a
 //! comment says why rtun deliberately differs. Imports only `core`.
 
-use crate::features::Rfc2008Flags;
-use crate::uapi::*;
+use crate::pure::features::Rfc2008Flags;
+use crate::pure::uapi::*;
 
-/// `EPERM`.
-pub const EPERM: i32 = 1;
-/// `EBUSY`.
-pub const EBUSY: i32 = 16;
-/// `EINVAL`.
-pub const EINVAL: i32 = 22;
+use crate::pure::errno::{EBUSY, EINVAL};
 
 /// The kind of device a file is attached to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -299,7 +294,7 @@ mod tests {
 
     #[test]
     fn rfc2008_bits_split_the_directions() {
-        use crate::features::*;
+        use crate::pure::features::*;
         let send = SetIff::parse_abi(IFF_TUN | IFF_SEND_GSO_2008, Abi::Rfc2008).unwrap();
         assert!(send.hdr_write && !send.hdr_read);
         assert_eq!(send.dev_flags, IFF_TUN | IFF_VNET_HDR);

@@ -12,7 +12,7 @@
 //! by line, including the order of the checks.
 //!
 //! The module imports only `core` (and the header type of
-//! [`crate::vnet_hdr`]); it is compiled both into the kernel module and into
+//! [`crate::pure::vnet_hdr`]); it is compiled both into the kernel module and into
 //! the host crate (`host/`) where it is unit tested, property tested and
 //! fuzzed. Nothing here can panic: there is no indexing, no `unwrap`, no
 //! `unsafe`, and every sum is done in a wider type or saturates.
@@ -56,9 +56,10 @@
 
 use core::cmp::{max, min};
 
-use crate::vnet_hdr::{
-    ByteOrder, VnetHdr, EINVAL, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_TCP_ECN, SKB_GSO_UDP_L4,
-    TUN_PI_LEN, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN,
+use crate::pure::errno::EINVAL;
+use crate::pure::vnet_hdr::{
+    ByteOrder, VnetHdr, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_TCP_ECN, SKB_GSO_UDP_L4, TUN_PI_LEN,
+    VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN,
     VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6,
     VIRTIO_NET_HDR_GSO_UDP_L4, VIRTIO_NET_HDR_LEN,
 };
@@ -150,7 +151,7 @@ pub struct SkbInfo {
     pub protocol: u16,
     /// `skb_shinfo(skb)->gso_size`; nonzero exactly when the skb is GSO.
     pub gso_size: u16,
-    /// `skb_shinfo(skb)->gso_type`: `SKB_GSO_*` bits of [`crate::vnet_hdr`].
+    /// `skb_shinfo(skb)->gso_type`: `SKB_GSO_*` bits of [`crate::pure::vnet_hdr`].
     pub gso_type: u32,
     /// `skb->ip_summed`.
     pub ip_summed: IpSummed,
@@ -164,6 +165,9 @@ pub struct SkbInfo {
 
 impl SkbInfo {
     /// Returns a linear, non-GSO skb of `len` bytes without checksum state or VLAN tag.
+    ///
+    /// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+    #[cfg(rtun_host)]
     pub const fn new(len: u32, protocol: u16) -> Self {
         SkbInfo {
             len,
@@ -312,6 +316,9 @@ pub fn hdr_from_skb(
 /// bytes, only its length is written. Returns how many header bytes (not
 /// padding) were written. C writes the 10 bytes and skips the rest (see the
 /// module documentation); this writes the rest as zeroes.
+///
+/// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+#[cfg(rtun_host)]
 pub fn fill_vnet_hdr(hdr: &[u8; VIRTIO_NET_HDR_LEN], out: &mut [u8]) -> usize {
     let mut src = hdr.iter();
     for byte in out.iter_mut() {
@@ -356,6 +363,9 @@ pub struct ReadCtx {
 
 impl ReadCtx {
     /// Returns a context with the CPU's byte order, tun's default.
+    ///
+    /// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+    #[cfg(rtun_host)]
     pub const fn new(buf_len: usize, no_pi: bool, vnet_hdr_sz: Option<u32>) -> Self {
         ReadCtx {
             buf_len,

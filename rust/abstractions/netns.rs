@@ -2,7 +2,7 @@
 
 //! Network namespaces, reference counted.
 
-use crate::ffi;
+use super::ffi;
 use core::ptr::NonNull;
 use kernel::bindings;
 

@@ -3,47 +3,29 @@
 //! The read path: one queued packet becomes one user read (`tun_put_user()`).
 //!
 //! The layout, the header and the counters come from the pure planner in
-//! [`crate::vnet_out`]; this module dequeues, copies and counts.
+//! [`crate::pure::vnet_out`]; this module dequeues, copies and counts.
 
-use crate::device::RtunDev;
-use crate::ffi::RtunSkbInfo;
-use crate::file::IovIter;
-use crate::netdev::NetDevice;
-use crate::queue::SkbQueue;
-use crate::skb::Skb;
-use crate::uapi::IFF_NO_PI;
-use crate::vnet_out::{self, IpSummed, OutError, ReadCtx, ReadPlan, SkbInfo, VlanTag};
-use kernel::error::code::EFAULT;
-use kernel::error::{Error, Result};
+use super::device::RtunDev;
+use crate::abstractions::error::from_errno;
+use crate::abstractions::file::IovIter;
+use crate::abstractions::netdev::{net_ratelimit, NetDevice};
+use crate::abstractions::queue::SkbQueue;
+use crate::abstractions::skb::Skb;
+use crate::pure::errno::EFAULT;
+use crate::pure::uapi::IFF_NO_PI;
+use crate::pure::vnet_out::{self, OutError, ReadCtx, ReadPlan};
+use kernel::error::Result;
 use kernel::prelude::*;
 
 /// Zeroes written over the header bytes past the 10 of `struct virtio_net_hdr`.
 const ZEROES: [u8; 64] = [0; 64];
-
-/// Converts what the shim read from an skb into the planner's terms.
-fn skb_info(i: &RtunSkbInfo) -> SkbInfo {
-    SkbInfo {
-        len: i.len,
-        head_len: i.head_len,
-        protocol: i.protocol,
-        gso_size: i.gso_size,
-        gso_type: i.gso_type,
-        ip_summed: IpSummed::from_raw(i.ip_summed),
-        csum_start_offset: i.csum_start,
-        csum_offset: i.csum_offset,
-        vlan: (i.vlan_present != 0).then_some(VlanTag {
-            proto: i.vlan_proto,
-            tci: i.vlan_tci,
-        }),
-    }
-}
 
 /// Copies all of `buf` to `to`, or fails with `EFAULT`.
 fn put_all(to: &mut IovIter, buf: &[u8]) -> Result {
     if to.copy_to(buf) == buf.len() {
         Ok(())
     } else {
-        Err(EFAULT)
+        Err(from_errno(EFAULT))
     }
 }
 
@@ -114,12 +96,11 @@ pub(crate) fn read(
     if !ctx.dequeues() {
         return Ok(0);
     }
-    let (skb, raw_info) = queue.pop_wait(nonblock, shut_down)?;
-    let info = skb_info(&raw_info);
+    let (skb, info) = queue.pop_wait(nonblock, shut_down)?;
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {
-            if e == OutError::UnexpectedGsoType && crate::netdev::net_ratelimit() {
+            if e == OutError::UnexpectedGsoType && net_ratelimit() {
                 pr_err!(
                     "rtun: unexpected GSO type: {:#x}, gso_size {}, head {}\n",
                     info.gso_type,
@@ -131,7 +112,7 @@ pub(crate) fn read(
             if let Ok(Some(pi)) = vnet_out::plan_pi(&ctx, &info) {
                 put_all(to, &pi.to_bytes())?;
             }
-            return Err(Error::from_errno(-e.errno()));
+            return Err(from_errno(e.errno()));
         }
     };
     // The packet is used up whatever happens from here, as in C: freed as

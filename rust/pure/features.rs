@@ -12,8 +12,8 @@
 //! (seed/tun-vnet-hdr-gso-2008.patch.txt, [`Rfc2008Flags`]), which upstream
 //! replaced with `IFF_VNET_HDR` plus `TUNSETOFFLOAD`.
 
-use crate::uapi::{IFF_RECV_CSUM_2008, IFF_RECV_GSO_2008, IFF_SEND_GSO_2008};
-use crate::vnet_hdr::EINVAL;
+use crate::pure::errno::EINVAL;
+use crate::pure::uapi::{IFF_RECV_CSUM_2008, IFF_RECV_GSO_2008, IFF_SEND_GSO_2008};
 
 /// Scatter/gather I/O.
 pub const NETIF_F_SG: u64 = 1 << 0;

@@ -2,36 +2,24 @@
 
 //! Per-device state and the net device callbacks.
 
-use crate::features;
-use crate::iff::{Kind, SetIff};
-use crate::netdev::{DevConfig, NetDevOps, NetDevice};
-use crate::rcu::{RcuArc, RcuRead};
-use crate::rtnl::{Rtnl, RtnlLocked};
-use crate::skb::{self, Skb};
-use crate::tunfile::TunFile;
-use crate::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
+use super::tunfile::TunFile;
+use crate::abstractions::error::from_errno;
+use crate::abstractions::netdev::{DevConfig, Framing, NetDevOps, NetDevice};
+use crate::abstractions::rcu::{RcuArc, RcuRead};
+use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
+use crate::abstractions::skb::{self, Skb};
+use crate::pure::errno::{EINVAL, EOPNOTSUPP};
+use crate::pure::features;
+use crate::pure::iff::{Kind, SetIff};
+use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
-use kernel::error::{code::EINVAL, Error, Result};
+use kernel::error::{Error, Result};
 use kernel::sync::Arc;
 
 /// Whether the kernel lets tun headers be big endian on a little-endian CPU
 /// (`CONFIG_TUN_VNET_CROSS_LE`), which decides `TUNSETVNETBE` as in C.
 pub(crate) const CROSS_ENDIAN: bool = cfg!(CONFIG_TUN_VNET_CROSS_LE);
-
-// The pure feature bits must be the kernel's.
-const _: () = {
-    assert!(features::NETIF_F_SG == 1 << bindings::NETIF_F_SG_BIT);
-    assert!(features::NETIF_F_HW_CSUM == 1 << bindings::NETIF_F_HW_CSUM_BIT);
-    assert!(features::NETIF_F_HIGHDMA == 1 << bindings::NETIF_F_HIGHDMA_BIT);
-    assert!(features::NETIF_F_FRAGLIST == 1 << bindings::NETIF_F_FRAGLIST_BIT);
-    assert!(features::NETIF_F_HW_VLAN_CTAG_TX == 1 << bindings::NETIF_F_HW_VLAN_CTAG_TX_BIT);
-    assert!(features::NETIF_F_TSO == 1 << bindings::NETIF_F_TSO_BIT);
-    assert!(features::NETIF_F_TSO_ECN == 1 << bindings::NETIF_F_TSO_ECN_BIT);
-    assert!(features::NETIF_F_TSO6 == 1 << bindings::NETIF_F_TSO6_BIT);
-    assert!(features::NETIF_F_GSO_UDP_L4 == 1 << bindings::NETIF_F_GSO_UDP_L4_BIT);
-    assert!(features::NETIF_F_HW_VLAN_STAG_TX == 1 << bindings::NETIF_F_HW_VLAN_STAG_TX_BIT);
-};
 
 /// `ARPHRD_NONE` (`include/uapi/linux/if_arp.h`).
 const ARPHRD_NONE: u16 = 0xfffe;
@@ -52,11 +40,6 @@ const TUN_READQ_SIZE: u32 = 500;
 /// `DEFAULT_TX_QUEUE_LEN`, which `ether_setup()` gives a TAP device.
 const DEFAULT_TX_QUEUE_LEN: u32 = 1000;
 
-/// The error `ip link add type rtun` gets: devices are made through `/dev/net/rtun`.
-pub(crate) fn rtnl_newlink_error() -> Error {
-    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
-}
-
 /// Returns how a new device is set up, as `tun_net_initialize()` does.
 ///
 /// Under the 2008 ABI the features are the ones fixed at creation.
@@ -68,43 +51,40 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
             features::DEFAULT_VLAN_FEATURES,
         ),
     };
-    let kind = req.kind;
+    // `alloc_netdev_mqs()` marks a device whose setup left `tx_queue_len` at
+    // 0 as queueless; C's `tun_setup()` sets it there, rtun sets it here, so
+    // undo that: tun and tap devices get the default qdisc, and a full read
+    // queue is not reported to senders that went through it.
     let mut cfg = DevConfig {
+        framing: Framing::Ip,
         hw_features: hw,
         features: hw,
         vlan_features: vlan,
+        flags: bindings::net_device_flags_IFF_POINTOPOINT
+            | bindings::net_device_flags_IFF_NOARP
+            | bindings::net_device_flags_IFF_MULTICAST,
+        priv_flags_set: 0,
+        priv_flags_clear: IFF_NO_QUEUE,
         mtu: bindings::ETH_DATA_LEN,
         min_mtu: MIN_MTU,
-        lltx: 1,
-        // `alloc_netdev_mqs()` marks a device whose setup left
-        // `tx_queue_len` at 0 as queueless; C's `tun_setup()` sets it there,
-        // rtun sets it here, so undo that: tun and tap devices get the
-        // default qdisc, and a full read queue is not reported to senders
-        // that went through it.
-        priv_flags_clear: IFF_NO_QUEUE,
-        ..DevConfig::default()
+        max_mtu: MAX_MTU,
+        tx_queue_len: TUN_READQ_SIZE,
+        type_: ARPHRD_NONE,
+        hard_header_len: 0,
+        addr_len: 0,
+        lltx: true,
     };
-    match kind {
-        Kind::Tun => {
-            cfg.type_ = ARPHRD_NONE;
-            cfg.flags = bindings::net_device_flags_IFF_POINTOPOINT
-                | bindings::net_device_flags_IFF_NOARP
-                | bindings::net_device_flags_IFF_MULTICAST;
-            cfg.max_mtu = MAX_MTU;
-            cfg.tx_queue_len = TUN_READQ_SIZE;
-        }
-        Kind::Tap => {
-            cfg.ether = 1;
-            cfg.type_ = ARPHRD_ETHER;
-            cfg.hard_header_len = bindings::ETH_HLEN as u16;
-            cfg.addr_len = bindings::ETH_ALEN as u8;
-            cfg.flags =
-                bindings::net_device_flags_IFF_BROADCAST | bindings::net_device_flags_IFF_MULTICAST;
-            cfg.priv_flags_clear |= IFF_TX_SKB_SHARING;
-            cfg.priv_flags_set = IFF_LIVE_ADDR_CHANGE;
-            cfg.max_mtu = MAX_MTU - bindings::ETH_HLEN;
-            cfg.tx_queue_len = DEFAULT_TX_QUEUE_LEN;
-        }
+    if req.kind == Kind::Tap {
+        cfg.framing = Framing::Ether;
+        cfg.type_ = ARPHRD_ETHER;
+        cfg.hard_header_len = bindings::ETH_HLEN as u16;
+        cfg.addr_len = bindings::ETH_ALEN as u8;
+        cfg.flags =
+            bindings::net_device_flags_IFF_BROADCAST | bindings::net_device_flags_IFF_MULTICAST;
+        cfg.priv_flags_clear |= IFF_TX_SKB_SHARING;
+        cfg.priv_flags_set = IFF_LIVE_ADDR_CHANGE;
+        cfg.max_mtu = MAX_MTU - bindings::ETH_HLEN;
+        cfg.tx_queue_len = DEFAULT_TX_QUEUE_LEN;
     }
     cfg
 }
@@ -184,9 +164,9 @@ impl RtunDev {
 
     /// Sets the virtio-net header size (`TUNSETVNETHDRSZ`); below 10 is `EINVAL`.
     pub(crate) fn set_vnet_hdr_sz(&self, sz: i32, _rtnl: &mut Rtnl) -> Result {
-        let sz = u32::try_from(sz).map_err(|_| EINVAL)?;
+        let sz = u32::try_from(sz).map_err(|_| from_errno(EINVAL))?;
         if sz < VIRTIO_NET_HDR_LEN as u32 {
-            return Err(EINVAL);
+            return Err(from_errno(EINVAL));
         }
         self.vnet_hdr_sz.store(sz, Ordering::Relaxed);
         Ok(())
@@ -210,7 +190,7 @@ impl RtunDev {
     /// Sets `TUNSETVNETBE`; only kernels with cross-endian support allow it, as in C.
     pub(crate) fn set_vnet_be(&self, on: bool, _rtnl: &mut Rtnl) -> Result {
         if !CROSS_ENDIAN {
-            return Err(EINVAL);
+            return Err(from_errno(EINVAL));
         }
         self.vnet_be.store(on, Ordering::Relaxed);
         Ok(())
@@ -253,6 +233,12 @@ impl RtunDev {
 }
 
 impl NetDevOps for RtunDev {
+    fn newlink_error() -> Error {
+        // Devices are made through `/dev/net/rtun`, as C's `tun_validate()`
+        // says with its extack message.
+        from_errno(EOPNOTSUPP)
+    }
+
     fn uninit(_dev: &NetDevice, data: &Self, rtnl: &mut Rtnl) {
         // The device goes away under an attached file (`ip link del`, module
         // unload): blocked readers fail with EFAULT, as in C, and the file

@@ -9,10 +9,11 @@
 //! blocking pop is written here in Rust the way `kernel::sync::CondVar`
 //! waits.
 
-use crate::ffi;
-use crate::file::File;
-use crate::skb::Skb;
-use core::marker::{PhantomData, PhantomPinned};
+use super::ffi;
+use super::file::{File, PollTable};
+use super::skb::Skb;
+use crate::pure::vnet_out::SkbInfo;
+use core::marker::PhantomPinned;
 use kernel::bindings;
 use kernel::error::code::{EAGAIN, EFAULT, ERESTARTSYS};
 use kernel::error::{Error, Result};
@@ -46,14 +47,15 @@ impl SkbQueue {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         // SAFETY: `slot` is valid, pinned memory for a `ptr_ring`, which the
         // shim checks fits in `PtrRing`; on failure nothing was allocated.
-        let ring = unsafe {
-            init::pin_init_from_closure(
-                |slot: *mut Opaque<ffi::PtrRing>| match ffi::rtun_ring_init(Opaque::raw_get(slot)) {
-                    0 => Ok(()),
-                    err => Err(Error::from_errno(err)),
-                },
-            )
-        };
+        let ring =
+            unsafe {
+                init::pin_init_from_closure(|slot: *mut Opaque<ffi::PtrRing>| {
+                    match ffi::rtun_ring_init(Opaque::raw_get(slot).cast()) {
+                        0 => Ok(()),
+                        err => Err(Error::from_errno(err)),
+                    }
+                })
+            };
         try_pin_init!(Self {
             ring <- ring,
             // SAFETY: `slot` is valid, pinned memory for a `wait_queue_head`.
@@ -62,10 +64,17 @@ impl SkbQueue {
         }? Error)
     }
 
+    /// Returns the ring as the shim's functions take it.
+    fn ring(&self) -> *mut ffi::ptr_ring {
+        // The room is `RTUN_PTR_RING_SIZE` bytes, which the shim checks a
+        // `struct ptr_ring` fits in.
+        self.ring.get().cast()
+    }
+
     /// Returns whether no packet is queued.
     pub(crate) fn is_empty(&self) -> bool {
         // SAFETY: the ring is initialised; the shim takes the consumer lock.
-        unsafe { ffi::rtun_ring_empty(self.ring.get()) }
+        unsafe { ffi::rtun_ring_empty(self.ring()) }
     }
 
     /// Makes room for `size` packets; keeps the oldest ones and frees the
@@ -73,7 +82,7 @@ impl SkbQueue {
     pub(crate) fn resize(&self, size: u32) -> Result {
         // SAFETY: the ring is initialised; process context, where the shim
         // may allocate with `GFP_KERNEL`; it takes both locks.
-        match unsafe { ffi::rtun_ring_resize(self.ring.get(), size) } {
+        match unsafe { ffi::rtun_ring_resize(self.ring(), size) } {
             0 => Ok(()),
             err => Err(Error::from_errno(err)),
         }
@@ -88,7 +97,7 @@ impl SkbQueue {
         // SAFETY: the ring and the wait queue are initialised; the caller runs
         // with bottom halves off, as the producer lock requires; ownership of
         // `raw` passes to the ring when the call returns true.
-        if unsafe { ffi::rtun_ring_produce(self.ring.get(), self.wq.get(), raw) } {
+        if unsafe { ffi::rtun_ring_produce(self.ring(), self.wq.get(), raw) } {
             Ok(())
         } else {
             // SAFETY: the ring refused `raw`, so it is still ours.
@@ -99,19 +108,20 @@ impl SkbQueue {
     /// Takes the first packet, if any.
     pub(crate) fn pop(&self) -> Option<Skb> {
         // SAFETY: the ring is initialised; the shim takes the consumer lock.
-        let raw = unsafe { ffi::rtun_ring_consume(self.ring.get()) };
+        let raw = unsafe { ffi::rtun_ring_consume(self.ring()) };
         // SAFETY: a consumed skb is owned by the caller.
         (!raw.is_null()).then(|| unsafe { Skb::from_raw(raw) })
     }
 
     /// Takes the first packet, if any, with what the read path reads from it.
-    fn pop_info(&self) -> Option<(Skb, ffi::RtunSkbInfo)> {
-        let mut info = ffi::RtunSkbInfo::default();
+    #[inline]
+    fn pop_info(&self) -> Option<(Skb, SkbInfo)> {
+        let mut info = ffi::rtun_skb_info::default();
         // SAFETY: the ring is initialised; the shim takes the consumer lock
         // and fills `info`, valid for writes, when it returns an skb.
-        let raw = unsafe { ffi::rtun_ring_consume_info(self.ring.get(), &mut info) };
+        let raw = unsafe { ffi::rtun_ring_consume_info(self.ring(), &mut info) };
         // SAFETY: a consumed skb is owned by the caller.
-        (!raw.is_null()).then(|| (unsafe { Skb::from_raw(raw) }, info))
+        (!raw.is_null()).then(|| (unsafe { Skb::from_raw(raw) }, Skb::info_from_raw(&info)))
     }
 
     /// Frees every queued packet.
@@ -143,7 +153,7 @@ impl SkbQueue {
         &self,
         nonblock: bool,
         shut_down: impl Fn() -> bool,
-    ) -> Result<(Skb, ffi::RtunSkbInfo)> {
+    ) -> Result<(Skb, SkbInfo)> {
         if let Some(popped) = self.pop_info() {
             return Ok(popped);
         }
@@ -184,7 +194,7 @@ impl SkbQueue {
         // SAFETY: the file, the wait queue and the poll table are valid during
         // the `poll` call; the wait queue outlives the file's poll entries
         // because it lives as long as the file's state.
-        unsafe { ffi::rtun_poll_wait(file.as_ptr().cast(), self.wq.get(), pt.as_ptr()) };
+        unsafe { ffi::rtun_poll_wait(file.as_ptr(), self.wq.get(), pt.as_ptr()) };
     }
 }
 
@@ -193,35 +203,6 @@ impl PinnedDrop for SkbQueue {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: the ring is initialised and, being dropped, used by no one
         // else; the shim frees the queued packets and the ring's array.
-        unsafe { ffi::rtun_ring_cleanup(self.ring.get()) };
-    }
-}
-
-/// The `poll_table` of a `poll` call, which may be null.
-///
-/// # Invariants
-///
-/// `ptr` is null or valid for `'a`, the duration of the `poll` call.
-pub(crate) struct PollTable<'a> {
-    ptr: *mut bindings::poll_table_struct,
-    _call: PhantomData<&'a ()>,
-}
-
-impl PollTable<'_> {
-    /// Wraps the argument of the `poll` file operation.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` must be null or valid for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::poll_table_struct) -> PollTable<'a> {
-        // INVARIANT: guaranteed by the caller.
-        PollTable {
-            ptr,
-            _call: PhantomData,
-        }
-    }
-
-    fn as_ptr(&self) -> *mut bindings::poll_table_struct {
-        self.ptr
+        unsafe { ffi::rtun_ring_cleanup(self.ring()) };
     }
 }

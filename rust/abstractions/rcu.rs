@@ -2,8 +2,8 @@
 
 //! An `Arc` published to RCU readers, changed only with RTNL held.
 
-use crate::ffi;
-use crate::rtnl::Rtnl;
+use super::ffi;
+use super::rtnl::Rtnl;
 use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
@@ -32,6 +32,17 @@ impl RcuRead {
             _not_send: PhantomData,
         }
     }
+}
+
+/// Waits until every RCU reader that may have seen an old pointer is done
+/// (`synchronize_net()`).
+///
+/// Sleeps; callers are in process context (they hold RTNL, as C tun's
+/// callers do).
+pub(crate) fn synchronize_net() {
+    // SAFETY: `synchronize_net()` only sleeps; every caller is in process
+    // context, which `&mut Rtnl` at each call site implies.
+    unsafe { ffi::rtun_synchronize_net() };
 }
 
 /// An optional `Arc<T>` that RCU readers may look at without a reference.
@@ -87,8 +98,7 @@ impl<T> RcuArc<T> {
         if old.is_null() {
             return None;
         }
-        // SAFETY: process context with RTNL held, where C's tun calls it too.
-        unsafe { ffi::rtun_synchronize_net() };
+        synchronize_net();
         // SAFETY: `old` came from `Arc::into_raw` and no reader can see it any more.
         Some(unsafe { Arc::from_raw(old) })
     }

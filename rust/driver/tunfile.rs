@@ -2,30 +2,29 @@
 
 //! Per-file state of `/dev/net/rtun` and its ioctls.
 
-use crate::device::{self, RtunDev};
-use crate::features;
-use crate::file::{File, FileOps, IovIter};
-use crate::iff::{self, Abi, IffError, SetIff};
-use crate::netdev::{self, DevSlot, NetDevice, RtunNetDev};
-use crate::netns::NetNs;
-use crate::queue::{PollTable, SkbQueue};
-use crate::read;
-use crate::rtnl::Rtnl;
-use crate::skb::Skb;
-use crate::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
-use crate::write;
+use super::device::{self, RtunDev};
+use super::{read, write};
+use crate::abstractions::error::from_errno;
+use crate::abstractions::file::{File, FileOps, IovIter, PollTable};
+use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
+use crate::abstractions::netns::NetNs;
+use crate::abstractions::queue::SkbQueue;
+use crate::abstractions::rtnl::Rtnl;
+use crate::abstractions::skb::Skb;
+use crate::abstractions::uaccess::UserArg;
+use crate::pure::errno::{EBADFD, EEXIST, EINVAL, ENXIO, EPERM};
+use crate::pure::features;
+use crate::pure::iff::{self, Abi, IffError, SetIff};
+use crate::pure::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use kernel::bindings;
-use kernel::error::code::{EEXIST, EINVAL, ENXIO, EPERM};
 use kernel::error::{Error, Result};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::ARef;
-use kernel::uaccess::UserSlice;
 
 /// `EBADFD`: the file is not attached to a device.
 fn ebadfd() -> Error {
-    Error::from_errno(-(bindings::EBADFD as i32))
+    from_errno(EBADFD)
 }
 
 /// The flag ABI `TUNSETIFF` speaks, set once at module load (0: upstream, 1: 2008).
@@ -56,28 +55,9 @@ const EPOLLWRNORM: u32 = 0x100;
 /// `EPOLLERR`.
 const EPOLLERR: u32 = 0x8;
 
-/// The size of the `int` most tun ioctls read or write.
-const INT_SIZE: usize = 4;
-
-/// Reads the `int` an ioctl argument points to.
-fn read_int(arg: usize) -> Result<i32> {
-    let mut raw = [0u8; INT_SIZE];
-    UserSlice::new(arg, INT_SIZE)
-        .reader()
-        .read_slice(&mut raw)?;
-    Ok(i32::from_ne_bytes(raw))
-}
-
-/// Writes an `int` where an ioctl argument points.
-fn write_int(arg: usize, v: i32) -> Result {
-    UserSlice::new(arg, INT_SIZE)
-        .writer()
-        .write_slice(&v.to_ne_bytes())
-}
-
 /// Maps a flag-logic error to the kernel error C would return.
 fn iff_error(e: IffError) -> Error {
-    Error::from_errno(-e.errno())
+    from_errno(e.errno())
 }
 
 /// The state of one open `/dev/net/rtun` file.
@@ -89,7 +69,7 @@ pub(crate) struct TunFile {
     ///
     /// Changed only with RTNL held; the data path takes a counted reference
     /// without a lock, as C's `tun_get()` does under RCU.
-    dev: DevSlot,
+    dev: DevSlot<RtunDev>,
     /// Packets the device transmitted, for `read()`; C's `tfile->tx_ring`.
     #[pin]
     queue: SkbQueue,
@@ -126,7 +106,7 @@ impl TunFile {
     }
 
     /// Returns a counted reference to the attached device.
-    fn device(&self) -> Option<RtunNetDev> {
+    fn device(&self) -> Option<RtunNetDev<RtunDev>> {
         self.dev.get()
     }
 
@@ -134,17 +114,17 @@ impl TunFile {
     /// writes its name back into `req`.
     fn set_iff(this: ArcBorrow<'_, Self>, rtnl: &mut Rtnl, req: &mut IfReq) -> Result {
         if this.dev.is_set(rtnl) {
-            return Err(EEXIST);
+            return Err(from_errno(EEXIST));
         }
         let want = SetIff::parse_abi(req.flags(), abi()).map_err(iff_error)?;
         let name = req.name_buf();
         let existing = NetDevice::get_by_name(&this.net, &name, rtnl).map(ARef::from);
         let dev = match existing {
             Some(dev) => {
-                let state = dev.data().map(|d| (d.kind(), d.has_file(rtnl)));
+                let state = dev.data::<RtunDev>().map(|d| (d.kind(), d.has_file(rtnl)));
                 want.check_existing(state).map_err(iff_error)?;
-                let dev = RtunNetDev::new(dev).ok_or(EINVAL)?;
-                let data = dev.data().ok_or(EINVAL)?;
+                let dev = RtunNetDev::<RtunDev>::new(dev).ok_or_else(|| from_errno(EINVAL))?;
+                let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
                 // The queue holds `tx_queue_len` packets, sized before the
                 // device can transmit to this file, as C's `tun_attach()`.
                 this.queue.resize(dev.tx_queue_len())?;
@@ -155,7 +135,7 @@ impl TunFile {
             }
             None => {
                 if !this.net.admin_capable() {
-                    return Err(EPERM);
+                    return Err(from_errno(EPERM));
                 }
                 let name = if req.name().is_empty() {
                     let mut buf = [0u8; IFNAMSIZ];
@@ -169,7 +149,7 @@ impl TunFile {
                 this.queue.resize(cfg.tx_queue_len)?;
                 let state = RtunDev::new(&want);
                 let dev = netdev::register(rtnl, &this.net, &name, &cfg, state)?;
-                let data = dev.data().ok_or(EINVAL)?;
+                let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
                 data.attach(this.into(), rtnl);
                 dev
             }
@@ -211,26 +191,15 @@ impl TunFile {
 }
 
 /// Reads a `struct ifreq` from user space.
-fn read_ifreq(arg: usize) -> Result<IfReq> {
-    let mut raw = [0u8; IFREQ_SIZE];
-    UserSlice::new(arg, IFREQ_SIZE)
-        .reader()
-        .read_slice(&mut raw)?;
-    Ok(IfReq::from_bytes(raw))
-}
-
-/// Writes a `struct ifreq` to user space.
-fn write_ifreq(arg: usize, req: &IfReq) -> Result {
-    UserSlice::new(arg, IFREQ_SIZE)
-        .writer()
-        .write_slice(req.as_bytes())
+fn read_ifreq(arg: UserArg) -> Result<IfReq> {
+    Ok(IfReq::from_bytes(arg.read::<IFREQ_SIZE>()?))
 }
 
 impl FileOps for TunFile {
     fn open(file: &File) -> Result<Arc<Self>> {
         // Reads and writes honour IOCB_NOWAIT, as in C.
         file.set_nowait();
-        let net = NetNs::current().ok_or(ENXIO)?;
+        let net = NetNs::current().ok_or_else(|| from_errno(ENXIO))?;
         let init = try_pin_init!(TunFile {
             net,
             dev: DevSlot::new(),
@@ -247,20 +216,17 @@ impl FileOps for TunFile {
         this.queue.purge();
     }
 
-    fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: UserArg) -> Result<isize> {
         match cmd {
             uapi::TUNGETFEATURES => {
-                let word = iff::RTUN_TUNGETFEATURES.to_ne_bytes();
-                UserSlice::new(arg, word.len())
-                    .writer()
-                    .write_slice(&word)?;
+                arg.write(&iff::RTUN_TUNGETFEATURES.to_ne_bytes())?;
                 return Ok(0);
             }
             uapi::TUNSETQUEUE => {
                 // rtun has no multiqueue devices; C fails the same way for a
                 // device without IFF_MULTI_QUEUE, after copying the request.
                 read_ifreq(arg)?;
-                return Err(EINVAL);
+                return Err(from_errno(EINVAL));
             }
             _ => {}
         }
@@ -274,46 +240,46 @@ impl FileOps for TunFile {
         if cmd == uapi::TUNSETIFF {
             Self::set_iff(this, &mut rtnl, &mut req)?;
             // As in C, a fault here leaves the device created and attached.
-            write_ifreq(arg, &req)?;
+            arg.write(req.as_bytes())?;
             return Ok(0);
         }
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
         match cmd {
-            uapi::TUNGETIFF => write_ifreq(arg, &Self::get_iff(&dev, data))?,
+            uapi::TUNGETIFF => arg.write(Self::get_iff(&dev, data).as_bytes())?,
             // Accepted and ignored, as upstream.
             uapi::TUNSETNOCSUM => {}
             uapi::TUNGETVNETHDRSZ => {
-                write_int(arg, i32::try_from(data.vnet_hdr_sz()).unwrap_or(i32::MAX))?
+                arg.write_int(i32::try_from(data.vnet_hdr_sz()).unwrap_or(i32::MAX))?
             }
-            uapi::TUNSETVNETHDRSZ => data.set_vnet_hdr_sz(read_int(arg)?, &mut rtnl)?,
-            uapi::TUNGETVNETLE => write_int(arg, i32::from(data.vnet_le()))?,
-            uapi::TUNSETVNETLE => data.set_vnet_le(read_int(arg)? != 0, &mut rtnl),
+            uapi::TUNSETVNETHDRSZ => data.set_vnet_hdr_sz(arg.read_int()?, &mut rtnl)?,
+            uapi::TUNGETVNETLE => arg.write_int(i32::from(data.vnet_le()))?,
+            uapi::TUNSETVNETLE => data.set_vnet_le(arg.read_int()? != 0, &mut rtnl),
             uapi::TUNGETVNETBE => {
                 if !device::CROSS_ENDIAN {
-                    return Err(EINVAL);
+                    return Err(from_errno(EINVAL));
                 }
-                write_int(arg, i32::from(data.vnet_be()))?
+                arg.write_int(i32::from(data.vnet_be()))?
             }
             uapi::TUNSETVNETBE => {
                 if !device::CROSS_ENDIAN {
-                    return Err(EINVAL);
+                    return Err(from_errno(EINVAL));
                 }
-                data.set_vnet_be(read_int(arg)? != 0, &mut rtnl)?
+                data.set_vnet_be(arg.read_int()? != 0, &mut rtnl)?
             }
             uapi::TUNSETOFFLOAD => {
                 // The 2008 interface fixed the features at creation.
                 if abi() == Abi::Rfc2008 {
-                    return Err(EINVAL);
+                    return Err(from_errno(EINVAL));
                 }
-                let allowed = features::offload_features(arg as u64)
-                    .map_err(|e| Error::from_errno(-e.errno()))?;
+                let allowed = features::offload_features(arg.value() as u64)
+                    .map_err(|e| from_errno(e.errno()))?;
                 data.set_allowed_features(allowed, &mut rtnl);
                 let wanted = features::offload_wanted_features(dev.wanted_features(&rtnl), allowed);
                 dev.set_wanted_features(wanted, &mut rtnl);
                 dev.update_features(&mut rtnl);
             }
-            _ => return Err(EINVAL),
+            _ => return Err(from_errno(EINVAL)),
         }
         Ok(0)
     }

@@ -2,10 +2,11 @@
 
 //! Owned socket buffers: building a received packet and handing it to the stack.
 
-use crate::ffi;
-use crate::file::IovIter;
-use crate::netdev::NetDevice;
-use crate::vnet_hdr::SkbGeometry;
+use super::ffi;
+use super::file::IovIter;
+use super::netdev::NetDevice;
+use crate::pure::vnet_hdr::SkbGeometry;
+use crate::pure::vnet_out::{IpSummed, SkbInfo, VlanTag};
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{
@@ -14,9 +15,20 @@ use kernel::error::{
 };
 use kernel::ffi::c_int;
 
+// The pure layer's GSO bits must be the kernel's.
+const _: () = {
+    use crate::pure::vnet_hdr as v;
+    assert!(v::SKB_GSO_TCPV4 == bindings::SKB_GSO_TCPV4);
+    assert!(v::SKB_GSO_DODGY == bindings::SKB_GSO_DODGY);
+    assert!(v::SKB_GSO_TCP_ECN == bindings::SKB_GSO_TCP_ECN);
+    assert!(v::SKB_GSO_TCPV6 == bindings::SKB_GSO_TCPV6);
+    assert!(v::SKB_GSO_UDP == bindings::SKB_GSO_UDP);
+    assert!(v::SKB_GSO_UDP_L4 == bindings::SKB_GSO_UDP_L4);
+};
+
 /// Returns the running kernel's sizes that decide an skb's layout.
 pub(crate) fn geometry() -> SkbGeometry {
-    let mut g = ffi::RtunSkbGeometry::default();
+    let mut g = ffi::rtun_skb_geometry::default();
     // SAFETY: `g` is a valid, writable `struct rtun_skb_geometry`.
     unsafe { ffi::rtun_skb_geometry(&mut g) };
     SkbGeometry {
@@ -85,6 +97,25 @@ impl Skb {
             Some(ptr) => Ok(Skb { ptr }),
             None if err < 0 => Err(Error::from_errno(err)),
             None => Err(ENOMEM),
+        }
+    }
+
+    /// Converts what the shim read from an skb into the planner's terms.
+    #[inline]
+    pub(crate) fn info_from_raw(i: &ffi::rtun_skb_info) -> SkbInfo {
+        SkbInfo {
+            len: i.len,
+            head_len: i.head_len,
+            protocol: i.protocol,
+            gso_size: i.gso_size,
+            gso_type: i.gso_type,
+            ip_summed: IpSummed::from_raw(i.ip_summed),
+            csum_start_offset: i.csum_start,
+            csum_offset: i.csum_offset,
+            vlan: (i.vlan_present != 0).then_some(VlanTag {
+                proto: i.vlan_proto,
+                tci: i.vlan_tci,
+            }),
         }
     }
 

@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Net devices created by rtun: reference counting, creation with Rust
+//! private data of the driver's type `T`, and the `net_device_ops`
+//! trampolines ([`LinkRegistration<T>`] installs them).
+//!
+//! # Private area
+//!
+//! A device created by [`register`] keeps a `PrivArea<T>` in its
+//! `netdev_priv()` area: a header with `T`'s [`TypeId`] and a `live` flag,
+//! then the data. It is written before the device gets rtun's `netdev_ops`,
+//! and dropped by the `priv_destructor`, which the core runs only after the
+//! last reference is gone. So every device whose ops are rtun's has live
+//! private data for as long as a reference to it is held, and
+//! [`NetDevice::data`] hands it out only as the type it was created with.
+//! [`RtunNetDev<T>`] is a counted reference to such a device, and
+//! [`DevSlot<T>`] publishes one to the data path the way C tun's
+//! `tfile->tun` is published under RCU.
+//!
+//! # Fields read in place
+//!
+//! The Rust bindings see `struct net_device` as opaque. What the data path
+//! reads of it per packet (the private area, `state`, `tx_queue_len`) is read
+//! at offsets the shim exports in `rtun_netdev_layout`, not through a call.
+
+use super::ffi;
+use super::netns::NetNs;
+use super::rcu::RcuRead;
+use super::rtnl::{Rtnl, RtnlLocked};
+use super::skb::Skb;
+use crate::pure::iff::Kind;
+use crate::pure::uapi::IFNAMSIZ;
+use core::any::TypeId;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ops::Deref;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::bindings;
+use kernel::error::{
+    code::{EBUSY, EINVAL, ENOMEM},
+    Error, Result,
+};
+use kernel::ffi::{c_char, c_int};
+use kernel::types::{ARef, AlwaysRefCounted, Opaque};
+
+/// Callbacks of the private data type `Self` of the devices a driver creates.
+pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
+    /// The device is being unregistered (`ndo_uninit`), with RTNL held.
+    fn uninit(dev: &NetDevice, data: &Self, rtnl: &mut Rtnl);
+    /// The device is brought up (`ndo_open`), with RTNL held.
+    fn open(dev: &NetDevice, data: &Self) -> Result;
+    /// The device is brought down (`ndo_stop`), with RTNL held.
+    fn stop(dev: &NetDevice, data: &Self) -> Result;
+    /// The stack hands over a packet to transmit (`ndo_start_xmit`), under RCU.
+    ///
+    /// Returns false if the packet was dropped.
+    fn start_xmit(dev: &NetDevice, data: &Self, skb: Skb, rcu: &RcuRead) -> bool;
+    /// Filters wanted features (`ndo_fix_features`), with RTNL held.
+    fn fix_features(dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64;
+    /// Returns the receive frame errors to add to the core statistics.
+    fn rx_frame_errors(data: &Self) -> u64;
+    /// The transmit queue length changed, with RTNL held; an error makes
+    /// the core restore the old length.
+    fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result;
+    /// The error `ip link add type <kind>` gets (the link kind's `validate`).
+    fn newlink_error() -> Error;
+}
+
+/// How a device's link layer is set up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Ethernet (`ether_setup()`, TAP's ops table, a random MAC address).
+    Ether,
+    /// None: IP packets (TUN's ops table, IP tunnel header ops).
+    Ip,
+}
+
+/// How a new device is set up; applied as is by the shim after the
+/// framing's own set-up.
+pub(crate) struct DevConfig {
+    /// Framing, which also picks the ops table.
+    pub(crate) framing: Framing,
+    /// `hw_features`.
+    pub(crate) hw_features: u64,
+    /// `features`.
+    pub(crate) features: u64,
+    /// `vlan_features`.
+    pub(crate) vlan_features: u64,
+    /// `flags` (`IFF_*` of `enum net_device_flags`).
+    pub(crate) flags: u32,
+    /// `priv_flags` bits to set.
+    pub(crate) priv_flags_set: u32,
+    /// `priv_flags` bits to clear.
+    pub(crate) priv_flags_clear: u32,
+    /// `mtu`.
+    pub(crate) mtu: u32,
+    /// `min_mtu`.
+    pub(crate) min_mtu: u32,
+    /// `max_mtu`.
+    pub(crate) max_mtu: u32,
+    /// `tx_queue_len`.
+    pub(crate) tx_queue_len: u32,
+    /// `type` (`ARPHRD_*`).
+    pub(crate) type_: u16,
+    /// `hard_header_len`.
+    pub(crate) hard_header_len: u16,
+    /// `addr_len`.
+    pub(crate) addr_len: u8,
+    /// `lltx`: the driver takes no transmit lock of the core's.
+    pub(crate) lltx: bool,
+}
+
+impl DevConfig {
+    /// Returns the boundary struct the shim applies.
+    fn to_raw(&self) -> ffi::rtun_netdev_cfg {
+        ffi::rtun_netdev_cfg {
+            hw_features: self.hw_features,
+            features: self.features,
+            vlan_features: self.vlan_features,
+            flags: self.flags,
+            priv_flags_set: self.priv_flags_set,
+            priv_flags_clear: self.priv_flags_clear,
+            mtu: self.mtu,
+            min_mtu: self.min_mtu,
+            max_mtu: self.max_mtu,
+            tx_queue_len: self.tx_queue_len,
+            type_: self.type_,
+            hard_header_len: self.hard_header_len,
+            addr_len: self.addr_len,
+            ether: u8::from(self.framing == Framing::Ether),
+            lltx: u8::from(self.lltx),
+        }
+    }
+}
+
+/// The part of the private area every rtun device has, whatever its `T`.
+#[repr(C)]
+struct PrivHeader {
+    /// The type of the data that follows, checked before it is handed out.
+    ty: TypeId,
+    /// Whether the data is initialised; cleared when it is dropped.
+    live: bool,
+}
+
+/// The layout of the private area of every device rtun creates.
+#[repr(C)]
+struct PrivArea<T> {
+    hdr: PrivHeader,
+    data: MaybeUninit<T>,
+}
+
+impl<T> PrivArea<T> {
+    /// The size of the private area, for `rtnl_link_ops.priv_size`.
+    const SIZE: usize = {
+        // `netdev_priv()` is aligned to NETDEV_ALIGN (32 bytes).
+        assert!(core::mem::align_of::<Self>() <= 32);
+        core::mem::size_of::<Self>()
+    };
+}
+
+// The pure layer's feature bits must be the kernel's.
+const _: () = {
+    use crate::pure::features as f;
+    assert!(f::NETIF_F_SG == 1 << bindings::NETIF_F_SG_BIT);
+    assert!(f::NETIF_F_HW_CSUM == 1 << bindings::NETIF_F_HW_CSUM_BIT);
+    assert!(f::NETIF_F_HIGHDMA == 1 << bindings::NETIF_F_HIGHDMA_BIT);
+    assert!(f::NETIF_F_FRAGLIST == 1 << bindings::NETIF_F_FRAGLIST_BIT);
+    assert!(f::NETIF_F_HW_VLAN_CTAG_TX == 1 << bindings::NETIF_F_HW_VLAN_CTAG_TX_BIT);
+    assert!(f::NETIF_F_TSO == 1 << bindings::NETIF_F_TSO_BIT);
+    assert!(f::NETIF_F_TSO_ECN == 1 << bindings::NETIF_F_TSO_ECN_BIT);
+    assert!(f::NETIF_F_TSO6 == 1 << bindings::NETIF_F_TSO6_BIT);
+    assert!(f::NETIF_F_GSO_UDP_L4 == 1 << bindings::NETIF_F_GSO_UDP_L4_BIT);
+    assert!(f::NETIF_F_HW_VLAN_STAG_TX == 1 << bindings::NETIF_F_HW_VLAN_STAG_TX_BIT);
+};
+
+/// `NETDEV_TX_OK`: the skb was consumed.
+const NETDEV_TX_OK: c_int = 0;
+/// `NET_XMIT_DROP`: the skb was consumed and dropped, which the sender sees.
+const NET_XMIT_DROP: c_int = 1;
+
+/// A `struct net_device`.
+///
+/// # Invariants
+///
+/// A `&NetDevice` always points to a live `struct net_device`: it is made
+/// only from a counted reference ([`ARef`]), from a callback's argument for
+/// the duration of the callback, or from a lookup under RTNL for as long as
+/// the RTNL token is borrowed.
+#[repr(transparent)]
+pub(crate) struct NetDevice(Opaque<bindings::net_device>);
+
+// SAFETY: `struct net_device` is used from any thread; all access here goes
+// through thread-safe kernel helpers or is serialised by RTNL.
+unsafe impl Send for NetDevice {}
+// SAFETY: as above, shared references only reach thread-safe operations.
+unsafe impl Sync for NetDevice {}
+
+// SAFETY: `dev_hold()`/`dev_put()` keep the device's memory alive; the core
+// frees it only after the count drops.
+unsafe impl AlwaysRefCounted for NetDevice {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is live by the type invariant.
+        unsafe { ffi::rtun_netdev_hold(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller owns a reference, taken with `dev_hold()`.
+        unsafe { ffi::rtun_netdev_put(obj.as_ptr().cast()) };
+    }
+}
+
+impl NetDevice {
+    /// Turns a callback's device pointer into a reference.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a live `struct net_device` for the lifetime `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `NetDevice` is a transparent wrapper; liveness is the caller's promise.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    /// Returns the raw pointer for calls into C.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// Returns the kind of rtun device this is, or `None` for any other device.
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        // SAFETY: `self` is live; the shim only compares the ops pointer.
+        match unsafe { ffi::rtun_netdev_kind(self.as_ptr()) } as u32 {
+            ffi::RTUN_KIND_TUN => Some(Kind::Tun),
+            ffi::RTUN_KIND_TAP => Some(Kind::Tap),
+            _ => None,
+        }
+    }
+
+    /// Returns the address of a field at `offset` bytes into the device.
+    fn field<T>(&self, offset: usize) -> *const T {
+        self.as_ptr().cast::<u8>().wrapping_add(offset).cast::<T>()
+    }
+
+    /// Returns the device's private data if rtun created it with data of type `T`.
+    pub(crate) fn data<T: NetDevOps>(&self) -> Option<&T> {
+        self.kind()?;
+        // SAFETY: the device is live and has rtun's ops.
+        let hdr = unsafe { &*self.priv_area().cast::<PrivHeader>() };
+        if hdr.ty != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: the device is rtun's and its data is a `T`.
+        unsafe { self.data_unchecked() }
+    }
+
+    /// Returns the address of the private area (`netdev_priv()`).
+    fn priv_area(&self) -> *const u8 {
+        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
+        let off = unsafe { ffi::rtun_netdev_layout.priv_ };
+        self.field::<u8>(off)
+    }
+
+    /// Returns the private data, which the caller knows is a live `T`'s.
+    ///
+    /// # Safety
+    ///
+    /// The device must be one rtun created (its ops are rtun's) with
+    /// private data of type `T`.
+    unsafe fn data_unchecked<T>(&self) -> Option<&T> {
+        // SAFETY: the device is live and rtun's, with data of type `T`, so
+        // (see the module docs) its private area holds a `PrivArea<T>`,
+        // whose `live` stays as it is while `self` is borrowed.
+        let area = unsafe { &*self.priv_area().cast::<PrivArea<T>>() };
+        // SAFETY: `live` is set, so `data` is initialised.
+        area.hdr
+            .live
+            .then(|| unsafe { area.data.assume_init_ref() })
+    }
+
+    /// Returns the interface name, NUL-padded.
+    pub(crate) fn name(&self) -> [u8; IFNAMSIZ] {
+        let mut buf = [0u8; IFNAMSIZ];
+        // SAFETY: `self` is live; `buf` has room for IFNAMSIZ bytes.
+        unsafe { ffi::rtun_netdev_name(self.as_ptr(), buf.as_mut_ptr().cast::<c_char>()) };
+        buf
+    }
+
+    /// Returns whether the device is administratively up (`netif_running()`).
+    pub(crate) fn is_running(&self) -> bool {
+        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
+        let off = unsafe { ffi::rtun_netdev_layout.state };
+        // SAFETY: `self` is live and `state` is an aligned `unsigned long`
+        // (checked by the shim); the core changes its bits atomically, and a
+        // volatile load reads it once, as `test_bit()` does.
+        let state = unsafe { ptr::read_volatile(self.field::<usize>(off)) };
+        state & (1 << ffi::RTUN_LINK_STATE_START) != 0
+    }
+
+    /// Switches the carrier on or off.
+    pub(crate) fn set_carrier(&self, on: bool) {
+        // SAFETY: `self` is live; carrier changes may happen in any context.
+        unsafe { ffi::rtun_netif_carrier(self.as_ptr(), on) };
+    }
+
+    /// Starts the transmit queues.
+    pub(crate) fn tx_start(&self) {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netif_tx_start(self.as_ptr()) };
+    }
+
+    /// Stops the transmit queues.
+    pub(crate) fn tx_stop(&self) {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netif_tx_stop(self.as_ptr()) };
+    }
+
+    /// Wakes the transmit queues.
+    pub(crate) fn tx_wake(&self) {
+        // SAFETY: `self` is live.
+        unsafe { ffi::rtun_netif_tx_wake(self.as_ptr()) };
+    }
+
+    /// Counts one packet dropped on receive.
+    pub(crate) fn rx_dropped_inc(&self) {
+        // SAFETY: `self` is live; the core stats are per-CPU and lock-free.
+        unsafe { ffi::rtun_dev_rx_dropped_inc(self.as_ptr()) };
+    }
+
+    /// Returns the transmit queue length (`dev->tx_queue_len`).
+    pub(crate) fn tx_queue_len(&self) -> u32 {
+        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
+        let off = unsafe { ffi::rtun_netdev_layout.tx_queue_len };
+        // SAFETY: `self` is live and `tx_queue_len` is an aligned `unsigned
+        // int` (checked by the shim); RTNL writers change it with one store,
+        // read once here as C's `READ_ONCE()` does.
+        unsafe { ptr::read_volatile(self.field::<u32>(off)) }
+    }
+
+    /// Returns the features the user asked for (`dev->wanted_features`).
+    pub(crate) fn wanted_features(&self, _rtnl: &Rtnl) -> u64 {
+        // SAFETY: `self` is live; RTNL serialises writers of the field.
+        unsafe { ffi::rtun_netdev_wanted_features(self.as_ptr()) }
+    }
+
+    /// Sets `dev->wanted_features`; [`NetDevice::update_features`] applies it.
+    pub(crate) fn set_wanted_features(&self, features: u64, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and RTNL is held, as writers of the field need.
+        unsafe { ffi::rtun_netdev_set_wanted_features(self.as_ptr(), features) };
+    }
+
+    /// Recomputes the features through `ndo_fix_features` (`netdev_update_features()`).
+    pub(crate) fn update_features(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and RTNL is held; this calls `ndo_fix_features`,
+        // hence `&mut Rtnl`.
+        unsafe { ffi::rtun_netdev_update_features(self.as_ptr()) };
+    }
+
+    /// Counts one packet dropped on transmit.
+    pub(crate) fn tx_dropped_inc(&self) {
+        // SAFETY: `self` is live; the core stats are per-CPU and lock-free.
+        unsafe { ffi::rtun_dev_tx_dropped_inc(self.as_ptr()) };
+    }
+
+    /// Tells listeners that the device's state changed.
+    pub(crate) fn state_change(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and RTNL is held, as `netdev_state_change()` requires.
+        unsafe { ffi::rtun_netdev_state_change(self.as_ptr()) };
+    }
+
+    /// Unregisters the device; it is freed once the last reference is dropped.
+    pub(crate) fn unregister(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and registered, and RTNL is held. This may call
+        // `ndo_uninit`, which makes its own token: `&mut Rtnl` ensures no
+        // `RtnlLocked` borrow is alive across the call.
+        unsafe { ffi::rtun_netdev_unregister(self.as_ptr()) };
+    }
+
+    /// Looks a device up by name in `net`.
+    pub(crate) fn get_by_name<'a>(
+        net: &NetNs,
+        name: &[u8; IFNAMSIZ],
+        _rtnl: &'a Rtnl,
+    ) -> Option<&'a NetDevice> {
+        if name[IFNAMSIZ - 1] != 0 {
+            return None;
+        }
+        // SAFETY: `net` is live, `name` is NUL-terminated, and RTNL is held.
+        let raw = unsafe { ffi::rtun_netdev_get_by_name(net.as_ptr(), name.as_ptr().cast()) };
+        // SAFETY: a registered device stays registered and allocated while RTNL
+        // is held, which the borrow of the token ensures for 'a.
+        NonNull::new(raw).map(|p| unsafe { NetDevice::from_raw(p.as_ptr()) })
+    }
+}
+
+/// A counted reference to a device rtun created with private data of type `T`.
+///
+/// # Invariants
+///
+/// The device's ops are rtun's and its private area holds a live `T` (see
+/// the module docs); the counted reference keeps both so.
+pub(crate) struct RtunNetDev<T: NetDevOps> {
+    dev: ARef<NetDevice>,
+    _data: PhantomData<T>,
+}
+
+impl<T: NetDevOps> RtunNetDev<T> {
+    /// Returns `dev` as a device with data `T`, or `None` if it is not one.
+    pub(crate) fn new(dev: ARef<NetDevice>) -> Option<Self> {
+        dev.data::<T>()?;
+        // INVARIANT: checked just above.
+        Some(Self {
+            dev,
+            _data: PhantomData,
+        })
+    }
+
+    /// Returns the device's private data, without looking at its ops.
+    ///
+    /// The type invariant says the data is live; `None` would mean a broken
+    /// invariant, which callers turn into an error rather than a panic.
+    #[inline]
+    pub(crate) fn data(&self) -> Option<&T> {
+        // SAFETY: the device is rtun's, with data `T`, by the type invariant.
+        unsafe { self.dev.data_unchecked() }
+    }
+
+    /// Gives up the reference, for a [`DevSlot`] to own.
+    fn into_raw(self) -> *mut bindings::net_device {
+        ARef::into_raw(self.dev).as_ptr().cast()
+    }
+
+    /// Takes back a reference given up with [`RtunNetDev::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must come from `into_raw` (or be a device of this type with a
+    /// counted reference), and that reference passes to the returned value.
+    unsafe fn from_raw(ptr: NonNull<bindings::net_device>) -> Self {
+        // SAFETY: the caller passes a counted reference to a live device.
+        let dev = unsafe { ARef::from_raw(ptr.cast::<NetDevice>()) };
+        // INVARIANT: the device is rtun's with data `T`, by the caller's promise.
+        Self {
+            dev,
+            _data: PhantomData,
+        }
+    }
+}
+
+impl<T: NetDevOps> Deref for RtunNetDev<T> {
+    type Target = NetDevice;
+
+    fn deref(&self) -> &NetDevice {
+        &self.dev
+    }
+}
+
+/// A slot that publishes one device with data `T` to lockless readers.
+///
+/// Readers get a counted reference without a lock, as C's `tun_get()` does
+/// under RCU; the slot changes only with RTNL held.
+///
+/// # Invariants
+///
+/// `ptr` is null or owns one counted reference to an rtun device with data
+/// `T`. A device taken out of the slot keeps that reference until
+/// `synchronize_net()` has returned, so a reader that saw the pointer under
+/// RCU can still take its own reference.
+pub(crate) struct DevSlot<T: NetDevOps> {
+    ptr: AtomicPtr<bindings::net_device>,
+    _data: PhantomData<T>,
+}
+
+// SAFETY: the slot hands out counted references, which any thread may own.
+unsafe impl<T: NetDevOps> Send for DevSlot<T> {}
+// SAFETY: readers use RCU and an atomic load; writers are serialised by RTNL.
+unsafe impl<T: NetDevOps> Sync for DevSlot<T> {}
+
+impl<T: NetDevOps> DevSlot<T> {
+    /// An empty slot.
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: null.
+        Self {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+            _data: PhantomData,
+        }
+    }
+
+    /// Returns a counted reference to the published device, if any.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<RtunNetDev<T>> {
+        // SAFETY: the shim reads the slot with `rcu_dereference()` inside an
+        // RCU read-side section and takes a reference before leaving it; by
+        // the type invariant the device is then still referenced by the slot
+        // or by a writer waiting in `synchronize_net()`.
+        let raw = unsafe { ffi::rtun_netdev_get_rcu(self.ptr.as_ptr()) };
+        // SAFETY: a non-null result is a device of this type with a
+        // reference for us.
+        NonNull::new(raw).map(|p| unsafe { RtunNetDev::from_raw(p) })
+    }
+
+    /// Returns whether a device is published; RTNL keeps the answer valid.
+    pub(crate) fn is_set(&self, _rtnl: &Rtnl) -> bool {
+        !self.ptr.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Publishes `new` and returns the old device once no reader can see it.
+    ///
+    /// May sleep (`synchronize_net()`) when there was an old device.
+    pub(crate) fn replace(
+        &self,
+        new: Option<RtunNetDev<T>>,
+        _rtnl: &mut Rtnl,
+    ) -> Option<RtunNetDev<T>> {
+        let newp = new.map_or(ptr::null_mut(), RtunNetDev::into_raw);
+        // The release ordering publishes the device as `rcu_assign_pointer()`.
+        // INVARIANT: `newp` is null or owns its reference.
+        let old = NonNull::new(self.ptr.swap(newp, Ordering::AcqRel))?;
+        super::rcu::synchronize_net();
+        // SAFETY: `old` owned a reference, and no reader can find it any more.
+        Some(unsafe { RtunNetDev::from_raw(old) })
+    }
+}
+
+impl<T: NetDevOps> Drop for DevSlot<T> {
+    fn drop(&mut self) {
+        if let Some(p) = NonNull::new(*self.ptr.get_mut()) {
+            // SAFETY: the slot is being dropped, so no reader can look at it;
+            // the pointer owns one reference.
+            drop(unsafe { RtunNetDev::<T>::from_raw(p) });
+        }
+    }
+}
+
+/// Returns whether a networking message may be printed now (`net_ratelimit()`).
+pub(crate) fn net_ratelimit() -> bool {
+    // SAFETY: `net_ratelimit()` may be called in any context.
+    unsafe { bindings::net_ratelimit() != 0 }
+}
+
+/// Creates and registers a device named `name` in `net`, with private data `data`.
+///
+/// `name` may contain `%d`. Returns a counted reference to the device.
+/// Fails with `EINVAL` unless a [`LinkRegistration<T>`] is alive.
+pub(crate) fn register<T: NetDevOps>(
+    rtnl: &mut Rtnl,
+    net: &NetNs,
+    name: &[u8; IFNAMSIZ],
+    cfg: &DevConfig,
+    data: T,
+) -> Result<RtunNetDev<T>> {
+    if name[IFNAMSIZ - 1] != 0 || *LINK_TYPE.borrow(rtnl) != Some(TypeId::of::<T>()) {
+        return Err(EINVAL);
+    }
+    let size = PrivArea::<T>::SIZE;
+    // SAFETY: `name` is NUL-terminated; the size is that of the area written below.
+    let raw = unsafe { ffi::rtun_netdev_alloc(size, name.as_ptr().cast()) };
+    let raw = NonNull::new(raw).ok_or(ENOMEM)?.as_ptr();
+    // SAFETY: `raw` is a fresh device whose private area is `size` bytes,
+    // aligned to 32 (checked by `PrivArea::SIZE`), and not yet visible to
+    // anyone else.
+    let area = unsafe { ffi::rtun_netdev_priv(raw) }.cast::<PrivArea<T>>();
+    // SAFETY: as above; the area is uninitialised (zeroed) memory we own.
+    unsafe {
+        area.write(PrivArea {
+            hdr: PrivHeader {
+                ty: TypeId::of::<T>(),
+                live: true,
+            },
+            data: MaybeUninit::new(data),
+        })
+    };
+    let raw_cfg = cfg.to_raw();
+    // SAFETY: `raw` and `net` are live; this installs rtun's ops, which the
+    // live `LinkRegistration<T>` (checked above) filled with `Adapter<T>`,
+    // now that the private area holds a `T`, as the module invariant
+    // requires.
+    unsafe { ffi::rtun_netdev_configure(raw, net.as_ptr(), &raw_cfg) };
+    // SAFETY: RTNL is held; `raw` is fully set up. This may call `ndo_uninit`
+    // and the destructor on failure, hence `&mut Rtnl`.
+    let ret: c_int = unsafe { ffi::rtun_netdev_register(raw) };
+    if ret < 0 {
+        // SAFETY: registration failed, so nobody else holds the device; the
+        // destructor may or may not have run, which `live` records.
+        unsafe {
+            drop_priv::<T>(area);
+            ffi::rtun_netdev_free(raw);
+        }
+        return Err(Error::from_errno(ret));
+    }
+    // SAFETY: the device is registered and cannot be freed before RTNL is
+    // released, which `rtnl` proves it is not.
+    let dev = unsafe { NetDevice::from_raw(raw) };
+    // INVARIANT: the device has rtun's ops and a live `T` in its private area.
+    Ok(RtunNetDev {
+        dev: ARef::from(dev),
+        _data: PhantomData,
+    })
+}
+
+/// Drops the private data in `area` if it is still live.
+///
+/// # Safety
+///
+/// `area` must point to a `PrivArea<T>` that no one else is using.
+unsafe fn drop_priv<T>(area: *mut PrivArea<T>) {
+    // SAFETY: the caller guarantees exclusive access.
+    let area = unsafe { &mut *area };
+    if area.hdr.live {
+        area.hdr.live = false;
+        // SAFETY: `live` was set, so `data` is initialised; it is never used again.
+        unsafe { area.data.assume_init_drop() };
+    }
+}
+
+/// The data type whose `Adapter<T>` fills the shim's ops tables, while a
+/// [`LinkRegistration<T>`] lives.
+static LINK_TYPE: RtnlLocked<Option<TypeId>> = RtnlLocked::new(None);
+
+/// Keeps the rtnl link kind and the netdevice notifier registered for
+/// devices with data `T`; unregistering the kind removes every device.
+///
+/// Devices are only created through [`register`], which checks that the
+/// ops tables hold `Adapter<T>`'s trampolines.
+pub(crate) struct LinkRegistration<T: NetDevOps>(PhantomData<T>);
+
+impl<T: NetDevOps> LinkRegistration<T> {
+    /// Registers the link kind and the notifier; `EBUSY` if a registration
+    /// is alive already.
+    pub(crate) fn new() -> Result<Self> {
+        if LINK_TYPE.borrow(&Rtnl::lock()).is_some() {
+            return Err(EBUSY);
+        }
+        // SAFETY: no registration is alive (checked above; module init runs
+        // once), so no device of the kind exists; the shim copies the
+        // function pointers into its static ops tables, registers its link
+        // ops and notifier, and undoes both on failure.
+        let ret = unsafe { ffi::rtun_link_register(PrivArea::<T>::SIZE, &Adapter::<T>::OPS) };
+        if ret < 0 {
+            return Err(Error::from_errno(ret));
+        }
+        *LINK_TYPE.borrow_mut(&mut Rtnl::lock()) = Some(TypeId::of::<T>());
+        Ok(Self(PhantomData))
+    }
+}
+
+impl<T: NetDevOps> Drop for LinkRegistration<T> {
+    fn drop(&mut self) {
+        *LINK_TYPE.borrow_mut(&mut Rtnl::lock()) = None;
+        // SAFETY: registered in `new`, unregistered once here; this removes
+        // every device of the kind, under RTNL, before it returns.
+        unsafe { ffi::rtun_link_unregister() };
+    }
+}
+
+/// The `net_device_ops` trampolines for devices with data `T`.
+struct Adapter<T: NetDevOps>(PhantomData<T>);
+
+impl<T: NetDevOps> Adapter<T> {
+    /// The table [`LinkRegistration`] installs.
+    const OPS: ffi::rtun_netdev_ops = ffi::rtun_netdev_ops {
+        uninit: Some(Self::uninit),
+        open: Some(Self::open),
+        stop: Some(Self::stop),
+        start_xmit: Some(Self::start_xmit),
+        fix_features: Some(Self::fix_features),
+        get_stats64: Some(Self::get_stats64),
+        destruct: Some(Self::destruct),
+        validate: Some(Self::validate),
+        event: Some(Self::event),
+    };
+
+    /// Runs `f` on the device and its data, for a callback from rtun's
+    /// own ops tables.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be live for the duration of the call, and its ops rtun's.
+    #[inline(always)]
+    unsafe fn with_own_dev<R>(
+        dev: *mut bindings::net_device,
+        default: R,
+        f: impl FnOnce(&NetDevice, &T) -> R,
+    ) -> R {
+        // SAFETY: guaranteed by the caller.
+        let dev = unsafe { NetDevice::from_raw(dev) };
+        // SAFETY: the ops are rtun's, filled from this adapter, so the
+        // private data is a `T`.
+        match unsafe { dev.data_unchecked::<T>() } {
+            Some(data) => f(dev, data),
+            None => default,
+        }
+    }
+
+    /// `priv_destructor`: the core is done with the device.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, once, when no reference to a device that
+    /// [`register`] initialised remains.
+    unsafe extern "C" fn destruct(dev: *mut bindings::net_device) {
+        // SAFETY: see above; the private area holds a `PrivArea<T>`.
+        unsafe { drop_priv(ffi::rtun_netdev_priv(dev).cast::<PrivArea<T>>()) };
+    }
+
+    /// The netdevice notifier, for any device.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim's notifier only, with RTNL held and a live device.
+    unsafe extern "C" fn event(event: c_int, dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: netdevice notifiers run with RTNL held, and the callee
+        // only takes shared borrows.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        if event as u32 != ffi::RTUN_EVENT_TX_QUEUE_LEN {
+            return 0;
+        }
+        // SAFETY: the device is live during the notifier call.
+        let dev = unsafe { NetDevice::from_raw(dev) };
+        let Some(data) = dev.data::<T>() else {
+            return 0;
+        };
+        T::tx_queue_len_changed(dev, data, &rtnl).map_or_else(|e| e.to_errno(), |()| 0)
+    }
+
+    /// `ndo_uninit`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, with RTNL held, on a live device of this table.
+    unsafe extern "C" fn uninit(dev: *mut bindings::net_device) {
+        // SAFETY: the core calls `ndo_uninit` with RTNL held, and no other
+        // token is in use by the code that called into the core (it passed
+        // `&mut Rtnl`).
+        let mut rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, (), |d, p| T::uninit(d, p, &mut rtnl)) }
+    }
+
+    /// `ndo_open`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, on a live device of this table.
+    unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, Ok(()), T::open) }.map_or_else(|e| e.to_errno(), |()| 0)
+    }
+
+    /// `ndo_stop`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, on a live device of this table.
+    unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, Ok(()), T::stop) }.map_or_else(|e| e.to_errno(), |()| 0)
+    }
+
+    /// `ndo_start_xmit`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, under `rcu_read_lock_bh()`, with an skb it
+    /// passes ownership of and a live device of this table.
+    unsafe extern "C" fn start_xmit(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> ffi::netdev_tx_t {
+        // SAFETY: the core passes ownership of a valid skb.
+        let skb = unsafe { Skb::from_raw(skb) };
+        // SAFETY: the core calls `ndo_start_xmit` under `rcu_read_lock_bh()`.
+        let rcu = unsafe { RcuRead::assume_held() };
+        // SAFETY: as the function's contract says. If the data were gone,
+        // the skb is freed by `Skb`'s drop.
+        let sent = unsafe { Self::with_own_dev(dev, false, |d, p| T::start_xmit(d, p, skb, &rcu)) };
+        if sent {
+            NETDEV_TX_OK
+        } else {
+            NET_XMIT_DROP
+        }
+    }
+
+    /// `ndo_fix_features`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, with RTNL held, on a live device of this table.
+    unsafe extern "C" fn fix_features(
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> bindings::netdev_features_t {
+        // SAFETY: the core calls `ndo_fix_features` with RTNL held, and the
+        // callee only takes shared borrows.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, features, |d, p| T::fix_features(d, p, features, &rtnl)) }
+    }
+
+    /// `ndo_get_stats64`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, on a live device of this table, with a
+    /// stats buffer to fill.
+    unsafe extern "C" fn get_stats64(
+        dev: *mut bindings::net_device,
+        stats: *mut ffi::rtnl_link_stats64,
+    ) {
+        // SAFETY: as the function's contract says.
+        let extra = unsafe { Self::with_own_dev(dev, 0, |_, p| T::rx_frame_errors(p)) };
+        // SAFETY: the core passes a live device and a stats buffer to fill.
+        unsafe { ffi::rtun_dev_get_stats64(dev, stats, extra) };
+    }
+
+    /// The link kind's `validate`: refuses `ip link add type <kind>`.
+    ///
+    /// # Safety
+    ///
+    /// Called by rtnetlink only; the arguments are not used.
+    unsafe extern "C" fn validate(
+        _tb: *mut *mut bindings::nlattr,
+        _data: *mut *mut bindings::nlattr,
+        _extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        T::newlink_error().to_errno()
+    }
+}

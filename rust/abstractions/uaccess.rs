@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An ioctl's user-space argument: fixed-size reads and writes.
+
+use kernel::error::Result;
+use kernel::uaccess::UserSlice;
+
+/// The `unsigned long` argument of an ioctl, a user-space address.
+#[derive(Clone, Copy)]
+pub(crate) struct UserArg(usize);
+
+impl UserArg {
+    /// Wraps the argument of an ioctl.
+    pub(crate) fn new(arg: usize) -> Self {
+        Self(arg)
+    }
+
+    /// Returns the argument as a number, for ioctls that pass a value.
+    pub(crate) fn value(self) -> usize {
+        self.0
+    }
+
+    /// Reads `N` bytes from the address; `EFAULT` if it faults.
+    pub(crate) fn read<const N: usize>(self) -> Result<[u8; N]> {
+        let mut raw = [0u8; N];
+        UserSlice::new(self.0, N).reader().read_slice(&mut raw)?;
+        Ok(raw)
+    }
+
+    /// Writes `bytes` to the address; `EFAULT` if it faults.
+    pub(crate) fn write(self, bytes: &[u8]) -> Result {
+        UserSlice::new(self.0, bytes.len())
+            .writer()
+            .write_slice(bytes)
+    }
+
+    /// Reads the `int` the address points to.
+    pub(crate) fn read_int(self) -> Result<i32> {
+        Ok(i32::from_ne_bytes(self.read()?))
+    }
+
+    /// Writes an `int` to the address.
+    pub(crate) fn write_int(self, v: i32) -> Result {
+        self.write(&v.to_ne_bytes())
+    }
+}
