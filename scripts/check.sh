@@ -4,6 +4,8 @@
 # make check: every test rtun has, from nothing.  Steps: dependencies, host
 # tests (cargo test), rustfmt, the kernel, the module with no warnings,
 # clippy with no warnings, no panic path in the module (check-no-panic.sh),
+# the layers kept (check-layers.sh), the generated boundary that a one-sided
+# change breaks (check-boundary.sh),
 # the selftests (built here, run in the VM against both drivers, with a
 # dmesg check), the differential tester
 # tun_diff (C tun against rtun, 25,000 cases from a fixed seed), then the
@@ -70,7 +72,7 @@ if [ "$hrc" -ne 0 ] || [ "$hf" -gt 0 ]; then
 fi
 
 quiet_step rustfmt rustfmt --check --edition 2021 --config-path "$RTUN_ROOT/.rustfmt.toml" \
-	"$RTUN_ROOT"/rust/*.rs
+	"$RTUN_ROOT"/rust/rtun_main.rs
 quiet_step host-rustfmt bash -c "cd '$RTUN_ROOT/host' && cargo fmt --check"
 quiet_step host-clippy bash -c "cd '$RTUN_ROOT/host' && cargo clippy --all-targets -- -D warnings"
 
@@ -84,6 +86,8 @@ ok "kernel ($kdir)"
 quiet_step module-build env KDIR="$kdir" bash "$here/build-module.sh"
 quiet_step module-clippy env KDIR="$kdir" bash "$here/build-module.sh" --clippy
 quiet_step module-no-panic bash "$here/check-no-panic.sh" "$RTUN_ROOT/rtun.ko"
+quiet_step module-layers bash "$here/check-layers.sh"
+quiet_step module-boundary env KDIR="$kdir" bash "$here/check-boundary.sh"
 quiet_step selftests-build make -C "$RTUN_ROOT/selftests/rtun" KDIR="$kdir"
 
 if [ ! -f "$RTUN_ROOT/rtun.ko" ]; then
