@@ -22,10 +22,22 @@ use abstractions::netdev::LinkRegistration;
 use driver::device::RtunDev;
 use driver::tunfile::{self, TunFile};
 
+// The one kernel difference outside `abstractions::compat`: `module!`
+// takes `author` on 6.12 and `authors` on 7.x.
+#[cfg(not(rtun_linux_7))]
 module! {
     type: Rtun,
     name: "rtun",
     author: "The rtun developers",
+    description: "tun/tap character device in Rust (/dev/net/rtun)",
+    license: "GPL",
+}
+
+#[cfg(rtun_linux_7)]
+module! {
+    type: Rtun,
+    name: "rtun",
+    authors: ["The rtun developers"],
     description: "tun/tap character device in Rust (/dev/net/rtun)",
     license: "GPL",
 }

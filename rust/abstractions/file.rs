@@ -11,7 +11,7 @@ use super::ffi;
 use super::uaccess::UserArg;
 use core::marker::PhantomData;
 use kernel::bindings;
-use kernel::error::{code::EFAULT, Error, Result};
+use kernel::error::{code::EFAULT, to_result, Result};
 use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
@@ -179,10 +179,7 @@ impl<T: FileOps> MiscRegistration<T> {
         // function pointers into its static `file_operations` before the
         // device becomes visible; the trampolines of `Adapter<T>` may be
         // called from then on, as their contract says.
-        let ret = unsafe { ffi::rtun_misc_register(&Adapter::<T>::OPS) };
-        if ret < 0 {
-            return Err(Error::from_errno(ret));
-        }
+        to_result(unsafe { ffi::rtun_misc_register(&Adapter::<T>::OPS) })?;
         Ok(Self(PhantomData))
     }
 }

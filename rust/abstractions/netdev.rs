@@ -23,6 +23,7 @@
 //! reads of it per packet (the private area, `state`, `tx_queue_len`) is read
 //! at offsets the shim exports in `rtun_netdev_layout`, not through a call.
 
+use super::compat::{ARef, AlwaysRefCounted};
 use super::ffi;
 use super::netns::NetNs;
 use super::rcu::RcuRead;
@@ -39,10 +40,10 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::error::{
     code::{EBUSY, EINVAL, ENOMEM},
-    Error, Result,
+    to_result, Error, Result,
 };
 use kernel::ffi::{c_char, c_int};
-use kernel::types::{ARef, AlwaysRefCounted, Opaque};
+use kernel::types::Opaque;
 
 /// Callbacks of the private data type `Self` of the devices a driver creates.
 pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
@@ -634,10 +635,7 @@ impl<T: NetDevOps> LinkRegistration<T> {
         // once), so no device of the kind exists; the shim copies the
         // function pointers into its static ops tables, registers its link
         // ops and notifier, and undoes both on failure.
-        let ret = unsafe { ffi::rtun_link_register(PrivArea::<T>::SIZE, &Adapter::<T>::OPS) };
-        if ret < 0 {
-            return Err(Error::from_errno(ret));
-        }
+        to_result(unsafe { ffi::rtun_link_register(PrivArea::<T>::SIZE, &Adapter::<T>::OPS) })?;
         *LINK_TYPE.borrow_mut(&mut Rtnl::lock()) = Some(TypeId::of::<T>());
         Ok(Self(PhantomData))
     }

@@ -9,6 +9,7 @@
 //! blocking pop is written here in Rust the way `kernel::sync::CondVar`
 //! waits.
 
+use super::compat::{opaque_raw, pin_init_from_closure, PinInit};
 use super::ffi;
 use super::file::{File, PollTable};
 use super::skb::Skb;
@@ -16,8 +17,7 @@ use crate::pure::vnet_out::SkbInfo;
 use core::marker::PhantomPinned;
 use kernel::bindings;
 use kernel::error::code::{EAGAIN, EFAULT, ERESTARTSYS};
-use kernel::error::{Error, Result};
-use kernel::init::{self, PinInit};
+use kernel::error::{to_result, Error, Result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -47,15 +47,11 @@ impl SkbQueue {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         // SAFETY: `slot` is valid, pinned memory for a `ptr_ring`, which the
         // shim checks fits in `PtrRing`; on failure nothing was allocated.
-        let ring =
-            unsafe {
-                init::pin_init_from_closure(|slot: *mut Opaque<ffi::PtrRing>| {
-                    match ffi::rtun_ring_init(Opaque::raw_get(slot).cast()) {
-                        0 => Ok(()),
-                        err => Err(Error::from_errno(err)),
-                    }
-                })
-            };
+        let ring = unsafe {
+            pin_init_from_closure(|slot: *mut Opaque<ffi::PtrRing>| {
+                to_result(ffi::rtun_ring_init(opaque_raw(slot).cast()))
+            })
+        };
         try_pin_init!(Self {
             ring <- ring,
             // SAFETY: `slot` is valid, pinned memory for a `wait_queue_head`.
@@ -82,10 +78,7 @@ impl SkbQueue {
     pub(crate) fn resize(&self, size: u32) -> Result {
         // SAFETY: the ring is initialised; process context, where the shim
         // may allocate with `GFP_KERNEL`; it takes both locks.
-        match unsafe { ffi::rtun_ring_resize(self.ring(), size) } {
-            0 => Ok(()),
-            err => Err(Error::from_errno(err)),
-        }
+        to_result(unsafe { ffi::rtun_ring_resize(self.ring(), size) })
     }
 
     /// Queues `skb` unless the queue is full, and wakes a sleeping reader;

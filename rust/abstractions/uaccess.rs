@@ -2,6 +2,7 @@
 
 //! An ioctl's user-space argument: fixed-size reads and writes.
 
+use super::compat::user_ptr;
 use kernel::error::Result;
 use kernel::uaccess::UserSlice;
 
@@ -23,13 +24,15 @@ impl UserArg {
     /// Reads `N` bytes from the address; `EFAULT` if it faults.
     pub(crate) fn read<const N: usize>(self) -> Result<[u8; N]> {
         let mut raw = [0u8; N];
-        UserSlice::new(self.0, N).reader().read_slice(&mut raw)?;
+        UserSlice::new(user_ptr(self.0), N)
+            .reader()
+            .read_slice(&mut raw)?;
         Ok(raw)
     }
 
     /// Writes `bytes` to the address; `EFAULT` if it faults.
     pub(crate) fn write(self, bytes: &[u8]) -> Result {
-        UserSlice::new(self.0, bytes.len())
+        UserSlice::new(user_ptr(self.0), bytes.len())
             .writer()
             .write_slice(bytes)
     }

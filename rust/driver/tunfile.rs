@@ -4,6 +4,7 @@
 
 use super::device::{self, RtunDev};
 use super::{read, write};
+use crate::abstractions::compat::ARef;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::{File, FileOps, IovIter, PollTable};
 use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
@@ -20,7 +21,6 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::error::{Error, Result};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
-use kernel::types::ARef;
 
 /// `EBADFD`: the file is not attached to a device.
 fn ebadfd() -> Error {
