@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `TUNSETOFFLOAD` (set_offload, drivers/net/tun.c lines 2919 to 2958) and the 2008 flags, rule by rule.
+//! `TUNSETOFFLOAD` (`set_offload()`, drivers/net/tun.c) and the 2008 flags, rule by rule.
 //!
 //! Rules O1 to O5 are documented on `offload_features`.
 

@@ -2,10 +2,10 @@
 
 //! One test per read-path rule of `rust/vnet_out.rs` (tun_put_user and virtio_net_hdr_from_skb of Linux 6.12).
 //!
-//! Rules R0 to R6 are `tun_put_user()` (drivers/net/tun.c lines 2108 to
-//! 2197), H1 to H5 `virtio_net_hdr_from_skb()` (include/linux/virtio_net.h
-//! lines 206 to 247). Every plan goes through `read_check::check_read`, so
-//! the invariants and the byte-level model are asserted on each input too.
+//! Rules R0 to R6 are `tun_put_user()` (drivers/net/tun.c), H1 to H5
+//! `virtio_net_hdr_from_skb()` (include/linux/virtio_net.h). Every plan goes
+//! through `read_check::check_read`, so the invariants and the byte-level
+//! model are asserted on each input too.
 
 #[path = "common/read_check.rs"]
 mod read_check;
@@ -79,7 +79,7 @@ fn bytes(plan: &ReadPlan, skb: &SkbInfo, buf_len: usize) -> Vec<u8> {
     out
 }
 
-// ---- R0: total (tun.c line 2125) ----
+// ---- R0: total (tun_put_user) ----
 
 #[test]
 fn r0_total_counts_pi_header_packet_and_tag() {
@@ -101,7 +101,7 @@ fn r0_total_does_not_overflow_on_huge_values() {
     assert_eq!(p.ret, 1 << 20);
 }
 
-// ---- R1: PI (tun.c lines 2127 to 2139) ----
+// ---- R1: PI (tun_put_user) ----
 
 #[test]
 fn r1_pi_buffer_below_4_is_einval() {
@@ -167,7 +167,7 @@ fn r1_pi_bytes_are_native_flags_and_big_endian_proto() {
     assert_eq!(&bytes(&p, &skb, 44)[..4], &[0, 0, 0x86, 0xDD]);
 }
 
-// ---- R2: vnet header size (tun.c lines 2141 to 2169) ----
+// ---- R2: vnet header size (tun_put_user) ----
 
 #[test]
 fn r2_buffer_below_vnet_hdr_sz_is_einval() {
@@ -245,7 +245,7 @@ fn fill_vnet_hdr_writes_header_then_zeroes() {
     assert_eq!(fill_vnet_hdr(&h, &mut []), 0);
 }
 
-// ---- R3: unexpected GSO type (tun.c lines 2147 to 2162) ----
+// ---- R3: unexpected GSO type (tun_put_user) ----
 
 #[test]
 fn r3_ufo_and_other_gso_types_are_einval() {
@@ -307,7 +307,7 @@ fn errno_is_einval_for_every_error() {
     }
 }
 
-// ---- H1 to H5: virtio_net_hdr_from_skb (virtio_net.h lines 206 to 247) ----
+// ---- H1 to H5: virtio_net_hdr_from_skb (virtio_net.h) ----
 
 #[test]
 fn h0_plain_packet_gets_an_all_zero_header() {
@@ -570,7 +570,7 @@ fn ip_summed_raw_values_round_trip() {
     assert_eq!(IpSummed::from_raw(1), IpSummed::Unnecessary);
 }
 
-// ---- R4: VLAN tag re-insertion (tun.c lines 2171 to 2187) ----
+// ---- R4: VLAN tag re-insertion (tun_put_user) ----
 
 #[test]
 fn r4_tag_goes_after_the_mac_addresses() {
@@ -650,7 +650,7 @@ fn r4_tagged_packet_shorter_than_12_bytes_loses_the_tag_but_counts_it() {
     assert_eq!((p.ret, p.written(), p.unwritten()), (4, 0, 4));
 }
 
-// ---- R5: packet copy and silent truncation (tun.c line 2189) ----
+// ---- R5: packet copy and silent truncation (tun_put_user) ----
 
 #[test]
 fn r5_short_buffer_truncates_silently_without_pi() {
@@ -675,7 +675,7 @@ fn r5_gso_packet_is_copied_whole() {
     assert_eq!((p.copy.tail, p.ret), (65_226, 65_236));
 }
 
-// ---- R6: counters and return value (tun.c lines 2191 to 2197, 2293) ----
+// ---- R6: counters and return value (tun_put_user, tun_chr_read_iter) ----
 
 #[test]
 fn r6_tx_bytes_counts_skb_len_and_tag_even_when_truncated() {

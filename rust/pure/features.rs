@@ -8,7 +8,7 @@
 //!
 //! It also holds the two ways a reader tells tun which offloads it can take:
 //! today's `TUNSETOFFLOAD` ([`offload_features`], `set_offload()` of Linux
-//! 6.12 drivers/net/tun.c line 2919) and the flags of the 2008 design
+//! 6.12 drivers/net/tun.c) and the flags of the 2008 design
 //! (seed/tun-vnet-hdr-gso-2008.patch.txt, [`Rfc2008Flags`]), which upstream
 //! replaced with `IFF_VNET_HDR` plus `TUNSETOFFLOAD`.
 
@@ -78,7 +78,7 @@ pub const TUN_F_USO6: u64 = 0x40;
 /// Why `TUNSETOFFLOAD` is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OffloadError {
-    /// Bits that `set_offload()` did not consume are left (tun.c line 2950).
+    /// Bits that `set_offload()` did not consume are left.
     ///
     /// The value holds those bits: any bit above `TUN_F_USO6`, any bit
     /// without `TUN_F_CSUM`, `TUN_F_TSO_ECN` without `TUN_F_TSO4` or
@@ -87,7 +87,7 @@ pub enum OffloadError {
 }
 
 impl OffloadError {
-    /// Returns the positive errno upstream returns for this error (`EINVAL`, tun.c line 2951).
+    /// Returns the positive errno upstream returns for this error (`EINVAL`, `set_offload()`).
     pub const fn errno(self) -> i32 {
         match self {
             OffloadError::Unconsumed(_) => EINVAL,
@@ -97,37 +97,36 @@ impl OffloadError {
 
 /// Returns the features a `TUNSETOFFLOAD` argument allows, C's `tun->set_features`.
 ///
-/// This is `set_offload()` (tun.c lines 2919 to 2951) bit by bit: each
-/// flag it understands is consumed, and any bit left over refuses the whole
-/// request, which lets user space probe for new flags.
+/// This is tun.c's `set_offload()` bit by bit: each flag it understands is
+/// consumed, and any bit left over refuses the whole request, which lets
+/// user space probe for new flags.
 ///
-/// - O1 `TUN_F_CSUM` -> `NETIF_F_HW_CSUM` (line 2924); without it nothing
-///   else is consumed (line 2923).
+/// - O1 `TUN_F_CSUM` -> `NETIF_F_HW_CSUM`; without it nothing else is
+///   consumed.
 /// - O2 with `TUN_F_TSO4` or `TUN_F_TSO6`: `TUN_F_TSO_ECN` ->
-///   `NETIF_F_TSO_ECN` (line 2928), `TUN_F_TSO4` -> `NETIF_F_TSO`,
-///   `TUN_F_TSO6` -> `NETIF_F_TSO6` (lines 2932 to 2936); without either,
-///   `TUN_F_TSO_ECN` is not consumed.
-/// - O3 `TUN_F_UFO` is consumed and sets nothing (line 2939): UFO left the
-///   stack in 2017 and `NETIF_F_GSO_UDP` is in no tun feature set.
-/// - O4 `TUN_F_USO4` and `TUN_F_USO6` together -> `NETIF_F_GSO_UDP_L4`
-///   (line 2942); one of them alone is not consumed.
-/// - O5 leftover bits -> [`OffloadError::Unconsumed`] (line 2950).
+///   `NETIF_F_TSO_ECN`, `TUN_F_TSO4` -> `NETIF_F_TSO`, `TUN_F_TSO6` ->
+///   `NETIF_F_TSO6`; without either, `TUN_F_TSO_ECN` is not consumed.
+/// - O3 `TUN_F_UFO` is consumed and sets nothing: UFO left the stack in
+///   2017 and `NETIF_F_GSO_UDP` is in no tun feature set.
+/// - O4 `TUN_F_USO4` and `TUN_F_USO6` together -> `NETIF_F_GSO_UDP_L4`;
+///   one of them alone is not consumed.
+/// - O5 leftover bits -> [`OffloadError::Unconsumed`].
 ///
 /// On success the driver stores the value as the allowed features,
 /// updates `wanted_features` with [`offload_wanted_features`] and calls
 /// `netdev_update_features()`, whose `ndo_fix_features` is
-/// [`fix_features`] (tun.c lines 2953 to 2956). The result is always a
+/// [`fix_features`] (the end of `set_offload()`). The result is always a
 /// subset of [`TUN_USER_FEATURES`].
 pub const fn offload_features(arg: u64) -> Result<u64, OffloadError> {
     let mut arg = arg;
     let mut features = 0;
 
     if arg & TUN_F_CSUM != 0 {
-        // O1, tun.c lines 2924 and 2925.
+        // O1, `set_offload()`.
         features |= NETIF_F_HW_CSUM;
         arg &= !TUN_F_CSUM;
 
-        // O2, tun.c lines 2927 to 2937.
+        // O2, `set_offload()`.
         if arg & (TUN_F_TSO4 | TUN_F_TSO6) != 0 {
             if arg & TUN_F_TSO_ECN != 0 {
                 features |= NETIF_F_TSO_ECN;
@@ -142,17 +141,17 @@ pub const fn offload_features(arg: u64) -> Result<u64, OffloadError> {
             arg &= !(TUN_F_TSO4 | TUN_F_TSO6);
         }
 
-        // O3, tun.c line 2939.
+        // O3, `set_offload()`.
         arg &= !TUN_F_UFO;
 
-        // O4, tun.c lines 2942 to 2945.
+        // O4, `set_offload()`.
         if arg & TUN_F_USO4 != 0 && arg & TUN_F_USO6 != 0 {
             features |= NETIF_F_GSO_UDP_L4;
             arg &= !(TUN_F_USO4 | TUN_F_USO6);
         }
     }
 
-    // O5, tun.c line 2950.
+    // O5, `set_offload()`.
     if arg != 0 {
         return Err(OffloadError::Unconsumed(arg));
     }
@@ -162,8 +161,7 @@ pub const fn offload_features(arg: u64) -> Result<u64, OffloadError> {
 /// Returns the device's `wanted_features` after a successful `TUNSETOFFLOAD`.
 ///
 /// The user-controllable bits are replaced by `set_features`, the value
-/// [`offload_features`] returned; the others are kept (tun.c lines 2954 and
-/// 2955).
+/// [`offload_features`] returned; the others are kept (`set_offload()`).
 pub const fn offload_wanted_features(wanted: u64, set_features: u64) -> u64 {
     (wanted & !TUN_USER_FEATURES) | set_features
 }
@@ -237,11 +235,12 @@ impl Rfc2008Flags {
 /// gives nothing ("CSUM handling is required for GSO"). `NETIF_F_UFO` maps
 /// to nothing: UDP fragmentation offload was removed from the stack in
 /// 2017, its successor bit `NETIF_F_GSO_UDP` ("UFO, deprecated except
-/// tuntap", include/linux/netdev_features.h line 53) is set by no device
-/// and is not in [`TUN_USER_FEATURES`], and today's tun accepts `TUN_F_UFO`
-/// and ignores it (tun.c line 2939). It is not `NETIF_F_GSO_UDP_L4`, which
-/// segments a UDP payload into datagrams instead of fragmenting one
-/// datagram, and which a reader asks for with `TUN_F_USO4 | TUN_F_USO6`.
+/// tuntap", `NETIF_F_GSO_UDP_BIT` in include/linux/netdev_features.h) is
+/// set by no device and is not in [`TUN_USER_FEATURES`], and today's tun
+/// accepts `TUN_F_UFO` and ignores it (`set_offload()`). It is not
+/// `NETIF_F_GSO_UDP_L4`, which segments a UDP payload into datagrams
+/// instead of fragmenting one datagram, and which a reader asks for with
+/// `TUN_F_USO4 | TUN_F_USO6`.
 pub const fn rfc2008_features(recv_csum: bool, recv_gso: bool) -> u64 {
     if !recv_csum {
         return 0;

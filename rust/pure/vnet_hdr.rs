@@ -6,10 +6,10 @@
 //! `struct tun_pi` and the optional `struct virtio_net_hdr`) into a
 //! [`WritePlan`]: how many bytes go in the linear part of the skb, how many
 //! in page frags, and which checksum and GSO metadata the skb gets. It
-//! replicates Linux 6.12's `tun_get_user()` (drivers/net/tun.c, from line
-//! 1757) and `virtio_net_hdr_to_skb()` (include/linux/virtio_net.h, line
-//! 51) rule by rule, including the order of the checks, so that the same
-//! input yields the same errno and bumps the same counter as upstream.
+//! replicates Linux 6.12's `tun_get_user()` (drivers/net/tun.c) and
+//! `virtio_net_hdr_to_skb()` (include/linux/virtio_net.h) rule by rule,
+//! including the order of the checks, so that the same input yields the
+//! same errno and bumps the same counter as upstream.
 //!
 //! The module imports only `core`; it is compiled both into the kernel
 //! module and into the host crate (`host/`) where it is unit tested,
@@ -29,7 +29,7 @@
 //! 5. [`plan_skb`] (`virtio_net_hdr_to_skb()`): on error count
 //!    `rx_frame_errors`; on success apply the pulls, the checksum and GSO.
 //! 6. For TUN with `IFF_NO_PI`, [`check_tun_ip_version`] on the first byte.
-//!    For TAP, C then pulls `ETH_HLEN` bytes (tun.c line 1915, `ENOMEM` on
+//!    For TAP, C then pulls `ETH_HLEN` bytes (`tun_get_user()`, `ENOMEM` on
 //!    failure), which cannot fail because W5 guarantees 14 bytes.
 //!
 //! [`plan_write`] runs steps 1, 3 and 5 at once for callers (and tests) that
@@ -38,23 +38,23 @@
 //! Two facts of the C code shape the plan:
 //!
 //! - `skb->network_header` is 0 when tun calls `virtio_net_hdr_to_skb()`
-//!   (`__alloc_skb()` and `build_skb()` zero it and nothing sets it before),
-//!   so a GSO packet without `NEEDS_CSUM` never takes the flow dissector
-//!   branch (virtio_net.h line 118); it only needs `nh_min_len + thlen`
-//!   bytes (line 150). The driver must likewise not set the network header
-//!   before applying the plan.
-//! - `pskb_may_pull()` (include/linux/skbuff.h line 2798) moves bytes from
-//!   the frags into the linear part. The first pull for `NEEDS_CSUM`
-//!   (virtio_net.h line 102) pulls `csum_start + max(thlen, csum_offset + 2)`
-//!   bytes, so the `csum_end > skb_headlen()` half of
-//!   `skb_partial_csum_set()` (net/core/skbuff.c line 5711) and the second
-//!   pull (virtio_net.h line 112) can never fail afterwards, whatever the
-//!   initial linear length was. The plan still evaluates both, against a
-//!   model of `skb_headlen()`, exactly as C does, and reports the head
-//!   length after the pulls in [`SkbPlan::head_len`]; the property tests of
-//!   the host crate check that the checksum field and the transport header
-//!   always lie inside it. A driver may either allocate [`Layout::linear`]
-//!   and call `pskb_may_pull()` to [`SkbPlan::head_len`], or allocate
+//!   (`__alloc_skb()` and `build_skb()` zero it and nothing sets it before), so
+//!   a GSO packet without `NEEDS_CSUM` never takes the flow dissector branch of
+//!   `virtio_net_hdr_to_skb()`; it only needs `nh_min_len + thlen` bytes (its
+//!   `else if (gso_type)` branch). The driver must likewise not set the network
+//!   header before applying the plan.
+//! - `pskb_may_pull()` (include/linux/skbuff.h, through
+//!   `pskb_may_pull_reason()`) moves bytes from the frags into the linear part.
+//!   The first pull of `virtio_net_hdr_to_skb()` for `NEEDS_CSUM` pulls
+//!   `csum_start + max(thlen, csum_offset + 2)` bytes, so the
+//!   `csum_end > skb_headlen()` half of `skb_partial_csum_set()`
+//!   (net/core/skbuff.c) and the second pull can never fail afterwards,
+//!   whatever the initial linear length was. The plan still evaluates both,
+//!   against a model of `skb_headlen()`, exactly as C does, and reports the
+//!   head length after the pulls in [`SkbPlan::head_len`]; the property tests
+//!   of the host crate check that the checksum field and the transport header
+//!   always lie inside it. A driver may either allocate [`Layout::linear`] and
+//!   call `pskb_may_pull()` to [`SkbPlan::head_len`], or allocate
 //!   [`SkbPlan::head_len`] linear bytes at once: the skb is the same.
 //!
 //! Not modelled, because they do not depend on the header alone: failed
@@ -94,10 +94,10 @@ pub const VIRTIO_NET_HDR_GSO_UDP_L4: u8 = 5;
 pub const VIRTIO_NET_HDR_GSO_ECN: u8 = 0x80;
 
 // The `SKB_GSO_*` values below are the bits of the anonymous enum in
-// include/linux/skbuff.h (lines 657 to 697) of Linux 6.12. The kernel module
-// checks each one it uses against `bindings::SKB_GSO_*` with a build-time
-// assertion, so a kernel that renumbers them fails to build instead of
-// producing wrong skbs.
+// include/linux/skbuff.h (the one that starts with `SKB_GSO_TCPV4`) of
+// Linux 6.12. The kernel module checks each one it uses against
+// `bindings::SKB_GSO_*` with a build-time assertion, so a kernel that
+// renumbers them fails to build instead of producing wrong skbs.
 
 /// Skb GSO bit for IPv4 TCP (`SKB_GSO_TCPV4`).
 pub const SKB_GSO_TCPV4: u32 = 1 << 0;
@@ -138,11 +138,11 @@ pub const SKB_GSO_UDP_L4: u32 = 1 << 17;
 /// Skb GSO bit for frag lists (`SKB_GSO_FRAGLIST`).
 pub const SKB_GSO_FRAGLIST: u32 = 1 << 18;
 
-/// Smallest gso_size a TCP GSO packet gets (`TCP_MIN_GSO_SIZE`, include/net/tcp.h line 72).
+/// Smallest gso_size a TCP GSO packet gets (`TCP_MIN_GSO_SIZE`, include/net/tcp.h).
 pub const TCP_MIN_GSO_SIZE: u16 = 8;
 /// The gso_size value with a special meaning the write path refuses (`GSO_BY_FRAGS`).
 pub const GSO_BY_FRAGS: u16 = 0xFFFF;
-/// Most segments a UDP_L4 GSO packet may make (`UDP_MAX_SEGMENTS`, include/linux/udp.h line 111).
+/// Most segments a UDP_L4 GSO packet may make (`UDP_MAX_SEGMENTS`, include/linux/udp.h).
 pub const UDP_MAX_SEGMENTS: u32 = 128;
 /// Offset of the checksum field in a TCP header (`offsetof(struct tcphdr, check)`).
 pub const TCP_CSUM_OFFSET: u16 = 16;
@@ -183,9 +183,9 @@ impl ByteOrder {
 
     /// Returns the order tun uses given its `TUN_VNET_LE` and `TUN_VNET_BE` flags.
     ///
-    /// This is `tun_is_little_endian()` (drivers/net/tun.c line 349): the LE
-    /// flag wins, then the BE flag (only settable with
-    /// `CONFIG_TUN_VNET_CROSS_LE`), then the CPU's order.
+    /// This is `tun_is_little_endian()` (drivers/net/tun.c): the LE flag wins,
+    /// then the BE flag (only settable with `CONFIG_TUN_VNET_CROSS_LE`), then
+    /// the CPU's order.
     pub const fn from_tun_flags(vnet_le: bool, vnet_be: bool) -> Self {
         if vnet_le {
             ByteOrder::Little
@@ -277,56 +277,58 @@ impl VnetHdr {
 pub enum RxCounter {
     /// No counter: the early length checks of `tun_get_user()` return directly.
     None,
-    /// `rx_frame_errors`: `virtio_net_hdr_to_skb()` refused the header (tun.c line 1881).
+    /// `rx_frame_errors`: `virtio_net_hdr_to_skb()` refused the header (`tun_get_user()`).
     FrameErrors,
-    /// `rx_dropped`: the `drop:` label of `tun_get_user()` (tun.c line 2042).
+    /// `rx_dropped`: the `drop:` label of `tun_get_user()`.
     Dropped,
 }
 
 /// Why a write is refused; each variant is one rule of the C code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HdrError {
-    /// W1: without `IFF_NO_PI` the write is shorter than `struct tun_pi` (tun.c line 1776).
+    /// W1: without `IFF_NO_PI` the write is shorter than `struct tun_pi` (`tun_get_user()`).
     ShortForPi,
-    /// W2: with `IFF_VNET_HDR` the rest is shorter than `vnet_hdr_sz` (tun.c line 1787).
+    /// W2: with `IFF_VNET_HDR` the rest is shorter than `vnet_hdr_sz` (`tun_get_user()`).
     ShortForVnetHdr,
-    /// W4: `hdr_len`, after the W3 raise, exceeds the packet length (tun.c line 1798).
+    /// W4: `hdr_len`, after the W3 raise, exceeds the packet length (`tun_get_user()`).
     HdrLenTooLong,
-    /// W5: TAP packet shorter than an Ethernet header (tun.c line 1805).
+    /// W5: TAP packet shorter than an Ethernet header (`tun_get_user()`).
     TapTooShort,
-    /// W5: TAP `hdr_len` nonzero but shorter than an Ethernet header (tun.c line 1806).
+    /// W5: TAP `hdr_len` nonzero but shorter than an Ethernet header (`tun_get_user()`).
     TapHdrLenTooShort,
-    /// `gso_type` without the ECN bit is not TCPV4, UDP, TCPV6 or UDP_L4 (virtio_net.h line 84).
+    /// `gso_type` without the ECN bit is not TCPV4, UDP, TCPV6 or UDP_L4.
+    ///
+    /// Refused by the `switch` at the top of `virtio_net_hdr_to_skb()`.
     BadGsoType,
-    /// A GSO type with `gso_size` 0 (virtio_net.h line 91).
+    /// A GSO type with `gso_size` 0 (`virtio_net_hdr_to_skb()`).
     ZeroGsoSize,
-    /// `NEEDS_CSUM` asks for more bytes than the packet has (virtio_net.h line 102).
+    /// `NEEDS_CSUM` asks for more bytes than the packet has (`virtio_net_hdr_to_skb()`).
     CsumBeyondPacket,
-    /// `skb_partial_csum_set()` refuses the checksum location (virtio_net.h line 105).
+    /// `skb_partial_csum_set()` refuses the checksum location (`virtio_net_hdr_to_skb()`).
     ///
     /// This is `headroom + csum_start >= U16_MAX`; its other half,
     /// `csum_end > skb_headlen()`, cannot fail after the pull of
     /// [`HdrError::CsumBeyondPacket`] but is evaluated all the same.
     CsumStartTooFar,
-    /// The transport header starts before `nh_min_len` (virtio_net.h line 107).
+    /// The transport header starts before `nh_min_len` (`virtio_net_hdr_to_skb()`).
     TransportBeforeNetwork,
-    /// The packet is too short for the transport header (virtio_net.h lines 112 and 152).
+    /// The packet is too short for the transport header (`virtio_net_hdr_to_skb()`).
     TransportTooShort,
-    /// UDP_L4 GSO without `NEEDS_CSUM` (virtio_net.h line 168).
+    /// UDP_L4 GSO without `NEEDS_CSUM` (`virtio_net_hdr_to_skb()`).
     UdpL4NoCsum,
-    /// UDP_L4 GSO with a `csum_offset` other than 6 (virtio_net.h line 170).
+    /// UDP_L4 GSO with a `csum_offset` other than 6 (`virtio_net_hdr_to_skb()`).
     UdpL4CsumOffset,
-    /// UDP_L4 GSO payload larger than `gso_size * UDP_MAX_SEGMENTS` (virtio_net.h line 172).
+    /// UDP_L4 GSO payload larger than `gso_size * UDP_MAX_SEGMENTS` (`virtio_net_hdr_to_skb()`).
     UdpL4TooManySegments,
-    /// UDP_L4 GSO with the ECN bit (virtio_net.h line 174).
+    /// UDP_L4 GSO with the ECN bit (`virtio_net_hdr_to_skb()`).
     UdpL4Ecn,
-    /// TCP GSO with `NEEDS_CSUM` and a `csum_offset` other than 16 (virtio_net.h line 179).
+    /// TCP GSO with `NEEDS_CSUM` and a `csum_offset` other than 16 (`virtio_net_hdr_to_skb()`).
     TcpCsumOffset,
-    /// `gso_size` is `GSO_BY_FRAGS`, after the TCP clamp (virtio_net.h line 189).
+    /// `gso_size` is `GSO_BY_FRAGS`, after the TCP clamp (`virtio_net_hdr_to_skb()`).
     GsoByFrags,
-    /// TUN with `IFF_NO_PI` and an empty packet (tun.c line 1891).
+    /// TUN with `IFF_NO_PI` and an empty packet (`tun_get_user()`).
     EmptyPacket,
-    /// TUN with `IFF_NO_PI` and an IP version nibble other than 4 or 6 (tun.c line 1904).
+    /// TUN with `IFF_NO_PI` and an IP version nibble other than 4 or 6 (`tun_get_user()`).
     BadIpVersion,
 }
 
@@ -363,9 +365,8 @@ impl HdrError {
     ///
     /// W1 to W5 return before any skb exists and bump nothing; a refusal of
     /// `virtio_net_hdr_to_skb()` jumps to `free_skb:` after bumping
-    /// `rx_frame_errors` (tun.c lines 1880 to 1883); the IP version checks
-    /// jump to `drop:`, which bumps `rx_dropped` (tun.c lines 1891 to 1908
-    /// and 2041).
+    /// `rx_frame_errors`; the IP version checks jump to `drop:`, which bumps
+    /// `rx_dropped` (all in `tun_get_user()`).
     pub const fn counter(self) -> RxCounter {
         match self {
             HdrError::ShortForPi
@@ -438,8 +439,8 @@ impl SkbGeometry {
         units.saturating_mul(align)
     }
 
-    /// Returns `TUN_RX_PAD` (`NET_IP_ALIGN + NET_SKB_PAD`, tun.c line 89),
-    /// the headroom of `tun_build_skb()` without an XDP program.
+    /// Returns `TUN_RX_PAD` (`NET_IP_ALIGN + NET_SKB_PAD`, tun.c), the headroom
+    /// of `tun_build_skb()` without an XDP program.
     pub fn tun_rx_pad(&self) -> u32 {
         self.net_ip_align.saturating_add(self.net_skb_pad)
     }
@@ -447,9 +448,10 @@ impl SkbGeometry {
     /// Returns `SKB_MAX_HEAD(x)`, the largest linear part in one page after `x` bytes of headroom.
     ///
     /// This is `PAGE_SIZE - x - SKB_DATA_ALIGN(sizeof(struct skb_shared_info))`
-    /// (include/linux/skbuff.h lines 256 and 266 to 268). C computes it as
-    /// an `int`; tun bounds its `align` (tun.c line 1186) so that it stays
-    /// positive, and here it saturates at 0 instead.
+    /// (`SKB_MAX_HEAD()`, `SKB_MAX_ORDER()` and `SKB_WITH_OVERHEAD()`,
+    /// include/linux/skbuff.h). C computes it as an `int`; tun bounds its
+    /// `align` (`tun_set_headroom()`) so that it stays positive, and here it
+    /// saturates at 0 instead.
     pub fn skb_max_head(&self, x: u64) -> u64 {
         u64::from(self.page_size)
             .saturating_sub(x)
@@ -468,12 +470,12 @@ impl SkbGeometry {
 /// How the driver allocates the skb, which decides headroom and linear length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SkbAlloc {
-    /// Like `tun_alloc_skb()` (tun.c line 1521): headroom is `align`
-    /// (+ `NET_IP_ALIGN` for TAP) and the linear part follows `hdr_len`.
+    /// Like `tun_alloc_skb()` (tun.c): headroom is `align` (+ `NET_IP_ALIGN`
+    /// for TAP) and the linear part follows `hdr_len`.
     Paged,
-    /// Like `tun_build_skb()` (tun.c line 1667): the whole packet is linear
-    /// behind `headroom` bytes (`TUN_RX_PAD`, + `XDP_PACKET_HEADROOM` with
-    /// an XDP program).
+    /// Like `tun_build_skb()` (tun.c): the whole packet is linear behind
+    /// `headroom` bytes (`TUN_RX_PAD`, + `XDP_PACKET_HEADROOM` with an XDP
+    /// program).
     Linear {
         /// Bytes reserved in front of the packet.
         headroom: u32,
@@ -484,8 +486,7 @@ pub enum SkbAlloc {
 pub const XDP_PACKET_HEADROOM: u64 = 256;
 
 /// Returns how C tun allocates the skb for a `len`-byte packet (after the PI
-/// and the virtio-net header), as `tun_can_build_skb()` decides (tun.c
-/// lines 1588 to 1608).
+/// and the virtio-net header), as `tun_can_build_skb()` decides (tun.c).
 ///
 /// A TAP device written without blocking gets `tun_build_skb()`: the packet
 /// in the task's page frag behind `TUN_RX_PAD` bytes, provided the packet,
@@ -520,10 +521,10 @@ pub struct WriteCtx {
     pub no_pi: bool,
     /// `Some(vnet_hdr_sz)` when `IFF_VNET_HDR` is set.
     ///
-    /// `TUNSETVNETHDRSZ` refuses sizes below 10 (tun.c line 3334); a smaller
-    /// value here is treated as 10.
+    /// `TUNSETVNETHDRSZ` refuses sizes below 10 (`__tun_chr_ioctl()`); a
+    /// smaller value here is treated as 10.
     pub vnet_hdr_sz: Option<u32>,
-    /// `tun->align`: `NET_SKB_PAD` by default (tun.c line 2872).
+    /// `tun->align`: `NET_SKB_PAD` by default (`tun_set_iff()`).
     pub align: u32,
     /// How the skb is allocated.
     pub alloc: SkbAlloc,
@@ -668,13 +669,13 @@ pub fn plan_layout_split(hdr: &VnetHdr, ctx: &WriteCtx, split: Split) -> Result<
     let hdr = effective_hdr(hdr, ctx);
     let len = split.len;
 
-    // W3, tun.c lines 1794 to 1796: the sum is computed in `int` (the u16
-    // values are promoted, up to 0x1_0001 + 0xFFFF, no overflow) and
-    // compared in `int`, but stored back through `cpu_to_tun16()`, which
-    // keeps only the low 16 bits. A sum above 0xFFFF therefore wraps: for
-    // example 0xFFFF + 0xFFFF + 2 = 0x2_0000 stores 0. The wrapped value is
-    // what W4, W5 and the linear length see, exactly as in C; such a
-    // header is later refused by the `NEEDS_CSUM` pull in `plan_skb()`.
+    // W3, `tun_get_user()`: the sum is computed in `int` (the u16 values are
+    // promoted, up to 0x1_0001 + 0xFFFF, no overflow) and compared in `int`,
+    // but stored back through `cpu_to_tun16()`, which keeps only the low 16
+    // bits. A sum above 0xFFFF therefore wraps: for example
+    // 0xFFFF + 0xFFFF + 2 = 0x2_0000 stores 0. The wrapped value is what W4,
+    // W5 and the linear length see, exactly as in C; such a header is later
+    // refused by the `NEEDS_CSUM` pull in `plan_skb()`.
     let mut hdr_len = hdr.hdr_len;
     if hdr.needs_csum() {
         let end = u32::from(hdr.csum_start) + u32::from(hdr.csum_offset) + 2;
@@ -684,12 +685,12 @@ pub fn plan_layout_split(hdr: &VnetHdr, ctx: &WriteCtx, split: Split) -> Result<
         }
     }
 
-    // W4, tun.c line 1798.
+    // W4, `tun_get_user()`.
     if usize::from(hdr_len) > len {
         return Err(HdrError::HdrLenTooLong);
     }
 
-    // W5, tun.c lines 1803 to 1807: `align` grows by `NET_IP_ALIGN` for TAP.
+    // W5, `tun_get_user()`: `align` grows by `NET_IP_ALIGN` for TAP.
     let mut align = u64::from(ctx.align);
     if ctx.is_tap {
         align = align.saturating_add(u64::from(ctx.geometry.net_ip_align));
@@ -730,24 +731,24 @@ fn effective_hdr(hdr: &VnetHdr, ctx: &WriteCtx) -> VnetHdr {
 /// Computes C's `linear` for `tun_alloc_skb()` in the write path.
 ///
 /// A write through the character device has no `msg_control`, so
-/// `zerocopy` is false and `copylen = len` (tun.c line 1841).
+/// `zerocopy` is false and `copylen = len` (`tun_get_user()`).
 #[inline]
 fn paged_linear(hdr_len: u16, len: usize, align: u64, geo: &SkbGeometry) -> usize {
     let len64 = u64::try_from(len).unwrap_or(u64::MAX);
-    // tun.c line 1810.
+    // `good_linear = SKB_MAX_HEAD(align)` in `tun_get_user()`.
     let good_linear = geo.skb_max_head(align);
-    // tun.c lines 1842 to 1845.
+    // `tun_get_user()`: `hdr_len`, capped at `good_linear`.
     let hdr_len = u64::from(hdr_len);
     let mut linear = if hdr_len > good_linear {
         good_linear
     } else {
         hdr_len
     };
-    // tun.c lines 1857 and 1858.
+    // `tun_get_user()`: without `hdr_len`, `min(good_linear, copylen)`.
     if linear == 0 {
         linear = min(good_linear, len64);
     }
-    // tun_alloc_skb(), tun.c lines 1530 to 1534.
+    // tun_alloc_skb().
     if align.saturating_add(len64) < u64::from(geo.page_size) {
         linear = len64;
     }
@@ -806,7 +807,7 @@ struct SkbModel {
 }
 
 impl SkbModel {
-    /// Does what `pskb_may_pull()` does to the lengths (include/linux/skbuff.h line 2798).
+    /// Does what `pskb_may_pull()` does to the lengths (include/linux/skbuff.h).
     ///
     /// A failing allocation in `__pskb_pull_tail()` is not modelled.
     fn may_pull(&mut self, n: u64) -> bool {
@@ -836,7 +837,7 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
         headlen: min(u64::try_from(layout.linear).unwrap_or(u64::MAX), len),
     };
 
-    // virtio_net.h lines 55 to 93.
+    // `virtio_net_hdr_to_skb()`: the GSO type and size.
     let mut nh_min_len = IPV4_HLEN;
     let mut gso_type = 0u32;
     let mut thlen = 0u32;
@@ -863,7 +864,8 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
     let mut csum = None;
     let mut transport_offset = None;
     if hdr.needs_csum() {
-        // virtio_net.h lines 98 to 103; all sums fit in `u32` as in C.
+        // The `NEEDS_CSUM` pull of `virtio_net_hdr_to_skb()`; all sums fit
+        // in `u32` as in C.
         let start = u32::from(hdr.csum_start);
         let off = u32::from(hdr.csum_offset);
         let needed = start + max(thlen, off + 2);
@@ -871,7 +873,7 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
             return Err(HdrError::CsumBeyondPacket);
         }
 
-        // skb_partial_csum_set(), net/core/skbuff.c lines 5708 to 5715.
+        // skb_partial_csum_set(), net/core/skbuff.c.
         let csum_end = u64::from(start + off + 2);
         let skb_csum_start = u64::from(layout.headroom) + u64::from(start);
         if skb_csum_start >= U16_MAX || csum_end > skb.headlen {
@@ -883,7 +885,8 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
             skb_csum_start: u16::try_from(skb_csum_start).unwrap_or(u16::MAX),
         });
 
-        // virtio_net.h lines 107 to 113: the transport header is at
+        // The transport offset check and the second pull of
+        // `virtio_net_hdr_to_skb()`: the transport header is at
         // `csum_start` from `skb->data`, the start of the packet (for TAP,
         // of the Ethernet header: tun has not pulled it yet).
         if start < nh_min_len {
@@ -895,9 +898,9 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
             return Err(HdrError::TransportTooShort);
         }
     } else if gso_type != 0 {
-        // virtio_net.h lines 150 to 154; `skb->network_header` is 0 so the
-        // flow dissector branch of line 118 is not taken (see the module
-        // documentation).
+        // The `else if (gso_type)` branch of `virtio_net_hdr_to_skb()`;
+        // `skb->network_header` is 0 so its flow dissector branch is not
+        // taken (see the module documentation).
         p_off = nh_min_len + thlen;
         if !skb.may_pull(u64::from(p_off)) {
             return Err(HdrError::TransportTooShort);
@@ -906,7 +909,7 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
 
     let mut gso = None;
     if hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE {
-        // virtio_net.h lines 157 to 201.
+        // The GSO part of `virtio_net_hdr_to_skb()`.
         let mut gso_size = hdr.gso_size;
         let mut nh_off = u64::from(p_off);
         let payload = len.saturating_sub(u64::from(p_off));
@@ -941,7 +944,7 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
         if gso_size == GSO_BY_FRAGS {
             return Err(HdrError::GsoByFrags);
         }
-        // Too small packets are not really GSO ones (virtio_net.h line 193).
+        // Too small packets are not really GSO ones (`virtio_net_hdr_to_skb()`).
         if len.saturating_sub(nh_off) > u64::from(gso_size) {
             gso = Some(GsoPlan {
                 gso_type: gso_type | SKB_GSO_DODGY,
@@ -1007,9 +1010,9 @@ impl L3Proto {
 /// Checks the IP version nibble of a TUN packet written with `IFF_NO_PI`.
 ///
 /// `first_byte` is the first byte of the packet, `None` when it is empty.
-/// This runs after `virtio_net_hdr_to_skb()` accepted the header (tun.c
-/// lines 1887 to 1908): an empty packet fails `pskb_may_pull(skb, 1)` and a
-/// version other than 4 or 6 is refused, both with `EINVAL` counted in
+/// This runs after `virtio_net_hdr_to_skb()` accepted the header (the `IFF_TUN`
+/// case of `tun_get_user()`): an empty packet fails `pskb_may_pull(skb, 1)` and
+/// a version other than 4 or 6 is refused, both with `EINVAL` counted in
 /// `rx_dropped`.
 pub const fn check_tun_ip_version(first_byte: Option<u8>) -> Result<L3Proto, HdrError> {
     match first_byte {

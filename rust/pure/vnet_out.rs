@@ -7,9 +7,9 @@
 //! into a [`ReadPlan`]: which PI and vnet header go in front of the packet,
 //! how many packet bytes are copied around a re-inserted VLAN tag, what
 //! `read()` returns and what the statistics count. It replicates Linux
-//! 6.12's `tun_put_user()` (drivers/net/tun.c, from line 2108) and
-//! `virtio_net_hdr_from_skb()` (include/linux/virtio_net.h, line 206) line
-//! by line, including the order of the checks.
+//! 6.12's `tun_put_user()` (drivers/net/tun.c) and
+//! `virtio_net_hdr_from_skb()` (include/linux/virtio_net.h) line by line,
+//! including the order of the checks.
 //!
 //! The module imports only `core` (and the header type of
 //! [`crate::pure::vnet_hdr`]); it is compiled both into the kernel module and into
@@ -20,14 +20,14 @@
 //! How the driver uses it, in the order C does things:
 //!
 //! 1. If the buffer is empty, return 0 without dequeuing a packet
-//!    ([`ReadCtx::dequeues`], tun.c line 2248).
+//!    ([`ReadCtx::dequeues`], `tun_do_read()`).
 //! 2. Dequeue an skb, fill an [`SkbInfo`] from it, reading `vnet_hdr_sz`
-//!    once (C's `READ_ONCE()`, tun.c line 2123), and call [`plan_read`].
-//! 3. On error, free the skb (C's `kfree_skb()`, tun.c line 2270: the packet
-//!    is lost and no device counter moves) and return [`OutError::errno`].
-//!    When the error is [`OutError::ShortForVnetHdr`] or
-//!    [`OutError::UnexpectedGsoType`] and the device has no `IFF_NO_PI`, C
-//!    has already copied the PI into the buffer (tun.c line 2137).
+//!    once (C's `READ_ONCE()` in `tun_put_user()`), and call [`plan_read`].
+//! 3. On error, free the skb (C's `kfree_skb()` in `tun_do_read()`: the packet
+//!    is lost and no device counter moves) and return [`OutError::errno`]. When
+//!    the error is [`OutError::ShortForVnetHdr`] or
+//!    [`OutError::UnexpectedGsoType`] and the device has no `IFF_NO_PI`, C has
+//!    already copied the PI into the buffer (`tun_put_user()`).
 //! 4. Otherwise copy the PI ([`TunPi::to_bytes`]), the 10 header bytes
 //!    ([`ReadPlan::hdr_bytes`]), then skip or zero [`ReadPlan::hdr_pad`]
 //!    bytes, then the packet as [`PacketCopy`] says. An `EFAULT` while
@@ -35,10 +35,10 @@
 //!    a fault while copying the packet is ignored by C, which still returns
 //!    [`ReadPlan::total`].
 //! 5. Count one packet and [`ReadPlan::tx_bytes`] bytes in `tx_packets` and
-//!    `tx_bytes` (tun.c line 2194) and return [`ReadPlan::ret`].
+//!    `tx_bytes` (`tun_put_user()`) and return [`ReadPlan::ret`].
 //!
 //! What C leaves unwritten. The bytes between the 10 header bytes and
-//! `vnet_hdr_sz` are skipped with `iov_iter_advance()` (tun.c line 2168),
+//! `vnet_hdr_sz` are skipped with `iov_iter_advance()` (`tun_put_user()`),
 //! which moves the iterator without writing: the user keeps whatever its
 //! buffer held there. That leaks no kernel memory, but "the padding is
 //! zero" only holds for a reader that zeroed its buffer. A driver that
@@ -51,8 +51,8 @@
 //! Not modelled, because they do not depend on the lengths and the skb
 //! metadata alone: faulting user memory (`EFAULT`), the XDP frame path
 //! (`tun_put_user_xdp()`), blocking, and `recvmsg()` (which returns
-//! [`ReadPlan::total`] with `MSG_TRUNC` instead of [`ReadPlan::ret`], tun.c
-//! lines 2663 to 2666; rtun has no socket).
+//! [`ReadPlan::total`] with `MSG_TRUNC` instead of [`ReadPlan::ret`],
+//! `tun_recvmsg()`; rtun has no socket).
 
 use core::cmp::{max, min};
 
@@ -73,13 +73,13 @@ pub const VLAN_HLEN: u32 = 4;
 /// Where tun inserts the VLAN tag: after the two MAC addresses.
 ///
 /// This is C's `vlan_offset = offsetof(struct vlan_ethhdr, h_vlan_proto)`
-/// (tun.c line 2178, include/linux/if_vlan.h line 48).
+/// (`tun_put_user()`; `struct vlan_ethhdr` is in include/linux/if_vlan.h).
 pub const VLAN_OFFSET: usize = 12;
 
 /// Length of the re-inserted tag in bytes, as a `usize` (`sizeof(struct veth)`).
 const VLAN_TAG_LEN: usize = 4;
 
-/// The `skb->ip_summed` states (`CHECKSUM_*`, include/linux/skbuff.h line 247).
+/// The `skb->ip_summed` states (`CHECKSUM_*`, include/linux/skbuff.h).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IpSummed {
     /// `CHECKSUM_NONE` (0): nothing is known about the checksum.
@@ -127,7 +127,7 @@ impl VlanTag {
     /// Encodes the tag as tun's `struct veth`: protocol then TCI, both big endian.
     ///
     /// C stores `skb->vlan_proto` (already big endian) and
-    /// `htons(skb_vlan_tag_get(skb))` (tun.c lines 2175 and 2176).
+    /// `htons(skb_vlan_tag_get(skb))` (`tun_put_user()`).
     pub const fn to_bytes(self) -> [u8; VLAN_TAG_LEN] {
         let [p0, p1] = self.proto.to_be_bytes();
         let [t0, t1] = self.tci.to_be_bytes();
@@ -184,13 +184,13 @@ impl SkbInfo {
 
     /// Tells whether the skb is GSO, which is `skb_is_gso()`: `gso_size != 0`.
     ///
-    /// include/linux/skbuff.h line 5106 looks at `gso_size` only, so a
-    /// nonzero `gso_type` with `gso_size` 0 is a plain packet.
+    /// `skb_is_gso()` (include/linux/skbuff.h) looks at `gso_size` only, so
+    /// a nonzero `gso_type` with `gso_size` 0 is a plain packet.
     pub const fn is_gso(&self) -> bool {
         self.gso_size != 0
     }
 
-    /// Returns C's `vlan_hlen`: [`VLAN_HLEN`] when a tag is re-inserted, else 0 (tun.c line 2119).
+    /// Returns C's `vlan_hlen`: [`VLAN_HLEN`] when a tag is re-inserted, else 0 (`tun_put_user()`).
     pub const fn vlan_hlen(&self) -> u32 {
         if self.vlan.is_some() {
             VLAN_HLEN
@@ -203,23 +203,23 @@ impl SkbInfo {
 /// Why a read fails; each variant is one rule of the C code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutError {
-    /// R1: without `IFF_NO_PI` the buffer is shorter than `struct tun_pi` (tun.c line 2128).
+    /// R1: without `IFF_NO_PI` the buffer is shorter than `struct tun_pi` (`tun_put_user()`).
     ShortForPi,
-    /// R2: with `IFF_VNET_HDR` the buffer left after the PI is shorter than `vnet_hdr_sz` (tun.c line 2144).
+    /// R2: with `IFF_VNET_HDR` the buffer left after the PI is shorter than `vnet_hdr_sz` (`tun_put_user()`).
     ShortForVnetHdr,
-    /// R3: a GSO skb whose type is not TCPV4, TCPV6 or UDP_L4 (virtio_net.h line 229).
+    /// R3: a GSO skb whose type is not TCPV4, TCPV6 or UDP_L4 (`virtio_net_hdr_from_skb()`).
     ///
     /// Upstream also logs the type with `net_ratelimit()`, dumps the start
-    /// of `skb->head` and fires `WARN_ON_ONCE()` (tun.c lines 2150 to
-    /// 2161); the driver only logs, rate limited.
+    /// of `skb->head` and fires `WARN_ON_ONCE()` (`tun_put_user()`); the
+    /// driver only logs, rate limited.
     UnexpectedGsoType,
 }
 
 impl OutError {
     /// Returns the positive errno upstream returns for this error.
     ///
-    /// Every one is `EINVAL` in Linux 6.12 (tun.c lines 2129, 2145 and
-    /// 2162); this is the one place to change if that ever differs.
+    /// Every one is `EINVAL` in Linux 6.12 (`tun_put_user()`); this is the
+    /// one place to change if that ever differs.
     pub const fn errno(self) -> i32 {
         match self {
             OutError::ShortForPi | OutError::ShortForVnetHdr | OutError::UnexpectedGsoType => {
@@ -237,28 +237,27 @@ const fn low16(value: i64) -> u16 {
 
 /// Builds the vnet header of an skb as `virtio_net_hdr_from_skb()` does.
 ///
-/// The header starts all zero (virtio_net.h line 212, no information
-/// leak). Its fields are in CPU order; [`VnetHdr::to_bytes`] applies the
-/// device's [`ByteOrder`] (C's `little_endian` argument). tun passes
-/// `has_data_valid` true and `vlan_hlen` [`SkbInfo::vlan_hlen`] (tun.c
-/// lines 2147 to 2149).
+/// The header starts all zero (no information leak). Its fields are in CPU
+/// order; [`VnetHdr::to_bytes`] applies the device's [`ByteOrder`] (C's
+/// `little_endian` argument). tun passes `has_data_valid` true and
+/// `vlan_hlen` [`SkbInfo::vlan_hlen`] (`tun_put_user()`).
 ///
 /// Rules, in C's order:
 ///
-/// - H1 GSO skb (`gso_size != 0`, line 214): `hdr_len` = `skb_headlen()`
-///   (line 218, a hint; C keeps the low 16 bits), `gso_size` copied (line
-///   220), `gso_type` from the first of `SKB_GSO_TCPV4` -> TCPV4,
+/// - H1 GSO skb (`gso_size != 0`, `skb_is_gso()`): `hdr_len` =
+///   `skb_headlen()` (a hint; C keeps the low 16 bits), `gso_size` copied,
+///   `gso_type` from the first of `SKB_GSO_TCPV4` -> TCPV4,
 ///   `SKB_GSO_TCPV6` -> TCPV6, `SKB_GSO_UDP_L4` -> UDP_L4 that is set,
-///   other bits ignored (lines 222 to 227).
+///   other bits ignored.
 /// - H2 any other GSO skb, `SKB_GSO_UDP` (UFO) included, is refused with
-///   [`OutError::UnexpectedGsoType`] (line 229).
+///   [`OutError::UnexpectedGsoType`].
 /// - H3 `SKB_GSO_TCP_ECN` adds `VIRTIO_NET_HDR_GSO_ECN` whatever the base
-///   type (line 230).
+///   type.
 /// - H4 `CHECKSUM_PARTIAL` gives `NEEDS_CSUM` with `csum_start` =
 ///   `skb_checksum_start_offset() + vlan_hlen` (low 16 bits) and
-///   `csum_offset` (lines 235 to 240).
+///   `csum_offset`.
 /// - H5 otherwise `CHECKSUM_UNNECESSARY` with `has_data_valid` gives
-///   `DATA_VALID` (lines 241 to 243); any other state leaves `flags` 0.
+///   `DATA_VALID`; any other state leaves `flags` 0.
 ///
 /// The GSO fields and the checksum flags are independent: a GSO skb that is
 /// not `CHECKSUM_PARTIAL` still gets `hdr_len`, `gso_size` and `gso_type`,
@@ -271,7 +270,7 @@ pub fn hdr_from_skb(
     let mut hdr = VnetHdr::default();
 
     if skb.is_gso() {
-        // H1, virtio_net.h lines 218 to 227.
+        // H1, `virtio_net_hdr_from_skb()`.
         hdr.hdr_len = low16(i64::from(skb.head_len));
         hdr.gso_size = skb.gso_size;
         hdr.gso_type = if skb.gso_type & SKB_GSO_TCPV4 != 0 {
@@ -281,10 +280,10 @@ pub fn hdr_from_skb(
         } else if skb.gso_type & SKB_GSO_UDP_L4 != 0 {
             VIRTIO_NET_HDR_GSO_UDP_L4
         } else {
-            // H2, virtio_net.h line 229.
+            // H2, `virtio_net_hdr_from_skb()`.
             return Err(OutError::UnexpectedGsoType);
         };
-        // H3, virtio_net.h line 230.
+        // H3, `virtio_net_hdr_from_skb()`.
         if skb.gso_type & SKB_GSO_TCP_ECN != 0 {
             hdr.gso_type |= VIRTIO_NET_HDR_GSO_ECN;
         }
@@ -294,14 +293,14 @@ pub fn hdr_from_skb(
 
     match skb.ip_summed {
         IpSummed::Partial => {
-            // H4, virtio_net.h lines 236 to 240: the `int` sum is converted
+            // H4, `virtio_net_hdr_from_skb()`: the `int` sum is converted
             // to `__u16` by `__cpu_to_virtio16()`.
             hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
             hdr.csum_start = low16(i64::from(skb.csum_start_offset) + i64::from(vlan_hlen));
             hdr.csum_offset = skb.csum_offset;
         }
         IpSummed::Unnecessary if has_data_valid => {
-            // H5, virtio_net.h lines 241 to 243.
+            // H5, `virtio_net_hdr_from_skb()`.
             hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
         }
         IpSummed::Unnecessary | IpSummed::None | IpSummed::Complete => {}
@@ -354,8 +353,8 @@ pub struct ReadCtx {
     pub no_pi: bool,
     /// `Some(vnet_hdr_sz)` when `IFF_VNET_HDR` is set.
     ///
-    /// `TUNSETVNETHDRSZ` refuses sizes below 10 (tun.c line 3334); a smaller
-    /// value here is treated as 10.
+    /// `TUNSETVNETHDRSZ` refuses sizes below 10 (`__tun_chr_ioctl()`); a
+    /// smaller value here is treated as 10.
     pub vnet_hdr_sz: Option<u32>,
     /// Byte order of the header fields (`tun_is_little_endian()`).
     pub order: ByteOrder,
@@ -378,8 +377,7 @@ impl ReadCtx {
     /// Tells whether a read takes a packet off the queue at all.
     ///
     /// `tun_do_read()` returns 0 for an empty buffer before it dequeues
-    /// anything (tun.c line 2248), so [`plan_read`] is only called when this
-    /// is true.
+    /// anything, so [`plan_read`] is only called when this is true.
     pub const fn dequeues(&self) -> bool {
         self.buf_len != 0
     }
@@ -387,11 +385,11 @@ impl ReadCtx {
 
 /// How the packet bytes are copied after the headers.
 ///
-/// Without a VLAN tag C copies `tail` bytes from offset 0. With one it
-/// copies `head` bytes from offset 0 (the MAC addresses), then `tag` bytes
-/// of [`PacketCopy::tag_bytes`], then `tail` bytes from
+/// Without a VLAN tag C copies `tail` bytes from offset 0. With one it copies
+/// `head` bytes from offset 0 (the MAC addresses), then `tag` bytes of
+/// [`PacketCopy::tag_bytes`], then `tail` bytes from
 /// [`PacketCopy::tail_offset`], stopping as soon as the buffer is full
-/// (tun.c lines 2171 to 2189). Each count already accounts for the buffer.
+/// (`tun_put_user()`). Each count already accounts for the buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketCopy {
     /// Bytes copied from the start of the packet before the tag (0 without a tag).
@@ -439,15 +437,15 @@ pub struct ReadPlan {
     pub data_offset: usize,
     /// The packet copy.
     pub copy: PacketCopy,
-    /// C's `total`: PI, header, packet and tag lengths, what `tun_put_user()` returns (tun.c line 2197).
+    /// C's `total`: PI, header, packet and tag lengths, what `tun_put_user()` returns.
     pub total: u64,
-    /// What `read()` returns: `min(total, buf_len)` (tun.c line 2293).
+    /// What `read()` returns: `min(total, buf_len)` (`tun_chr_read_iter()`).
     pub ret: usize,
-    /// The packet (with its tag) did not fit: `buf_len < total` (tun.c line 2132).
+    /// The packet (with its tag) did not fit: `buf_len < total` (`tun_put_user()`).
     ///
     /// This is the condition for `TUN_PKT_STRIP`, computed with or without a PI.
     pub truncated: bool,
-    /// Bytes counted in `tx_bytes`: `skb->len + vlan_hlen`, whatever was copied (tun.c line 2194).
+    /// Bytes counted in `tx_bytes`: `skb->len + vlan_hlen`, whatever was copied (`tun_put_user()`).
     pub tx_bytes: u64,
 }
 
@@ -477,7 +475,7 @@ impl ReadPlan {
     ///
     /// This is 0 except for a packet shorter than [`VLAN_OFFSET`] bytes that
     /// carries a VLAN tag: `skb_copy_datagram_iter()` fails on it, C skips
-    /// the tag and the rest (tun.c line 2181) yet returns `total`, which
+    /// the tag and the rest (`tun_put_user()`) yet returns `total`, which
     /// counts the tag. Up to 4 bytes after the packet then keep whatever
     /// the reader's buffer held.
     pub const fn unwritten(&self) -> usize {
@@ -489,25 +487,22 @@ impl ReadPlan {
 ///
 /// Rules, in C's order (tun.c):
 ///
-/// - R0 `total` = `skb->len + vlan_hlen + vnet_hdr_sz` (line 2125; C sums
-///   in `unsigned int`, which cannot wrap for real skb lengths; here it is
-///   a `u64`).
-/// - R1 without `IFF_NO_PI`: a buffer shorter than 4 bytes is refused
-///   (line 2128); `total` grows by 4 (line 2131); `TUN_PKT_STRIP` is set
-///   when the buffer is shorter than `total` (line 2132).
+/// - R0 `total` = `skb->len + vlan_hlen + vnet_hdr_sz` (C sums in
+///   `unsigned int`, which cannot wrap for real skb lengths; here it is a
+///   `u64`).
+/// - R1 without `IFF_NO_PI`: a buffer shorter than 4 bytes is refused;
+///   `total` grows by 4; `TUN_PKT_STRIP` is set when the buffer is shorter
+///   than `total`.
 /// - R2 with `IFF_VNET_HDR`: what is left after the PI must hold
-///   `vnet_hdr_sz` bytes (line 2144), then [`hdr_from_skb`] (line 2147,
-///   R3 is its GSO type refusal); 10 bytes are written and the rest of
-///   `vnet_hdr_sz` skipped (lines 2165 to 2168).
-/// - R4 with a VLAN tag: copy the first 12 packet bytes (line 2180), stop
-///   if that failed (packet shorter than 12) or filled the buffer (line
-///   2181), copy the 4 tag bytes (line 2184), stop if the buffer is full
-///   (line 2185).
-/// - R5 copy the rest of the packet from `vlan_offset` (line 2189); a short
-///   buffer cuts it silently.
-/// - R6 count one packet and `skb->len + vlan_hlen` bytes (line 2194),
-///   return `total` (line 2197); `read()` returns `min(total, buf_len)`
-///   (line 2293).
+///   `vnet_hdr_sz` bytes, then [`hdr_from_skb`] (R3 is its GSO type
+///   refusal); 10 bytes are written and the rest of `vnet_hdr_sz` skipped.
+/// - R4 with a VLAN tag: copy the first 12 packet bytes, stop if that
+///   failed (packet shorter than 12) or filled the buffer, copy the 4 tag
+///   bytes, stop if the buffer is full.
+/// - R5 copy the rest of the packet from `vlan_offset`; a short buffer cuts
+///   it silently.
+/// - R6 count one packet and `skb->len + vlan_hlen` bytes, return `total`;
+///   `read()` returns `min(total, buf_len)` (`tun_chr_read_iter()`).
 #[inline]
 pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
     let vlan_hlen = skb.vlan_hlen();
@@ -518,7 +513,7 @@ pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
     let pi_len = if pi.is_some() { TUN_PI_LEN } else { 0 };
     let mut rem = ctx.buf_len.saturating_sub(pi_len);
 
-    // R2 and R3, tun.c lines 2141 to 2169.
+    // R2 and R3, `tun_put_user()`.
     let mut hdr = None;
     if vnet_hdr_sz != 0 {
         rem = rem
@@ -527,7 +522,7 @@ pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
         hdr = Some(hdr_from_skb(skb, true, vlan_hlen)?);
     }
 
-    // R4 and R5, tun.c lines 2171 to 2189.
+    // R4 and R5, `tun_put_user()`.
     let pkt = usize::try_from(skb.len).unwrap_or(usize::MAX);
     let copy = match skb.vlan {
         None => PacketCopy {
@@ -540,7 +535,7 @@ pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
         Some(tag) => plan_vlan_copy(pkt, rem, tag),
     };
 
-    // R6, tun.c lines 2191 to 2197 and 2293.
+    // R6, `tun_put_user()` and `tun_chr_read_iter()`.
     let ret = usize::try_from(min(total, buf)).unwrap_or(ctx.buf_len);
     Ok(ReadPlan {
         pi,
@@ -568,7 +563,7 @@ fn vnet_size(ctx: &ReadCtx) -> usize {
     }
 }
 
-/// Returns C's `total` (R0 and the PI part of R1, tun.c lines 2125 and 2131).
+/// Returns C's `total` (R0 and the PI part of R1, `tun_put_user()`).
 ///
 /// C sums in `unsigned int`, which cannot wrap for real skb lengths; here
 /// it is a `u64`.
@@ -580,7 +575,7 @@ fn read_total(ctx: &ReadCtx, skb: &SkbInfo) -> u64 {
         .saturating_add(u64::try_from(pi).unwrap_or(u64::MAX))
 }
 
-/// Plans the PI of a read (R1, tun.c lines 2127 to 2139): `None` with `IFF_NO_PI`.
+/// Plans the PI of a read (R1, `tun_put_user()`): `None` with `IFF_NO_PI`.
 ///
 /// C writes the PI before it checks the header (R2, R3), so when those
 /// refuse the read the PI is already in the reader's buffer; a driver that
@@ -613,7 +608,7 @@ fn plan_vlan_copy(pkt: usize, rem: usize, tag: VlanTag) -> PacketCopy {
         tail_offset: VLAN_OFFSET,
         tail: 0,
     };
-    // tun.c line 2181: a packet shorter than `vlan_offset` makes
+    // `tun_put_user()`: a packet shorter than `vlan_offset` makes
     // `skb_copy_datagram_iter()` fail (or run out of buffer first), and a
     // full buffer stops the copy.
     let Some(rem) = rem.checked_sub(VLAN_OFFSET) else {
@@ -622,11 +617,11 @@ fn plan_vlan_copy(pkt: usize, rem: usize, tag: VlanTag) -> PacketCopy {
     if pkt < VLAN_OFFSET || rem == 0 {
         return copy;
     }
-    // tun.c lines 2184 and 2185.
+    // `tun_put_user()`: copy the tag, stop if the buffer is then full.
     copy.tag = min(VLAN_TAG_LEN, rem);
     let rem = rem.saturating_sub(VLAN_TAG_LEN);
-    // tun.c line 2189; when `rem` is 0 nothing more is copied, as after
-    // the early exit of line 2185.
+    // `tun_put_user()`: the rest of the packet; when `rem` is 0 nothing
+    // more is copied, as after the early exit that follows the tag.
     copy.tail = min(pkt.saturating_sub(VLAN_OFFSET), rem);
     copy
 }
