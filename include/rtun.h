@@ -64,7 +64,7 @@ struct rtun_netdev_cfg {
 	u8 lltx;
 };
 
-/* The kernel's sizes that decide an skb's layout (see rust/vnet_hdr.rs). */
+/* The kernel's sizes that decide an skb's layout (see rust/pure/vnet_hdr.rs). */
 struct rtun_skb_geometry {
 	u32 page_size;
 	u32 shinfo_size;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One test per read-path rule of `rust/vnet_out.rs` (tun_put_user and virtio_net_hdr_from_skb of Linux 6.12).
+//! One test per read-path rule of `rust/pure/vnet_out.rs` (tun_put_user and virtio_net_hdr_from_skb of Linux 6.12).
 //!
 //! Rules R0 to R6 are `tun_put_user()` (drivers/net/tun.c), H1 to H5
 //! `virtio_net_hdr_from_skb()` (include/linux/virtio_net.h). Every plan goes

@@ -5,7 +5,7 @@
 //! [`check_read`] runs `plan_read` on one input and panics if a plan leaves
 //! the buffer, disagrees with a byte-level model of what `tun_put_user()`
 //! writes, or if a refusal is not backed by the condition its variant
-//! names. The model is written independently of `rust/vnet_out.rs`: it
+//! names. The model is written independently of `rust/pure/vnet_out.rs`: it
 //! builds the whole frame C would write into an unbounded buffer and cuts
 //! it at the buffer's length.
 //!
