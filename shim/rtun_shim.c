@@ -31,7 +31,8 @@ MODULE_PARM_DESC(abi, "TUNSETIFF flag ABI: 'upstream' (default) or 'rfc2008'");
  * The ops tables hold the Rust callbacks, which the Rust abstractions pass
  * in when they register (struct rtun_file_ops, struct rtun_netdev_ops).
  * They are filled during module init, before the device node or any
- * device exists, and are read-only after it.
+ * device exists, and are read-only after it (but for rtun_link_ops, which
+ * the core links into its list of kinds).
  */
 static struct file_operations rtun_fops __ro_after_init = {
 	.owner		= THIS_MODULE,
@@ -60,7 +61,8 @@ static void rtun_setup(struct net_device *dev)
 {
 }
 
-static struct rtnl_link_ops rtun_link_ops __ro_after_init = {
+/* Not read-only: rtnl_link_register() links it into a list. */
+static struct rtnl_link_ops rtun_link_ops __read_mostly = {
 	.kind		= "rtun",
 	.setup		= rtun_setup,
 };
