@@ -15,15 +15,16 @@ use kernel::error::{
 };
 use kernel::ffi::c_int;
 
-// The pure layer's GSO bits must be the kernel's.
+// The pure layer's GSO bits must be the kernel's (bindgen types them
+// `u32` on 6.12 and `i32` on 7.x, hence the casts).
 const _: () = {
     use crate::pure::vnet_hdr as v;
-    assert!(v::SKB_GSO_TCPV4 == bindings::SKB_GSO_TCPV4);
-    assert!(v::SKB_GSO_DODGY == bindings::SKB_GSO_DODGY);
-    assert!(v::SKB_GSO_TCP_ECN == bindings::SKB_GSO_TCP_ECN);
-    assert!(v::SKB_GSO_TCPV6 == bindings::SKB_GSO_TCPV6);
-    assert!(v::SKB_GSO_UDP == bindings::SKB_GSO_UDP);
-    assert!(v::SKB_GSO_UDP_L4 == bindings::SKB_GSO_UDP_L4);
+    assert!(v::SKB_GSO_TCPV4 as i64 == bindings::SKB_GSO_TCPV4 as i64);
+    assert!(v::SKB_GSO_DODGY as i64 == bindings::SKB_GSO_DODGY as i64);
+    assert!(v::SKB_GSO_TCP_ECN as i64 == bindings::SKB_GSO_TCP_ECN as i64);
+    assert!(v::SKB_GSO_TCPV6 as i64 == bindings::SKB_GSO_TCPV6 as i64);
+    assert!(v::SKB_GSO_UDP as i64 == bindings::SKB_GSO_UDP as i64);
+    assert!(v::SKB_GSO_UDP_L4 as i64 == bindings::SKB_GSO_UDP_L4 as i64);
 };
 
 /// Returns the running kernel's sizes that decide an skb's layout.
