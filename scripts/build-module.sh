@@ -4,7 +4,9 @@
 # Build rtun.ko against KDIR.  Any compiler or clippy warning fails the
 # build (exit 1) and is printed.
 #
-# Usage: build-module.sh [--clippy] [--out DIR]
+# Usage: build-module.sh [--kernel VER] [--clippy] [--out DIR]
+#   --kernel VER  build against the cached kernel VER (6.12 or 7.3; default
+#                 as kdir.sh); KDIR= takes precedence
 #   --clippy   also lint the Rust crate (CLIPPY=1)
 #   --out DIR  build a copy of the sources in DIR (for a second kernel,
 #              since Kbuild writes its output next to the sources);
@@ -15,14 +17,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 clippy=
 src=$RTUN_ROOT
+kopt=()
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--kernel) [ $# -ge 2 ] || die "--kernel needs a version"; kopt=(--kernel "$2"); shift 2 ;;
 	--clippy) clippy=CLIPPY=1; shift ;;
 	--out) [ $# -ge 2 ] || die "--out needs a directory"; src=$2; shift 2 ;;
 	*) die "build-module.sh: unknown option '$1'" ;;
 	esac
 done
-kdir=$(bash "$here/kdir.sh")
+kdir=$(bash "$here/kdir.sh" "${kopt[@]}")
+# The kernel's own toolchain (LLVM=-22 for 7.3), unless LLVM is set.
+llvm=${LLVM:-}
+if [ -z "$llvm" ] && [ -r "$kdir/.rtun-toolchain" ]; then
+	llvm=$(sed -n 's/^LLVM=//p' "$kdir/.rtun-toolchain")
+fi
+llvm=${llvm:-1}
 if [ "$src" != "$RTUN_ROOT" ]; then
 	mkdir -p "$src" || die "cannot create $src"
 	rsync -a --delete --exclude='*.o' --exclude='*.cmd' --exclude=rtun_h.rs \
@@ -35,7 +45,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # Rebuild the Rust object so its warnings are always seen.
 rm -f "$src/rust/rtun_main.o"
-if ! make -C "$kdir" M="$src" LLVM="${LLVM:-1}" $clippy modules >"$log" 2>&1; then
+if ! make -C "$kdir" M="$src" LLVM="$llvm" $clippy modules >"$log" 2>&1; then
 	cat "$log" >&2
 	die "module build failed${clippy:+ (clippy)}"
 fi

@@ -4,15 +4,29 @@
 # Install everything rtun needs to build the kernel, the module and the
 # tests, and to boot the VM.  Idempotent: each step is skipped when what it
 # installs is already there.  Exits non-zero with a message on failure.
+#
+# RTUN_KERNELS (default "6.12,7.3") selects the kernels to set up:
+#   6.12  Debian's linux-source-6.12, clang 14, bindgen-cli 0.69.5
+#         (cargo, into ~/.cargo/bin)
+#   7.3   linux-source-7.3 from trixie-backports (downloaded with a private
+#         apt configuration under $RTUN_CACHE/apt, the system's sources stay
+#         as they are), clang-22/lld-22/llvm-22 from bookworm-security,
+#         bindgen-cli 0.72.1 in $RTUN_CACHE/tools/bindgen-0.72.1
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
+kernels=$(rtun_selected_kernels) || exit 1
+info "setting up for kernel(s): $(echo $kernels)"
+
 # Debian packages: kernel build, VM, guest-side tools used by tests/reports.
-pkgs=(linux-source-6.12 qemu-system-x86 clang lld llvm libclang-dev flex bison
+pkgs=(qemu-system-x86 clang lld llvm libclang-dev flex bison
       bc libelf-dev libssl-dev cpio kmod udev iproute2 ethtool iperf3
       python3-venv busybox-static rsync xz-utils make gcc libc6-dev)
+rtun_kernel_selected 6.12 && pkgs+=(linux-source-6.12)
+l=$RTUN_LLVM73_VERSION
+rtun_kernel_selected 7.3 && pkgs+=(clang-$l lld-$l llvm-$l libclang-$l-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -24,6 +38,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	command -v apt-get >/dev/null || die "apt-get not found: install ${missing[*]} by hand"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq || die "apt-get update failed"
+	for p in "${missing[@]}"; do
+		case "$p" in
+		clang-$l | lld-$l | llvm-$l | libclang-$l-dev)
+			apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]' ||
+				die "$p has no install candidate: kernel 7.3 needs LLVM $l," \
+				    "which Debian 12 ships in bookworm-security (add that suite to apt's sources)" ;;
+		esac
+	done
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
 		die "apt-get install failed for: ${missing[*]}"
 else
@@ -42,10 +64,107 @@ for c in rustfmt clippy; do
 	fi
 done
 
-if ! command -v bindgen >/dev/null || ! bindgen --version | grep -q '0\.69\.5'; then
-	info "installing bindgen-cli 0.69.5 (about a minute)"
-	cargo install --locked bindgen-cli --version 0.69.5 ||
-		die "cargo install bindgen-cli failed"
+# Kernel 6.12: bindgen-cli 0.69.5 in ~/.cargo/bin.
+if rtun_kernel_selected 6.12; then
+	if ! command -v bindgen >/dev/null || ! bindgen --version | grep -q '0\.69\.5'; then
+		info "installing bindgen-cli 0.69.5 (about a minute)"
+		cargo install --locked bindgen-cli --version 0.69.5 ||
+			die "cargo install bindgen-cli failed"
+	fi
+fi
+
+# The Debian mirror the system already uses (first URI of a bookworm
+# suite that is not the security archive), from sources.list(.d).
+system_mirror() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) break;
+			if ($(i + 1) !~ /-security$/ && $(i + 1) ~ /^bookworm/) { print $i; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		# deb822: blank-line separated stanzas.
+		awk 'BEGIN { RS = ""; FS = "\n" }
+		{ uri = ""; suites = ""; types = ""; enabled = 1
+		  for (i = 1; i <= NF; i++) {
+			if ($i ~ /^URIs:/) { uri = $i; sub(/^URIs:[ \t]*/, "", uri); sub(/[ \t].*/, "", uri) }
+			if ($i ~ /^Suites:/) suites = $i
+			if ($i ~ /^Types:/) types = $i
+			if ($i ~ /^Enabled:[ \t]*no/) enabled = 0
+		  }
+		  if (enabled && types ~ /[ \t]deb([ \t]|$)/ && suites ~ /[ \t]bookworm([ \t]|$)/ && uri != "") { print uri; exit } }' "$f"
+	done
+}
+
+# Kernel 7.3: linux-source-7.3 from trixie-backports, fetched with a private
+# apt configuration (its own sources list, lists and cache under
+# $RTUN_CACHE/apt) so that the system's sources and release stay as they
+# are.  apt checks the Release signature against the Debian archive keyring
+# and the .deb against the signed hashes; the hash is checked once more here.
+fetch_linux_source_73() {
+	local mirror aptdir debdir deb ver sum want keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	local tarball=$RTUN_K73_DIR/usr/src/linux-source-7.3.tar.xz
+
+	if [ -r "$tarball" ] && [ -s "$RTUN_K73_DIR/VERSION" ]; then
+		info "$RTUN_K73_PKG $(cat "$RTUN_K73_DIR/VERSION"): present in $RTUN_K73_DIR"
+		return
+	fi
+	[ -r "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
+	mirror=$(system_mirror | head -n 1)
+	[ -n "$mirror" ] || die "cannot find the Debian mirror in /etc/apt/sources.list(.d)"
+	aptdir=$RTUN_CACHE/apt/$RTUN_K73_SUITE
+	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/deb" ||
+		die "cannot create $aptdir"
+	echo "deb [signed-by=$keyring] $mirror $RTUN_K73_SUITE main" >"$aptdir/sources.list"
+	local apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
+		-o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$aptdir/lists"
+		-o "Dir::Cache=$aptdir/cache"
+		-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
+		-o Acquire::Languages=none)
+	# As root, apt downloads as user _apt, who cannot enter a private home.
+	[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
+
+	info "fetching $RTUN_K73_PKG from $mirror $RTUN_K73_SUITE (private apt configuration in $aptdir)"
+	apt-get "${apt_opts[@]}" -qq update ||
+		die "apt-get update of $RTUN_K73_SUITE failed (private configuration $aptdir/sources.list)"
+	want=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$RTUN_K73_PKG" 2>/dev/null |
+		awk '/^SHA256:/ { print $2; exit }')
+	ver=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$RTUN_K73_PKG" 2>/dev/null |
+		awk '/^Version:/ { print $2; exit }')
+	[ -n "$want" ] && [ -n "$ver" ] || die "$RTUN_K73_PKG not found in $RTUN_K73_SUITE"
+	debdir=$aptdir/deb
+	rm -f "$debdir"/*.deb
+	(cd "$debdir" && apt-get "${apt_opts[@]}" -qq download "$RTUN_K73_PKG") ||
+		die "apt-get download $RTUN_K73_PKG failed"
+	deb=$(ls "$debdir"/"$RTUN_K73_PKG"_*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || die "apt-get download left no .deb in $debdir"
+	sum=$(sha256sum "$deb" | cut -d' ' -f1)
+	[ "$sum" = "$want" ] || die "$deb: SHA256 $sum does not match the signed index ($want)"
+	info "$RTUN_K73_PKG $ver downloaded, SHA256 matches the signed $RTUN_K73_SUITE index; extracting"
+	rm -rf "$RTUN_K73_DIR" && mkdir -p "$RTUN_K73_DIR"
+	dpkg-deb -x "$deb" "$RTUN_K73_DIR" || die "dpkg-deb -x $deb failed"
+	[ -r "$tarball" ] || die "$deb has no ${tarball#"$RTUN_K73_DIR"}"
+	echo "$ver" >"$RTUN_K73_DIR/VERSION"
+	rm -f "$deb"
+	info "$RTUN_K73_PKG $ver: $tarball"
+}
+
+if rtun_kernel_selected 7.3; then
+	fetch_linux_source_73
+	bg=$RTUN_CACHE/tools/bindgen-$RTUN_BINDGEN73_VERSION
+	if [ ! -x "$bg/bin/bindgen" ] ||
+		! "$bg/bin/bindgen" --version 2>/dev/null | grep -q "bindgen $RTUN_BINDGEN73_VERSION"; then
+		info "installing bindgen-cli $RTUN_BINDGEN73_VERSION into $bg for kernel 7.3 (about a minute)"
+		cargo install --locked bindgen-cli --version "$RTUN_BINDGEN73_VERSION" --root "$bg" ||
+			die "cargo install bindgen-cli $RTUN_BINDGEN73_VERSION failed"
+	fi
+	rtun_kernel_env 7.3
+	LIBCLANG_PATH=$K_LIBCLANG "$K_BINDGEN" --version --verbose 2>&1 |
+		grep -q "^Clang: .*clang version $RTUN_LLVM73_VERSION\." ||
+		die "$K_BINDGEN does not load libclang $RTUN_LLVM73_VERSION from $K_LIBCLANG"
+	info "kernel 7.3 toolchain: $K_CLANG, $(LIBCLANG_PATH=$K_LIBCLANG "$K_BINDGEN" --version --verbose | tr '\n' ' ')($K_BINDGEN)"
 fi
 
 if [ ! -x "$RTUN_VENV/bin/vng" ]; then

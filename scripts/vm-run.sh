@@ -18,8 +18,11 @@
 #
 # Environment:
 #   RTUN_ACCEL=kvm|tcg       skip the KVM probe and use this accelerator
-#                            (the probe's answer is cached in $KDIR/.rtun-accel:
-#                            delete that file to probe again)
+#                            (the probe runs once per machine: its answer is
+#                            kept in $RTUN_CACHE/accel/, keyed on the QEMU
+#                            version, /dev/kvm and the host kernel, whatever
+#                            kernel is booted; delete that directory to probe
+#                            again)
 #   RTUN_VM_TIMEOUT=SECS     global timeout (default 1200), as --timeout
 #   RTUN_VM_CPUS, RTUN_VM_MEM   vCPUs (default 2) and memory (default 1536M)
 #   RTUN_KVM_PROBE_TIMEOUT   seconds allowed to the KVM probe boot (default 60)
@@ -30,7 +33,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '4,27s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,29s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -86,9 +89,24 @@ vng_base() {
 	      --cwd "$RTUN_ROOT" --name rtun-vm)
 }
 
+# What the KVM probe's answer depends on: the machine (host kernel, /dev/kvm
+# and who may open it) and QEMU, not the guest kernel.
+accel_key() {
+	{
+		qemu-system-x86_64 --version | head -n 1
+		uname -r
+		if [ -c /dev/kvm ]; then
+			stat -c 'kvm %t:%T %a %U:%G' /dev/kvm
+			if [ -w /dev/kvm ]; then echo writable; else echo read-only; fi
+		else
+			echo 'no /dev/kvm'
+		fi
+	} 2>&1 | sha256sum | cut -c1-16
+}
+
 # Try a short boot with KVM; nested KVM on some hosts aborts or hangs.
 probe_kvm() {
-	local plog=$kdir/.rtun-accel.log ptmo=${RTUN_KVM_PROBE_TIMEOUT:-60}
+	local plog=$accel_dir/$akey.log ptmo=${RTUN_KVM_PROBE_TIMEOUT:-60}
 
 	if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
 		info "KVM probe: /dev/kvm missing or not writable"
@@ -106,7 +124,11 @@ probe_kvm() {
 }
 
 pick_accel() {
-	local cache=$kdir/.rtun-accel
+	local cache
+
+	accel_dir=$RTUN_CACHE/accel
+	akey=$(accel_key)
+	cache=$accel_dir/$akey
 
 	accel=${RTUN_ACCEL:-}
 	if [ -n "$accel" ]; then
@@ -120,8 +142,10 @@ pick_accel() {
 		kvm | tcg) info "accelerator $accel (cached in $cache)"; return ;;
 		esac
 	fi
+	mkdir -p "$accel_dir" 2>/dev/null || true
 	accel=$(probe_kvm)
-	echo "$accel" >"$cache" 2>/dev/null || info "cannot cache the probe result in $cache"
+	{ echo "$accel" >"$cache.tmp" && mv "$cache.tmp" "$cache"; } 2>/dev/null ||
+		info "cannot cache the probe result in $cache"
 }
 
 setup_log() {
