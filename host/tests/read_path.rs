@@ -792,3 +792,13 @@ fn fuzz_one_smoke() {
         ]);
     }
 }
+
+/// The padding rule per kernel: 6.12 skips what it cannot write and the read
+/// goes on; 7.x fails the read with `EFAULT` when the zeroes fall short.
+#[test]
+fn pad_fault_per_kernel() {
+    for (done, pad) in [(0, 0), (0, 2), (1, 2), (2, 2), (14, 14), (0, 14)] {
+        assert!(!PadFault::Skip.fails(done, pad));
+        assert_eq!(PadFault::Efault.fails(done, pad), done < pad);
+    }
+}

@@ -16,7 +16,15 @@ pub(crate) use kernel::sync::aref::{ARef, AlwaysRefCounted};
 #[cfg(rtun_linux_7)]
 pub(crate) use pin_init::{pin_init_from_closure, PinInit};
 
+use crate::pure::vnet_out::PadFault;
 use kernel::types::Opaque;
+
+/// What a fault in the read header's padding does on this kernel.
+pub(crate) const PAD_FAULT: PadFault = if cfg!(rtun_linux_7) {
+    PadFault::Efault
+} else {
+    PadFault::Skip
+};
 use kernel::uaccess::UserPtr;
 
 /// Returns the raw pointer to the value inside `this` without a reference

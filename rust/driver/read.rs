@@ -6,6 +6,7 @@
 //! [`crate::pure::vnet_out`]; this module dequeues, copies and counts.
 
 use super::device::RtunDev;
+use crate::abstractions::compat::PAD_FAULT;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::{net_ratelimit, NetDevice};
@@ -29,11 +30,13 @@ fn put_all(to: &mut IovIter, buf: &[u8]) -> Result {
     }
 }
 
-/// Moves `to` past `len` bytes, writing zeroes where the buffer takes them.
+/// Moves `to` past `len` bytes, writing zeroes where the buffer takes them;
+/// returns how many zeroes were written.
 ///
-/// C only advances over these bytes, so a fault here must not fail the read:
-/// whatever cannot be written is skipped as C skips it.
-fn put_zeroes(to: &mut IovIter, len: usize) {
+/// On 6.12 C only advances over these bytes, so a fault here must not fail
+/// the read: whatever cannot be written is skipped as C skips it (what the
+/// caller makes of a short count is [`PAD_FAULT`]'s rule).
+fn put_zeroes(to: &mut IovIter, len: usize) -> usize {
     let mut left = len;
     while left > 0 {
         let chunk = ZEROES.get(..left).unwrap_or(&ZEROES);
@@ -41,9 +44,10 @@ fn put_zeroes(to: &mut IovIter, len: usize) {
         left = left.saturating_sub(done);
         if done < chunk.len() {
             to.advance(left);
-            return;
+            break;
         }
     }
+    len.saturating_sub(left)
 }
 
 /// Copies the headers and the packet as `plan` says.
@@ -54,9 +58,13 @@ fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
     }
     if let Some(hdr) = plan.hdr_bytes() {
         put_all(to, &hdr)?;
-        // C skips these bytes and leaves what the reader's buffer held; rtun
-        // zeroes them (Documentation/differences.md, D4).
-        put_zeroes(to, plan.hdr_pad());
+        // 6.12's C skips these bytes and leaves what the reader's buffer
+        // held, rtun zeroes them (Documentation/differences.md, D4); 7.x's
+        // C zeroes them too and fails the read on a fault.
+        let pad = plan.hdr_pad();
+        if PAD_FAULT.fails(put_zeroes(to, pad), pad) {
+            return Err(from_errno(EFAULT));
+        }
     }
     // As in C, a fault while copying the packet itself is not reported: the
     // read returns the planned length (tun.c ignores these return values).

@@ -326,6 +326,29 @@ pub fn fill_vnet_hdr(hdr: &[u8; VIRTIO_NET_HDR_LEN], out: &mut [u8]) -> usize {
     min(out.len(), VIRTIO_NET_HDR_LEN)
 }
 
+/// What a fault while writing the header padding (the bytes past the 10 of
+/// `struct virtio_net_hdr`, up to `vnet_hdr_sz`) does to a read; the one
+/// read-path rule that differs between the kernels rtun follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PadFault {
+    /// Linux 6.12: `tun_put_user()` skips the padding with
+    /// `iov_iter_advance()`, which cannot fault, so the read goes on (rtun
+    /// writes zeroes where it can, difference D4).
+    Skip,
+    /// Linux 7.x: `__tun_vnet_hdr_put()` zeroes the padding with
+    /// `iov_iter_zero()` and fails the read with `EFAULT` if that falls
+    /// short; `tun_do_read()` then frees the packet as dropped.
+    Efault,
+}
+
+impl PadFault {
+    /// Returns whether a read whose padding copy wrote `done` of `pad`
+    /// bytes fails with `EFAULT`.
+    pub const fn fails(self, done: usize, pad: usize) -> bool {
+        matches!(self, PadFault::Efault) && done < pad
+    }
+}
+
 /// A `struct tun_pi` as tun writes it in front of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TunPi {
