@@ -63,6 +63,7 @@
 #include <linux/virtio_net.h>
 
 #include "../selftests/rtun/rtun_test.h"
+#include "../selftests/rtun/pkt.h"
 
 #define VNET_HDR_LEN	10
 #define BUF_MAX		(VNET_HDR_LEN + 65536 + 64)
@@ -258,7 +259,8 @@ static void ipv6_off(const char *dev)
 
 enum { L4_UDP = IPPROTO_UDP, L4_TCP = IPPROTO_TCP };
 
-struct pkt_desc {
+/* The packet of a workload. */
+struct wl_pkt {
 	int ipv;		/* 4 or 6 */
 	int proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	size_t ip_len;		/* bytes from the IP header on */
@@ -268,75 +270,47 @@ struct pkt_desc {
 };
 
 static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const unsigned char ip4_src[4] = { 192, 168, 99, 2 };
+static const unsigned char ip4_dst[4] = { 192, 168, 99, 1 };
+static const unsigned char ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
+static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
 
 /*
- * Build the packet @d into @out; returns its length (Ethernet header
+ * Build the packet @w into @out; returns its length (Ethernet header
  * included) and the offsets of the transport header and the payload.
  */
-static size_t pkt_build(const struct pkt_desc *d, unsigned char *out,
+static size_t pkt_build(const struct wl_pkt *w, unsigned char *out,
 			size_t *l4off, size_t *hlen)
 {
-	size_t l3 = d->eth_dst ? ETH_HLEN : 0;
-	size_t iph = d->ipv == 6 ? 40 : 20;
-	size_t th = d->proto == L4_TCP ? 20 : 8;
-	size_t l4len = d->ip_len - iph, i;
-	unsigned char *ip = out + l3, *l4 = ip + iph;
-	uint64_t ps;
-	uint16_t c;
+	bool tcp = w->proto == L4_TCP;
+	struct pkt_desc d = {
+		.eth = w->eth_dst != NULL, .dst = w->eth_dst, .src = mac_src,
+		.ip = {
+			.ipv = w->ipv, .proto = w->proto, .id = 1,
+			.frag = IP4_DF,
+			.src = w->ipv == 6 ? ip6_src : ip4_src,
+			.dst = w->ipv == 6 ? ip6_dst : ip4_dst,
+		},
+		.l4 = {
+			.proto = w->proto, .sport = tcp ? 4001 : 4000,
+			.dport = tcp ? 5001 : 5000, .seq = 1,
+			.flags = TCPF_ACK | TCPF_PSH, .win = 65535,
+		},
+		.partial = w->partial,
+	};
+	struct pkt_layout o;
+	unsigned char *ip;
 
-	memset(out, 0, l3 + d->ip_len);
-	if (d->eth_dst) {
-		memcpy(out, d->eth_dst, 6);
-		memcpy(out + 6, mac_src, 6);
-		put16(out + 12, d->ipv == 6 ? ETH_P_IPV6 : ETH_P_IP);
-	}
-	if (d->ipv == 6) {
-		put32(ip, 0x60000000);
-		put16(ip + 4, l4len);
-		ip[6] = d->proto;
-		ip[7] = 64;
-		ip[8] = 0xfd; ip[11] = 0x99; ip[23] = 2;	/* fd00:99::2 */
-		ip[24] = 0xfd; ip[27] = 0x99; ip[39] = 1;	/* fd00:99::1 */
-		ps = csum_add(0, ip + 8, 32);
-	} else {
-		ip[0] = 0x45;
-		put16(ip + 2, d->ip_len);
-		put16(ip + 4, 1);
-		put16(ip + 6, 0x4000);
-		ip[8] = 64;
-		ip[9] = d->proto;
-		ip[12] = 192; ip[13] = 168; ip[14] = 99; ip[15] = 2;
-		ip[16] = 192; ip[17] = 168; ip[18] = 99; ip[19] = 1;
-		c = ~csum_fold(csum_add(0, ip, 20));
-		put16(ip + 10, d->bad_ip_csum ? (uint16_t)(c ^ 0x5555) : c);
-		ps = csum_add(0, ip + 12, 8);
-	}
-	ps += d->proto + l4len;
-	for (i = th; i < l4len; i++)
-		l4[i] = (i * 2654435761u) >> 24;
-	if (d->proto == L4_TCP) {
-		put16(l4, 4001);
-		put16(l4 + 2, 5001);
-		put32(l4 + 4, 1);
-		l4[12] = 5 << 4;
-		l4[13] = 0x18;	/* ACK|PSH */
-		put16(l4 + 14, 65535);
-	} else {
-		put16(l4, 4000);
-		put16(l4 + 2, 5000);
-		put16(l4 + 4, l4len);
-	}
-	if (d->partial) {
-		c = csum_fold(ps);
-	} else {
-		c = ~csum_fold(csum_add(ps, l4, l4len));
-		if (d->proto == L4_UDP && !c)
-			c = 0xffff;
-	}
-	put16(l4 + (d->proto == L4_TCP ? 16 : 6), c);
-	*l4off = l3 + iph;
-	*hlen = l3 + iph + th;
-	return l3 + d->ip_len;
+	/* The payload: pattern() counted from the transport header. */
+	d.pattern = l4_hdr_len(&d.l4);
+	d.payload = w->ip_len - ip_hdr_len(&d.ip) - d.pattern;
+	pkt_put(out, &d, &o);
+	ip = out + o.l3;
+	if (w->ipv == 4 && w->bad_ip_csum)
+		put16(ip + 10, get16(ip + 10) ^ 0x5555);
+	*l4off = o.l4;
+	*hlen = o.hlen;
+	return o.len;
 }
 
 /* A struct virtio_net_hdr in the host's (little-endian) order. */
@@ -373,7 +347,7 @@ struct workload {
 	const char *what;
 	enum kind kind;
 	int flags;		/* TUNSETIFF */
-	struct pkt_desc pkt;
+	struct wl_pkt pkt;
 	uint8_t gso_type;	/* VIRTIO_NET_HDR_GSO_* */
 	uint16_t gso_size;
 	bool nonblock;		/* O_NONBLOCK on the fd */
@@ -494,7 +468,7 @@ static void ctx_setup(struct ctx *c, const struct workload *wl,
 {
 	size_t l4off, hlen, n;
 	unsigned char mac[6];
-	struct pkt_desc pd = wl->pkt;
+	struct wl_pkt pd = wl->pkt;
 	bool vnet = wl->flags & IFF_VNET_HDR;
 
 	cur_drv = drv->tag;
@@ -542,7 +516,7 @@ static void ctx_setup(struct ctx *c, const struct workload *wl,
 		vnet_put(c->buf, csum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0,
 			 wl->gso_type, wl->gso_type ? hlen : 0,
 			 wl->gso_size, csum ? l4off : 0,
-			 csum ? (pd.proto == L4_TCP ? 16 : 6) : 0);
+			 csum ? l4_csum_off(pd.proto) : 0);
 	}
 
 	if (wl->kind == K_READ || wl->kind == K_MEM_PKT) {
