@@ -353,6 +353,25 @@ static void stats_read(const struct tdev *d, struct rx_stats *s)
 	s->frame_errors = sysfs_num(d->name, "statistics/rx_frame_errors");
 }
 
+/* Each counter of @s was read (sysfs_num() gives -1 for an error). */
+static void expect_stats_read(struct __test_metadata *_metadata,
+			      const struct tdev *d, const struct rx_stats *s,
+			      const char *what, const char *when)
+{
+	EXPECT_LE(0, s->packets)
+		TH_LOG("%s: cannot read rx_packets of %s %s", what, d->name,
+		       when);
+	EXPECT_LE(0, s->bytes)
+		TH_LOG("%s: cannot read rx_bytes of %s %s", what, d->name,
+		       when);
+	EXPECT_LE(0, s->dropped)
+		TH_LOG("%s: cannot read rx_dropped of %s %s", what, d->name,
+		       when);
+	EXPECT_LE(0, s->frame_errors)
+		TH_LOG("%s: cannot read rx_frame_errors of %s %s", what,
+		       d->name, when);
+}
+
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -645,8 +664,8 @@ static void check_writev(struct __test_metadata *_metadata, struct tdev *d,
 		ret = writev(d->fd, iov, iovcnt);
 	err = errno;
 	stats_read(d, &a);
-	EXPECT_LE(0, b.packets | b.bytes | b.dropped | b.frame_errors)
-		TH_LOG("%s: cannot read the counters of %s", what, d->name);
+	expect_stats_read(_metadata, d, &b, what, "before");
+	expect_stats_read(_metadata, d, &a, what, "after");
 	if (e->err) {
 		EXPECT_EQ(-1, ret) TH_LOG("%s: accepted (%zd), expected %s",
 					  what, ret, strerror(e->err));
@@ -958,6 +977,7 @@ TEST_F(tun_write, vnet_hdr_sz_ioctl)
 	EXPECT_EQ(-1, write(d->fd, buf, sizeof(buf)));
 	EXPECT_EQ(EINVAL, errno) TH_LOG("size INT_MAX: %s", strerror(errno));
 	stats_read(d, &a);
+	expect_stats_read(_metadata, d, &b, "size INT_MAX", "before");
 	EXPECT_EQ(0, memcmp(&a, &b, sizeof(a))) TH_LOG("counters changed");
 	tdev_set_hdr_sz(_metadata, d, VNET_HDR_LEN);
 	expect_quiet(_metadata, d, "size INT_MAX");
