@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One test per write-path rule of tun-abi.md sections 3 and 6 (Linux 6.12).
+//! One test per write-path rule of Linux 6.12: the checks of
+//! `tun_get_user()` (drivers/net/tun.c; W1 to W5 in
+//! Documentation/design.md, "Write path"), the skb layout of
+//! `tun_alloc_skb()`, `tun_can_build_skb()` and `tun_build_skb()`, and the
+//! rules of `virtio_net_hdr_to_skb()` (include/linux/virtio_net.h),
+//! then the inputs that reach them.
 //!
 //! Every test goes through `rtun_host::check::check_write`, so the plan
 //! invariants are asserted on each input as well.
@@ -907,7 +912,7 @@ fn skb_gso_bits_match_linux_6_12() {
     );
 }
 
-// ---- tun-abi.md section 6 input classes (the pure-logic ones) ----
+// ---- Input classes of tun_get_user() and virtio_net_hdr_to_skb() (the pure-logic ones) ----
 
 #[test]
 fn s6_03_pi_mode_len_below_4() {
