@@ -6,7 +6,6 @@
  *   rtun-bench [--rounds N] [--seconds S] [--slices N] [--cpu N]
  *              [--order c,rust|rust,c|c|rust] [--devices N] WORKLOAD...
  *   rtun-bench list
- *   rtun-bench fwd --node NODE --ns-a NS --ns-b NS --name-a IF --name-b IF
  *
  * A workload creates one device on each driver in a private network
  * namespace (and a private sysfs), then runs N rounds.  A round gives each
@@ -30,14 +29,12 @@
  * Both drivers' packets die at the same place right after
  * netif_receive_skb(), so the time is the driver's plus a constant.
  *
- * "fwd" is the forwarder of W6: two TAP devices, one in each of two named
- * network namespaces, both with IFF_VNET_HDR and TSO; one thread per
- * direction reads a frame from one device and writes it to the other.
+ * W6 (bench/w6-iperf.sh) is not here: it runs iperf3 through the
+ * end-to-end test's forwarder, selftests/rtun/tun_fwd.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -930,130 +927,6 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 }
 
 /* ------------------------------------------------------------------ */
-/* W6 forwarder                                                        */
-
-struct fwd_dir {
-	int from, to;
-	const char *name;
-	unsigned long pkts, bytes;
-};
-
-static void *fwd_thread(void *arg)
-{
-	struct fwd_dir *d = arg;
-	unsigned char *buf = malloc(BUF_MAX);
-	ssize_t n, w;
-
-	if (!buf)
-		die("out of memory");
-	for (;;) {
-		n = read(d->from, buf, BUF_MAX);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			die("forwarder %s: read returned %zd (%s)", d->name, n,
-			    n < 0 ? strerror(errno) : "EOF");
-		w = write(d->to, buf, n);
-		if (w != n)
-			die("forwarder %s: write of %zd bytes returned %zd "
-			    "(%s)", d->name, n, w,
-			    w < 0 ? strerror(errno) : "short write");
-		d->pkts++;
-		d->bytes += n - VNET_HDR_LEN;
-	}
-	return NULL;
-}
-
-static int setns_named(const char *ns)
-{
-	char path[256];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ret = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return ret;
-}
-
-static int fwd_open(const char *node, const char *ns, const char *want)
-{
-	char name[IFNAMSIZ];
-	struct ifreq ifr;
-	unsigned int offl = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-	int fd;
-
-	if (setns_named(ns))
-		die("setns to %s: %s", ns, strerror(errno));
-	fd = open(node, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open %s: %s", node, strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, want, IFNAMSIZ - 1);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr))
-		die("TUNSETIFF %s in %s: %s", want, ns, strerror(errno));
-	memcpy(name, ifr.ifr_name, IFNAMSIZ);
-	if (ioctl(fd, TUNSETOFFLOAD, offl))
-		die("TUNSETOFFLOAD on %s: %s", name, strerror(errno));
-	return fd;
-}
-
-static int fwd_main(int argc, char **argv)
-{
-	const char *node = NULL, *nsa = NULL, *nsb = NULL, *na = NULL,
-		   *nb = NULL;
-	struct fwd_dir ab = { .name = "a->b" }, ba = { .name = "b->a" };
-	pthread_t t1, t2;
-	sigset_t set;
-	int cpu = -1, i, sig;
-
-	for (i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--node"))
-			node = argv[i + 1];
-		else if (!strcmp(argv[i], "--ns-a"))
-			nsa = argv[i + 1];
-		else if (!strcmp(argv[i], "--ns-b"))
-			nsb = argv[i + 1];
-		else if (!strcmp(argv[i], "--name-a"))
-			na = argv[i + 1];
-		else if (!strcmp(argv[i], "--name-b"))
-			nb = argv[i + 1];
-		else if (!strcmp(argv[i], "--cpu"))
-			cpu = atoi(argv[i + 1]);
-		else
-			die("fwd: unknown option %s", argv[i]);
-	}
-	if (!node || !nsa || !nsb || !na || !nb)
-		die("fwd needs --node, --ns-a, --ns-b, --name-a and --name-b");
-	cur_wl = "w6-fwd";
-	cur_drv = node;
-	pin_cpu(cpu);
-	ab.from = ba.to = fwd_open(node, nsa, na);
-	ab.to = ba.from = fwd_open(node, nsb, nb);
-	/*
-	 * SIGTERM and SIGINT are taken by sigwait() in this thread only; the
-	 * workers block in read() and die with the process.
-	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pthread_create(&t1, NULL, fwd_thread, &ab) ||
-	    pthread_create(&t2, NULL, fwd_thread, &ba))
-		die("pthread_create failed");
-	note("forwarder %s: %s (%s) <-> %s (%s) ready", node, na, nsa, nb, nsb);
-	printf("ready\n");
-	fflush(stdout);
-	sigwait(&set, &sig);
-	note("forwarder %s: a->b %lu frames %lu bytes, b->a %lu frames %lu "
-	     "bytes", node, ab.pkts, ab.bytes, ba.pkts, ba.bytes);
-	_exit(0);
-}
-
-/* ------------------------------------------------------------------ */
 
 static void usage(void)
 {
@@ -1063,8 +936,7 @@ static void usage(void)
 		"usage: %s [--rounds N] [--seconds S] [--cpu N] [--order c,rust|rust,c|c|rust]\n"
 		"          [--slices N] [--devices N] WORKLOAD...\n"
 		"       %s list\n"
-		"       %s fwd --node NODE --ns-a NS --ns-b NS --name-a IF --name-b IF [--cpu N]\n"
-		"workloads:\n", prog, prog, prog);
+		"workloads:\n", prog, prog);
 	for (i = 0; i < N_WORKLOADS; i++)
 		fprintf(stderr, "  %-16s %s\n", workloads[i].id,
 			workloads[i].what);
@@ -1081,8 +953,6 @@ int main(int argc, char **argv)
 	const struct workload *todo[N_WORKLOADS * 2];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 1 && !strcmp(argv[1], "fwd"))
-		return fwd_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "list")) {
 		for (w = 0; w < N_WORKLOADS; w++)
 			printf("%s\n", workloads[w].id);
