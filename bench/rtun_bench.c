@@ -279,25 +279,20 @@ static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
 static size_t pkt_build(const struct wl_pkt *w, unsigned char *out,
 			size_t *l4off, size_t *hlen)
 {
-	bool tcp = w->proto == L4_TCP;
 	struct pkt_desc d = {
 		.eth = w->eth_dst != NULL, .dst = w->eth_dst, .src = mac_src,
 		.ip = {
-			.ipv = w->ipv, .proto = w->proto, .id = 1,
-			.frag = IP4_DF,
+			.ipv = w->ipv,
 			.src = w->ipv == 6 ? ip6_src : ip4_src,
 			.dst = w->ipv == 6 ? ip6_dst : ip4_dst,
 		},
-		.l4 = {
-			.proto = w->proto, .sport = tcp ? 4001 : 4000,
-			.dport = tcp ? 5001 : 5000, .seq = 1,
-			.flags = TCPF_ACK | TCPF_PSH, .win = 65535,
-		},
+		.l4 = { .proto = w->proto, .seq = 1 },
 		.partial = w->partial,
 	};
 	struct pkt_layout o;
 	unsigned char *ip;
 
+	pkt_desc_usual(&d);
 	/* The payload: pattern() counted from the transport header. */
 	d.pattern = l4_hdr_len(&d.l4);
 	d.payload = w->ip_len - ip_hdr_len(&d.ip) - d.pattern;

@@ -306,6 +306,29 @@ struct pkt_layout {
 	size_t hlen;		/* ... of the payload */
 };
 
+/*
+ * Give @d the usual values of the tests that do not care: IPv4 id 1 and
+ * DF; TCP from port 4001 to 5001, ACK|PSH, window 65535; UDP from port
+ * 4000 to 5000.  Ports, TCP flags and window keep the values already set
+ * (not 0); the IP header's protocol is the transport header's.
+ */
+static inline void pkt_desc_usual(struct pkt_desc *d)
+{
+	bool tcp = d->l4.proto == IPPROTO_TCP;
+
+	d->ip.proto = d->l4.proto;
+	d->ip.id = 1;
+	d->ip.frag = IP4_DF;
+	if (!d->l4.sport)
+		d->l4.sport = tcp ? 4001 : 4000;
+	if (!d->l4.dport)
+		d->l4.dport = tcp ? 5001 : 5000;
+	if (!d->l4.flags)
+		d->l4.flags = TCPF_ACK | TCPF_PSH;
+	if (!d->l4.win)
+		d->l4.win = 65535;
+}
+
 /* Length of the packet @d describes. */
 static inline size_t pkt_len(const struct pkt_desc *d)
 {

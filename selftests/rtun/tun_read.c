@@ -152,28 +152,21 @@ struct pkt {
 /* Build the packet @s describes into @p, with valid checksums unless partial. */
 static void pkt_build(struct pkt *p, const struct pkt_spec *s)
 {
-	bool tcp = s->proto == IPPROTO_TCP;
 	struct pkt_desc d = {
 		.eth = s->eth, .dst = mac_a, .src = mac_b,
 		.tpid = s->vlan_proto, .tci = s->vlan_tci,
-		.ip = {
-			.ipv = s->ipv, .proto = s->proto, .tos = s->tos,
-			.id = 1, .frag = IP4_DF,
-		},
+		.ip = { .ipv = s->ipv, .tos = s->tos },
 		.l4 = {
-			.proto = s->proto, .seq = s->seq, .ack = s->ack,
-			.sport = s->sport ? s->sport : tcp ? 4001 : 4000,
-			.dport = s->dport ? s->dport : tcp ? 5001 : 5000,
-			.flags = s->tcp_flags ? s->tcp_flags :
-				 TCPF_ACK | TCPF_PSH,
-			.win = s->win ? s->win : 65535,
-			.opt = s->opt, .optlen = s->optlen,
+			.proto = s->proto, .sport = s->sport, .dport = s->dport,
+			.seq = s->seq, .ack = s->ack, .flags = s->tcp_flags,
+			.win = s->win, .opt = s->opt, .optlen = s->optlen,
 		},
 		.payload = s->payload, .data = s->data,
 		.partial = s->partial,
 	};
 	struct pkt_layout o;
 
+	pkt_desc_usual(&d);
 	if (s->ipv == 6) {
 		d.ip.src = s->src ? s->src : ip6_peer;
 		d.ip.dst = s->dst ? s->dst : ip6_loc;

@@ -177,20 +177,12 @@ static void *xmalloc(size_t len)
  */
 static struct pkt *pkt_new(const struct pkt_spec *s)
 {
-	bool tcp = s->proto == IPPROTO_TCP;
 	struct pkt_desc d = {
 		.eth = s->eth, .dst = mac_dst, .src = mac_src,
-		.ip = {
-			.ipv = s->ipv, .proto = s->proto, .id = 1,
-			.frag = IP4_DF,
-		},
+		.ip.ipv = s->ipv,
 		.l4 = {
-			.proto = s->proto, .seq = s->seq, .ack = s->ack,
-			.sport = s->sport ? s->sport : tcp ? 4001 : 4000,
-			.dport = s->dport ? s->dport : tcp ? 5001 : 5000,
-			.flags = s->tcp_flags ? s->tcp_flags :
-				 TCPF_ACK | TCPF_PSH,
-			.win = 65535,
+			.proto = s->proto, .sport = s->sport, .dport = s->dport,
+			.seq = s->seq, .ack = s->ack, .flags = s->tcp_flags,
 		},
 		.payload = s->payload, .pattern = s->pattern,
 		.partial = s->partial,
@@ -198,6 +190,7 @@ static struct pkt *pkt_new(const struct pkt_spec *s)
 	struct pkt_layout o;
 	struct pkt *p;
 
+	pkt_desc_usual(&d);
 	if (s->ipv == 6) {
 		d.ip.src = s->src ? s->src : ip6_src;
 		d.ip.dst = s->dst ? s->dst : ip6_dst;
