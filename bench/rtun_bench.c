@@ -271,6 +271,7 @@ static const unsigned char ip4_src[4] = { 192, 168, 99, 2 };
 static const unsigned char ip4_dst[4] = { 192, 168, 99, 1 };
 static const unsigned char ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
 static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
+static const struct ip_addrs addrs = { ip4_src, ip4_dst, ip6_src, ip6_dst };
 
 /*
  * Build the packet @w into @out; returns its length (Ethernet header
@@ -281,11 +282,7 @@ static size_t pkt_build(const struct wl_pkt *w, unsigned char *out,
 {
 	struct pkt_desc d = {
 		.eth = w->eth_dst != NULL, .dst = w->eth_dst, .src = mac_src,
-		.ip = {
-			.ipv = w->ipv,
-			.src = w->ipv == 6 ? ip6_src : ip4_src,
-			.dst = w->ipv == 6 ? ip6_dst : ip4_dst,
-		},
+		.ip.ipv = w->ipv,
 		.l4 = { .proto = w->proto, .seq = 1 },
 		.partial = w->partial,
 	};
@@ -293,6 +290,7 @@ static size_t pkt_build(const struct wl_pkt *w, unsigned char *out,
 	unsigned char *ip;
 
 	pkt_desc_usual(&d);
+	ip_desc_addrs(&d.ip, &addrs, NULL, NULL);
 	/* The payload: pattern() counted from the transport header. */
 	d.pattern = l4_hdr_len(&d.l4);
 	d.payload = w->ip_len - ip_hdr_len(&d.ip) - d.pattern;

@@ -80,6 +80,22 @@ struct ip_desc {
 	const unsigned char *src, *dst;	/* 4 or 16 bytes */
 };
 
+/* A test's addresses: from src to dst, for IPv4 and for IPv6. */
+struct ip_addrs {
+	const unsigned char *src4, *dst4, *src6, *dst6;
+};
+
+/* @d's addresses: @src and @dst where set, else those of @a for its version. */
+static inline void ip_desc_addrs(struct ip_desc *d, const struct ip_addrs *a,
+				 const unsigned char *src,
+				 const unsigned char *dst)
+{
+	bool v6 = d->ipv == 6;
+
+	d->src = src ? src : v6 ? a->src6 : a->src4;
+	d->dst = dst ? dst : v6 ? a->dst6 : a->dst4;
+}
+
 /* Length of the IP header(s) @d describes. */
 static inline size_t ip_hdr_len(const struct ip_desc *d)
 {

@@ -105,6 +105,9 @@ static const unsigned char ip4_loc[4] = { 10, 77, 1, 1 };
 static const unsigned char ip4_peer[4] = { 10, 77, 1, 2 };
 static const unsigned char ip6_loc[16] = { 0xfd, 0, 0, 0x77, [15] = 1 };
 static const unsigned char ip6_peer[16] = { 0xfd, 0, 0, 0x77, [15] = 2 };
+static const struct ip_addrs peer_to_loc = {
+	ip4_peer, ip4_loc, ip6_peer, ip6_loc,
+};
 
 /* ---- bytes and checksums ---- */
 
@@ -167,13 +170,7 @@ static void pkt_build(struct pkt *p, const struct pkt_spec *s)
 	struct pkt_layout o;
 
 	pkt_desc_usual(&d);
-	if (s->ipv == 6) {
-		d.ip.src = s->src ? s->src : ip6_peer;
-		d.ip.dst = s->dst ? s->dst : ip6_loc;
-	} else {
-		d.ip.src = s->src ? s->src : ip4_peer;
-		d.ip.dst = s->dst ? s->dst : ip4_loc;
-	}
+	ip_desc_addrs(&d.ip, &peer_to_loc, s->src, s->dst);
 	memset(p, 0, offsetof(struct pkt, data));
 	p->len = pkt_put(p->data, &d, &o);
 	p->l3 = o.l3;

@@ -74,6 +74,7 @@ static const unsigned char ip4_a[4] = { 10, 0, 0, 1 };
 static const unsigned char ip4_b[4] = { 10, 0, 0, 2 };
 static const unsigned char ip6_a[16] = { 0xfd, [15] = 1 };
 static const unsigned char ip6_b[16] = { 0xfd, [15] = 2 };
+static const struct ip_addrs b_to_a = { ip4_b, ip4_a, ip6_b, ip6_a };
 
 /*
  * An IPv4 (@ipv 4) or IPv6 TCP/UDP packet with @payload bytes into @buf,
@@ -86,11 +87,7 @@ static size_t pkt_build(unsigned char *buf, bool eth, int ipv, int proto,
 {
 	struct pkt_desc d = {
 		.eth = eth, .dst = mac_a, .src = mac_b,
-		.ip = {
-			.ipv = ipv, .proto = proto, .frag = IP4_DF,
-			.src = ipv == 6 ? ip6_b : ip4_b,
-			.dst = ipv == 6 ? ip6_a : ip4_a,
-		},
+		.ip = { .ipv = ipv, .proto = proto, .frag = IP4_DF },
 		.l4 = {
 			.proto = proto, .sport = 4000, .dport = 5000,
 			.flags = TCPF_ACK | TCPF_PSH, .win = 65535,
@@ -98,8 +95,10 @@ static size_t pkt_build(unsigned char *buf, bool eth, int ipv, int proto,
 		.payload = payload, .partial = partial,
 	};
 	struct pkt_layout o;
-	size_t len = pkt_put(buf, &d, &o);
+	size_t len;
 
+	ip_desc_addrs(&d.ip, &b_to_a, NULL, NULL);
+	len = pkt_put(buf, &d, &o);
 	*l4 = o.l4;
 	*hlen = o.hlen;
 	return len;

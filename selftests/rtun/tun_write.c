@@ -157,6 +157,7 @@ static const unsigned char ip4_src[4] = { 192, 168, 99, 2 };
 static const unsigned char ip4_dst[4] = { 192, 168, 99, 1 };
 static const unsigned char ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
 static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
+static const struct ip_addrs addrs = { ip4_src, ip4_dst, ip6_src, ip6_dst };
 
 static void *xmalloc(size_t len)
 {
@@ -191,13 +192,7 @@ static struct pkt *pkt_new(const struct pkt_spec *s)
 	struct pkt *p;
 
 	pkt_desc_usual(&d);
-	if (s->ipv == 6) {
-		d.ip.src = s->src ? s->src : ip6_src;
-		d.ip.dst = s->dst ? s->dst : ip6_dst;
-	} else {
-		d.ip.src = s->src ? s->src : ip4_src;
-		d.ip.dst = s->dst ? s->dst : ip4_dst;
-	}
+	ip_desc_addrs(&d.ip, &addrs, s->src, s->dst);
 	p = xmalloc(sizeof(*p) + pkt_len(&d));
 	p->len = pkt_put(p->data, &d, &o);
 	p->l4 = o.l4;
