@@ -266,13 +266,6 @@ struct wl_pkt {
 	const unsigned char *eth_dst;	/* NULL: no Ethernet header */
 };
 
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-static const unsigned char ip4_src[4] = { 192, 168, 99, 2 };
-static const unsigned char ip4_dst[4] = { 192, 168, 99, 1 };
-static const unsigned char ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
-static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
-static const struct ip_addrs addrs = { ip4_src, ip4_dst, ip6_src, ip6_dst };
-
 /*
  * Build the packet @w into @out; returns its length (Ethernet header
  * included) and the offsets of the transport header and the payload.
@@ -281,7 +274,7 @@ static size_t pkt_build(const struct wl_pkt *w, unsigned char *out,
 			size_t *l4off, size_t *hlen)
 {
 	struct pkt_desc d = {
-		.eth = w->eth_dst != NULL, .dst = w->eth_dst, .src = mac_src,
+		.eth = w->eth_dst != NULL, .dst = w->eth_dst, .src = pkt_mac_src,
 		.ip.ipv = w->ipv,
 		.l4 = { .proto = w->proto, .seq = 1 },
 		.partial = w->partial,
@@ -290,7 +283,7 @@ static size_t pkt_build(const struct wl_pkt *w, unsigned char *out,
 	unsigned char *ip;
 
 	pkt_desc_usual(&d);
-	ip_desc_addrs(&d.ip, &addrs, NULL, NULL);
+	ip_desc_addrs(&d.ip, &pkt_addrs, NULL, NULL);
 	/* The payload: pattern() counted from the transport header. */
 	d.pattern = l4_hdr_len(&d.l4);
 	d.payload = w->ip_len - ip_hdr_len(&d.ip) - d.pattern;

@@ -85,6 +85,21 @@ struct ip_addrs {
 	const unsigned char *src4, *dst4, *src6, *dst6;
 };
 
+/*
+ * The usual addresses of a test packet: from 02:00:00:00:00:02,
+ * 192.168.99.2 or fd00:99::2 to 02:00:00:00:00:01, 192.168.99.1 or
+ * fd00:99::1.
+ */
+static const unsigned char pkt_mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const unsigned char pkt_mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const unsigned char pkt_ip4_src[4] = { 192, 168, 99, 2 };
+static const unsigned char pkt_ip4_dst[4] = { 192, 168, 99, 1 };
+static const unsigned char pkt_ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
+static const unsigned char pkt_ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
+static const struct ip_addrs pkt_addrs = {
+	pkt_ip4_src, pkt_ip4_dst, pkt_ip6_src, pkt_ip6_dst,
+};
+
 /* @d's addresses: @src and @dst where set, else those of @a for its version. */
 static inline void ip_desc_addrs(struct ip_desc *d, const struct ip_addrs *a,
 				 const unsigned char *src,

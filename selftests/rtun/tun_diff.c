@@ -330,21 +330,18 @@ static void gen_l3(struct rng *r, bool clean, struct ip_desc *ip)
 		{ 192, 168, 99, 1 }, { 255, 255, 255, 255 }, { 224, 0, 0, 1 },
 		{ 10, 1, 2, 3 }, { 127, 0, 0, 1 },
 	};
-	static const unsigned char ip4_src[4] = { 192, 168, 99, 2 };
-	static const unsigned char ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
-	static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
 	static const unsigned char ip6_all[16] = { 0xff, 0x02, [15] = 1 };
 
 	if (ip->ipv == 4) {
 		ip->tos = chance(r, 20) ? rnd(r, 4) : 0;	/* ECN */
 		ip->id = rnd(r, 0x10000);
 		ip->frag = chance(r, 80) ? IP4_DF : 0;
-		ip->src = ip4_src;
+		ip->src = pkt_ip4_src;
 		ip->dst = ip4_dst[clean ? 0 : rnd(r, ARRAY_SIZE(ip4_dst))];
 	} else {
 		ip->flow = rnd(r, 1 << 20);
-		ip->src = ip6_src;
-		ip->dst = !clean && chance(r, 20) ? ip6_all : ip6_dst;
+		ip->src = pkt_ip6_src;
+		ip->dst = !clean && chance(r, 20) ? ip6_all : pkt_ip6_dst;
 	}
 }
 

@@ -120,9 +120,6 @@ FIXTURE_VARIANT_ADD(tun_faults, rtun) {
 	.tag = "rf",
 };
 
-static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-
 /*
  * Arm a fault: the @n-th fault point this thread passes from now on
  * fails.  Nothing may run between this and the call under test.
@@ -424,7 +421,7 @@ static void vnet_gso(unsigned char *h, size_t off)
 /* An Ethernet header for a TAP frame; returns its length. */
 static size_t eth_fill(unsigned char *p)
 {
-	return eth_put(p, mac_dst, mac_src, 0, 0, ETH_P_IP);
+	return eth_put(p, pkt_mac_dst, pkt_mac_src, 0, 0, ETH_P_IP);
 }
 
 /* Frames queued on @fd, read without blocking. */

@@ -81,9 +81,6 @@ FIXTURE_VARIANT_ADD(tun_stress, rtun) {
 	.tag = "rs",
 };
 
-static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-
 static long stat_get(const char *dev, const char *counter)
 {
 	char attr[64];
@@ -296,7 +293,7 @@ static void frame_fill(unsigned char *f, size_t len, bool tap, uint32_t seq)
 
 	memset(f, 0, len);
 	if (tap) {
-		off = eth_put(f, mac_dst, mac_src, 0, 0, ETH_P_IP);
+		off = eth_put(f, pkt_mac_dst, pkt_mac_src, 0, 0, ETH_P_IP);
 		memcpy(f + off, TEST_MAGIC, 4);
 		off += 4;
 	} else {
@@ -315,7 +312,7 @@ static long frame_seq(const unsigned char *f, size_t len, bool tap)
 	uint32_t seq;
 
 	if (tap) {
-		if (len < 22 || memcmp(f + 6, mac_src, 6) ||
+		if (len < 22 || memcmp(f + 6, pkt_mac_src, 6) ||
 		    memcmp(f + 14, TEST_MAGIC, 4))
 			return -1;
 		memcpy(&seq, f + 18, sizeof(seq));

@@ -151,14 +151,6 @@ FIXTURE_VARIANT_ADD(tun_write, rtun) {
 	.net = 202,
 };
 
-static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-static const unsigned char ip4_src[4] = { 192, 168, 99, 2 };
-static const unsigned char ip4_dst[4] = { 192, 168, 99, 1 };
-static const unsigned char ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
-static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
-static const struct ip_addrs addrs = { ip4_src, ip4_dst, ip6_src, ip6_dst };
-
 static void *xmalloc(size_t len)
 {
 	void *p = malloc(len ? len : 1);
@@ -179,7 +171,7 @@ static void *xmalloc(size_t len)
 static struct pkt *pkt_new(const struct pkt_spec *s)
 {
 	struct pkt_desc d = {
-		.eth = s->eth, .dst = mac_dst, .src = mac_src,
+		.eth = s->eth, .dst = pkt_mac_dst, .src = pkt_mac_src,
 		.ip.ipv = s->ipv,
 		.l4 = {
 			.proto = s->proto, .sport = s->sport, .dport = s->dport,
@@ -192,7 +184,7 @@ static struct pkt *pkt_new(const struct pkt_spec *s)
 	struct pkt *p;
 
 	pkt_desc_usual(&d);
-	ip_desc_addrs(&d.ip, &addrs, s->src, s->dst);
+	ip_desc_addrs(&d.ip, &pkt_addrs, s->src, s->dst);
 	p = xmalloc(sizeof(*p) + pkt_len(&d));
 	p->len = pkt_put(p->data, &d, &o);
 	p->l4 = o.l4;
