@@ -6,7 +6,6 @@
  *   rtun-bench [--rounds N] [--seconds S] [--slices N] [--cpu N]
  *              [--order c,rust|rust,c|c|rust] [--devices N] WORKLOAD...
  *   rtun-bench list
- *   rtun-bench fwd --node NODE --ns-a NS --ns-b NS --name-a IF --name-b IF
  *
  * A workload creates one device on each driver in a private network
  * namespace (and a private sysfs), then runs N rounds.  A round gives each
@@ -30,14 +29,12 @@
  * Both drivers' packets die at the same place right after
  * netif_receive_skb(), so the time is the driver's plus a constant.
  *
- * "fwd" is the forwarder of W6: two TAP devices, one in each of two named
- * network namespaces, both with IFF_VNET_HDR and TSO; one thread per
- * direction reads a frame from one device and writes it to the other.
+ * W6 (bench/w6-iperf.sh) is not here: it runs iperf3 through the
+ * end-to-end test's forwarder, selftests/rtun/tun_fwd.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -63,6 +60,7 @@
 #include <linux/virtio_net.h>
 
 #include "../selftests/rtun/rtun_test.h"
+#include "../selftests/rtun/pkt.h"
 
 #define VNET_HDR_LEN	10
 #define BUF_MAX		(VNET_HDR_LEN + 65536 + 64)
@@ -258,7 +256,8 @@ static void ipv6_off(const char *dev)
 
 enum { L4_UDP = IPPROTO_UDP, L4_TCP = IPPROTO_TCP };
 
-struct pkt_desc {
+/* The packet of a workload. */
+struct wl_pkt {
 	int ipv;		/* 4 or 6 */
 	int proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	size_t ip_len;		/* bytes from the IP header on */
@@ -267,76 +266,34 @@ struct pkt_desc {
 	const unsigned char *eth_dst;	/* NULL: no Ethernet header */
 };
 
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-
 /*
- * Build the packet @d into @out; returns its length (Ethernet header
+ * Build the packet @w into @out; returns its length (Ethernet header
  * included) and the offsets of the transport header and the payload.
  */
-static size_t pkt_build(const struct pkt_desc *d, unsigned char *out,
+static size_t pkt_build(const struct wl_pkt *w, unsigned char *out,
 			size_t *l4off, size_t *hlen)
 {
-	size_t l3 = d->eth_dst ? ETH_HLEN : 0;
-	size_t iph = d->ipv == 6 ? 40 : 20;
-	size_t th = d->proto == L4_TCP ? 20 : 8;
-	size_t l4len = d->ip_len - iph, i;
-	unsigned char *ip = out + l3, *l4 = ip + iph;
-	uint64_t ps;
-	uint16_t c;
+	struct pkt_desc d = {
+		.eth = w->eth_dst != NULL, .dst = w->eth_dst, .src = pkt_mac_src,
+		.ip.ipv = w->ipv,
+		.l4 = { .proto = w->proto, .seq = 1 },
+		.partial = w->partial,
+	};
+	struct pkt_layout o;
+	unsigned char *ip;
 
-	memset(out, 0, l3 + d->ip_len);
-	if (d->eth_dst) {
-		memcpy(out, d->eth_dst, 6);
-		memcpy(out + 6, mac_src, 6);
-		put16(out + 12, d->ipv == 6 ? ETH_P_IPV6 : ETH_P_IP);
-	}
-	if (d->ipv == 6) {
-		put32(ip, 0x60000000);
-		put16(ip + 4, l4len);
-		ip[6] = d->proto;
-		ip[7] = 64;
-		ip[8] = 0xfd; ip[11] = 0x99; ip[23] = 2;	/* fd00:99::2 */
-		ip[24] = 0xfd; ip[27] = 0x99; ip[39] = 1;	/* fd00:99::1 */
-		ps = csum_add(0, ip + 8, 32);
-	} else {
-		ip[0] = 0x45;
-		put16(ip + 2, d->ip_len);
-		put16(ip + 4, 1);
-		put16(ip + 6, 0x4000);
-		ip[8] = 64;
-		ip[9] = d->proto;
-		ip[12] = 192; ip[13] = 168; ip[14] = 99; ip[15] = 2;
-		ip[16] = 192; ip[17] = 168; ip[18] = 99; ip[19] = 1;
-		c = ~csum_fold(csum_add(0, ip, 20));
-		put16(ip + 10, d->bad_ip_csum ? (uint16_t)(c ^ 0x5555) : c);
-		ps = csum_add(0, ip + 12, 8);
-	}
-	ps += d->proto + l4len;
-	for (i = th; i < l4len; i++)
-		l4[i] = (i * 2654435761u) >> 24;
-	if (d->proto == L4_TCP) {
-		put16(l4, 4001);
-		put16(l4 + 2, 5001);
-		put32(l4 + 4, 1);
-		l4[12] = 5 << 4;
-		l4[13] = 0x18;	/* ACK|PSH */
-		put16(l4 + 14, 65535);
-	} else {
-		put16(l4, 4000);
-		put16(l4 + 2, 5000);
-		put16(l4 + 4, l4len);
-	}
-	if (d->partial) {
-		c = csum_fold(ps);
-	} else {
-		c = ~csum_fold(csum_add(ps, l4, l4len));
-		if (d->proto == L4_UDP && !c)
-			c = 0xffff;
-	}
-	put16(l4 + (d->proto == L4_TCP ? 16 : 6), c);
-	*l4off = l3 + iph;
-	*hlen = l3 + iph + th;
-	return l3 + d->ip_len;
+	pkt_desc_usual(&d);
+	ip_desc_addrs(&d.ip, &pkt_addrs, NULL, NULL);
+	/* The payload: pattern() counted from the transport header. */
+	d.pattern = l4_hdr_len(&d.l4);
+	d.payload = w->ip_len - ip_hdr_len(&d.ip) - d.pattern;
+	pkt_put(out, &d, &o);
+	ip = out + o.l3;
+	if (w->ipv == 4 && w->bad_ip_csum)
+		put16(ip + 10, get16(ip + 10) ^ 0x5555);
+	*l4off = o.l4;
+	*hlen = o.hlen;
+	return o.len;
 }
 
 /* A struct virtio_net_hdr in the host's (little-endian) order. */
@@ -373,7 +330,7 @@ struct workload {
 	const char *what;
 	enum kind kind;
 	int flags;		/* TUNSETIFF */
-	struct pkt_desc pkt;
+	struct wl_pkt pkt;
 	uint8_t gso_type;	/* VIRTIO_NET_HDR_GSO_* */
 	uint16_t gso_size;
 	bool nonblock;		/* O_NONBLOCK on the fd */
@@ -494,7 +451,7 @@ static void ctx_setup(struct ctx *c, const struct workload *wl,
 {
 	size_t l4off, hlen, n;
 	unsigned char mac[6];
-	struct pkt_desc pd = wl->pkt;
+	struct wl_pkt pd = wl->pkt;
 	bool vnet = wl->flags & IFF_VNET_HDR;
 
 	cur_drv = drv->tag;
@@ -542,7 +499,7 @@ static void ctx_setup(struct ctx *c, const struct workload *wl,
 		vnet_put(c->buf, csum ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0,
 			 wl->gso_type, wl->gso_type ? hlen : 0,
 			 wl->gso_size, csum ? l4off : 0,
-			 csum ? (pd.proto == L4_TCP ? 16 : 6) : 0);
+			 csum ? l4_csum_off(pd.proto) : 0);
 	}
 
 	if (wl->kind == K_READ || wl->kind == K_MEM_PKT) {
@@ -956,130 +913,6 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 }
 
 /* ------------------------------------------------------------------ */
-/* W6 forwarder                                                        */
-
-struct fwd_dir {
-	int from, to;
-	const char *name;
-	unsigned long pkts, bytes;
-};
-
-static void *fwd_thread(void *arg)
-{
-	struct fwd_dir *d = arg;
-	unsigned char *buf = malloc(BUF_MAX);
-	ssize_t n, w;
-
-	if (!buf)
-		die("out of memory");
-	for (;;) {
-		n = read(d->from, buf, BUF_MAX);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			die("forwarder %s: read returned %zd (%s)", d->name, n,
-			    n < 0 ? strerror(errno) : "EOF");
-		w = write(d->to, buf, n);
-		if (w != n)
-			die("forwarder %s: write of %zd bytes returned %zd "
-			    "(%s)", d->name, n, w,
-			    w < 0 ? strerror(errno) : "short write");
-		d->pkts++;
-		d->bytes += n - VNET_HDR_LEN;
-	}
-	return NULL;
-}
-
-static int setns_named(const char *ns)
-{
-	char path[256];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/var/run/netns/%s", ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ret = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return ret;
-}
-
-static int fwd_open(const char *node, const char *ns, const char *want)
-{
-	char name[IFNAMSIZ];
-	struct ifreq ifr;
-	unsigned int offl = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-	int fd;
-
-	if (setns_named(ns))
-		die("setns to %s: %s", ns, strerror(errno));
-	fd = open(node, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		die("open %s: %s", node, strerror(errno));
-	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, want, IFNAMSIZ - 1);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	if (ioctl(fd, TUNSETIFF, &ifr))
-		die("TUNSETIFF %s in %s: %s", want, ns, strerror(errno));
-	memcpy(name, ifr.ifr_name, IFNAMSIZ);
-	if (ioctl(fd, TUNSETOFFLOAD, offl))
-		die("TUNSETOFFLOAD on %s: %s", name, strerror(errno));
-	return fd;
-}
-
-static int fwd_main(int argc, char **argv)
-{
-	const char *node = NULL, *nsa = NULL, *nsb = NULL, *na = NULL,
-		   *nb = NULL;
-	struct fwd_dir ab = { .name = "a->b" }, ba = { .name = "b->a" };
-	pthread_t t1, t2;
-	sigset_t set;
-	int cpu = -1, i, sig;
-
-	for (i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--node"))
-			node = argv[i + 1];
-		else if (!strcmp(argv[i], "--ns-a"))
-			nsa = argv[i + 1];
-		else if (!strcmp(argv[i], "--ns-b"))
-			nsb = argv[i + 1];
-		else if (!strcmp(argv[i], "--name-a"))
-			na = argv[i + 1];
-		else if (!strcmp(argv[i], "--name-b"))
-			nb = argv[i + 1];
-		else if (!strcmp(argv[i], "--cpu"))
-			cpu = atoi(argv[i + 1]);
-		else
-			die("fwd: unknown option %s", argv[i]);
-	}
-	if (!node || !nsa || !nsb || !na || !nb)
-		die("fwd needs --node, --ns-a, --ns-b, --name-a and --name-b");
-	cur_wl = "w6-fwd";
-	cur_drv = node;
-	pin_cpu(cpu);
-	ab.from = ba.to = fwd_open(node, nsa, na);
-	ab.to = ba.from = fwd_open(node, nsb, nb);
-	/*
-	 * SIGTERM and SIGINT are taken by sigwait() in this thread only; the
-	 * workers block in read() and die with the process.
-	 */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pthread_create(&t1, NULL, fwd_thread, &ab) ||
-	    pthread_create(&t2, NULL, fwd_thread, &ba))
-		die("pthread_create failed");
-	note("forwarder %s: %s (%s) <-> %s (%s) ready", node, na, nsa, nb, nsb);
-	printf("ready\n");
-	fflush(stdout);
-	sigwait(&set, &sig);
-	note("forwarder %s: a->b %lu frames %lu bytes, b->a %lu frames %lu "
-	     "bytes", node, ab.pkts, ab.bytes, ba.pkts, ba.bytes);
-	_exit(0);
-}
-
-/* ------------------------------------------------------------------ */
 
 static void usage(void)
 {
@@ -1089,8 +922,7 @@ static void usage(void)
 		"usage: %s [--rounds N] [--seconds S] [--cpu N] [--order c,rust|rust,c|c|rust]\n"
 		"          [--slices N] [--devices N] WORKLOAD...\n"
 		"       %s list\n"
-		"       %s fwd --node NODE --ns-a NS --ns-b NS --name-a IF --name-b IF [--cpu N]\n"
-		"workloads:\n", prog, prog, prog);
+		"workloads:\n", prog, prog);
 	for (i = 0; i < N_WORKLOADS; i++)
 		fprintf(stderr, "  %-16s %s\n", workloads[i].id,
 			workloads[i].what);
@@ -1107,8 +939,6 @@ int main(int argc, char **argv)
 	const struct workload *todo[N_WORKLOADS * 2];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 1 && !strcmp(argv[1], "fwd"))
-		return fwd_main(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "list")) {
 		for (w = 0; w < N_WORKLOADS; w++)
 			printf("%s\n", workloads[w].id);

@@ -57,6 +57,9 @@ KDIR=$kdir bash "$root/scripts/build-module.sh"
 gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers \
 	-I"$kdir/usr/include" -o "$here/rtun-bench" "$here/rtun_bench.c" -pthread ||
 	die "cannot build bench/rtun-bench"
+# W6's forwarder is the end-to-end test's.
+make -s -C "$root/selftests/rtun" KDIR="$kdir" "$root/selftests/rtun/tun_fwd" ||
+	die "cannot build selftests/rtun/tun_fwd"
 
 # What was built, recorded now: the tree may move while the VM runs.
 git_rev=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)

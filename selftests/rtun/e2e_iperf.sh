@@ -7,7 +7,7 @@
 #
 # tun_fwd creates both devices (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, offloads
 # CSUM|TSO4|TSO6|TSO_ECN|USO4|USO6) and copies frames with their
-# virtio_net_hdr between the fds; the script moves the devices into two
+# virtio_net_hdr between the fds; fwd_lib.sh moves the devices into two
 # network namespaces, runs `iperf3 -s` in B and `iperf3 -c -t 3` in A, then
 # a python3 TCP transfer of E2E_BYTES bytes from A to B, and checks:
 #   transfer               iperf3 completed, sender and receiver bytes > 0,
@@ -37,7 +37,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-fwd=$here/tun_fwd
+. "$here/fwd_lib.sh"
 secs=${E2E_SECONDS:-3}
 xfer_bytes=${E2E_BYTES:-4194304}
 mtu=1500
@@ -78,55 +78,18 @@ ktap_result() {
 }
 
 work=$(mktemp -d /tmp/rtun-e2e.XXXXXX) || exit 1
-fwd_pid=
-srv_pid=
-nsa=
-nsb=
+trap 'fwd_pair_down e2e; rm -rf "$work"' EXIT
 
-cleanup() {
-	[ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null
-	[ -z "$fwd_pid" ] || kill "$fwd_pid" 2>/dev/null
-	[ -z "$srv_pid" ] || wait "$srv_pid" 2>/dev/null
-	[ -z "$fwd_pid" ] || wait "$fwd_pid" 2>/dev/null
-	srv_pid=
-	fwd_pid=
-	[ -z "$nsa" ] || ip netns del "$nsa" 2>/dev/null
-	[ -z "$nsb" ] || ip netns del "$nsb" 2>/dev/null
-	nsa=
-	nsb=
-}
-trap 'cleanup; rm -rf "$work"' EXIT
-
-# wait_for TENTHS CMD...: wait up to TENTHS tenths of a second for CMD.
-wait_for() {
-	local tries=$1
-
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		tries=$((tries - 1))
-	done
-	return 1
-}
-
-# check_transfers DIR NS_A NS_B: the byte-exact transfer from NS_A to
-# NS_B (a socket made in each namespace by one python3 process, which
-# starts once: python is slow under TCG) and the numbers of iperf3's JSON
-# in DIR/client.json.  Prints "iperf SENT RECEIVED BITS_PER_SECOND ERROR",
-# "xfer-sent N SHA" and "xfer-received N SHA".
+# check_transfers DIR NS_A NS_B: the numbers of iperf3's JSON in
+# DIR/client.json, then the byte-exact transfer from NS_A to NS_B (a
+# socket made in each namespace by one python3 process, which starts
+# once: python is slow under TCG).  Prints "iperf SENT RECEIVED
+# BITS_PER_SECOND ERROR", "xfer-sent N SHA" and "xfer-received N SHA".
 check_transfers() {
+	echo "iperf $(fwd_iperf_summary "$1/client.json")"
 	python3 - "$@" "$xfer_bytes" <<'EOF'
-import ctypes, hashlib, json, os, random, socket, sys, threading
+import ctypes, hashlib, os, random, socket, sys, threading
 d, nsa, nsb, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-try:
-    j = json.load(open(os.path.join(d, "client.json")))
-    e = j.get("end", {})
-    print("iperf %d %d %d %s" % (e["sum_sent"]["bytes"],
-          e["sum_received"]["bytes"], e["sum_received"]["bits_per_second"],
-          j.get("error", "-").replace(" ", "_")))
-except Exception as ex:
-    print("iperf 0 0 0 %s" % str(ex).replace(" ", "_"))
 libc = ctypes.CDLL(None, use_errno=True)
 def enter(ns):
     fd = os.open("/run/netns/" + ns, os.O_RDONLY)
@@ -171,79 +134,39 @@ print("xfer-received " + got.get("r", "nothing"))
 EOF
 }
 
-# netns_setup: both namespaces, the devices moved in, addressed and up,
-# without IPv6 addresses (no neighbour discovery to forward while the
-# other side is still down).
-netns_setup() {
-	printf '%s\n' "netns add $nsa" "netns add $nsb" \
-		"link set e2e0 addrgenmode none" "link set e2e1 addrgenmode none" \
-		"link set e2e0 netns $nsa" "link set e2e1 netns $nsb" | ip -batch - &&
-		printf '%s\n' "link set lo up" "addr add 10.77.0.1/24 dev e2e0" \
-			"link set e2e0 up" | ip -n "$nsa" -batch - &&
-		printf '%s\n' "link set lo up" "addr add 10.77.0.2/24 dev e2e1" \
-			"link set e2e1 up" | ip -n "$nsb" -batch -
-}
-
-# server_ready FILE: iperf3's server said it listens.
-server_ready() {
-	local out
-
-	out=$(<"$1")
-	[[ "$out" == *"listening"* ]]
-}
-
 # run_variant NAME: the transfers; prints a KTAP line for each check.
 run_variant() {
 	local v=$1 dir=$work/$1 err= sent recv bps ierr flow xs xr start=$SECONDS
 	local fwd_rc=? stats gso maxlen errors e
 
-	mkdir -p "$dir"
 	nsa=rtun-e2e-a-$$
 	nsb=rtun-e2e-b-$$
 	echo "# e2e_iperf: $v: forwarder on ${node[$v]}"
-	if [ ! -c "${node[$v]}" ]; then
-		err="${node[$v]} missing (module not loaded)"
-	elif [ ! -x "$fwd" ]; then
-		err="$fwd not built"
-	fi
-	if [ -z "$err" ]; then
-		"$fwd" -n "${node[$v]}" ${E2E_OFFLOAD:+-o "$E2E_OFFLOAD"} \
-			-t 90 -r "$dir/ready" e2e0 e2e1 \
-			>"$dir/fwd.out" 2>"$dir/fwd.err" &
-		fwd_pid=$!
-		wait_for 50 test -s "$dir/ready" ||
-			err="forwarder did not start: $(cat "$dir/fwd.err")"
-	fi
-	[ -n "$err" ] || netns_setup || err="namespace set-up failed"
+	fwd_pair_up e2e "${node[$v]}" e2e0 e2e1 "$nsa" "$nsb" 10.77.0 "$dir" \
+		${E2E_OFFLOAD:+-o "$E2E_OFFLOAD"} -t 90 || err=$FWD_ERR
 
 	# iperf3, bounded: the server serves one client, both under timeout.
 	if [ -z "$err" ]; then
-		ip netns exec "$nsb" timeout 60 iperf3 -s -1 -B 10.77.0.2 --forceflush \
-			>"$dir/server.out" 2>&1 &
-		srv_pid=$!
-		wait_for 150 server_ready "$dir/server.out" ||
-			err="iperf3 server did not listen: $(<"$dir/server.out")"
+		FWD_PREFIX="timeout 60" fwd_iperf_server e2e -1 || err=$FWD_ERR
 	fi
 	if [ -z "$err" ]; then
-		ip netns exec "$nsa" timeout $((secs + 40)) \
-			iperf3 -c 10.77.0.2 -t "$secs" --connect-timeout 10000 --json \
-			>"$dir/client.json" 2>"$dir/client.err" ||
-			err="iperf3 client failed: $(<"$dir/client.err")"
+		FWD_PREFIX="timeout $((secs + 40))" fwd_iperf_client e2e "$secs" \
+			--connect-timeout 10000 || err=$FWD_ERR
 	fi
-	if [ -n "$srv_pid" ]; then
-		[ -z "$err" ] || kill "$srv_pid" 2>/dev/null
-		wait "$srv_pid" 2>/dev/null
-		srv_pid=
+	if [ -n "$err" ]; then
+		fwd_server_stop e2e
+	else
+		# The server exits after its one client.
+		wait "${FWD_SRV[e2e]}" 2>/dev/null
+		FWD_SRV[e2e]=
 	fi
 	# The byte-exact transfer and iperf3's numbers.
 	# (Bounded by its socket timeouts.)
 	[ -n "$err" ] || check_transfers "$dir" "$nsa" "$nsb" >"$dir/check.out" 2>&1
 
-	if [ -n "$fwd_pid" ]; then
-		kill -TERM "$fwd_pid" 2>/dev/null
-		wait "$fwd_pid"
+	if [ -n "${FWD_PID[e2e]:-}" ]; then
+		fwd_stop e2e
 		fwd_rc=$?
-		fwd_pid=
 	fi
 	sed 's/^/# /' "$dir/fwd.out" "$dir/fwd.err" 2>/dev/null
 
@@ -303,7 +226,7 @@ run_variant() {
 		ktap_result "not ok" "e2e_iperf.$v.forwarder_clean" \
 			"exit $fwd_rc, errors ${errors:-?}"
 	fi
-	cleanup
+	fwd_pair_down e2e
 	echo "# e2e_iperf: $v: took $((SECONDS - start)) s"
 }
 

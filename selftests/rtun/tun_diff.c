@@ -66,6 +66,7 @@
 #include <linux/virtio_net.h>
 
 #include "rtun_test.h"
+#include "pkt.h"
 #include "diff_allowed.h"
 
 #ifndef ARRAY_SIZE
@@ -215,13 +216,15 @@ struct tcase {
 };
 
 /*
- * The packet of seed @pseed: Ethernet framed if @tap, with a VLAN tag if
- * @vlan; @clean (read cases) gives only well-formed TCP or UDP over IPv4
- * or IPv6.  Writes at most
- * PKT_NAT_MAX bytes to @p and describes them in @g; returns the length.
+ * The packet generator.  A packet is drawn layer by layer from one rng,
+ * always in the same order (so that a seed keeps its packet): its kind,
+ * layer 2, then for IP its shape (options, protocols, lengths), layer 3,
+ * layer 4, the transport checksum and corruptions.  pkt.h builds it.
  */
-static size_t gen_packet(uint64_t pseed, bool tap, bool clean, bool vlan,
-			 unsigned char *p, struct geom *g)
+
+/* The addresses of a TAP packet, and a VLAN tag in some (always if @vlan). */
+static void gen_l2(struct rng *r, bool clean, bool vlan, unsigned char *src,
+		   struct pkt_desc *d)
 {
 	static const unsigned char macs[][6] = {
 		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
@@ -230,21 +233,207 @@ static size_t gen_packet(uint64_t pseed, bool tap, bool clean, bool vlan,
 		{ 0x01, 0, 0x5e, 0, 0, 0x01 },
 		{ 0x33, 0x33, 0, 0, 0, 0x01 },
 	};
+	int i;
+
+	d->eth = true;
+	d->dst = macs[rnd(r, ARRAY_SIZE(macs))];
+	for (i = 0; i < 6; i++)
+		src[i] = chance(r, 80) ? (i ? 0 : 0x02) : rnd(r, 256);
+	if (chance(r, 80))
+		src[5] = 0x02;
+	d->src = src;
+	if (chance(r, clean ? 5 : 8) || vlan) {
+		d->tpid = chance(r, 80) ? ETH_P_8021Q : ETH_P_8021AD;
+		d->tci = rnd(r, 0x10000);
+	}
+}
+
+/*
+ * What follows layer 2 (@off bytes) in a packet of ethertype @et that is
+ * not IP: an ARP request or reply for 192.168.99.x from @src, or random
+ * bytes.  Returns the packet's length.
+ */
+static size_t gen_not_ip(struct rng *r, uint16_t et, const unsigned char *src,
+			 unsigned char *p, size_t off)
+{
+	size_t len, i;
+
+	if (et != ETH_P_ARP) {
+		len = off + (chance(r, 50) ? rnd(r, 64) : rnd(r, 2000));
+		for (i = off; i < len; i++)
+			p[i] = rnd(r, 256);
+		return len;
+	}
+	put16(p + off, ARPHRD_ETHER);
+	put16(p + off + 2, ETH_P_IP);
+	p[off + 4] = 6;
+	p[off + 5] = 4;
+	put16(p + off + 6, chance(r, 70) ? 1 : 2);
+	memcpy(p + off + 8, src, 6);
+	put32(p + off + 14, 0xc0a86302);
+	memset(p + off + 18, 0, 6);
+	put32(p + off + 24, 0xc0a86300 | rnd(r, 256));
+	len = off + 28 + (chance(r, 50) ? 18 : 0);
+	memset(p + off + 28, 0, len - off - 28);
+	return len;
+}
+
+/*
+ * The shape of an IP packet after @off bytes of layer 2: IPv4 options or
+ * an IPv6 extension header, the transport protocol and its options, the
+ * payload length.
+ */
+static void gen_shape(struct rng *r, bool clean, size_t off,
+		      struct pkt_desc *d)
+{
+	static const int odd_proto[] = { 47, 132, 0, 255, 41 };
+	unsigned int c;
+	size_t hdrs, room;
+	int proto;
+
+	if (!clean && chance(r, 10))
+		d->ip.opt = d->ip.ipv == 4 ? 4 * (1 + rnd(r, 3)) : 8;
+	c = rnd(r, 100);
+	if (clean)
+		proto = c < 60 ? IPPROTO_TCP : IPPROTO_UDP;
+	else if (c < 45)
+		proto = IPPROTO_TCP;
+	else if (c < 80)
+		proto = IPPROTO_UDP;
+	else if (c < 88)
+		proto = d->ip.ipv == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	else
+		proto = PICK(r, odd_proto);
+	d->ip.proto = proto;
+	d->l4.proto = proto;
+	if (proto == IPPROTO_TCP && !clean && chance(r, 15))
+		d->l4.optlen = 4 * (1 + rnd(r, 3));
+	hdrs = ip_hdr_len(&d->ip) + l4_hdr_len(&d->l4);
+	room = PKT_NAT_MAX - off - hdrs;
+	c = rnd(r, 100);
+	if (c < 10)
+		d->payload = 0;
+	else if (c < 35)
+		d->payload = 1 + rnd(r, 64);
+	else if (c < 55)
+		d->payload = 65 + rnd(r, 1300);
+	else if (c < 70)
+		d->payload = 1400 + rnd(r, 121) - hdrs;
+	else
+		d->payload = 1500 + rnd(r, room - 1500);
+}
+
+/* The IP header's fields: ECN, id, DF, addresses, flow label. */
+static void gen_l3(struct rng *r, bool clean, struct ip_desc *ip)
+{
 	static const unsigned char ip4_dst[][4] = {
 		{ 192, 168, 99, 1 }, { 255, 255, 255, 255 }, { 224, 0, 0, 1 },
 		{ 10, 1, 2, 3 }, { 127, 0, 0, 1 },
 	};
-	static const uint16_t odd_et[] = { 0x0800, 0x86dd, 0x88cc, 0x1234, 0 };
-	static const int odd_proto[] = { 47, 132, 0, 255, 41 };
+	static const unsigned char ip6_all[16] = { 0xff, 0x02, [15] = 1 };
+
+	if (ip->ipv == 4) {
+		ip->tos = chance(r, 20) ? rnd(r, 4) : 0;	/* ECN */
+		ip->id = rnd(r, 0x10000);
+		ip->frag = chance(r, 80) ? IP4_DF : 0;
+		ip->src = pkt_ip4_src;
+		ip->dst = ip4_dst[clean ? 0 : rnd(r, ARRAY_SIZE(ip4_dst))];
+	} else {
+		ip->flow = rnd(r, 1 << 20);
+		ip->src = pkt_ip6_src;
+		ip->dst = !clean && chance(r, 20) ? ip6_all : pkt_ip6_dst;
+	}
+}
+
+/* The transport header's fields: ports, sequence numbers, flags, id. */
+static void gen_l4(struct rng *r, struct l4_desc *l4)
+{
 	static const uint8_t tcp_flags[] = { 0x18, 0x10, 0x02, 0x12, 0x11, 0x04,
 					     0x58, 0x98, 0xff };
+
+	switch (l4->proto) {
+	case IPPROTO_TCP:
+		l4->sport = 1024 + rnd(r, 60000);
+		l4->dport = 5001;
+		l4->seq = rng_next(r);
+		l4->ack = rng_next(r);
+		l4->flags = PICK(r, tcp_flags);
+		l4->win = 65535;
+		break;
+	case IPPROTO_UDP:
+		l4->sport = 1024 + rnd(r, 60000);
+		l4->dport = 5000;
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		l4->id = rnd(r, 0x10000);
+		break;
+	}
+}
+
+/*
+ * The transport checksum of the packet @p laid out as @o, complete as
+ * pkt_put() left it: kept, made partial (pseudo header only, virtio
+ * style) or bad; @clean: complete or partial.
+ */
+static void gen_csum(struct rng *r, bool clean, int proto, unsigned char *p,
+		     const struct pkt_layout *o)
+{
+	unsigned int mode = rnd(r, 100);
+
+	if (clean)
+		mode = mode < 50 ? 0 : 50;
+	if (mode >= 80)
+		put16(p + o->l4 + l4_csum_off(proto), rnd(r, 0x10000));
+	else if (mode >= 45)
+		l4_csum_put(p + o->l3, p + o->l4, proto, o->len - o->l4, true);
+}
+
+/* Corrupt a few header bytes or length fields of the packet @p. */
+static void gen_corrupt(struct rng *r, int ipv, int proto, unsigned char *p,
+			const struct pkt_layout *o)
+{
+	unsigned char *ip = p + o->l3, *l4 = p + o->l4;
+	unsigned int c;
+
+	for (c = 1 + rnd(r, 3); c; c--) {
+		switch (rnd(r, 5)) {
+		case 0:
+			put16(ip + (ipv == 4 ? 2 : 4), rnd(r, 0x10000));
+			break;
+		case 1:
+			ip[0] = rnd(r, 256);
+			break;
+		case 2:
+			if (proto == IPPROTO_UDP)
+				put16(l4 + 4, rnd(r, 0x10000));
+			else if (proto == IPPROTO_TCP)
+				l4[12] = rnd(r, 256);
+			break;
+		default:
+			p[rnd(r, o->hlen)] ^= 1 + rnd(r, 255);
+			break;
+		}
+	}
+}
+
+/*
+ * The packet of seed @pseed: Ethernet framed if @tap, with a VLAN tag if
+ * @vlan; @clean (read cases) gives only well-formed TCP or UDP over IPv4
+ * or IPv6.  Writes at most
+ * PKT_NAT_MAX bytes to @p and describes them in @g; returns the length.
+ */
+static size_t gen_packet(uint64_t pseed, bool tap, bool clean, bool vlan,
+			 unsigned char *p, struct geom *g)
+{
+	static const uint16_t odd_et[] = { 0x0800, 0x86dd, 0x88cc, 0x1234, 0 };
+	struct pkt_desc d = { .pattern = pseed };
 	struct rng r = { pseed };
-	unsigned int kind = rnd(&r, 100), c, csum_mode;
-	size_t off = 0, iph = 0, ext = 0, th = 0, pay = 0, room, i, l4len;
-	int proto = 0, ipv = 0;
-	unsigned char *ip, *l4;
-	uint16_t et, csum_off = 0;
-	uint64_t sum;
+	unsigned int kind = rnd(&r, 100);
+	struct pkt_layout o = {};
+	unsigned char src[6];
+	int ipv = 0;
+	uint16_t et;
 
 	memset(g, 0, sizeof(*g));
 	if (clean)
@@ -257,200 +446,34 @@ static size_t gen_packet(uint64_t pseed, bool tap, bool clean, bool vlan,
 	     kind < 90 ? ETH_P_ARP : PICK(&r, odd_et);
 	g->ethertype = et;
 	if (tap) {
-		memcpy(p, macs[rnd(&r, ARRAY_SIZE(macs))], 6);
-		for (i = 0; i < 6; i++)
-			p[6 + i] = chance(&r, 80) ? (i ? 0 : 0x02) : rnd(&r, 256);
-		if (chance(&r, 80))
-			p[11] = 0x02;
-		off = 12;
-		if (chance(&r, clean ? 5 : 8) || vlan) {
-			put16(p + 12, chance(&r, 80) ? ETH_P_8021Q : ETH_P_8021AD);
-			put16(p + 14, rnd(&r, 0x10000));
-			g->ethertype = get16(p + 12);
-			off = 16;
-		}
-		put16(p + off, et);
-		off += 2;
+		gen_l2(&r, clean, vlan, src, &d);
+		o.l3 = ETH_HLEN + (d.tpid ? 4 : 0);
+		if (d.tpid)
+			g->ethertype = d.tpid;
 	}
-	g->l3 = off;
+	g->l3 = o.l3;
 	if (!ipv) {
-		if (et == ETH_P_ARP) {
-			/* Request or reply for 192.168.99.x */
-			put16(p + off, ARPHRD_ETHER);
-			put16(p + off + 2, ETH_P_IP);
-			p[off + 4] = 6;
-			p[off + 5] = 4;
-			put16(p + off + 6, chance(&r, 70) ? 1 : 2);
-			memcpy(p + off + 8, p + 6, 6);
-			put32(p + off + 14, 0xc0a86302);
-			memset(p + off + 18, 0, 6);
-			put32(p + off + 24, 0xc0a86300 | rnd(&r, 256));
-			g->len = off + 28 + (chance(&r, 50) ? 18 : 0);
-			memset(p + off + 28, 0, g->len - off - 28);
-		} else {
-			g->len = off + (chance(&r, 50) ? rnd(&r, 64) :
-					rnd(&r, 2000));
-			for (i = off; i < g->len; i++)
-				p[i] = rnd(&r, 256);
-		}
+		if (tap)
+			eth_put(p, d.dst, d.src, d.tpid, d.tci, et);
+		g->len = gen_not_ip(&r, et, src, p, o.l3);
 		g->hlen = g->len;
 		return g->len;
 	}
 
-	/* IP: header, extension or options, transport header, payload. */
-	iph = ipv == 4 ? 20 : 40;
-	if (!clean && chance(&r, 10)) {
-		if (ipv == 4)
-			iph += 4 * (1 + rnd(&r, 3));
-		else
-			ext = 8;
-	}
-	c = rnd(&r, 100);
-	if (clean)
-		proto = c < 60 ? IPPROTO_TCP : IPPROTO_UDP;
-	else if (c < 45)
-		proto = IPPROTO_TCP;
-	else if (c < 80)
-		proto = IPPROTO_UDP;
-	else if (c < 88)
-		proto = ipv == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	else
-		proto = PICK(&r, odd_proto);
-	if (proto == IPPROTO_TCP)
-		th = 20 + (!clean && chance(&r, 15) ? 4 * (1 + rnd(&r, 3)) : 0);
-	else if (proto == IPPROTO_UDP || proto == IPPROTO_ICMP ||
-		 proto == IPPROTO_ICMPV6)
-		th = 8;
-	room = PKT_NAT_MAX - off - iph - ext - th;
-	c = rnd(&r, 100);
-	if (c < 10)
-		pay = 0;
-	else if (c < 35)
-		pay = 1 + rnd(&r, 64);
-	else if (c < 55)
-		pay = 65 + rnd(&r, 1300);
-	else if (c < 70)
-		pay = 1400 + rnd(&r, 121) - iph - ext - th;
-	else
-		pay = 1500 + rnd(&r, room - 1500);
-
-	ip = p + off;
-	l4 = ip + iph + ext;
-	l4len = th + pay;
+	d.ip.ipv = ipv;
+	gen_shape(&r, clean, o.l3, &d);
+	gen_l3(&r, clean, &d.ip);
+	gen_l4(&r, &d.l4);
+	pkt_put(p, &d, &o);
 	g->ipv = ipv;
-	g->l4proto = proto;
-	g->l4 = off + iph + ext;
-	g->hlen = g->l4 + th;
-	g->len = g->hlen + pay;
-	if (ipv == 4) {
-		ip[0] = 0x40 | iph / 4;
-		ip[1] = chance(&r, 20) ? rnd(&r, 4) : 0;	/* ECN */
-		put16(ip + 2, iph + l4len);
-		put16(ip + 4, rnd(&r, 0x10000));
-		put16(ip + 6, chance(&r, 80) ? 0x4000 : 0);
-		ip[8] = 64;
-		ip[9] = proto;
-		put32(ip + 12, 0xc0a86302);
-		memcpy(ip + 16, ip4_dst[clean ? 0 : rnd(&r, ARRAY_SIZE(ip4_dst))], 4);
-		memset(ip + 20, 1, iph - 20);		/* NOP options ... */
-		if (iph > 20)
-			ip[iph - 1] = 0;		/* ... and END */
-		put16(ip + 10, 0);
-		put16(ip + 10, ~csum_fold(csum_add(0, ip, iph)));
-	} else {
-		put32(ip, 0x60000000 | rnd(&r, 1 << 20));
-		put16(ip + 4, ext + l4len);
-		ip[6] = ext ? 0 : proto;
-		ip[7] = 64;
-		memset(ip + 8, 0, 32);
-		ip[8] = 0xfd;
-		ip[11] = 0x99;
-		ip[23] = 2;
-		if (!clean && chance(&r, 20)) {
-			ip[24] = 0xff;			/* ff02::1 */
-			ip[25] = 0x02;
-			ip[39] = 1;
-		} else {
-			ip[24] = 0xfd;
-			ip[27] = 0x99;
-			ip[39] = 1;
-		}
-		if (ext) {
-			memset(ip + 40, 0, 8);
-			ip[40] = proto;
-			ip[42] = 1;			/* PadN */
-			ip[43] = 4;
-		}
-	}
-	for (i = 0; i < pay; i++)
-		l4[th + i] = pattern((uint32_t)pseed + i);
-	if (proto == IPPROTO_TCP) {
-		put16(l4, 1024 + rnd(&r, 60000));
-		put16(l4 + 2, 5001);
-		put32(l4 + 4, rng_next(&r));
-		put32(l4 + 8, rng_next(&r));
-		l4[12] = (th / 4) << 4;
-		l4[13] = PICK(&r, tcp_flags);
-		put16(l4 + 14, 65535);
-		put16(l4 + 18, 0);
-		memset(l4 + 20, 1, th - 20);
-		csum_off = 16;
-	} else if (proto == IPPROTO_UDP) {
-		put16(l4, 1024 + rnd(&r, 60000));
-		put16(l4 + 2, 5000);
-		put16(l4 + 4, l4len);
-		csum_off = 6;
-	} else if (th) {
-		l4[0] = proto == IPPROTO_ICMP ? 8 : 128;	/* echo request */
-		l4[1] = 0;
-		put16(l4 + 4, rnd(&r, 0x10000));
-		put16(l4 + 6, 1);
-		csum_off = 2;
-	}
-	if (th) {
-		/* Correct, partial (pseudo header only, virtio style) or bad. */
-		csum_mode = rnd(&r, 100);
-		if (clean)
-			csum_mode = csum_mode < 50 ? 0 : 50;
-		put16(l4 + csum_off, 0);
-		if (ipv == 4)
-			sum = csum_add(0, ip + 12, 8);
-		else
-			sum = csum_add(0, ip + 8, 32);
-		sum += proto + l4len;
-		if (proto == IPPROTO_ICMP)
-			sum = 0;
-		if (csum_mode < 45)
-			put16(l4 + csum_off,
-			      (uint16_t)~csum_fold(csum_add(sum, l4, l4len)) ?:
-			      0xffff);
-		else if (csum_mode < 80)
-			put16(l4 + csum_off, csum_fold(sum));
-		else
-			put16(l4 + csum_off, rnd(&r, 0x10000));
-	}
-	if (!clean && chance(&r, 25)) {
-		/* Corrupt a few header bytes or length fields. */
-		for (c = 1 + rnd(&r, 3); c; c--) {
-			switch (rnd(&r, 5)) {
-			case 0:
-				put16(ip + (ipv == 4 ? 2 : 4), rnd(&r, 0x10000));
-				break;
-			case 1:
-				ip[0] = rnd(&r, 256);
-				break;
-			case 2:
-				if (proto == IPPROTO_UDP)
-					put16(l4 + 4, rnd(&r, 0x10000));
-				else if (proto == IPPROTO_TCP)
-					l4[12] = rnd(&r, 256);
-				break;
-			default:
-				p[rnd(&r, g->hlen)] ^= 1 + rnd(&r, 255);
-				break;
-			}
-		}
-	}
+	g->l4proto = d.l4.proto;
+	g->l4 = o.l4;
+	g->hlen = o.hlen;
+	g->len = o.len;
+	if (o.hlen > o.l4)
+		gen_csum(&r, clean, d.l4.proto, p, &o);
+	if (!clean && chance(&r, 25))
+		gen_corrupt(&r, ipv, d.l4.proto, p, &o);
 	return g->len;
 }
 

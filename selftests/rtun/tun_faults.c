@@ -42,6 +42,7 @@
 
 #include "kselftest_harness.h"
 #include "rtun_test.h"
+#include "pkt.h"
 
 #define SETTLE_MS	3000
 #define DEBUGFS		"/sys/kernel/debug"
@@ -118,9 +119,6 @@ FIXTURE_VARIANT_ADD(tun_faults, rtun) {
 	.module = "rtun",
 	.tag = "rf",
 };
-
-static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 
 /*
  * Arm a fault: the @n-th fault point this thread passes from now on
@@ -385,34 +383,23 @@ static size_t ip_fill(unsigned char *p, size_t ip_len, bool tcp)
 {
 	static const unsigned char src[4] = { 198, 51, 100, 2 };
 	static const unsigned char dst[4] = { 198, 51, 100, 1 };
-	unsigned char pseudo[12];
-	size_t i;
+	const struct ip_desc ip = {
+		.ipv = 4, .proto = tcp ? IPPROTO_TCP : 253,
+		.src = src, .dst = dst,
+	};
+	const struct l4_desc th = {
+		.proto = IPPROTO_TCP, .sport = 40000, .dport = 5001,
+		.flags = TCPF_ACK | TCPF_PSH, .win = 65535,
+	};
+	size_t i, off = ip_put(p, &ip, ip_len - 20);
 
-	memset(p, 0, 40);
-	p[0] = 0x45;
-	put16(p + 2, ip_len);
-	p[8] = 64;
-	p[9] = tcp ? 6 : 253;
-	memcpy(p + 12, src, 4);
-	memcpy(p + 16, dst, 4);
-	put16(p + 10, ~csum_fold(csum_add(0, p, 20)));
-	for (i = 20; i < ip_len; i++)
+	if (tcp)
+		off += l4_put(p + off, &th, ip_len - off);
+	for (i = off; i < ip_len; i++)
 		p[i] = i;
-	if (tcp) {
-		memset(p + 20, 0, 20);
-		put16(p + 20, 40000);
-		put16(p + 22, 5001);
-		p[32] = 5 << 4;		/* data offset */
-		p[33] = 0x18;		/* ACK | PSH */
-		put16(p + 34, 65535);
-		memcpy(pseudo, src, 4);
-		memcpy(pseudo + 4, dst, 4);
-		pseudo[8] = 0;
-		pseudo[9] = 6;
-		put16(pseudo + 10, ip_len - 20);
-		/* CHECKSUM_PARTIAL: the pseudo-header sum, not inverted. */
-		put16(p + 36, csum_fold(csum_add(0, pseudo, 12)));
-	}
+	/* CHECKSUM_PARTIAL: the pseudo-header sum, not inverted. */
+	if (tcp)
+		l4_csum_put(p, p + 20, IPPROTO_TCP, ip_len - 20, true);
 	return ip_len;
 }
 
@@ -434,10 +421,7 @@ static void vnet_gso(unsigned char *h, size_t off)
 /* An Ethernet header for a TAP frame; returns its length. */
 static size_t eth_fill(unsigned char *p)
 {
-	memcpy(p, mac_dst, 6);
-	memcpy(p + 6, mac_src, 6);
-	put16(p + 12, ETH_P_IP);
-	return ETH_HLEN;
+	return eth_put(p, pkt_mac_dst, pkt_mac_src, 0, 0, ETH_P_IP);
 }
 
 /* Frames queued on @fd, read without blocking. */

@@ -38,6 +38,7 @@
 
 #include "kselftest_harness.h"
 #include "rtun_test.h"
+#include "pkt.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT	103
@@ -58,14 +59,6 @@
 #define GSO_TCPV6	VIRTIO_NET_HDR_GSO_TCPV6
 #define GSO_UDP_L4	VIRTIO_NET_HDR_GSO_UDP_L4
 #define GSO_ECN		VIRTIO_NET_HDR_GSO_ECN
-
-#define TCPF_FIN	0x01
-#define TCPF_SYN	0x02
-#define TCPF_RST	0x04
-#define TCPF_PSH	0x08
-#define TCPF_ACK	0x10
-#define TCPF_ECE	0x40
-#define TCPF_CWR	0x80
 
 #define PEER_MSS	1000	/* MSS the fake TCP peer announces */
 #define ECE_ROUNDS	4	/* congestion echoes per ECN flow */
@@ -112,6 +105,9 @@ static const unsigned char ip4_loc[4] = { 10, 77, 1, 1 };
 static const unsigned char ip4_peer[4] = { 10, 77, 1, 2 };
 static const unsigned char ip6_loc[16] = { 0xfd, 0, 0, 0x77, [15] = 1 };
 static const unsigned char ip6_peer[16] = { 0xfd, 0, 0, 0x77, [15] = 2 };
+static const struct ip_addrs peer_to_loc = {
+	ip4_peer, ip4_loc, ip6_peer, ip6_loc,
+};
 
 /* ---- bytes and checksums ---- */
 
@@ -122,14 +118,6 @@ static uint16_t pi_flags(const unsigned char *p)
 
 	memcpy(&v, p, 2);
 	return v;
-}
-
-/* Pseudo header sum of the IP header at @ip for @l4len bytes of @proto. */
-static uint64_t pseudo_sum(const unsigned char *ip, int proto, size_t l4len)
-{
-	if (ip[0] >> 4 == 4)
-		return csum_add(0, ip + 12, 8) + proto + l4len;
-	return csum_add(0, ip + 8, 32) + proto + l4len;
 }
 
 /* ---- packets ---- */
@@ -167,80 +155,29 @@ struct pkt {
 /* Build the packet @s describes into @p, with valid checksums unless partial. */
 static void pkt_build(struct pkt *p, const struct pkt_spec *s)
 {
-	size_t iph = s->ipv == 6 ? 40 : 20;
-	size_t th = s->proto == IPPROTO_TCP ? 20 + s->optlen : 8;
-	size_t l4len = th + s->payload;
-	unsigned char *ip, *l4;
-	uint16_t csum;
-	size_t i;
+	struct pkt_desc d = {
+		.eth = s->eth, .dst = mac_a, .src = mac_b,
+		.tpid = s->vlan_proto, .tci = s->vlan_tci,
+		.ip = { .ipv = s->ipv, .tos = s->tos },
+		.l4 = {
+			.proto = s->proto, .sport = s->sport, .dport = s->dport,
+			.seq = s->seq, .ack = s->ack, .flags = s->tcp_flags,
+			.win = s->win, .opt = s->opt, .optlen = s->optlen,
+		},
+		.payload = s->payload, .data = s->data,
+		.partial = s->partial,
+	};
+	struct pkt_layout o;
 
+	pkt_desc_usual(&d);
+	ip_desc_addrs(&d.ip, &peer_to_loc, s->src, s->dst);
 	memset(p, 0, offsetof(struct pkt, data));
-	p->l3 = 0;
-	if (s->eth) {
-		memcpy(p->data, mac_a, 6);
-		memcpy(p->data + 6, mac_b, 6);
-		p->l3 = 12;
-		if (s->vlan_proto) {
-			put16(p->data + 12, s->vlan_proto);
-			put16(p->data + 14, s->vlan_tci);
-			p->l3 += 4;
-		}
-		put16(p->data + p->l3, s->ipv == 6 ? ETH_P_IPV6 : ETH_P_IP);
-		p->l3 += 2;
-	}
+	p->len = pkt_put(p->data, &d, &o);
+	p->l3 = o.l3;
+	p->l4 = o.l4;
+	p->hlen = o.hlen;
 	p->ipv = s->ipv;
 	p->proto = s->proto;
-	p->l4 = p->l3 + iph;
-	p->hlen = p->l4 + th;
-	p->len = p->hlen + s->payload;
-	ip = p->data + p->l3;
-	l4 = p->data + p->l4;
-	memset(ip, 0, iph + th);
-	if (s->ipv == 6) {
-		put32(ip, 0x60000000 | (uint32_t)s->tos << 20);
-		put16(ip + 4, l4len);
-		ip[6] = s->proto;
-		ip[7] = 64;
-		memcpy(ip + 8, s->src ? s->src : ip6_peer, 16);
-		memcpy(ip + 24, s->dst ? s->dst : ip6_loc, 16);
-	} else {
-		ip[0] = 0x45;
-		ip[1] = s->tos;
-		put16(ip + 2, iph + l4len);
-		put16(ip + 4, 1);
-		put16(ip + 6, 0x4000);
-		ip[8] = 64;
-		ip[9] = s->proto;
-		memcpy(ip + 12, s->src ? s->src : ip4_peer, 4);
-		memcpy(ip + 16, s->dst ? s->dst : ip4_loc, 4);
-		put16(ip + 10, ~csum_fold(csum_add(0, ip, iph)));
-	}
-	for (i = 0; i < s->payload; i++)
-		l4[th + i] = s->data ? s->data[i] : pattern(i);
-	if (s->proto == IPPROTO_TCP) {
-		put16(l4, s->sport ? s->sport : 4001);
-		put16(l4 + 2, s->dport ? s->dport : 5001);
-		put32(l4 + 4, s->seq);
-		put32(l4 + 8, s->ack);
-		l4[12] = (th / 4) << 4;
-		l4[13] = s->tcp_flags ? s->tcp_flags : TCPF_ACK | TCPF_PSH;
-		put16(l4 + 14, s->win ? s->win : 65535);
-		if (s->optlen)
-			memcpy(l4 + 20, s->opt, s->optlen);
-	} else {
-		put16(l4, s->sport ? s->sport : 4000);
-		put16(l4 + 2, s->dport ? s->dport : 5000);
-		put16(l4 + 4, l4len);
-	}
-	if (s->partial) {
-		csum = csum_fold(pseudo_sum(ip, s->proto, l4len));
-	} else {
-		csum = ~csum_fold(csum_add(pseudo_sum(ip, s->proto, l4len),
-					   l4, l4len));
-		if (s->proto == IPPROTO_UDP && !csum)
-			csum = 0xffff;
-	}
-	put16(l4 + (s->proto == IPPROTO_TCP ? 16 : 6), csum);
 }
 
 /*
@@ -278,20 +215,15 @@ static bool pkt_parse(struct pkt *p, size_t l3)
 /* Whether the transport checksum of parsed @p is complete and right. */
 static bool pkt_csum_ok(const struct pkt *p)
 {
-	size_t l4len = p->len - p->l4;
-
-	return csum_fold(csum_add(pseudo_sum(p->data + p->l3, p->proto, l4len),
-				  p->data + p->l4, l4len)) == 0xffff;
+	return l4_csum_ok(p->data + p->l3, p->data + p->l4, p->proto,
+			  p->len - p->l4);
 }
 
 /* Whether the checksum field of parsed @p holds the pseudo header sum. */
 static bool pkt_csum_partial(const struct pkt *p)
 {
-	size_t l4len = p->len - p->l4;
-	size_t off = p->l4 + (p->proto == IPPROTO_TCP ? 16 : 6);
-
-	return get16(p->data + off) ==
-	       csum_fold(pseudo_sum(p->data + p->l3, p->proto, l4len));
+	return l4_csum_partial(p->data + p->l3, p->data + p->l4, p->proto,
+			       p->len - p->l4);
 }
 
 /* ---- the environment ---- */

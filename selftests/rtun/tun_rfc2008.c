@@ -38,6 +38,7 @@
 
 #include "kselftest_harness.h"
 #include "rtun_test.h"
+#include "pkt.h"
 
 #define IFF_SEND_GSO	0x4000
 #define IFF_RECV_CSUM	0x8000
@@ -69,6 +70,12 @@ FIXTURE_VARIANT_ADD(rfc2008, rtun) {
 static const unsigned char mac_a[6] = { 0x02, 0, 0, 0, 0xbb, 0x01 };
 static const unsigned char mac_b[6] = { 0x02, 0, 0, 0, 0xbb, 0x02 };
 
+static const unsigned char ip4_a[4] = { 10, 0, 0, 1 };
+static const unsigned char ip4_b[4] = { 10, 0, 0, 2 };
+static const unsigned char ip6_a[16] = { 0xfd, [15] = 1 };
+static const unsigned char ip6_b[16] = { 0xfd, [15] = 2 };
+static const struct ip_addrs b_to_a = { ip4_b, ip4_a, ip6_b, ip6_a };
+
 /*
  * An IPv4 (@ipv 4) or IPv6 TCP/UDP packet with @payload bytes into @buf,
  * in an Ethernet header if @eth, transport checksum partial (pseudo header
@@ -78,59 +85,23 @@ static const unsigned char mac_b[6] = { 0x02, 0, 0, 0, 0xbb, 0x02 };
 static size_t pkt_build(unsigned char *buf, bool eth, int ipv, int proto,
 			size_t payload, bool partial, size_t *l4, size_t *hlen)
 {
-	size_t l3 = eth ? ETH_HLEN : 0, iph = ipv == 6 ? 40 : 20;
-	size_t th = proto == IPPROTO_TCP ? 20 : 8, l4len = th + payload;
-	unsigned char *ip = buf + l3, *t = buf + l3 + iph;
-	uint64_t sum;
-	uint16_t csum;
-	size_t i;
+	struct pkt_desc d = {
+		.eth = eth, .dst = mac_a, .src = mac_b,
+		.ip = { .ipv = ipv, .proto = proto, .frag = IP4_DF },
+		.l4 = {
+			.proto = proto, .sport = 4000, .dport = 5000,
+			.flags = TCPF_ACK | TCPF_PSH, .win = 65535,
+		},
+		.payload = payload, .partial = partial,
+	};
+	struct pkt_layout o;
+	size_t len;
 
-	memset(buf, 0, l3 + iph + th);
-	if (eth) {
-		memcpy(buf, mac_a, 6);
-		memcpy(buf + 6, mac_b, 6);
-		put16(buf + 12, ipv == 6 ? ETH_P_IPV6 : ETH_P_IP);
-	}
-	if (ipv == 6) {
-		ip[0] = 0x60;
-		put16(ip + 4, l4len);
-		ip[6] = proto;
-		ip[7] = 64;
-		ip[8] = 0xfd;
-		ip[23] = 2;
-		ip[24] = 0xfd;
-		ip[39] = 1;
-		sum = csum_add(0, ip + 8, 32);
-	} else {
-		ip[0] = 0x45;
-		put16(ip + 2, iph + l4len);
-		put16(ip + 6, 0x4000);
-		ip[8] = 64;
-		ip[9] = proto;
-		ip[12] = 10;
-		ip[15] = 2;
-		ip[16] = 10;
-		ip[19] = 1;
-		put16(ip + 10, ~csum_fold(csum_add(0, ip, iph)));
-		sum = csum_add(0, ip + 12, 8);
-	}
-	sum += proto + l4len;
-	for (i = 0; i < payload; i++)
-		t[th + i] = (i * 2654435761u) >> 24;
-	put16(t, 4000);
-	put16(t + 2, 5000);
-	if (proto == IPPROTO_TCP) {
-		t[12] = 5 << 4;
-		t[13] = 0x18;
-		put16(t + 14, 65535);
-	} else {
-		put16(t + 4, l4len);
-	}
-	csum = partial ? csum_fold(sum) : ~csum_fold(csum_add(sum, t, l4len));
-	put16(t + (proto == IPPROTO_TCP ? 16 : 6), csum);
-	*l4 = l3 + iph;
-	*hlen = l3 + iph + th;
-	return l3 + iph + l4len;
+	ip_desc_addrs(&d.ip, &b_to_a, NULL, NULL);
+	len = pkt_put(buf, &d, &o);
+	*l4 = o.l4;
+	*hlen = o.hlen;
+	return len;
 }
 
 /* The features the 2008 design decides, in the order of their names. */
@@ -515,7 +486,6 @@ TEST_F(rfc2008, recv_gso_only)
 	struct virtio_net_hdr rvh;
 	size_t len, l4, hlen;
 	char name[IFNAMSIZ];
-	uint64_t sum;
 	ssize_t n;
 
 	dev_create(_metadata, self, "rfc%d", IFF_TAP | IFF_NO_PI | IFF_RECV_GSO);
@@ -530,10 +500,8 @@ TEST_F(rfc2008, recv_gso_only)
 	EXPECT_EQ(0, rvh.gso_type);
 	EXPECT_EQ(0, rvh.csum_start);
 	/* The stack completed the checksum. */
-	sum = csum_add(0, buf + VNET_HDR_LEN + 26, 8) + IPPROTO_UDP +
-	      (len - l4);
-	EXPECT_EQ(0xffff, csum_fold(csum_add(sum, buf + VNET_HDR_LEN + l4,
-					     len - l4)));
+	EXPECT_TRUE(l4_csum_ok(buf + VNET_HDR_LEN + ETH_HLEN,
+			       buf + VNET_HDR_LEN + l4, IPPROTO_UDP, len - l4));
 
 	memcpy(name, self->name, IFNAMSIZ);
 	close(self->rsock);

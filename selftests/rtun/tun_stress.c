@@ -39,6 +39,7 @@
 
 #include "kselftest_harness.h"
 #include "rtun_test.h"
+#include "pkt.h"
 
 /* How long a device or a thread may take to go away or answer. */
 #define SETTLE_MS	3000
@@ -79,9 +80,6 @@ FIXTURE_VARIANT_ADD(tun_stress, rtun) {
 	.tap_prefix = "rtap",
 	.tag = "rs",
 };
-
-static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 
 static long stat_get(const char *dev, const char *counter)
 {
@@ -285,38 +283,26 @@ static void dev_setup(struct __test_metadata *_metadata,
  */
 static void frame_fill(unsigned char *f, size_t len, bool tap, uint32_t seq)
 {
-	uint32_t sum = 0;
-	size_t i;
+	static const unsigned char src[4] = { 198, 51, 100, 2 };
+	static const unsigned char dst[4] = { 198, 51, 100, 1 };
+	/* IPv4, IHL 5, protocol 253 (experimental), 198.51.100.2 -> .1 */
+	const struct ip_desc ip = {
+		.ipv = 4, .proto = 253, .src = src, .dst = dst,
+	};
+	size_t i, off;
 
 	memset(f, 0, len);
 	if (tap) {
-		memcpy(f, mac_dst, 6);
-		memcpy(f + 6, mac_src, 6);
-		f[12] = ETH_P_IP >> 8;
-		f[13] = ETH_P_IP & 0xff;
-		memcpy(f + 14, TEST_MAGIC, 4);
-		memcpy(f + 18, &seq, sizeof(seq));
-		for (i = 22; i < len; i++)
-			f[i] = i + seq;
-		return;
+		off = eth_put(f, pkt_mac_dst, pkt_mac_src, 0, 0, ETH_P_IP);
+		memcpy(f + off, TEST_MAGIC, 4);
+		off += 4;
+	} else {
+		off = ip_put(f, &ip, len - 20);
 	}
-	/* IPv4, IHL 5, protocol 253 (experimental), 198.51.100.2 -> .1 */
-	f[0] = 0x45;
-	f[2] = len >> 8;
-	f[3] = len & 0xff;
-	f[8] = 64;
-	f[9] = 253;
-	f[12] = 198; f[13] = 51; f[14] = 100; f[15] = 2;
-	f[16] = 198; f[17] = 51; f[18] = 100; f[19] = 1;
-	for (i = 0; i < 20; i += 2)
-		sum += f[i] << 8 | f[i + 1];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	f[10] = ~sum >> 8;
-	f[11] = ~sum & 0xff;
-	if (len >= 24)
-		memcpy(f + 20, &seq, sizeof(seq));
-	for (i = 24; i < len; i++)
+	if (len < off + 4)
+		return;
+	memcpy(f + off, &seq, sizeof(seq));
+	for (i = off + 4; i < len; i++)
 		f[i] = i + seq;
 }
 
@@ -326,7 +312,7 @@ static long frame_seq(const unsigned char *f, size_t len, bool tap)
 	uint32_t seq;
 
 	if (tap) {
-		if (len < 22 || memcmp(f + 6, mac_src, 6) ||
+		if (len < 22 || memcmp(f + 6, pkt_mac_src, 6) ||
 		    memcmp(f + 14, TEST_MAGIC, 4))
 			return -1;
 		memcpy(&seq, f + 18, sizeof(seq));

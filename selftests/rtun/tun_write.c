@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "rtun_test.h"
+#include "pkt.h"
 
 #define VNET_HDR_LEN	10	/* sizeof(struct virtio_net_hdr) */
 #define PI_LEN		4	/* sizeof(struct tun_pi) */
@@ -37,12 +38,6 @@
 #define GSO_TCPV6	VIRTIO_NET_HDR_GSO_TCPV6
 #define GSO_UDP_L4	VIRTIO_NET_HDR_GSO_UDP_L4
 #define GSO_ECN		VIRTIO_NET_HDR_GSO_ECN
-
-#define TCP_CSUM_OFF	16	/* offsetof(struct tcphdr, check) */
-#define UDP_CSUM_OFF	6	/* offsetof(struct udphdr, check) */
-#define TCPF_SYN	0x02
-#define TCPF_PSH	0x08
-#define TCPF_ACK	0x10
 
 /* How long a packet may take to reach the packet socket. */
 #define RX_TIMEOUT_MS	2000
@@ -156,13 +151,6 @@ FIXTURE_VARIANT_ADD(tun_write, rtun) {
 	.net = 202,
 };
 
-static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-static const unsigned char ip4_src[4] = { 192, 168, 99, 2 };
-static const unsigned char ip4_dst[4] = { 192, 168, 99, 1 };
-static const unsigned char ip6_src[16] = { 0xfd, 0, 0, 0x99, [15] = 2 };
-static const unsigned char ip6_dst[16] = { 0xfd, 0, 0, 0x99, [15] = 1 };
-
 static void *xmalloc(size_t len)
 {
 	void *p = malloc(len ? len : 1);
@@ -174,15 +162,6 @@ static void *xmalloc(size_t len)
 	return p;
 }
 
-/* Sum of the pseudo header of the IP header at @ip for @l4len bytes. */
-static uint64_t pseudo_sum(const unsigned char *ip, int ipv, int proto,
-			   size_t l4len)
-{
-	if (ipv == 4)
-		return csum_add(0, ip + 12, 8) + proto + l4len;
-	return csum_add(0, ip + 8, 32) + proto + l4len;
-}
-
 /*
  * An IPv4 or IPv6 TCP or UDP packet, in an Ethernet header if @s->eth,
  * with valid IP and transport checksums, or with the transport checksum
@@ -191,70 +170,25 @@ static uint64_t pseudo_sum(const unsigned char *ip, int ipv, int proto,
  */
 static struct pkt *pkt_new(const struct pkt_spec *s)
 {
-	size_t l3 = s->eth ? ETH_HLEN : 0;
-	size_t iph = s->ipv == 6 ? 40 : 20;
-	size_t th = s->proto == IPPROTO_TCP ? 20 : 8;
-	size_t l4len = th + s->payload;
-	size_t csum_off = s->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF;
-	unsigned char *ip, *l4;
-	uint16_t csum;
+	struct pkt_desc d = {
+		.eth = s->eth, .dst = pkt_mac_dst, .src = pkt_mac_src,
+		.ip.ipv = s->ipv,
+		.l4 = {
+			.proto = s->proto, .sport = s->sport, .dport = s->dport,
+			.seq = s->seq, .ack = s->ack, .flags = s->tcp_flags,
+		},
+		.payload = s->payload, .pattern = s->pattern,
+		.partial = s->partial,
+	};
+	struct pkt_layout o;
 	struct pkt *p;
-	size_t i;
 
-	p = xmalloc(sizeof(*p) + l3 + iph + l4len);
-	memset(p, 0, sizeof(*p) + l3 + iph + l4len);
-	p->len = l3 + iph + l4len;
-	p->l4 = l3 + iph;
-	p->hlen = p->l4 + th;
-	if (s->eth) {
-		memcpy(p->data, mac_dst, 6);
-		memcpy(p->data + 6, mac_src, 6);
-		put16(p->data + 12, s->ipv == 6 ? ETH_P_IPV6 : ETH_P_IP);
-	}
-	ip = p->data + l3;
-	l4 = p->data + p->l4;
-	if (s->ipv == 6) {
-		put32(ip, 0x60000000);
-		put16(ip + 4, l4len);
-		ip[6] = s->proto;
-		ip[7] = 64;
-		memcpy(ip + 8, s->src ? s->src : ip6_src, 16);
-		memcpy(ip + 24, s->dst ? s->dst : ip6_dst, 16);
-	} else {
-		ip[0] = 0x45;
-		put16(ip + 2, iph + l4len);
-		put16(ip + 4, 1);		/* id */
-		put16(ip + 6, 0x4000);		/* DF */
-		ip[8] = 64;
-		ip[9] = s->proto;
-		memcpy(ip + 12, s->src ? s->src : ip4_src, 4);
-		memcpy(ip + 16, s->dst ? s->dst : ip4_dst, 4);
-		put16(ip + 10, ~csum_fold(csum_add(0, ip, iph)));
-	}
-	for (i = 0; i < s->payload; i++)
-		l4[th + i] = pattern(s->pattern + i);
-	if (s->proto == IPPROTO_TCP) {
-		put16(l4, s->sport ? s->sport : 4001);
-		put16(l4 + 2, s->dport ? s->dport : 5001);
-		put32(l4 + 4, s->seq);
-		put32(l4 + 8, s->ack);
-		l4[12] = 5 << 4;
-		l4[13] = s->tcp_flags ? s->tcp_flags : TCPF_ACK | TCPF_PSH;
-		put16(l4 + 14, 65535);
-	} else {
-		put16(l4, s->sport ? s->sport : 4000);
-		put16(l4 + 2, s->dport ? s->dport : 5000);
-		put16(l4 + 4, l4len);
-	}
-	if (s->partial) {
-		csum = csum_fold(pseudo_sum(ip, s->ipv, s->proto, l4len));
-	} else {
-		csum = ~csum_fold(csum_add(pseudo_sum(ip, s->ipv, s->proto,
-						      l4len), l4, l4len));
-		if (s->proto == IPPROTO_UDP && !csum)
-			csum = 0xffff;
-	}
-	put16(l4 + csum_off, csum);
+	pkt_desc_usual(&d);
+	ip_desc_addrs(&d.ip, &pkt_addrs, s->src, s->dst);
+	p = xmalloc(sizeof(*p) + pkt_len(&d));
+	p->len = pkt_put(p->data, &d, &o);
+	p->l4 = o.l4;
+	p->hlen = o.hlen;
 	return p;
 }
 
@@ -397,6 +331,25 @@ static void stats_read(const struct tdev *d, struct rx_stats *s)
 	s->bytes = sysfs_num(d->name, "statistics/rx_bytes");
 	s->dropped = sysfs_num(d->name, "statistics/rx_dropped");
 	s->frame_errors = sysfs_num(d->name, "statistics/rx_frame_errors");
+}
+
+/* Each counter of @s was read (sysfs_num() gives -1 for an error). */
+static void expect_stats_read(struct __test_metadata *_metadata,
+			      const struct tdev *d, const struct rx_stats *s,
+			      const char *what, const char *when)
+{
+	EXPECT_LE(0, s->packets)
+		TH_LOG("%s: cannot read rx_packets of %s %s", what, d->name,
+		       when);
+	EXPECT_LE(0, s->bytes)
+		TH_LOG("%s: cannot read rx_bytes of %s %s", what, d->name,
+		       when);
+	EXPECT_LE(0, s->dropped)
+		TH_LOG("%s: cannot read rx_dropped of %s %s", what, d->name,
+		       when);
+	EXPECT_LE(0, s->frame_errors)
+		TH_LOG("%s: cannot read rx_frame_errors of %s %s", what,
+		       d->name, when);
 }
 
 static long ms_since(const struct timespec *t0)
@@ -691,8 +644,8 @@ static void check_writev(struct __test_metadata *_metadata, struct tdev *d,
 		ret = writev(d->fd, iov, iovcnt);
 	err = errno;
 	stats_read(d, &a);
-	EXPECT_LE(0, b.packets | b.bytes | b.dropped | b.frame_errors)
-		TH_LOG("%s: cannot read the counters of %s", what, d->name);
+	expect_stats_read(_metadata, d, &b, what, "before");
+	expect_stats_read(_metadata, d, &a, what, "after");
 	if (e->err) {
 		EXPECT_EQ(-1, ret) TH_LOG("%s: accepted (%zd), expected %s",
 					  what, ret, strerror(e->err));
@@ -1004,6 +957,7 @@ TEST_F(tun_write, vnet_hdr_sz_ioctl)
 	EXPECT_EQ(-1, write(d->fd, buf, sizeof(buf)));
 	EXPECT_EQ(EINVAL, errno) TH_LOG("size INT_MAX: %s", strerror(errno));
 	stats_read(d, &a);
+	expect_stats_read(_metadata, d, &b, "size INT_MAX", "before");
 	EXPECT_EQ(0, memcmp(&a, &b, sizeof(a))) TH_LOG("counters changed");
 	tdev_set_hdr_sz(_metadata, d, VNET_HDR_LEN);
 	expect_quiet(_metadata, d, "size INT_MAX");
