@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/utsname.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +83,20 @@ static inline uint16_t csum_fold(uint64_t sum)
 }
 
 /* ---- time ---- */
+
+/*
+ * Whether the running kernel is at least @major.@minor: the C driver a test
+ * compares with is the running kernel's, and its tun.c changed in 7.0.
+ */
+static inline bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
 
 /* Sleep @ms milliseconds, all of them even if a signal comes. */
 static inline void sleep_ms(long ms)

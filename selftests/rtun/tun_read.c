@@ -619,7 +619,8 @@ TEST_F(tun_read, vnet_hdr_padding)
 	ASSERT_EQ(20 + p.len, tdev_read(d, buf, sizeof(buf), RX_TIMEOUT_MS));
 	for (i = 0; i < VNET_HDR_LEN; i++)
 		EXPECT_EQ(0, buf[i]) TH_LOG("header byte %d", i);
-	want = variant->pad_zeroed ? 0 : 0xa5;
+	/* 7.x's C zeroes the padding too (iov_iter_zero()): no D4 there. */
+	want = variant->pad_zeroed || kernel_at_least(7, 0) ? 0 : 0xa5;
 	for (i = VNET_HDR_LEN; i < 20; i++)
 		EXPECT_EQ(want, buf[i]) TH_LOG("padding byte %d", i);
 	EXPECT_EQ(0, memcmp(buf + 20, p.data, p.len));
