@@ -90,6 +90,22 @@ struct rtun_skb_info {
 	s32 csum_start;		/* skb_checksum_start_offset() */
 };
 
+/* What the flow dissector found (struct flow_keys_basic), in CPU order. */
+struct rtun_flow_keys {
+	u16 thoff;
+	u16 n_proto;
+	u8 ip_proto;
+};
+
+/* The UDP tunnel GSO metadata of a written packet (Linux 7.x). */
+struct rtun_udp_tunnel {
+	u32 gso_bit;		/* SKB_GSO_UDP_TUNNEL or SKB_GSO_UDP_TUNNEL_CSUM */
+	u16 inner_proto;	/* CPU order */
+	u16 inner_th;		/* offsets from skb->data */
+	u16 inner_nh;
+	u16 outer_th;
+};
+
 /* Offsets of the fields of struct net_device the data path reads. */
 struct rtun_netdev_layout {
 	size_t priv;		/* netdev_priv() */
@@ -203,6 +219,15 @@ bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start, u16 off);
 void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
 		      unsigned short gso_size);
 int rtun_skb_first_byte(struct sk_buff *skb);
+int rtun_skb_byte_at(const struct sk_buff *skb, u32 off);
+void rtun_skb_set_l2(struct sk_buff *skb, struct net_device *dev, u16 nhoff);
+u16 rtun_skb_header_protocol(const struct sk_buff *skb);
+bool rtun_skb_flow_dissect(struct sk_buff *skb, u16 proto,
+			   struct rtun_flow_keys *keys);
+void rtun_skb_set_transport(struct sk_buff *skb, u32 off);
+void rtun_skb_set_protocol(struct sk_buff *skb, u16 proto);
+void rtun_skb_set_udp_tunnel(struct sk_buff *skb,
+			     const struct rtun_udp_tunnel *tnl);
 void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto);
 void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
 void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,

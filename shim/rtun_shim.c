@@ -16,6 +16,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
+#include <net/flow_dissector.h>
 #include <net/ip_tunnels.h>
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
@@ -433,6 +434,77 @@ int rtun_skb_first_byte(struct sk_buff *skb)
 	if (!pskb_may_pull(skb, 1))
 		return -1;
 	return skb->data[0];
+}
+
+/* Byte @off of the packet, wherever it lies; -1 past its end. */
+int rtun_skb_byte_at(const struct sk_buff *skb, u32 off)
+{
+	u8 byte;
+
+	if (skb_copy_bits(skb, off, &byte, 1))
+		return -1;
+	return byte;
+}
+
+/*
+ * Linux 7.x's tun_get_user() before it applies the virtio-net header: the
+ * device, and the MAC and network headers where __virtio_net_hdr_to_skb()
+ * and the flow dissector look for them.
+ */
+void rtun_skb_set_l2(struct sk_buff *skb, struct net_device *dev, u16 nhoff)
+{
+	skb->dev = dev;
+	skb_reset_mac_header(skb);
+	skb_set_network_header(skb, nhoff);
+}
+
+/* dev_parse_header_protocol() in CPU order; 0 when the device cannot tell. */
+u16 rtun_skb_header_protocol(const struct sk_buff *skb)
+{
+	return ntohs(dev_parse_header_protocol(skb));
+}
+
+/*
+ * The flow dissection of __virtio_net_hdr_to_skb() (Linux 7.x) with
+ * skb->protocol set to @proto (CPU order), which stays set.
+ */
+bool rtun_skb_flow_dissect(struct sk_buff *skb, u16 proto,
+			   struct rtun_flow_keys *keys)
+{
+	struct flow_keys_basic k;
+
+	skb->protocol = htons(proto);
+	if (!skb_flow_dissect_flow_keys_basic(NULL, skb, &k, NULL, 0, 0, 0, 0))
+		return false;
+	keys->thoff = k.control.thoff;
+	keys->n_proto = ntohs(k.basic.n_proto);
+	keys->ip_proto = k.basic.ip_proto;
+	return true;
+}
+
+void rtun_skb_set_transport(struct sk_buff *skb, u32 off)
+{
+	skb_set_transport_header(skb, off);
+}
+
+void rtun_skb_set_protocol(struct sk_buff *skb, u16 proto)
+{
+	skb->protocol = htons(proto);
+}
+
+/* The end of virtio_net_hdr_tnl_to_skb() for an accepted tunnel header. */
+void rtun_skb_set_udp_tunnel(struct sk_buff *skb,
+			     const struct rtun_udp_tunnel *tnl)
+{
+	unsigned int headroom = skb_headroom(skb);
+
+	skb_set_inner_protocol(skb, htons(tnl->inner_proto));
+	skb_shinfo(skb)->gso_type |= tnl->gso_bit;
+	skb->inner_transport_header = tnl->inner_th + headroom;
+	skb->inner_network_header = tnl->inner_nh + headroom;
+	skb->inner_mac_header = tnl->inner_nh + headroom;
+	skb->transport_header = tnl->outer_th + headroom;
+	skb->encapsulation = 1;
 }
 
 void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto)

@@ -6,6 +6,7 @@
 //! plan leaves the packet, breaks a rule of `virtio_net_hdr_to_skb()`, or if
 //! a refusal is not backed by the condition its variant names.
 
+use crate::abi::TunAbi;
 use crate::errno::EINVAL;
 use crate::vnet_hdr::*;
 
@@ -279,6 +280,17 @@ fn check_refused(hdr: &VnetHdr, ctx: &WriteCtx, e: HdrError) {
         HdrError::EmptyPacket | HdrError::BadIpVersion => {
             panic!("plan_write never checks the IP version, got {e:?}")
         }
+        HdrError::GsoNotDissected
+        | HdrError::GsoWrongTransport
+        | HdrError::GsoWrongNetwork
+        | HdrError::TunnelNotNegotiated
+        | HdrError::TunnelBothFamilies
+        | HdrError::TunnelBadInnerType
+        | HdrError::TunnelNoCsum
+        | HdrError::TunnelBadOffsets
+        | HdrError::TunnelInnerTooShort => {
+            panic!("the fuzzed rules are 6.12's, which have no {e:?}")
+        }
     }
     // Errors of the early checks bump no counter, header errors bump
     // rx_frame_errors.
@@ -404,6 +416,7 @@ pub fn decode_fuzz_input(data: &[u8]) -> Option<FuzzInput> {
             align,
             alloc,
             geometry,
+            abi: TunAbi::Linux6_12,
         },
         first_byte,
     })

@@ -3,6 +3,7 @@
 //! Property tests of the write-path planner: no panics, and every accepted plan stays inside the packet.
 
 use proptest::prelude::*;
+use rtun_host::abi::TunAbi;
 use rtun_host::check::check_write;
 use rtun_host::vnet_hdr::*;
 
@@ -63,6 +64,7 @@ fn ctx() -> impl Strategy<Value = WriteCtx> {
                     align,
                     alloc,
                     geometry,
+                    abi: TunAbi::Linux6_12,
                 }
             },
         )

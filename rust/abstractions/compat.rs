@@ -16,15 +16,19 @@ pub(crate) use kernel::sync::aref::{ARef, AlwaysRefCounted};
 #[cfg(rtun_linux_7)]
 pub(crate) use pin_init::{pin_init_from_closure, PinInit};
 
+use crate::pure::abi::TunAbi;
 use crate::pure::vnet_out::PadFault;
 use kernel::types::Opaque;
 
-/// What a fault in the read header's padding does on this kernel.
-pub(crate) const PAD_FAULT: PadFault = if cfg!(rtun_linux_7) {
-    PadFault::Efault
+/// The tun.c rtun follows: that of the kernel it is built for.
+pub(crate) const TUN_ABI: TunAbi = if cfg!(rtun_linux_7) {
+    TunAbi::Linux7
 } else {
-    PadFault::Skip
+    TunAbi::Linux6_12
 };
+
+/// What a fault in the read header's padding does on this kernel.
+pub(crate) const PAD_FAULT: PadFault = TUN_ABI.pad_fault();
 use kernel::uaccess::UserPtr;
 
 /// Returns the raw pointer to the value inside `this` without a reference

@@ -5,7 +5,7 @@
 use super::ffi;
 use super::file::IovIter;
 use super::netdev::NetDevice;
-use crate::pure::vnet_hdr::SkbGeometry;
+use crate::pure::vnet_hdr::{FlowKeys, SkbGeometry, TunnelPlan};
 use crate::pure::vnet_out::{IpSummed, SkbInfo, VlanTag};
 use core::ptr::NonNull;
 use kernel::bindings;
@@ -25,6 +25,8 @@ const _: () = {
     assert!(v::SKB_GSO_TCPV6 as i64 == bindings::SKB_GSO_TCPV6 as i64);
     assert!(v::SKB_GSO_UDP as i64 == bindings::SKB_GSO_UDP as i64);
     assert!(v::SKB_GSO_UDP_L4 as i64 == bindings::SKB_GSO_UDP_L4 as i64);
+    assert!(v::SKB_GSO_UDP_TUNNEL as i64 == bindings::SKB_GSO_UDP_TUNNEL as i64);
+    assert!(v::SKB_GSO_UDP_TUNNEL_CSUM as i64 == bindings::SKB_GSO_UDP_TUNNEL_CSUM as i64);
 };
 
 /// Returns the running kernel's sizes that decide an skb's layout.
@@ -165,6 +167,77 @@ impl Skb {
     pub(crate) fn first_byte(&mut self) -> Option<u8> {
         // SAFETY: the skb is ours; the shim pulls one byte before reading it.
         u8::try_from(unsafe { ffi::rtun_skb_first_byte(self.as_ptr()) }).ok()
+    }
+
+    /// Returns byte `off` of the packet, wherever it lies, or `None` past its end.
+    pub(crate) fn byte_at(&self, off: usize) -> Option<u8> {
+        let off = u32::try_from(off).ok()?;
+        // SAFETY: the skb is ours; the shim reads through `skb_copy_bits()`,
+        // which checks `off` against the packet's length.
+        u8::try_from(unsafe { ffi::rtun_skb_byte_at(self.as_ptr(), off) }).ok()
+    }
+
+    /// Marks the packet as coming from `dev`, with its MAC header at the
+    /// start and its network header `nhoff` bytes in.
+    ///
+    /// This is where Linux 7.x's `tun_get_user()` leaves the skb when it
+    /// applies the virtio-net header; `nhoff` is at most the packet's length.
+    pub(crate) fn set_l2(&mut self, dev: &NetDevice, nhoff: u16) {
+        // SAFETY: the skb is ours; `dev` is live and outlives the packet's
+        // delivery (as for `set_l3()`); the header offsets are only
+        // recorded, and the caller keeps them inside the packet.
+        unsafe { ffi::rtun_skb_set_l2(self.as_ptr(), dev.as_ptr(), nhoff) };
+    }
+
+    /// Returns `dev_parse_header_protocol()` in CPU order (0: unknown).
+    ///
+    /// [`Skb::set_l2`] must have run: it names the device and the headers.
+    pub(crate) fn header_protocol(&self) -> u16 {
+        // SAFETY: the skb is ours; `set_l2()` set `skb->dev` to a live device
+        // and the MAC and network headers inside the packet, which is what
+        // the device's `parse_protocol` reads.
+        unsafe { ffi::rtun_skb_header_protocol(self.as_ptr()) }
+    }
+
+    /// Sets `skb->protocol` to `proto` and runs the kernel's basic flow
+    /// dissector over the packet.
+    pub(crate) fn flow_dissect(&mut self, proto: u16) -> Option<FlowKeys> {
+        let mut keys = ffi::rtun_flow_keys::default();
+        // SAFETY: the skb is ours and `keys` is valid for writes; the
+        // dissector reads the packet through `skb_header_pointer()`.
+        let ok = unsafe { ffi::rtun_skb_flow_dissect(self.as_ptr(), proto, &mut keys) };
+        ok.then_some(FlowKeys {
+            thoff: keys.thoff,
+            n_proto: keys.n_proto,
+            ip_proto: keys.ip_proto,
+        })
+    }
+
+    /// Records the transport header `off` bytes into the packet.
+    pub(crate) fn set_transport(&mut self, off: u32) {
+        // SAFETY: the skb is ours; the offset is only recorded.
+        unsafe { ffi::rtun_skb_set_transport(self.as_ptr(), off) };
+    }
+
+    /// Sets `skb->protocol` to EtherType `proto` (CPU order).
+    pub(crate) fn set_protocol(&mut self, proto: u16) {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rtun_skb_set_protocol(self.as_ptr(), proto) };
+    }
+
+    /// Applies the UDP tunnel GSO metadata of a written packet (Linux 7.x).
+    pub(crate) fn set_udp_tunnel(&mut self, tnl: &TunnelPlan) {
+        let raw = ffi::rtun_udp_tunnel {
+            gso_bit: tnl.gso_bit,
+            inner_proto: tnl.inner_proto,
+            inner_th: tnl.inner_th,
+            inner_nh: tnl.inner_nh,
+            outer_th: tnl.outer_th,
+        };
+        // SAFETY: the skb is ours and not shared, so its shared info is ours
+        // too; the offsets are only recorded (the pure rules keep them
+        // inside the pulled head).
+        unsafe { ffi::rtun_skb_set_udp_tunnel(self.as_ptr(), &raw) };
     }
 
     /// Sets up a layer 3 packet from `dev` carrying EtherType `proto` (CPU order).

@@ -7,16 +7,18 @@
 //! skb through [`Skb`], picks the protocol, and counts as C counts.
 
 use super::device::RtunDev;
+use crate::abstractions::compat::TUN_ABI;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::skb::Skb;
-use crate::pure::errno::{EFAULT, EINVAL, EIO};
+use crate::pure::abi::TUN_VNET_TNL_SIZE;
+use crate::pure::errno::{EFAULT, EINVAL, EIO, ENOMEM};
 use crate::pure::iff::Kind;
 use crate::pure::uapi::{IFF_NO_PI, IFF_VNET_HDR};
 use crate::pure::vnet_hdr::{
-    self, HdrError, Layout, RxCounter, SkbAlloc, SkbPlan, Split, VnetHdr, WriteCtx, TUN_PI_LEN,
-    VIRTIO_NET_HDR_LEN,
+    self, ApplyCtx, FlowKeys, Frame, HdrError, Layout, RxCounter, SkbAlloc, SkbPlan, Split,
+    TunnelOffsets, VnetHdr, WriteCtx, ETH_HLEN, TUN_PI_LEN,
 };
 use kernel::error::{Error, Result};
 
@@ -34,6 +36,23 @@ fn refuse(dev: &NetDevice, data: &RtunDev, e: HdrError) -> Error {
 fn dropped(dev: &NetDevice, e: Error) -> Error {
     dev.rx_dropped_inc();
     e
+}
+
+/// The packet in its skb, as the Linux 7.x header rules look at it.
+struct SkbFrame<'a>(&'a mut Skb);
+
+impl Frame for SkbFrame<'_> {
+    fn byte(&self, off: usize) -> Option<u8> {
+        self.0.byte_at(off)
+    }
+
+    fn header_protocol(&mut self) -> u16 {
+        self.0.header_protocol()
+    }
+
+    fn dissect(&mut self, proto: u16) -> Option<FlowKeys> {
+        self.0.flow_dissect(proto)
+    }
 }
 
 /// Applies an accepted plan to the skb; false if the kernel disagrees.
@@ -55,7 +74,35 @@ fn apply(skb: &mut Skb, plan: &SkbPlan) -> bool {
     if let Some(gso) = plan.gso {
         skb.set_gso(gso.gso_type, gso.gso_size);
     }
+    // Linux 7.x's flow dissector branch leaves a protocol and a transport header.
+    if let Some(proto) = plan.protocol {
+        skb.set_protocol(proto);
+        if let Some(off) = plan.transport_offset {
+            skb.set_transport(off);
+        }
+    }
+    if let Some(tnl) = &plan.tunnel {
+        skb.set_udp_tunnel(tnl);
+    }
     true
+}
+
+/// Returns the EtherType of a TUN packet: the PI's as written, or with
+/// `IFF_NO_PI` the IP version nibble's (refused, counted in `rx_dropped`,
+/// if it is neither 4 nor 6).
+fn tun_proto(
+    dev: &NetDevice,
+    data: &RtunDev,
+    skb: &mut Skb,
+    pi: Option<[u8; TUN_PI_LEN]>,
+) -> Result<u16> {
+    match pi {
+        // `struct tun_pi` as the user wrote it; C uses its `proto` as is.
+        Some([_, _, p0, p1]) => Ok(u16::from_be_bytes([p0, p1])),
+        None => Ok(vnet_hdr::check_tun_ip_version(skb.first_byte())
+            .map_err(|e| refuse(dev, data, e))?
+            .ethertype()),
+    }
 }
 
 /// Builds an skb from one user write to `dev` and hands it to the stack.
@@ -75,37 +122,49 @@ pub(crate) fn write(
     let no_pi = flags & IFF_NO_PI != 0;
     let vnet_hdr_sz = (flags & IFF_VNET_HDR != 0).then(|| data.vnet_hdr_sz());
     let geometry = *data.geometry();
+    let order = data.byte_order();
+    let is_tap = data.kind() == Kind::Tap;
     let mut ctx = WriteCtx {
         total_len: total,
-        is_tap: data.kind() == Kind::Tap,
+        is_tap,
         no_pi,
         vnet_hdr_sz,
         align: geometry.net_skb_pad,
         alloc: SkbAlloc::Paged,
         geometry,
+        abi: TUN_ABI,
     };
 
     // W1 and W2 with the copies in between, in C's order, so a bad pointer
     // gives EFAULT exactly where C gives it.
     let mut split = Split::start(total);
-    let mut pi = [0u8; TUN_PI_LEN];
+    let mut pi = None;
     if !no_pi {
         split.take_pi().map_err(|e| refuse(dev, data, e))?;
-        from.copy_from_full(&mut pi)?;
+        let mut raw = [0u8; TUN_PI_LEN];
+        from.copy_from_full(&mut raw)?;
+        pi = Some(raw);
     }
     let mut hdr = VnetHdr::default();
+    let mut tunnel = TunnelOffsets::default();
+    let mut parsed = 0;
     if let Some(sz) = vnet_hdr_sz {
         split.take_vnet_hdr(sz).map_err(|e| refuse(dev, data, e))?;
-        let mut raw = [0u8; VIRTIO_NET_HDR_LEN];
-        from.copy_from_full(&mut raw)?;
-        hdr = VnetHdr::parse(&raw, data.byte_order());
+        // 10 bytes, or on Linux 7.x all 24 of a tunnel-sized header.
+        parsed = TUN_ABI.write_parsed_size(split.vnet_hdr_sz);
+        let mut raw = [0u8; TUN_VNET_TNL_SIZE];
+        let Some(head) = raw.get_mut(..parsed) else {
+            return Err(from_errno(EINVAL));
+        };
+        from.copy_from_full(head)?;
+        (hdr, tunnel) = VnetHdr::parse_tnl(&raw, order);
     }
     // `split.len` is now the packet's length, C's `len`.
-    ctx.alloc = vnet_hdr::write_alloc(ctx.is_tap, nonblock, split.len, &geometry);
+    ctx.alloc = vnet_hdr::write_alloc(is_tap, nonblock, split.len, &geometry);
     let layout: Layout =
         vnet_hdr::plan_layout_split(&hdr, &ctx, split).map_err(|e| refuse(dev, data, e))?;
-    // Bytes of a header larger than `struct virtio_net_hdr` are skipped.
-    from.advance(layout.split.vnet_hdr_sz.saturating_sub(VIRTIO_NET_HDR_LEN));
+    // The rest of a header larger than what was parsed is skipped.
+    from.advance(layout.split.vnet_hdr_sz.saturating_sub(parsed));
 
     let mut skb = match ctx.alloc {
         SkbAlloc::Paged => {
@@ -120,26 +179,46 @@ pub(crate) fn write(
         }
     };
 
-    let plan = vnet_hdr::plan_skb(&hdr, vnet_hdr_sz.is_some(), &layout)
-        .map_err(|e| refuse(dev, data, e))?;
+    // Linux 7.x sets the packet's layer 3 up before it applies the header
+    // (TUN: the protocol, refusing a bad version nibble first; TAP: the
+    // network header behind the Ethernet header); 6.12 does it after.
+    let mut l3_proto = 0;
+    if TUN_ABI.l3_before_vnet_hdr() {
+        if is_tap {
+            if !skb.may_pull(ETH_HLEN as u32) {
+                return Err(dropped(dev, from_errno(ENOMEM)));
+            }
+            skb.set_l2(dev, ETH_HLEN as u16);
+        } else {
+            l3_proto = tun_proto(dev, data, &mut skb, pi)?;
+            skb.set_l2(dev, 0);
+            skb.set_protocol(l3_proto);
+        }
+    }
+    let apply_ctx = ApplyCtx {
+        abi: TUN_ABI,
+        order,
+        tunnel,
+        l3_proto,
+    };
+    let plan = vnet_hdr::plan_skb_frame(
+        &hdr,
+        vnet_hdr_sz.is_some(),
+        &layout,
+        &apply_ctx,
+        &mut SkbFrame(&mut skb),
+    )
+    .map_err(|e| refuse(dev, data, e))?;
     if !apply(&mut skb, &plan) {
         data.rx_frame_error();
         return Err(from_errno(EINVAL));
     }
 
-    match data.kind() {
-        Kind::Tun => {
-            let proto = if no_pi {
-                vnet_hdr::check_tun_ip_version(skb.first_byte())
-                    .map_err(|e| refuse(dev, data, e))?
-                    .ethertype()
-            } else {
-                // `struct tun_pi` as the user wrote it; C uses its `proto` as is.
-                u16::from_be_bytes([pi[2], pi[3]])
-            };
-            skb.set_l3(dev, proto);
-        }
-        Kind::Tap => skb.eth_type_trans(dev).map_err(|e| dropped(dev, e))?,
+    if is_tap {
+        skb.eth_type_trans(dev).map_err(|e| dropped(dev, e))?;
+    } else if !TUN_ABI.l3_before_vnet_hdr() {
+        let proto = tun_proto(dev, data, &mut skb, pi)?;
+        skb.set_l3(dev, proto);
     }
     if !dev.is_running() {
         return Err(dropped(dev, from_errno(EIO)));

@@ -92,6 +92,18 @@ pub const VIRTIO_NET_HDR_GSO_TCPV6: u8 = 4;
 pub const VIRTIO_NET_HDR_GSO_UDP_L4: u8 = 5;
 /// GSO type bit: TCP with ECN (`VIRTIO_NET_HDR_GSO_ECN`).
 pub const VIRTIO_NET_HDR_GSO_ECN: u8 = 0x80;
+/// GSO type bit: the GSO packet is carried in a UDP tunnel over IPv4
+/// (`VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4`, Linux 7.x).
+pub const VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4: u8 = 0x20;
+/// GSO type bit: the GSO packet is carried in a UDP tunnel over IPv6
+/// (`VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6`, Linux 7.x).
+pub const VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6: u8 = 0x40;
+/// Both UDP tunnel GSO type bits (`VIRTIO_NET_HDR_GSO_UDP_TUNNEL`, Linux 7.x).
+pub const VIRTIO_NET_HDR_GSO_UDP_TUNNEL: u8 =
+    VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6;
+/// Header flag: the outer UDP checksum of a tunnel GSO packet is to be
+/// filled in (`VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM`, Linux 7.x).
+pub const VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM: u8 = 8;
 
 // The `SKB_GSO_*` values below are the bits of the anonymous enum in
 // include/linux/skbuff.h (the one that starts with `SKB_GSO_TCPV4`) of
@@ -149,7 +161,17 @@ pub const TCP_CSUM_OFFSET: u16 = 16;
 /// Offset of the checksum field in a UDP header (`offsetof(struct udphdr, check)`).
 pub const UDP_CSUM_OFFSET: u16 = 6;
 
+use crate::pure::abi::{TunAbi, TUN_VNET_TNL_SIZE};
 use crate::pure::errno::EINVAL;
+
+/// EtherType of IPv4 (`ETH_P_IP`).
+pub const ETH_P_IP: u16 = 0x0800;
+/// EtherType of IPv6 (`ETH_P_IPV6`).
+pub const ETH_P_IPV6: u16 = 0x86DD;
+/// IP protocol number of TCP (`IPPROTO_TCP`).
+const IPPROTO_TCP: u8 = 6;
+/// IP protocol number of UDP (`IPPROTO_UDP`).
+const IPPROTO_UDP: u8 = 17;
 
 /// Length of `struct iphdr`, the default `nh_min_len`.
 const IPV4_HLEN: u32 = 20;
@@ -244,6 +266,21 @@ impl VnetHdr {
         }
     }
 
+    /// Decodes a header read into a 24-byte buffer: the `struct
+    /// virtio_net_hdr` at its start and the Linux 7.x tunnel offsets at its
+    /// end (zero when only 10 bytes were read into a zeroed buffer, as C
+    /// reads them into a zeroed `struct virtio_net_hdr_v1_hash_tunnel`).
+    pub const fn parse_tnl(
+        bytes: &[u8; TUN_VNET_TNL_SIZE],
+        order: ByteOrder,
+    ) -> (Self, TunnelOffsets) {
+        let [a, b, c, d, e, f, g, h, i, j, ..] = *bytes;
+        (
+            Self::parse(&[a, b, c, d, e, f, g, h, i, j], order),
+            TunnelOffsets::parse(bytes),
+        )
+    }
+
     /// Decodes the first 10 bytes of `bytes`, or returns `None` if there are fewer.
     ///
     /// Bytes past the 10th (a `TUNSETVNETHDRSZ` larger than 10) are ignored,
@@ -291,6 +328,10 @@ pub enum HdrError {
     /// W2: with `IFF_VNET_HDR` the rest is shorter than `vnet_hdr_sz` (`tun_get_user()`).
     ShortForVnetHdr,
     /// W4: `hdr_len`, after the W3 raise, exceeds the packet length (`tun_get_user()`).
+    ///
+    /// On Linux 7.x (`__tun_vnet_hdr_get()`) the bound is what follows the
+    /// parsed part of the header, so it is looser by `vnet_hdr_sz` minus the
+    /// parsed size.
     HdrLenTooLong,
     /// W5: TAP packet shorter than an Ethernet header (`tun_get_user()`).
     TapTooShort,
@@ -330,6 +371,30 @@ pub enum HdrError {
     EmptyPacket,
     /// TUN with `IFF_NO_PI` and an IP version nibble other than 4 or 6 (`tun_get_user()`).
     BadIpVersion,
+    /// Linux 7.x: a GSO packet without `NEEDS_CSUM` the flow dissector
+    /// cannot parse (`virtio_net_hdr_to_skb()`).
+    GsoNotDissected,
+    /// Linux 7.x: the dissected transport protocol is not the GSO type's
+    /// (`virtio_net_hdr_to_skb()`).
+    GsoWrongTransport,
+    /// Linux 7.x: the dissected network protocol does not fit the GSO type
+    /// (`virtio_net_hdr_match_proto()`).
+    GsoWrongNetwork,
+    /// Linux 7.x: UDP tunnel GSO with a header shorter than 24 bytes
+    /// (`virtio_net_hdr_tnl_to_skb()`, not negotiated).
+    TunnelNotNegotiated,
+    /// Linux 7.x: both the IPv4 and the IPv6 tunnel bits (`virtio_net_hdr_tnl_to_skb()`).
+    TunnelBothFamilies,
+    /// Linux 7.x: the tunnel carries no GSO type, or UFO (`virtio_net_hdr_tnl_to_skb()`).
+    TunnelBadInnerType,
+    /// Linux 7.x: UDP tunnel GSO without `NEEDS_CSUM` (`virtio_net_hdr_tnl_to_skb()`).
+    TunnelNoCsum,
+    /// Linux 7.x: outer transport, inner network or inner transport offset
+    /// too small for the headers in between (`virtio_net_hdr_tnl_to_skb()`).
+    TunnelBadOffsets,
+    /// Linux 7.x: a UDP_L4 tunnel packet whose inner header is IPv6 but
+    /// leaves it less than 40 bytes (`virtio_net_hdr_tnl_to_skb()`).
+    TunnelInnerTooShort,
 }
 
 impl HdrError {
@@ -357,7 +422,16 @@ impl HdrError {
             | HdrError::TcpCsumOffset
             | HdrError::GsoByFrags
             | HdrError::EmptyPacket
-            | HdrError::BadIpVersion => EINVAL,
+            | HdrError::BadIpVersion
+            | HdrError::GsoNotDissected
+            | HdrError::GsoWrongTransport
+            | HdrError::GsoWrongNetwork
+            | HdrError::TunnelNotNegotiated
+            | HdrError::TunnelBothFamilies
+            | HdrError::TunnelBadInnerType
+            | HdrError::TunnelNoCsum
+            | HdrError::TunnelBadOffsets
+            | HdrError::TunnelInnerTooShort => EINVAL,
         }
     }
 
@@ -385,7 +459,16 @@ impl HdrError {
             | HdrError::UdpL4TooManySegments
             | HdrError::UdpL4Ecn
             | HdrError::TcpCsumOffset
-            | HdrError::GsoByFrags => RxCounter::FrameErrors,
+            | HdrError::GsoByFrags
+            | HdrError::GsoNotDissected
+            | HdrError::GsoWrongTransport
+            | HdrError::GsoWrongNetwork
+            | HdrError::TunnelNotNegotiated
+            | HdrError::TunnelBothFamilies
+            | HdrError::TunnelBadInnerType
+            | HdrError::TunnelNoCsum
+            | HdrError::TunnelBadOffsets
+            | HdrError::TunnelInnerTooShort => RxCounter::FrameErrors,
             HdrError::EmptyPacket | HdrError::BadIpVersion => RxCounter::Dropped,
         }
     }
@@ -530,6 +613,8 @@ pub struct WriteCtx {
     pub alloc: SkbAlloc,
     /// Kernel sizes.
     pub geometry: SkbGeometry,
+    /// Which kernel's tun.c the rules follow.
+    pub abi: TunAbi,
 }
 
 ///
@@ -551,6 +636,7 @@ impl WriteCtx {
             align: SkbGeometry::X86_64.net_skb_pad,
             alloc: SkbAlloc::Paged,
             geometry: SkbGeometry::X86_64,
+            abi: TunAbi::Linux6_12,
         }
     }
 }
@@ -685,8 +771,10 @@ pub fn plan_layout_split(hdr: &VnetHdr, ctx: &WriteCtx, split: Split) -> Result<
         }
     }
 
-    // W4, `tun_get_user()`.
-    if usize::from(hdr_len) > len {
+    // W4, `tun_get_user()` (6.12) or `__tun_vnet_hdr_get()` (7.x), whose
+    // bound includes the unparsed rest of the header.
+    let slack = ctx.abi.hdr_len_slack(split.vnet_hdr_sz);
+    if usize::from(hdr_len) > len.saturating_add(slack) {
         return Err(HdrError::HdrLenTooLong);
     }
 
@@ -781,12 +869,31 @@ pub struct GsoPlan {
     pub gso_size: u16,
 }
 
+/// What a UDP tunnel GSO header puts on the skb (Linux 7.x,
+/// `virtio_net_hdr_tnl_to_skb()`), on top of the inner packet's plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelPlan {
+    /// `SKB_GSO_UDP_TUNNEL` or `SKB_GSO_UDP_TUNNEL_CSUM`, OR-ed into
+    /// `skb_shinfo()->gso_type` even when the packet is too small for GSO.
+    pub gso_bit: u32,
+    /// `skb->inner_protocol`: `ETH_P_IP` or `ETH_P_IPV6`, in CPU order.
+    pub inner_proto: u16,
+    /// Inner transport header, from the start of the packet (`csum_start`).
+    pub inner_th: u16,
+    /// Inner network (and inner MAC) header, from the start of the packet.
+    pub inner_nh: u16,
+    /// Outer transport (UDP) header, from the start of the packet.
+    pub outer_th: u16,
+}
+
 /// What `virtio_net_hdr_to_skb()` does to the skb when it accepts the header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SkbPlan {
     /// `CHECKSUM_PARTIAL` location, when `NEEDS_CSUM` is set.
     pub csum: Option<CsumPlan>,
-    /// Transport header offset from the start of the packet, set only with `NEEDS_CSUM`.
+    /// Transport header offset from the start of the packet: `csum_start`
+    /// with `NEEDS_CSUM`, the dissector's answer for a GSO packet without
+    /// it (Linux 7.x), else not set.
     pub transport_offset: Option<u32>,
     /// The base GSO type's transport header length (`thlen`): 20 for TCP, 8 for UDP, 0 without GSO.
     pub thlen: u32,
@@ -794,6 +901,11 @@ pub struct SkbPlan {
     pub payload_offset: u32,
     /// GSO metadata, or `None` for a plain packet (including a GSO header whose payload fits in one segment).
     pub gso: Option<GsoPlan>,
+    /// `skb->protocol` as the flow dissector branch left it (Linux 7.x), in
+    /// CPU order; `None` when that branch did not run.
+    pub protocol: Option<u16>,
+    /// UDP tunnel metadata (Linux 7.x).
+    pub tunnel: Option<TunnelPlan>,
     /// `skb_headlen()` after the pulls of `virtio_net_hdr_to_skb()`, at least `Layout::linear`.
     pub head_len: usize,
 }
@@ -822,7 +934,102 @@ impl SkbModel {
     }
 }
 
-/// Runs the rules of `virtio_net_hdr_to_skb()` against the layout.
+/// The tunnel fields of a 24-byte header (`struct virtio_net_hdr_v1_hash_tunnel`, Linux 7.x).
+///
+/// Both are zero when the header is shorter, as C zeroes the whole struct
+/// before it reads the header (`tun_get_user()`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TunnelOffsets {
+    /// `outer_th_offset`: the outer UDP header, from the start of the packet.
+    pub outer_th: u16,
+    /// `inner_nh_offset`: the inner network header, from the start of the packet.
+    pub inner_nh: u16,
+}
+
+impl TunnelOffsets {
+    /// Decodes bytes 20 to 23 of a 24-byte header; they are little endian
+    /// whatever the device's byte order (`le16_to_cpu()` in C).
+    pub const fn parse(bytes: &[u8; TUN_VNET_TNL_SIZE]) -> Self {
+        let [.., o0, o1, i0, i1] = *bytes;
+        TunnelOffsets {
+            outer_th: u16::from_le_bytes([o0, o1]),
+            inner_nh: u16::from_le_bytes([i0, i1]),
+        }
+    }
+}
+
+/// What the flow dissector reports (`struct flow_keys_basic`), in CPU order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowKeys {
+    /// `control.thoff`: where the transport header starts.
+    pub thoff: u16,
+    /// `basic.n_proto`: the last network protocol's EtherType.
+    pub n_proto: u16,
+    /// `basic.ip_proto`: the transport protocol.
+    pub ip_proto: u8,
+}
+
+/// What the Linux 7.x rules ask of the packet once it is in the skb.
+///
+/// The driver answers from the skb (the dissector is the kernel's own),
+/// the host tests from a script. The 6.12 rules never ask.
+pub trait Frame {
+    /// Returns byte `off` of the packet, `None` past its end.
+    fn byte(&self, off: usize) -> Option<u8>;
+    /// Returns `dev_parse_header_protocol()` for the packet, 0 when the
+    /// device cannot tell.
+    fn header_protocol(&mut self) -> u16;
+    /// Runs `skb_flow_dissect_flow_keys_basic()` with `skb->protocol` set
+    /// to `proto`; `None` when it fails.
+    fn dissect(&mut self, proto: u16) -> Option<FlowKeys>;
+}
+
+/// A [`Frame`] that knows nothing, for rules that never ask (Linux 6.12).
+pub struct NoFrame;
+
+impl Frame for NoFrame {
+    fn byte(&self, _off: usize) -> Option<u8> {
+        None
+    }
+
+    fn header_protocol(&mut self) -> u16 {
+        0
+    }
+
+    fn dissect(&mut self, _proto: u16) -> Option<FlowKeys> {
+        None
+    }
+}
+
+/// What the header rules need to know besides the header and the layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApplyCtx {
+    /// Which kernel's tun.c the rules follow.
+    pub abi: TunAbi,
+    /// The device's header byte order (Linux 7.x forces little endian
+    /// inside the tunnel rules).
+    pub order: ByteOrder,
+    /// The tunnel fields of the header (zero unless 24 bytes were parsed).
+    pub tunnel: TunnelOffsets,
+    /// `skb->protocol` when the header is applied, in CPU order: the PI's
+    /// or the version nibble's for TUN on Linux 7.x, else 0.
+    pub l3_proto: u16,
+}
+
+impl ApplyCtx {
+    /// The context of Linux 6.12, where only the header and the layout count.
+    pub const LINUX_6_12: Self = ApplyCtx {
+        abi: TunAbi::Linux6_12,
+        order: ByteOrder::native(),
+        tunnel: TunnelOffsets {
+            outer_th: 0,
+            inner_nh: 0,
+        },
+        l3_proto: 0,
+    };
+}
+
+/// Runs the rules of Linux 6.12's `virtio_net_hdr_to_skb()` against the layout.
 ///
 /// `hdr` is the header as read from the user (the W3 raise of `hdr_len`
 /// does not matter here: `virtio_net_hdr_to_skb()` does not read it); it is
@@ -830,7 +1037,166 @@ impl SkbModel {
 /// caller tells with `vnet_hdr`.
 #[inline(always)]
 pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPlan, HdrError> {
+    plan_skb_frame(hdr, vnet_hdr, layout, &ApplyCtx::LINUX_6_12, &mut NoFrame)
+}
+
+/// Runs the header rules of the kernel `ctx` names against the layout.
+///
+/// On 6.12 that is `virtio_net_hdr_to_skb()`; on 7.x
+/// `tun_vnet_hdr_tnl_to_skb()`, which handles UDP tunnel GSO headers and
+/// passes the rest to the same function, now with the flow dissector for
+/// GSO packets without `NEEDS_CSUM` (asked of `frame`).
+#[inline(always)]
+pub fn plan_skb_frame<F: Frame>(
+    hdr: &VnetHdr,
+    vnet_hdr: bool,
+    layout: &Layout,
+    ctx: &ApplyCtx,
+    frame: &mut F,
+) -> Result<SkbPlan, HdrError> {
     let hdr = if vnet_hdr { *hdr } else { VnetHdr::default() };
+    if ctx.abi.has_udp_tunnel() && hdr.gso_type & VIRTIO_NET_HDR_GSO_UDP_TUNNEL != 0 {
+        return plan_tunnel(&hdr, layout, ctx, frame);
+    }
+    plan_basic(&hdr, hdr.gso_type, layout, ctx, frame)
+}
+
+/// Returns `sizeof(struct iphdr)` or `sizeof(struct ipv6hdr)` (`virtio_l3min()`).
+const fn l3min(is_ipv6: bool) -> u32 {
+    if is_ipv6 {
+        IPV6_HLEN
+    } else {
+        IPV4_HLEN
+    }
+}
+
+/// The rules of `virtio_net_hdr_tnl_to_skb()` for a header with a tunnel bit (Linux 7.x).
+fn plan_tunnel<F: Frame>(
+    hdr: &VnetHdr,
+    layout: &Layout,
+    ctx: &ApplyCtx,
+    frame: &mut F,
+) -> Result<SkbPlan, HdrError> {
+    let tunnel_bits = hdr.gso_type & VIRTIO_NET_HDR_GSO_UDP_TUNNEL;
+    // tun's "negotiated" features come from the header size alone
+    // (`tun_vnet_hdr_guest_features()`); both tunnel features at once, so
+    // the later `tnl_csum_negotiated` check cannot fail for tun.
+    if layout.split.vnet_hdr_sz < TUN_VNET_TNL_SIZE {
+        return Err(HdrError::TunnelNotNegotiated);
+    }
+    if tunnel_bits == VIRTIO_NET_HDR_GSO_UDP_TUNNEL {
+        return Err(HdrError::TunnelBothFamilies);
+    }
+    let inner = hdr.gso_type & !(VIRTIO_NET_HDR_GSO_ECN | VIRTIO_NET_HDR_GSO_UDP_TUNNEL);
+    if inner == VIRTIO_NET_HDR_GSO_NONE || inner == VIRTIO_NET_HDR_GSO_UDP {
+        return Err(HdrError::TunnelBadInnerType);
+    }
+    if !hdr.needs_csum() {
+        return Err(HdrError::TunnelNoCsum);
+    }
+
+    // The offsets; `csum_start` in the device's order here, sums in `u32`.
+    let outer_v6 = tunnel_bits & VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6 != 0;
+    let mut inner_v6 = inner == VIRTIO_NET_HDR_GSO_TCPV6;
+    let inner_th = u32::from(hdr.csum_start);
+    let inner_nh = u32::from(ctx.tunnel.inner_nh);
+    let outer_th = u32::from(ctx.tunnel.outer_th);
+    let eth_hlen = ETH_HLEN as u32;
+    if outer_th < eth_hlen + l3min(outer_v6)
+        || inner_nh < outer_th + UDP_HLEN
+        || inner_th < inner_nh + l3min(inner_v6)
+    {
+        return Err(HdrError::TunnelBadOffsets);
+    }
+
+    // The plain GSO rules, with the header read as little endian.
+    let le = VnetHdr::parse(&hdr.to_bytes(ctx.order), ByteOrder::Little);
+    let mut plan = plan_basic(&le, hdr.gso_type & !tunnel_bits, layout, ctx, frame)?;
+
+    // USO does not say the inner family: the version nibble does. The
+    // checks above keep an IPv4 header's worth of bytes there.
+    if inner == VIRTIO_NET_HDR_GSO_UDP_L4 {
+        inner_v6 = frame.byte(usize::from(ctx.tunnel.inner_nh)).map(|b| b >> 4) == Some(6);
+        if inner_th < inner_nh + l3min(inner_v6) {
+            return Err(HdrError::TunnelInnerTooShort);
+        }
+    }
+    let gso_bit = if hdr.flags & VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM != 0 {
+        SKB_GSO_UDP_TUNNEL_CSUM
+    } else {
+        SKB_GSO_UDP_TUNNEL
+    };
+    plan.tunnel = Some(TunnelPlan {
+        gso_bit,
+        inner_proto: if inner_v6 { ETH_P_IPV6 } else { ETH_P_IP },
+        inner_th: hdr.csum_start,
+        inner_nh: ctx.tunnel.inner_nh,
+        outer_th: ctx.tunnel.outer_th,
+    });
+    Ok(plan)
+}
+
+/// `virtio_net_hdr_match_proto()`: whether EtherType `n_proto` fits `gso_type`.
+const fn gso_matches_proto(n_proto: u16, gso_type: u8) -> bool {
+    match gso_type & !VIRTIO_NET_HDR_GSO_ECN {
+        VIRTIO_NET_HDR_GSO_TCPV4 => n_proto == ETH_P_IP,
+        VIRTIO_NET_HDR_GSO_TCPV6 => n_proto == ETH_P_IPV6,
+        VIRTIO_NET_HDR_GSO_UDP | VIRTIO_NET_HDR_GSO_UDP_L4 => {
+            n_proto == ETH_P_IP || n_proto == ETH_P_IPV6
+        }
+        _ => false,
+    }
+}
+
+/// `virtio_net_hdr_set_proto()`: the protocol a GSO type implies, 0 for none.
+const fn gso_implied_proto(gso_type: u8) -> u16 {
+    match gso_type & !VIRTIO_NET_HDR_GSO_ECN {
+        VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_UDP | VIRTIO_NET_HDR_GSO_UDP_L4 => ETH_P_IP,
+        VIRTIO_NET_HDR_GSO_TCPV6 => ETH_P_IPV6,
+        _ => 0,
+    }
+}
+
+/// The flow dissector branch of Linux 7.x's `virtio_net_hdr_to_skb()`.
+///
+/// Picks `skb->protocol` as C does (already set, else the device's parse
+/// of the header, else the GSO type's) and dissects; UFO does not say its
+/// family, so a failed IPv4 dissection is retried as IPv6. Returns the keys
+/// and the protocol left in the skb.
+fn dissect_gso<F: Frame>(
+    hdr_gso_type: u8,
+    skb_gso_type: u32,
+    ctx: &ApplyCtx,
+    frame: &mut F,
+) -> Result<(FlowKeys, u16), HdrError> {
+    let mut proto = ctx.l3_proto;
+    if proto == 0 {
+        proto = frame.header_protocol();
+        if proto == 0 {
+            proto = gso_implied_proto(hdr_gso_type);
+        }
+    }
+    if let Some(keys) = frame.dissect(proto) {
+        return Ok((keys, proto));
+    }
+    if skb_gso_type & SKB_GSO_UDP != 0 && proto == ETH_P_IP {
+        if let Some(keys) = frame.dissect(ETH_P_IPV6) {
+            return Ok((keys, ETH_P_IPV6));
+        }
+    }
+    Err(HdrError::GsoNotDissected)
+}
+
+/// `__virtio_net_hdr_to_skb()` with GSO type `hdr_gso_type` (the header's,
+/// or on 7.x the header's without its tunnel bits).
+#[inline(always)]
+fn plan_basic<F: Frame>(
+    hdr: &VnetHdr,
+    hdr_gso_type: u8,
+    layout: &Layout,
+    ctx: &ApplyCtx,
+    frame: &mut F,
+) -> Result<SkbPlan, HdrError> {
     let len = u64::try_from(layout.copy_len).unwrap_or(u64::MAX);
     let mut skb = SkbModel {
         len,
@@ -841,19 +1207,20 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
     let mut nh_min_len = IPV4_HLEN;
     let mut gso_type = 0u32;
     let mut thlen = 0u32;
+    let mut ip_proto = 0u8;
     let mut p_off = 0u32;
-    if hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE {
-        (gso_type, thlen) = match hdr.gso_type & !VIRTIO_NET_HDR_GSO_ECN {
-            VIRTIO_NET_HDR_GSO_TCPV4 => (SKB_GSO_TCPV4, TCP_HLEN),
+    if hdr_gso_type != VIRTIO_NET_HDR_GSO_NONE {
+        (gso_type, thlen, ip_proto) = match hdr_gso_type & !VIRTIO_NET_HDR_GSO_ECN {
+            VIRTIO_NET_HDR_GSO_TCPV4 => (SKB_GSO_TCPV4, TCP_HLEN, IPPROTO_TCP),
             VIRTIO_NET_HDR_GSO_TCPV6 => {
                 nh_min_len = IPV6_HLEN;
-                (SKB_GSO_TCPV6, TCP_HLEN)
+                (SKB_GSO_TCPV6, TCP_HLEN, IPPROTO_TCP)
             }
-            VIRTIO_NET_HDR_GSO_UDP => (SKB_GSO_UDP, UDP_HLEN),
-            VIRTIO_NET_HDR_GSO_UDP_L4 => (SKB_GSO_UDP_L4, UDP_HLEN),
+            VIRTIO_NET_HDR_GSO_UDP => (SKB_GSO_UDP, UDP_HLEN, IPPROTO_UDP),
+            VIRTIO_NET_HDR_GSO_UDP_L4 => (SKB_GSO_UDP_L4, UDP_HLEN, IPPROTO_UDP),
             _ => return Err(HdrError::BadGsoType),
         };
-        if hdr.gso_type & VIRTIO_NET_HDR_GSO_ECN != 0 {
+        if hdr_gso_type & VIRTIO_NET_HDR_GSO_ECN != 0 {
             gso_type |= SKB_GSO_TCP_ECN;
         }
         if hdr.gso_size == 0 {
@@ -863,6 +1230,7 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
 
     let mut csum = None;
     let mut transport_offset = None;
+    let mut protocol = None;
     if hdr.needs_csum() {
         // The `NEEDS_CSUM` pull of `virtio_net_hdr_to_skb()`; all sums fit
         // in `u32` as in C.
@@ -897,10 +1265,26 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
         if !skb.may_pull(u64::from(p_off)) {
             return Err(HdrError::TransportTooShort);
         }
+    } else if gso_type != 0 && ctx.abi.dissects_gso() {
+        // Linux 7.x: the flow dissector decides where the transport
+        // header is, and it must be the protocols the GSO type says.
+        let (keys, proto) = dissect_gso(hdr_gso_type, gso_type, ctx, frame)?;
+        p_off = u32::from(keys.thoff) + thlen;
+        if !skb.may_pull(u64::from(p_off)) {
+            return Err(HdrError::TransportTooShort);
+        }
+        if keys.ip_proto != ip_proto {
+            return Err(HdrError::GsoWrongTransport);
+        }
+        if !gso_matches_proto(keys.n_proto, hdr_gso_type) {
+            return Err(HdrError::GsoWrongNetwork);
+        }
+        transport_offset = Some(u32::from(keys.thoff));
+        protocol = Some(proto);
     } else if gso_type != 0 {
-        // The `else if (gso_type)` branch of `virtio_net_hdr_to_skb()`;
-        // `skb->network_header` is 0 so its flow dissector branch is not
-        // taken (see the module documentation).
+        // Linux 6.12: the `else if (gso_type)` branch of
+        // `virtio_net_hdr_to_skb()`; `skb->network_header` is 0 so its flow
+        // dissector branch is not taken (see the module documentation).
         p_off = nh_min_len + thlen;
         if !skb.may_pull(u64::from(p_off)) {
             return Err(HdrError::TransportTooShort);
@@ -908,7 +1292,7 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
     }
 
     let mut gso = None;
-    if hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE {
+    if hdr_gso_type != VIRTIO_NET_HDR_GSO_NONE {
         // The GSO part of `virtio_net_hdr_to_skb()`.
         let mut gso_size = hdr.gso_size;
         let mut nh_off = u64::from(p_off);
@@ -959,6 +1343,8 @@ pub fn plan_skb(hdr: &VnetHdr, vnet_hdr: bool, layout: &Layout) -> Result<SkbPla
         thlen,
         payload_offset: p_off,
         gso,
+        protocol,
+        tunnel: None,
         head_len: usize::try_from(skb.headlen).unwrap_or(layout.linear),
     })
 }
