@@ -50,6 +50,7 @@ struct rtun_netdev_cfg {
 	u64 hw_features;
 	u64 features;
 	u64 vlan_features;
+	u64 hw_enc_features;
 	u32 flags;
 	u32 priv_flags_set;
 	u32 priv_flags_clear;
@@ -88,6 +89,8 @@ struct rtun_skb_info {
 	u16 vlan_tci;
 	u16 csum_offset;
 	s32 csum_start;		/* skb_checksum_start_offset() */
+	u16 inner_nh;		/* UDP tunnel skbs only, from skb->data */
+	u16 outer_th;
 };
 
 /* What the flow dissector found (struct flow_keys_basic), in CPU order. */
@@ -237,6 +240,7 @@ void rtun_kfree_skb(struct sk_buff *skb);
 const char *rtun_param_abi(size_t *len);
 void rtun_synchronize_net(void);
 void rtun_netdev_update_features(struct net_device *dev);
+u64 rtun_netdev_features(const struct net_device *dev);
 u64 rtun_netdev_wanted_features(const struct net_device *dev);
 void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features);
 void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,

@@ -210,6 +210,7 @@ void rtun_netdev_configure(struct net_device *dev, struct net *net,
 	dev->hw_features = cfg->hw_features;
 	dev->features = cfg->features;
 	dev->vlan_features = cfg->vlan_features;
+	dev->hw_enc_features = cfg->hw_enc_features;
 	dev->lltx = cfg->lltx;
 }
 
@@ -562,6 +563,11 @@ void rtun_netdev_update_features(struct net_device *dev)
 	netdev_update_features(dev);
 }
 
+u64 rtun_netdev_features(const struct net_device *dev)
+{
+	return READ_ONCE(dev->features);
+}
+
 u64 rtun_netdev_wanted_features(const struct net_device *dev)
 {
 	return dev->wanted_features;
@@ -633,8 +639,9 @@ static void rtun_skb_get_info(const struct sk_buff *skb,
 
 	info->len = skb->len;
 	info->head_len = skb_headlen(skb);
-	info->gso_type = skb_is_gso(skb) ? shinfo->gso_type : 0;
-	info->gso_size = skb_is_gso(skb) ? shinfo->gso_size : 0;
+	/* gso_type as is: Linux 7.x looks at its tunnel bits without GSO. */
+	info->gso_type = shinfo->gso_type;
+	info->gso_size = shinfo->gso_size;
 	info->protocol = ntohs(skb->protocol);
 	info->ip_summed = skb->ip_summed;
 	info->vlan_present = skb_vlan_tag_present(skb);
@@ -644,6 +651,15 @@ static void rtun_skb_get_info(const struct sk_buff *skb,
 			    skb->csum_offset : 0;
 	info->csum_start = skb->ip_summed == CHECKSUM_PARTIAL ?
 			   skb_checksum_start_offset(skb) : 0;
+	if (unlikely(shinfo->gso_type &
+		     (SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM))) {
+		/* virtio_net_hdr_tnl_from_skb() keeps the low 16 bits. */
+		info->inner_nh = skb->inner_network_header - skb_headroom(skb);
+		info->outer_th = skb->transport_header - skb_headroom(skb);
+	} else {
+		info->inner_nh = 0;
+		info->outer_th = 0;
+	}
 }
 
 struct sk_buff *rtun_ring_consume(struct ptr_ring *ring)

@@ -5,11 +5,12 @@
 //! Rules O1 to O5 are documented on `offload_features`.
 
 use proptest::prelude::*;
+use rtun_host::abi::TunAbi;
 use rtun_host::features::*;
 use rtun_host::uapi::*;
 
 fn unconsumed(arg: u64) -> u64 {
-    match offload_features(arg) {
+    match offload_features(TunAbi::Linux6_12, arg) {
         Err(OffloadError::Unconsumed(left)) => {
             assert_eq!(OffloadError::Unconsumed(left).errno(), 22);
             left
@@ -19,7 +20,7 @@ fn unconsumed(arg: u64) -> u64 {
 }
 
 fn ok(arg: u64) -> u64 {
-    match offload_features(arg) {
+    match offload_features(TunAbi::Linux6_12, arg) {
         Ok(f) => {
             assert_eq!(f & !TUN_USER_FEATURES, 0);
             f
@@ -189,7 +190,7 @@ fn model(arg: u64) -> Option<u64> {
 fn every_combination_of_the_seven_flags_matches_the_table() {
     let mut accepted = 0;
     for arg in 0..=0xFFu64 {
-        let got = offload_features(arg).ok();
+        let got = offload_features(TunAbi::Linux6_12, arg).ok();
         assert_eq!(got, model(arg), "{arg:#x}");
         accepted += usize::from(got.is_some());
     }
@@ -202,16 +203,25 @@ fn every_combination_of_the_seven_flags_matches_the_table() {
 fn wanted_features_replace_only_user_bits() {
     let wanted = DEFAULT_HW_FEATURES;
     let set = ok(TUN_F_CSUM | TUN_F_TSO4);
-    let w = offload_wanted_features(wanted, set);
+    let w = offload_wanted_features(TunAbi::Linux6_12, wanted, set);
     assert_eq!(w & TUN_USER_FEATURES, NETIF_F_HW_CSUM | NETIF_F_TSO);
     assert_eq!(w & !TUN_USER_FEATURES, wanted & !TUN_USER_FEATURES);
     // Then ndo_fix_features keeps exactly the allowed user bits.
-    assert_eq!(fix_features(w, set) & TUN_USER_FEATURES, set);
+    assert_eq!(
+        fix_features(TunAbi::Linux6_12, w, set) & TUN_USER_FEATURES,
+        set
+    );
     // TUNSETOFFLOAD(0) takes every user feature away.
-    let w0 = offload_wanted_features(w, ok(0));
-    assert_eq!(fix_features(w0, 0) & TUN_USER_FEATURES, 0);
+    let w0 = offload_wanted_features(TunAbi::Linux6_12, w, ok(0));
+    assert_eq!(
+        fix_features(TunAbi::Linux6_12, w0, 0) & TUN_USER_FEATURES,
+        0
+    );
     // ethtool asking for everything still only gets what was allowed.
-    assert_eq!(fix_features(u64::MAX, set) & TUN_USER_FEATURES, set);
+    assert_eq!(
+        fix_features(TunAbi::Linux6_12, u64::MAX, set) & TUN_USER_FEATURES,
+        set
+    );
 }
 
 // ---- The 2008 design ----
@@ -320,7 +330,7 @@ proptest! {
     /// No argument ever yields a feature outside TUN_USER_FEATURES, and the table holds.
     #[test]
     fn offload_features_stay_in_tun_user_features(arg in prop_oneof![0u64..=0xFF, any::<u64>()]) {
-        match offload_features(arg) {
+        match offload_features(TunAbi::Linux6_12, arg) {
             Ok(f) => {
                 prop_assert_eq!(f & !TUN_USER_FEATURES, 0);
                 prop_assert_eq!(Some(f), model(arg));
@@ -335,8 +345,8 @@ proptest! {
     /// Any wanted set, after any accepted offload and the fix, holds only allowed user features.
     #[test]
     fn fixed_features_never_exceed_the_offload(wanted in any::<u64>(), arg in 0u64..=0x7F) {
-        if let Ok(set) = offload_features(arg) {
-            let fixed = fix_features(offload_wanted_features(wanted, set), set);
+        if let Ok(set) = offload_features(TunAbi::Linux6_12, arg) {
+            let fixed = fix_features(TunAbi::Linux6_12, offload_wanted_features(TunAbi::Linux6_12, wanted, set), set);
             prop_assert_eq!(fixed & TUN_USER_FEATURES, set);
             prop_assert_eq!(fixed & !TUN_USER_FEATURES, wanted & !TUN_USER_FEATURES);
         }
@@ -349,6 +359,84 @@ proptest! {
         let f = Rfc2008Flags::from_iff(flags);
         prop_assert_eq!(f, Rfc2008Flags::from_iff(flags & mask));
         prop_assert_eq!(f.recv_hdr, f.recv_csum || f.recv_gso);
-        prop_assert!(offload_features(f.offload_arg()).is_ok());
+        prop_assert!(offload_features(TunAbi::Linux6_12, f.offload_arg()).is_ok());
+    }
+}
+
+// Linux 7.x: UDP tunnel GSO offload (`set_offload()`, `PLAIN_GSO`).
+
+const TNL: u64 = TUN_F_UDP_TUNNEL_GSO;
+const TNL_CSUM: u64 = TUN_F_UDP_TUNNEL_GSO_CSUM;
+
+#[test]
+fn tunnel_offload_needs_plain_gso_on_7x() {
+    let l7 = |arg| offload_features(TunAbi::Linux7, arg);
+    let tcsum = NETIF_F_HW_CSUM | NETIF_F_TSO;
+    assert_eq!(
+        l7(TUN_F_CSUM | TUN_F_TSO4 | TNL),
+        Ok(tcsum | NETIF_F_GSO_UDP_TUNNEL)
+    );
+    assert_eq!(
+        l7(TUN_F_CSUM | TUN_F_TSO4 | TNL | TNL_CSUM),
+        Ok(tcsum | NETIF_F_GSO_UDP_TUNNEL | NETIF_F_GSO_UDP_TUNNEL_CSUM)
+    );
+    // USO counts as plain GSO too.
+    let uso = TUN_F_CSUM | TUN_F_USO4 | TUN_F_USO6;
+    assert_eq!(
+        l7(uso | TNL),
+        Ok(NETIF_F_HW_CSUM | NETIF_F_GSO_UDP_L4 | NETIF_F_GSO_UDP_TUNNEL)
+    );
+    // Without plain GSO, without checksum offload, or the CSUM bit alone:
+    // the bits stay and the request is refused.
+    assert_eq!(l7(TUN_F_CSUM | TNL), Err(OffloadError::Unconsumed(TNL)));
+    assert_eq!(l7(TNL), Err(OffloadError::Unconsumed(TNL)));
+    assert_eq!(
+        l7(TUN_F_CSUM | TUN_F_TSO4 | TNL_CSUM),
+        Err(OffloadError::Unconsumed(TNL_CSUM))
+    );
+    // Only one USO bit is not plain GSO.
+    assert_eq!(
+        l7(TUN_F_CSUM | TUN_F_USO4 | TNL),
+        Err(OffloadError::Unconsumed(TUN_F_USO4 | TNL))
+    );
+}
+
+#[test]
+fn tunnel_offload_is_unknown_on_6_12() {
+    let arg = TUN_F_CSUM | TUN_F_TSO4 | TNL | TNL_CSUM;
+    assert_eq!(
+        offload_features(TunAbi::Linux6_12, arg),
+        Err(OffloadError::Unconsumed(TNL | TNL_CSUM))
+    );
+}
+
+#[test]
+fn user_features_per_kernel() {
+    let tnl = NETIF_F_GSO_UDP_TUNNEL | NETIF_F_GSO_UDP_TUNNEL_CSUM;
+    assert_eq!(user_features(TunAbi::Linux6_12), TUN_USER_FEATURES);
+    assert_eq!(user_features(TunAbi::Linux7), TUN_USER_FEATURES | tnl);
+    assert_eq!(
+        default_hw_features(TunAbi::Linux7),
+        DEFAULT_HW_FEATURES | tnl
+    );
+    // ethtool cannot turn the tunnel features on past what TUNSETOFFLOAD allowed.
+    let set = NETIF_F_HW_CSUM | NETIF_F_TSO;
+    assert_eq!(fix_features(TunAbi::Linux7, u64::MAX, set) & tnl, 0);
+    // On 6.12 they are not user features: they pass through untouched.
+    assert_eq!(fix_features(TunAbi::Linux6_12, tnl, 0), tnl);
+}
+
+proptest! {
+    /// On 7.x, no argument yields a feature outside the 7.x user features,
+    /// and arguments without the tunnel bits give what 6.12 gives.
+    #[test]
+    fn offload_7x_extends_6_12(arg in any::<u64>()) {
+        let l7 = offload_features(TunAbi::Linux7, arg);
+        if let Ok(f) = l7 {
+            prop_assert_eq!(f & !user_features(TunAbi::Linux7), 0);
+        }
+        if arg & (TNL | TNL_CSUM) == 0 {
+            prop_assert_eq!(l7, offload_features(TunAbi::Linux6_12, arg));
+        }
     }
 }

@@ -11,6 +11,7 @@
 mod read_check;
 
 use read_check::{check_read, fuzz_one, packet_bytes, render, FILL};
+use rtun_host::abi::TunAbi;
 use rtun_host::errno::EINVAL;
 use rtun_host::vnet_hdr::*;
 use rtun_host::vnet_out::*;
@@ -27,6 +28,8 @@ fn ctx(buf_len: usize, no_pi: bool, vnet_hdr_sz: Option<u32>) -> ReadCtx {
         no_pi,
         vnet_hdr_sz,
         order: LE,
+        abi: TunAbi::Linux6_12,
+        tnl_offload: false,
     }
 }
 
@@ -59,6 +62,7 @@ fn tso4(len: u32, gso_size: u16) -> SkbInfo {
         csum_start_offset: 34,
         csum_offset: 16,
         vlan: None,
+        tunnel: TunnelOffsets::default(),
     }
 }
 
@@ -769,6 +773,7 @@ fn round_trip_udp_l4_read_is_accepted_by_the_write_path() {
         csum_start_offset: 54,
         csum_offset: 6,
         vlan: None,
+        tunnel: TunnelOffsets::default(),
     };
     let p = ok(ctx(10_000, true, Some(10)), skb);
     let hdr = p.hdr.unwrap();

@@ -7,6 +7,7 @@ mod read_check;
 
 use proptest::prelude::*;
 use read_check::{check_read, fuzz_one, model_hdr};
+use rtun_host::abi::TunAbi;
 use rtun_host::vnet_hdr::*;
 use rtun_host::vnet_out::*;
 
@@ -47,6 +48,8 @@ fn ctx() -> impl Strategy<Value = ReadCtx> {
             no_pi,
             vnet_hdr_sz,
             order,
+            abi: TunAbi::Linux6_12,
+            tnl_offload: false,
         })
 }
 
@@ -93,6 +96,7 @@ fn skb() -> impl Strategy<Value = SkbInfo> {
                     csum_start_offset: start,
                     csum_offset,
                     vlan,
+                    tunnel: TunnelOffsets::default(),
                 }
             },
         )
@@ -217,6 +221,7 @@ fn grid_sweep_covers_every_outcome() {
                                     csum_start_offset: 34,
                                     csum_offset: 16,
                                     vlan,
+                                    tunnel: TunnelOffsets::default(),
                                 };
                                 let ctx = ReadCtx::new(buf, no_pi, sz);
                                 let key = match check_read(&ctx, &skb) {

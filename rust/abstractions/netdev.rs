@@ -88,6 +88,8 @@ pub(crate) struct DevConfig {
     pub(crate) features: u64,
     /// `vlan_features`.
     pub(crate) vlan_features: u64,
+    /// `hw_enc_features`.
+    pub(crate) hw_enc_features: u64,
     /// `flags` (`IFF_*` of `enum net_device_flags`).
     pub(crate) flags: u32,
     /// `priv_flags` bits to set.
@@ -119,6 +121,7 @@ impl DevConfig {
             hw_features: self.hw_features,
             features: self.features,
             vlan_features: self.vlan_features,
+            hw_enc_features: self.hw_enc_features,
             flags: self.flags,
             priv_flags_set: self.priv_flags_set,
             priv_flags_clear: self.priv_flags_clear,
@@ -172,6 +175,8 @@ const _: () = {
     assert!(f::NETIF_F_TSO_ECN == 1 << bindings::NETIF_F_TSO_ECN_BIT);
     assert!(f::NETIF_F_TSO6 == 1 << bindings::NETIF_F_TSO6_BIT);
     assert!(f::NETIF_F_GSO_UDP_L4 == 1 << bindings::NETIF_F_GSO_UDP_L4_BIT);
+    assert!(f::NETIF_F_GSO_UDP_TUNNEL == 1 << bindings::NETIF_F_GSO_UDP_TUNNEL_BIT);
+    assert!(f::NETIF_F_GSO_UDP_TUNNEL_CSUM == 1 << bindings::NETIF_F_GSO_UDP_TUNNEL_CSUM_BIT);
     assert!(f::NETIF_F_HW_VLAN_STAG_TX == 1 << bindings::NETIF_F_HW_VLAN_STAG_TX_BIT);
 };
 
@@ -335,6 +340,13 @@ impl NetDevice {
         // int` (checked by the shim); RTNL writers change it with one store,
         // read once here as C's `READ_ONCE()` does.
         unsafe { ptr::read_volatile(self.field::<u32>(off)) }
+    }
+
+    /// Returns the device's current features (`dev->features`).
+    pub(crate) fn features(&self) -> u64 {
+        // SAFETY: `self` is live; the shim reads the field with `READ_ONCE()`,
+        // as the data path of C reads it without RTNL.
+        unsafe { ffi::rtun_netdev_features(self.as_ptr()) }
     }
 
     /// Returns the features the user asked for (`dev->wanted_features`).

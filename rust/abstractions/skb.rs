@@ -5,7 +5,7 @@
 use super::ffi;
 use super::file::IovIter;
 use super::netdev::NetDevice;
-use crate::pure::vnet_hdr::{FlowKeys, SkbGeometry, TunnelPlan};
+use crate::pure::vnet_hdr::{FlowKeys, SkbGeometry, TunnelOffsets, TunnelPlan};
 use crate::pure::vnet_out::{IpSummed, SkbInfo, VlanTag};
 use core::ptr::NonNull;
 use kernel::bindings;
@@ -119,6 +119,10 @@ impl Skb {
                 proto: i.vlan_proto,
                 tci: i.vlan_tci,
             }),
+            tunnel: TunnelOffsets {
+                outer_th: i.outer_th,
+                inner_nh: i.inner_nh,
+            },
         }
     }
 

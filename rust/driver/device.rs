@@ -3,6 +3,7 @@
 //! Per-device state and the net device callbacks.
 
 use super::tunfile::TunFile;
+use crate::abstractions::compat::TUN_ABI;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::netdev::{DevConfig, Framing, NetDevOps, NetDevice};
 use crate::abstractions::rcu::{RcuArc, RcuRead};
@@ -47,10 +48,13 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
     let (hw, vlan) = match req.fixed_features {
         Some(f) => (f, f),
         None => (
-            features::DEFAULT_HW_FEATURES,
-            features::DEFAULT_VLAN_FEATURES,
+            features::default_hw_features(TUN_ABI),
+            features::default_vlan_features(TUN_ABI),
         ),
     };
+    // Linux 7.x's `tun_net_initialize()` lets encapsulated packets have
+    // every hardware feature (so UDP tunnels over the device keep GSO).
+    let hw_enc = if TUN_ABI.has_udp_tunnel() { hw } else { 0 };
     // `alloc_netdev_mqs()` marks a device whose setup left `tx_queue_len` at
     // 0 as queueless; C's `tun_setup()` sets it there, rtun sets it here, so
     // undo that: tun and tap devices get the default qdisc, and a full read
@@ -60,6 +64,7 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
         hw_features: hw,
         features: hw,
         vlan_features: vlan,
+        hw_enc_features: hw_enc,
         flags: bindings::net_device_flags_IFF_POINTOPOINT
             | bindings::net_device_flags_IFF_NOARP
             | bindings::net_device_flags_IFF_MULTICAST,
@@ -131,7 +136,7 @@ impl RtunDev {
             file: RcuArc::new(),
             // Under the 2008 ABI the reader's offloads are fixed at creation.
             allowed_features: RtnlLocked::new(
-                req.fixed_features.unwrap_or(0) & features::TUN_USER_FEATURES,
+                req.fixed_features.unwrap_or(0) & features::user_features(TUN_ABI),
             ),
         }
     }
@@ -276,7 +281,7 @@ impl NetDevOps for RtunDev {
     }
 
     fn fix_features(_dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64 {
-        features::fix_features(wanted, *data.allowed_features.borrow(rtnl))
+        features::fix_features(TUN_ABI, wanted, *data.allowed_features.borrow(rtnl))
     }
 
     fn rx_frame_errors(data: &Self) -> u64 {

@@ -6,13 +6,14 @@
 //! [`crate::pure::vnet_out`]; this module dequeues, copies and counts.
 
 use super::device::RtunDev;
-use crate::abstractions::compat::PAD_FAULT;
+use crate::abstractions::compat::{PAD_FAULT, TUN_ABI};
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::{net_ratelimit, NetDevice};
 use crate::abstractions::queue::SkbQueue;
 use crate::abstractions::skb::Skb;
 use crate::pure::errno::EFAULT;
+use crate::pure::features::NETIF_F_GSO_UDP_TUNNEL;
 use crate::pure::uapi::IFF_NO_PI;
 use crate::pure::vnet_out::{self, OutError, ReadCtx, ReadPlan};
 use kernel::error::Result;
@@ -56,8 +57,19 @@ fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
     if let Some(pi) = plan.pi {
         put_all(to, &pi.to_bytes())?;
     }
-    if let Some(hdr) = plan.hdr_bytes() {
-        put_all(to, &hdr)?;
+    if let Some(img) = plan.hdr_image() {
+        let hdr = img.get(..plan.hdr_image_len).unwrap_or(&img);
+        if plan.overrun {
+            // Linux 7.x, a header too small for the offloads
+            // (`__tun_vnet_hdr_put()`).
+            // C copies the whole image and zeroes the rest of the buffer,
+            // where there is room; the read fails whatever was written.
+            let _ = to.copy_to(hdr);
+            let rest = to.count();
+            put_zeroes(to, rest);
+            return Err(from_errno(EFAULT));
+        }
+        put_all(to, hdr)?;
         // 6.12's C skips these bytes and leaves what the reader's buffer
         // held, rtun zeroes them (Documentation/differences.md, D4); 7.x's
         // C zeroes them too and fails the read on a fault.
@@ -95,11 +107,17 @@ pub(crate) fn read(
     nonblock: bool,
     shut_down: impl Fn() -> bool,
 ) -> Result<usize> {
+    let vnet_hdr_sz = data.hdr_on_read().then(|| data.vnet_hdr_sz());
     let ctx = ReadCtx {
         buf_len: to.count(),
         no_pi: data.flags() & IFF_NO_PI != 0,
-        vnet_hdr_sz: data.hdr_on_read().then(|| data.vnet_hdr_sz()),
+        vnet_hdr_sz,
         order: data.byte_order(),
+        abi: TUN_ABI,
+        // Only 7.x looks at the device's features on this path.
+        tnl_offload: TUN_ABI.has_udp_tunnel()
+            && vnet_hdr_sz.is_some()
+            && dev.features() & NETIF_F_GSO_UDP_TUNNEL != 0,
     };
     if !ctx.dequeues() {
         return Ok(0);
@@ -108,7 +126,8 @@ pub(crate) fn read(
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {
-            if e == OutError::UnexpectedGsoType && net_ratelimit() {
+            let unexpected = matches!(e, OutError::UnexpectedGsoType | OutError::UnexpectedTunnel);
+            if unexpected && net_ratelimit() {
                 pr_err!(
                     "rtun: unexpected GSO type: {:#x}, gso_size {}, head {}\n",
                     info.gso_type,

@@ -4,7 +4,7 @@
 
 use super::device::{self, RtunDev};
 use super::{read, write};
-use crate::abstractions::compat::ARef;
+use crate::abstractions::compat::{ARef, TUN_ABI};
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::{File, FileOps, IovIter, PollTable};
 use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
@@ -272,10 +272,11 @@ impl FileOps for TunFile {
                 if abi() == Abi::Rfc2008 {
                     return Err(from_errno(EINVAL));
                 }
-                let allowed = features::offload_features(arg.value() as u64)
+                let allowed = features::offload_features(TUN_ABI, arg.value() as u64)
                     .map_err(|e| from_errno(e.errno()))?;
                 data.set_allowed_features(allowed, &mut rtnl);
-                let wanted = features::offload_wanted_features(dev.wanted_features(&rtnl), allowed);
+                let wanted =
+                    features::offload_wanted_features(TUN_ABI, dev.wanted_features(&rtnl), allowed);
                 dev.set_wanted_features(wanted, &mut rtnl);
                 dev.update_features(&mut rtnl);
             }

@@ -12,6 +12,7 @@
 //! (seed/tun-vnet-hdr-gso-2008.patch.txt, [`Rfc2008Flags`]), which upstream
 //! replaced with `IFF_VNET_HDR` plus `TUNSETOFFLOAD`.
 
+use crate::pure::abi::TunAbi;
 use crate::pure::errno::EINVAL;
 use crate::pure::uapi::{IFF_RECV_CSUM_2008, IFF_RECV_GSO_2008, IFF_SEND_GSO_2008};
 
@@ -27,6 +28,10 @@ pub const NETIF_F_FRAGLIST: u64 = 1 << 6;
 pub const NETIF_F_HW_VLAN_CTAG_TX: u64 = 1 << 7;
 /// TCP segmentation offload over IPv4.
 pub const NETIF_F_TSO: u64 = 1 << 16;
+/// GSO of packets in UDP tunnels.
+pub const NETIF_F_GSO_UDP_TUNNEL: u64 = 1 << 26;
+/// GSO of packets in UDP tunnels with an outer checksum.
+pub const NETIF_F_GSO_UDP_TUNNEL_CSUM: u64 = 1 << 27;
 /// TSO with the ECN bit.
 pub const NETIF_F_TSO_ECN: u64 = 1 << 18;
 /// TCP segmentation offload over IPv6.
@@ -36,28 +41,54 @@ pub const NETIF_F_GSO_UDP_L4: u64 = 1 << 33;
 /// Inserts 802.1ad tags on transmit.
 pub const NETIF_F_HW_VLAN_STAG_TX: u64 = 1 << 45;
 
-/// The features a reader may switch on with `TUNSETOFFLOAD` (C's `TUN_USER_FEATURES`).
+/// The features a reader may switch on with `TUNSETOFFLOAD` on Linux 6.12
+/// (C's `TUN_USER_FEATURES`); see [`user_features`] for each kernel.
 pub const TUN_USER_FEATURES: u64 =
     NETIF_F_HW_CSUM | NETIF_F_TSO_ECN | NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_GSO_UDP_L4;
 
-/// `hw_features` and initial `features` of a new device, as `tun_net_init()` sets them.
-pub const DEFAULT_HW_FEATURES: u64 = NETIF_F_SG
-    | NETIF_F_FRAGLIST
-    | TUN_USER_FEATURES
-    | NETIF_F_HW_VLAN_CTAG_TX
-    | NETIF_F_HW_VLAN_STAG_TX;
+/// The plain GSO features a tunnel GSO offload needs one of (C's `PLAIN_GSO`, Linux 7.x).
+pub const PLAIN_GSO: u64 = NETIF_F_GSO_UDP_L4 | NETIF_F_TSO | NETIF_F_TSO6;
 
-/// `vlan_features` of a new device: the defaults without the tag insertion bits.
-pub const DEFAULT_VLAN_FEATURES: u64 =
-    DEFAULT_HW_FEATURES & !(NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_STAG_TX);
+/// Returns C's `TUN_USER_FEATURES` on the kernel `abi` names: Linux 7.x
+/// adds the two UDP tunnel GSO features.
+pub const fn user_features(abi: TunAbi) -> u64 {
+    if abi.has_udp_tunnel() {
+        TUN_USER_FEATURES | NETIF_F_GSO_UDP_TUNNEL | NETIF_F_GSO_UDP_TUNNEL_CSUM
+    } else {
+        TUN_USER_FEATURES
+    }
+}
+
+/// Returns the `hw_features` and initial `features` of a new device on the
+/// kernel `abi` names (`tun_net_initialize()`); on Linux 7.x they are also
+/// its `hw_enc_features`.
+pub const fn default_hw_features(abi: TunAbi) -> u64 {
+    NETIF_F_SG
+        | NETIF_F_FRAGLIST
+        | user_features(abi)
+        | NETIF_F_HW_VLAN_CTAG_TX
+        | NETIF_F_HW_VLAN_STAG_TX
+}
+
+/// Returns the `vlan_features` of a new device: [`default_hw_features`]
+/// without the tag insertion bits.
+pub const fn default_vlan_features(abi: TunAbi) -> u64 {
+    default_hw_features(abi) & !(NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_STAG_TX)
+}
+
+/// `hw_features` and initial `features` of a new device on Linux 6.12.
+pub const DEFAULT_HW_FEATURES: u64 = default_hw_features(TunAbi::Linux6_12);
+
+/// `vlan_features` of a new device on Linux 6.12.
+pub const DEFAULT_VLAN_FEATURES: u64 = default_vlan_features(TunAbi::Linux6_12);
 
 /// Returns what `ndo_fix_features` keeps of `wanted` when the reader allowed `allowed`.
 ///
 /// User-controllable features are kept only if the reader allowed them, so
 /// `ethtool -K` can never enable more than `TUNSETOFFLOAD` did; all other bits
 /// pass through.
-pub const fn fix_features(wanted: u64, allowed: u64) -> u64 {
-    (wanted & allowed) | (wanted & !TUN_USER_FEATURES)
+pub const fn fix_features(abi: TunAbi, wanted: u64, allowed: u64) -> u64 {
+    (wanted & allowed) | (wanted & !user_features(abi))
 }
 
 /// Offload bit: the reader takes packets with partial checksums (`TUN_F_CSUM`).
@@ -74,6 +105,11 @@ pub const TUN_F_UFO: u64 = 0x10;
 pub const TUN_F_USO4: u64 = 0x20;
 /// Offload bit: the reader takes IPv6 UDP segmentation packets (`TUN_F_USO6`).
 pub const TUN_F_USO6: u64 = 0x40;
+/// Offload bit: the reader takes GSO packets in UDP tunnels (`TUN_F_UDP_TUNNEL_GSO`, Linux 7.x).
+pub const TUN_F_UDP_TUNNEL_GSO: u64 = 0x080;
+/// Offload bit: ... with the outer UDP checksum to fill in
+/// (`TUN_F_UDP_TUNNEL_GSO_CSUM`, Linux 7.x).
+pub const TUN_F_UDP_TUNNEL_GSO_CSUM: u64 = 0x100;
 
 /// Why `TUNSETOFFLOAD` is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,14 +146,18 @@ impl OffloadError {
 ///   2017 and `NETIF_F_GSO_UDP` is in no tun feature set.
 /// - O4 `TUN_F_USO4` and `TUN_F_USO6` together -> `NETIF_F_GSO_UDP_L4`;
 ///   one of them alone is not consumed.
+/// - O4b (Linux 7.x only) `TUN_F_UDP_TUNNEL_GSO`, when O2 or O4 gave a
+///   plain GSO feature (`PLAIN_GSO`) -> `NETIF_F_GSO_UDP_TUNNEL`, and
+///   `TUN_F_UDP_TUNNEL_GSO_CSUM` with it -> `NETIF_F_GSO_UDP_TUNNEL_CSUM`;
+///   otherwise neither bit is consumed.
 /// - O5 leftover bits -> [`OffloadError::Unconsumed`].
 ///
 /// On success the driver stores the value as the allowed features,
 /// updates `wanted_features` with [`offload_wanted_features`] and calls
 /// `netdev_update_features()`, whose `ndo_fix_features` is
 /// [`fix_features`] (the end of `set_offload()`). The result is always a
-/// subset of [`TUN_USER_FEATURES`].
-pub const fn offload_features(arg: u64) -> Result<u64, OffloadError> {
+/// subset of [`user_features`].
+pub const fn offload_features(abi: TunAbi, arg: u64) -> Result<u64, OffloadError> {
     let mut arg = arg;
     let mut features = 0;
 
@@ -149,6 +189,15 @@ pub const fn offload_features(arg: u64) -> Result<u64, OffloadError> {
             features |= NETIF_F_GSO_UDP_L4;
             arg &= !(TUN_F_USO4 | TUN_F_USO6);
         }
+
+        // O4b, `set_offload()` of Linux 7.x.
+        if abi.has_udp_tunnel() && features & PLAIN_GSO != 0 && arg & TUN_F_UDP_TUNNEL_GSO != 0 {
+            features |= NETIF_F_GSO_UDP_TUNNEL;
+            if arg & TUN_F_UDP_TUNNEL_GSO_CSUM != 0 {
+                features |= NETIF_F_GSO_UDP_TUNNEL_CSUM;
+            }
+            arg &= !(TUN_F_UDP_TUNNEL_GSO | TUN_F_UDP_TUNNEL_GSO_CSUM);
+        }
     }
 
     // O5, `set_offload()`.
@@ -162,8 +211,8 @@ pub const fn offload_features(arg: u64) -> Result<u64, OffloadError> {
 ///
 /// The user-controllable bits are replaced by `set_features`, the value
 /// [`offload_features`] returned; the others are kept (`set_offload()`).
-pub const fn offload_wanted_features(wanted: u64, set_features: u64) -> u64 {
-    (wanted & !TUN_USER_FEATURES) | set_features
+pub const fn offload_wanted_features(abi: TunAbi, wanted: u64, set_features: u64) -> u64 {
+    (wanted & !user_features(abi)) | set_features
 }
 
 /// The tun flags of the 2008 design that decide headers and offloads.
@@ -258,7 +307,7 @@ mod tests {
 
     #[test]
     fn fresh_device_has_no_user_features() {
-        let f = fix_features(DEFAULT_HW_FEATURES, 0);
+        let f = fix_features(TunAbi::Linux6_12, DEFAULT_HW_FEATURES, 0);
         assert_eq!(
             f,
             NETIF_F_SG | NETIF_F_FRAGLIST | NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_STAG_TX
@@ -274,7 +323,7 @@ mod tests {
                 NETIF_F_HW_CSUM | NETIF_F_TSO,
                 TUN_USER_FEATURES,
             ] {
-                let f = fix_features(wanted, allowed);
+                let f = fix_features(TunAbi::Linux6_12, wanted, allowed);
                 assert_eq!(f & TUN_USER_FEATURES & !allowed, 0);
                 assert_eq!(f & !TUN_USER_FEATURES, wanted & !TUN_USER_FEATURES);
             }

@@ -56,12 +56,15 @@
 
 use core::cmp::{max, min};
 
-use crate::pure::errno::EINVAL;
+use crate::pure::abi::{TunAbi, TUN_VNET_TNL_SIZE};
+use crate::pure::errno::{EFAULT, EINVAL};
 use crate::pure::vnet_hdr::{
-    ByteOrder, VnetHdr, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_TCP_ECN, SKB_GSO_UDP_L4, TUN_PI_LEN,
-    VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_ECN,
-    VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6,
-    VIRTIO_NET_HDR_GSO_UDP_L4, VIRTIO_NET_HDR_LEN,
+    ByteOrder, TunnelOffsets, VnetHdr, ETH_P_IPV6, SKB_GSO_TCPV4, SKB_GSO_TCPV6, SKB_GSO_TCP_ECN,
+    SKB_GSO_UDP_L4, SKB_GSO_UDP_TUNNEL, SKB_GSO_UDP_TUNNEL_CSUM, TUN_PI_LEN,
+    VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM,
+    VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_NONE, VIRTIO_NET_HDR_GSO_TCPV4,
+    VIRTIO_NET_HDR_GSO_TCPV6, VIRTIO_NET_HDR_GSO_UDP_L4, VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4,
+    VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6, VIRTIO_NET_HDR_LEN,
 };
 
 /// PI flag: the packet did not fit in the buffer and was cut (`TUN_PKT_STRIP`).
@@ -161,6 +164,10 @@ pub struct SkbInfo {
     pub csum_offset: u16,
     /// The tag when `skb_vlan_tag_present()` (`skb->vlan_all != 0`), else `None`.
     pub vlan: Option<VlanTag>,
+    /// For a UDP tunnel skb (Linux 7.x): the inner network header and the
+    /// outer transport header, from `skb->data` (low 16 bits, as C keeps
+    /// them); zero otherwise.
+    pub tunnel: TunnelOffsets,
 }
 
 impl SkbInfo {
@@ -179,7 +186,17 @@ impl SkbInfo {
             csum_start_offset: 0,
             csum_offset: 0,
             vlan: None,
+            tunnel: TunnelOffsets {
+                outer_th: 0,
+                inner_nh: 0,
+            },
         }
+    }
+
+    /// Returns the skb's UDP tunnel GSO bits (`SKB_GSO_UDP_TUNNEL` and
+    /// `SKB_GSO_UDP_TUNNEL_CSUM`), looked at whether or not it is GSO.
+    pub const fn tunnel_bits(&self) -> u32 {
+        self.gso_type & (SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM)
     }
 
     /// Tells whether the skb is GSO, which is `skb_is_gso()`: `gso_size != 0`.
@@ -213,6 +230,14 @@ pub enum OutError {
     /// of `skb->head` and fires `WARN_ON_ONCE()` (`tun_put_user()`); the
     /// driver only logs, rate limited.
     UnexpectedGsoType,
+    /// R3b (Linux 7.x): a UDP tunnel skb on a device without tunnel GSO
+    /// (`virtio_net_hdr_tnl_from_skb()`); logged and warned like R3.
+    UnexpectedTunnel,
+    /// R2b (Linux 7.x): tunnel GSO is on but `vnet_hdr_sz` is below 24
+    /// (`__tun_vnet_hdr_put()`): the 24-byte header runs into the packet
+    /// area, the rest of the buffer is zeroed and the read fails; the
+    /// packet is dropped. Planned as [`ReadPlan::overrun`], not returned.
+    HdrTooSmallForOffloads,
 }
 
 impl OutError {
@@ -222,9 +247,11 @@ impl OutError {
     /// one place to change if that ever differs.
     pub const fn errno(self) -> i32 {
         match self {
-            OutError::ShortForPi | OutError::ShortForVnetHdr | OutError::UnexpectedGsoType => {
-                EINVAL
-            }
+            OutError::ShortForPi
+            | OutError::ShortForVnetHdr
+            | OutError::UnexpectedGsoType
+            | OutError::UnexpectedTunnel => EINVAL,
+            OutError::HdrTooSmallForOffloads => EFAULT,
         }
     }
 }
@@ -309,6 +336,32 @@ pub fn hdr_from_skb(
     Ok(hdr)
 }
 
+/// Builds the header of a UDP tunnel skb as Linux 7.x's
+/// `virtio_net_hdr_tnl_from_skb()` does (tun passes `has_data_valid`
+/// false there, and the header is little endian).
+///
+/// The plain fields come from [`hdr_from_skb`] on the skb without its
+/// tunnel bits; `gso_type` then gets the outer family
+/// (`VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6` when `skb->protocol` is IPv6, else
+/// `_IPV4`) and `flags` `VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM` for
+/// `SKB_GSO_UDP_TUNNEL_CSUM`. The offsets are [`SkbInfo::tunnel`].
+pub fn tnl_hdr_from_skb(skb: &SkbInfo, vlan_hlen: u32) -> Result<VnetHdr, OutError> {
+    let plain = SkbInfo {
+        gso_type: skb.gso_type & !skb.tunnel_bits(),
+        ..*skb
+    };
+    let mut hdr = hdr_from_skb(&plain, false, vlan_hlen)?;
+    hdr.gso_type |= if skb.protocol == ETH_P_IPV6 {
+        VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6
+    } else {
+        VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4
+    };
+    if skb.gso_type & SKB_GSO_UDP_TUNNEL_CSUM != 0 {
+        hdr.flags |= VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM;
+    }
+    Ok(hdr)
+}
+
 /// Writes a vnet header of `out.len()` bytes: the 10 header bytes, then zeroes.
 ///
 /// The caller sizes `out` to `vnet_hdr_sz`. If `out` is shorter than 10
@@ -381,6 +434,12 @@ pub struct ReadCtx {
     pub vnet_hdr_sz: Option<u32>,
     /// Byte order of the header fields (`tun_is_little_endian()`).
     pub order: ByteOrder,
+    /// Which kernel's tun.c the rules follow.
+    pub abi: TunAbi,
+    /// The device has `NETIF_F_GSO_UDP_TUNNEL` in its features now (Linux
+    /// 7.x, from `TUNSETOFFLOAD`): headers are 24 bytes and tunnel skbs
+    /// are described.
+    pub tnl_offload: bool,
 }
 
 impl ReadCtx {
@@ -394,6 +453,8 @@ impl ReadCtx {
             no_pi,
             vnet_hdr_sz,
             order: ByteOrder::native(),
+            abi: TunAbi::Linux6_12,
+            tnl_offload: false,
         }
     }
 
@@ -450,7 +511,17 @@ pub struct ReadPlan {
     pub pi: Option<TunPi>,
     /// The vnet header, or `None` without `IFF_VNET_HDR`.
     pub hdr: Option<VnetHdr>,
-    /// Byte order of the header's fields.
+    /// The tunnel offsets of a 24-byte header (zero for a plain skb).
+    pub tunnel: TunnelOffsets,
+    /// Bytes of the header image C copies: 10, or 24 with tunnel GSO on
+    /// (Linux 7.x); the rest of `vnet_hdr_sz` is padding.
+    pub hdr_image_len: usize,
+    /// Linux 7.x with tunnel GSO on and `vnet_hdr_sz` below 24: the read
+    /// writes the header image into what room there is, zeroes the rest of
+    /// the buffer and fails with `EFAULT`, the packet dropped
+    /// ([`OutError::HdrTooSmallForOffloads`]).
+    pub overrun: bool,
+    /// Byte order of the header's fields (little endian for a tunnel skb).
     pub order: ByteOrder,
     /// Offset of the vnet header in the buffer (the PI length, 0 or 4).
     pub hdr_offset: usize,
@@ -481,9 +552,31 @@ impl ReadPlan {
         }
     }
 
-    /// Returns the bytes between the 10 header bytes and `vnet_hdr_sz`, which C skips.
+    /// Returns the encoded header image, of which the first
+    /// [`ReadPlan::hdr_image_len`] bytes are written, or `None` without
+    /// `IFF_VNET_HDR`.
+    ///
+    /// Its layout is `struct virtio_net_hdr_v1_hash_tunnel`: the 10 bytes of
+    /// `struct virtio_net_hdr`, `num_buffers` and the hash fields (zero),
+    /// then the two tunnel offsets, little endian.
+    pub const fn hdr_image(&self) -> Option<[u8; TUN_VNET_TNL_SIZE]> {
+        match self.hdr {
+            Some(hdr) => {
+                let [a, b, c, d, e, f, g, h, i, j] = hdr.to_bytes(self.order);
+                let [o0, o1] = self.tunnel.outer_th.to_le_bytes();
+                let [n0, n1] = self.tunnel.inner_nh.to_le_bytes();
+                Some([
+                    a, b, c, d, e, f, g, h, i, j, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, o0, o1, n0, n1,
+                ])
+            }
+            None => None,
+        }
+    }
+
+    /// Returns the bytes between the header image and `vnet_hdr_sz`, which
+    /// 6.12's C skips and 7.x's zeroes.
     pub const fn hdr_pad(&self) -> usize {
-        self.vnet_hdr_sz.saturating_sub(VIRTIO_NET_HDR_LEN)
+        self.vnet_hdr_sz.saturating_sub(self.hdr_image_len)
     }
 
     /// Returns the bytes from the start of the buffer to the end of the packet copy.
@@ -538,11 +631,29 @@ pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
 
     // R2 and R3, `tun_put_user()`.
     let mut hdr = None;
+    let mut tunnel = TunnelOffsets::default();
+    let mut order = ctx.order;
+    let tnl_offload = ctx.abi.has_udp_tunnel() && ctx.tnl_offload;
+    let hdr_image_len = if tnl_offload {
+        TUN_VNET_TNL_SIZE
+    } else {
+        VIRTIO_NET_HDR_LEN
+    };
     if vnet_hdr_sz != 0 {
         rem = rem
             .checked_sub(vnet_hdr_sz)
             .ok_or(OutError::ShortForVnetHdr)?;
-        hdr = Some(hdr_from_skb(skb, true, vlan_hlen)?);
+        if ctx.abi.has_udp_tunnel() && skb.tunnel_bits() != 0 {
+            // R3b, `virtio_net_hdr_tnl_from_skb()`.
+            if !tnl_offload {
+                return Err(OutError::UnexpectedTunnel);
+            }
+            hdr = Some(tnl_hdr_from_skb(skb, vlan_hlen)?);
+            tunnel = skb.tunnel;
+            order = ByteOrder::Little;
+        } else {
+            hdr = Some(hdr_from_skb(skb, true, vlan_hlen)?);
+        }
     }
 
     // R4 and R5, `tun_put_user()`.
@@ -563,7 +674,11 @@ pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
     Ok(ReadPlan {
         pi,
         hdr,
-        order: ctx.order,
+        tunnel,
+        hdr_image_len,
+        // R2b, `__tun_vnet_hdr_put()`.
+        overrun: hdr.is_some() && vnet_hdr_sz < hdr_image_len,
+        order,
         hdr_offset: pi_len,
         vnet_hdr_sz,
         data_offset: pi_len.saturating_add(vnet_hdr_sz),

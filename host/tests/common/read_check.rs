@@ -12,6 +12,7 @@
 //! Every test binary that includes this file calls [`fuzz_one`], which
 //! reaches every item here.
 
+use rtun_host::abi::TunAbi;
 use rtun_host::errno::EINVAL;
 use rtun_host::features::*;
 use rtun_host::vnet_hdr::*;
@@ -151,6 +152,9 @@ fn check_refused(ctx: &ReadCtx, skb: &SkbInfo, e: OutError) {
             assert!(ctx.vnet_hdr_sz.is_some());
             assert!(model_hdr(skb, skb.vlan_hlen()).is_none());
         }
+        OutError::UnexpectedTunnel | OutError::HdrTooSmallForOffloads => {
+            panic!("the checked rules are 6.12's, which have no {e:?}")
+        }
     }
 }
 
@@ -269,7 +273,7 @@ fn check_accepted(ctx: &ReadCtx, skb: &SkbInfo, plan: &ReadPlan) {
 
 /// Asserts the offload rules for one `TUNSETOFFLOAD` argument; returns the result.
 pub fn check_offload(arg: u64) -> Result<u64, OffloadError> {
-    let res = offload_features(arg);
+    let res = offload_features(TunAbi::Linux6_12, arg);
     match res {
         Ok(f) => {
             assert_eq!(
@@ -280,7 +284,10 @@ pub fn check_offload(arg: u64) -> Result<u64, OffloadError> {
             assert_eq!(arg & !0x7F, 0);
             assert_eq!(f != 0, arg != 0);
             assert_eq!(f & NETIF_F_HW_CSUM != 0, arg & TUN_F_CSUM != 0);
-            assert_eq!(fix_features(u64::MAX, f) & TUN_USER_FEATURES, f);
+            assert_eq!(
+                fix_features(TunAbi::Linux6_12, u64::MAX, f) & TUN_USER_FEATURES,
+                f
+            );
         }
         Err(OffloadError::Unconsumed(left)) => {
             assert_ne!(left, 0);
@@ -375,6 +382,7 @@ pub fn decode_fuzz_input(data: &[u8]) -> (ReadCtx, SkbInfo, u64) {
         csum_start_offset,
         csum_offset,
         vlan,
+        tunnel: TunnelOffsets::default(),
     };
     (
         ReadCtx {
@@ -382,6 +390,8 @@ pub fn decode_fuzz_input(data: &[u8]) -> (ReadCtx, SkbInfo, u64) {
             no_pi,
             vnet_hdr_sz,
             order,
+            abi: TunAbi::Linux6_12,
+            tnl_offload: false,
         },
         skb,
         arg,
