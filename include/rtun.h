@@ -250,10 +250,15 @@ int rtun_ring_init(struct ptr_ring *ring);
 int rtun_ring_resize(struct ptr_ring *ring, unsigned int size);
 void rtun_ring_cleanup(struct ptr_ring *ring);
 bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
-		       struct sk_buff *skb);
+		       struct sk_buff *skb, struct net_device *bp_dev);
+void rtun_ring_force_wake(struct ptr_ring *ring, struct net_device *dev,
+			  u32 *cons_cnt);
+void rtun_ring_reset_consumed(struct ptr_ring *ring, u32 *cons_cnt);
 struct sk_buff *rtun_ring_consume(struct ptr_ring *ring);
 struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
-				       struct rtun_skb_info *info);
+				       struct rtun_skb_info *info,
+				       struct net_device *bp_dev,
+				       u32 *cons_cnt);
 bool rtun_ring_empty(struct ptr_ring *ring);
 void rtun_waitqueue_init(struct wait_queue_head *wq);
 void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,

@@ -18,6 +18,7 @@
 #include <linux/skbuff.h>
 #include <net/flow_dissector.h>
 #include <net/ip_tunnels.h>
+#include <net/sch_generic.h>
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
 
@@ -617,18 +618,104 @@ void rtun_ring_cleanup(struct ptr_ring *ring)
 	ptr_ring_cleanup(ring, rtun_ring_free_skb);
 }
 
+/* Linux 7.x's __ptr_ring_check_produce() == -ENOSPC, also for 6.12. */
+static bool rtun_ring_full(struct ptr_ring *ring)
+{
+	return ring->size && __ptr_ring_full(ring);
+}
+
+/*
+ * IFF_BACKPRESSURE (Linux 7.x), after a produce under the producer lock: a
+ * running device whose queue has a qdisc stops that queue when the ring is
+ * full, and wakes it again if a reader made room meanwhile (tun_net_xmit()).
+ */
+static void rtun_bp_after_produce(struct ptr_ring *ring,
+				  struct net_device *dev)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, 0);
+	struct Qdisc *qdisc = rcu_access_pointer(txq->qdisc);
+
+	if (!netif_running(dev) || !qdisc->enqueue || !rtun_ring_full(ring))
+		return;
+	netif_tx_stop_queue(txq);
+	/* Paired with smp_mb() in rtun_bp_after_consume(). */
+	smp_mb__after_atomic();
+	if (!rtun_ring_full(ring))
+		netif_tx_wake_queue(txq);
+}
+
+/*
+ * IFF_BACKPRESSURE, after @consumed packets left the ring under the
+ * consumer lock: a stopped queue wakes once half the ring drained or it is
+ * empty (__tun_wake_queue()).  A stop by ndo_stop is left alone.
+ */
+static void rtun_bp_after_consume(struct ptr_ring *ring,
+				  struct net_device *dev, u32 *cons_cnt,
+				  u32 consumed)
+{
+	struct netdev_queue *txq;
+
+	if (unlikely(!netif_running(dev)))
+		return;
+	txq = netdev_get_tx_queue(dev, 0);
+	/* Paired with smp_mb__after_atomic() in rtun_bp_after_produce(). */
+	smp_mb();
+	if (!netif_tx_queue_stopped(txq))
+		return;
+	*cons_cnt += consumed;
+	if (*cons_cnt >= ring->size / 2 || __ptr_ring_empty(ring)) {
+		netif_tx_wake_queue(txq);
+		*cons_cnt = 0;
+	}
+}
+
 /*
  * Queues @skb unless the ring is full, then wakes a reader sleeping on @wq,
- * if there is one (as sock_def_readable() does).
+ * if there is one (as sock_def_readable() does).  @bp_dev is the device
+ * when it has IFF_BACKPRESSURE, else NULL.
  */
 bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
-		       struct sk_buff *skb)
+		       struct sk_buff *skb, struct net_device *bp_dev)
 {
-	if (ptr_ring_produce(ring, skb))
+	int ret;
+
+	spin_lock(&ring->producer_lock);
+	ret = __ptr_ring_produce(ring, skb);
+	if (bp_dev)
+		rtun_bp_after_produce(ring, bp_dev);
+	spin_unlock(&ring->producer_lock);
+	if (ret)
 		return false;
 	if (wq_has_sleeper(wq))
 		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
 	return true;
+}
+
+/*
+ * Wakes the device's queue and forgets the consumed count, with both ring
+ * locks held so that no produce can stop it meanwhile and no close can be
+ * undone (tun_force_wake_queue(), Linux 7.x).
+ */
+void rtun_ring_force_wake(struct ptr_ring *ring, struct net_device *dev,
+			  u32 *cons_cnt)
+{
+	spin_lock_bh(&ring->consumer_lock);
+	spin_lock(&ring->producer_lock);
+	*cons_cnt = 0;
+	if (netif_running(dev))
+		netif_wake_subqueue(dev, 0);
+	spin_unlock(&ring->producer_lock);
+	spin_unlock_bh(&ring->consumer_lock);
+}
+
+/* Forgets the consumed count under both ring locks (tun_net_close()). */
+void rtun_ring_reset_consumed(struct ptr_ring *ring, u32 *cons_cnt)
+{
+	spin_lock_bh(&ring->consumer_lock);
+	spin_lock(&ring->producer_lock);
+	*cons_cnt = 0;
+	spin_unlock(&ring->producer_lock);
+	spin_unlock_bh(&ring->consumer_lock);
 }
 
 /* What tun_put_user() reads from an skb. */
@@ -672,10 +759,17 @@ struct sk_buff *rtun_ring_consume(struct ptr_ring *ring)
  * reads from it, in one call (C's tun_do_read() inlines both).
  */
 struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
-				       struct rtun_skb_info *info)
+				       struct rtun_skb_info *info,
+				       struct net_device *bp_dev,
+				       u32 *cons_cnt)
 {
-	struct sk_buff *skb = ptr_ring_consume(ring);
+	struct sk_buff *skb;
 
+	spin_lock(&ring->consumer_lock);
+	skb = __ptr_ring_consume(ring);
+	if (skb && bp_dev)
+		rtun_bp_after_consume(ring, bp_dev, cons_cnt, 1);
+	spin_unlock(&ring->consumer_lock);
 	if (skb)
 		rtun_skb_get_info(skb, info);
 	return skb;

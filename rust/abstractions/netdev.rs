@@ -52,7 +52,7 @@ pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
     /// The device is brought up (`ndo_open`), with RTNL held.
     fn open(dev: &NetDevice, data: &Self) -> Result;
     /// The device is brought down (`ndo_stop`), with RTNL held.
-    fn stop(dev: &NetDevice, data: &Self) -> Result;
+    fn stop(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result;
     /// The stack hands over a packet to transmit (`ndo_start_xmit`), under RCU.
     ///
     /// Returns false if the packet was dropped.
@@ -762,8 +762,12 @@ impl<T: NetDevOps> Adapter<T> {
     ///
     /// Called by the core only, on a live device of this table.
     unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: the core calls `ndo_stop` with RTNL held, and the callee
+        // only takes shared borrows.
+        let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: as the function's contract says.
-        unsafe { Self::with_own_dev(dev, Ok(()), T::stop) }.map_or_else(|e| e.to_errno(), |()| 0)
+        unsafe { Self::with_own_dev(dev, Ok(()), |d, p| T::stop(d, p, &rtnl)) }
+            .map_or_else(|e| e.to_errno(), |()| 0)
     }
 
     /// `ndo_start_xmit`.

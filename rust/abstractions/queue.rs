@@ -12,6 +12,7 @@
 use super::compat::{opaque_raw, pin_init_from_closure, PinInit};
 use super::ffi;
 use super::file::{File, PollTable};
+use super::netdev::NetDevice;
 use super::skb::Skb;
 use crate::pure::vnet_out::SkbInfo;
 use core::marker::PhantomPinned;
@@ -33,6 +34,10 @@ pub(crate) struct SkbQueue {
     ring: Opaque<ffi::PtrRing>,
     #[pin]
     wq: Opaque<bindings::wait_queue_head>,
+    /// Packets read since the device's queue was stopped for backpressure
+    /// (C's `tfile->cons_cnt`); only the shim touches it, under the ring's
+    /// consumer lock (and its producer lock to reset it).
+    cons_cnt: Opaque<u32>,
     #[pin]
     _pin: PhantomPinned,
 }
@@ -56,6 +61,7 @@ impl SkbQueue {
             ring <- ring,
             // SAFETY: `slot` is valid, pinned memory for a `wait_queue_head`.
             wq <- Opaque::ffi_init(|slot| unsafe { ffi::rtun_waitqueue_init(slot) }),
+            cons_cnt: Opaque::new(0),
             _pin: PhantomPinned,
         }? Error)
     }
@@ -85,12 +91,22 @@ impl SkbQueue {
     /// gives the packet back if full.
     ///
     /// Called with bottom halves off (`ndo_start_xmit`).
-    pub(crate) fn push(&self, skb: Skb) -> core::result::Result<(), Skb> {
+    ///
+    /// With `backpressure` (the device, when it has `IFF_BACKPRESSURE`), a
+    /// full ring stops the device's queue instead of dropping what comes
+    /// next, as Linux 7.x's `tun_net_xmit()` does.
+    pub(crate) fn push(
+        &self,
+        skb: Skb,
+        backpressure: Option<&NetDevice>,
+    ) -> core::result::Result<(), Skb> {
         let raw = skb.into_raw();
+        let bp = backpressure.map_or(core::ptr::null_mut(), NetDevice::as_ptr);
         // SAFETY: the ring and the wait queue are initialised; the caller runs
-        // with bottom halves off, as the producer lock requires; ownership of
-        // `raw` passes to the ring when the call returns true.
-        if unsafe { ffi::rtun_ring_produce(self.ring(), self.wq.get(), raw) } {
+        // with bottom halves off, as the producer lock requires; `bp` is null
+        // or a live device (borrowed for the call); ownership of `raw` passes
+        // to the ring when the call returns true.
+        if unsafe { ffi::rtun_ring_produce(self.ring(), self.wq.get(), raw, bp) } {
             Ok(())
         } else {
             // SAFETY: the ring refused `raw`, so it is still ours.
@@ -107,14 +123,36 @@ impl SkbQueue {
     }
 
     /// Takes the first packet, if any, with what the read path reads from it.
+    ///
+    /// With `backpressure`, a queue stopped by [`SkbQueue::push`] is woken
+    /// once half the ring drained (`__tun_wake_queue()`).
     #[inline]
-    fn pop_info(&self) -> Option<(Skb, SkbInfo)> {
+    fn pop_info(&self, backpressure: Option<&NetDevice>) -> Option<(Skb, SkbInfo)> {
         let mut info = ffi::rtun_skb_info::default();
-        // SAFETY: the ring is initialised; the shim takes the consumer lock
-        // and fills `info`, valid for writes, when it returns an skb.
-        let raw = unsafe { ffi::rtun_ring_consume_info(self.ring(), &mut info) };
+        let bp = backpressure.map_or(core::ptr::null_mut(), NetDevice::as_ptr);
+        // SAFETY: the ring is initialised; the shim takes the consumer lock,
+        // under which it alone touches `cons_cnt`, and fills `info`, valid
+        // for writes, when it returns an skb; `bp` is null or a live device.
+        let raw =
+            unsafe { ffi::rtun_ring_consume_info(self.ring(), &mut info, bp, self.cons_cnt.get()) };
         // SAFETY: a consumed skb is owned by the caller.
         (!raw.is_null()).then(|| (unsafe { Skb::from_raw(raw) }, Skb::info_from_raw(&info)))
+    }
+
+    /// Wakes `dev`'s queue if it runs and forgets the packets counted
+    /// towards a backpressure wake (`tun_force_wake_queue()`, Linux 7.x).
+    pub(crate) fn force_wake(&self, dev: &NetDevice) {
+        // SAFETY: the ring is initialised and `dev` live; the shim takes
+        // both ring locks around its use of `cons_cnt`.
+        unsafe { ffi::rtun_ring_force_wake(self.ring(), dev.as_ptr(), self.cons_cnt.get()) };
+    }
+
+    /// Forgets the packets counted towards a backpressure wake, as
+    /// `tun_net_close()` does before it stops the queues.
+    pub(crate) fn reset_consumed(&self) {
+        // SAFETY: the ring is initialised; the shim takes both ring locks
+        // around its use of `cons_cnt`.
+        unsafe { ffi::rtun_ring_reset_consumed(self.ring(), self.cons_cnt.get()) };
     }
 
     /// Frees every queued packet.
@@ -146,8 +184,9 @@ impl SkbQueue {
         &self,
         nonblock: bool,
         shut_down: impl Fn() -> bool,
+        backpressure: Option<&NetDevice>,
     ) -> Result<(Skb, SkbInfo)> {
-        if let Some(popped) = self.pop_info() {
+        if let Some(popped) = self.pop_info(backpressure) {
             return Ok(popped);
         }
         if nonblock {
@@ -165,7 +204,7 @@ impl SkbQueue {
                     bindings::TASK_INTERRUPTIBLE as i32,
                 )
             };
-            if let Some(popped) = self.pop_info() {
+            if let Some(popped) = self.pop_info(backpressure) {
                 break Ok(popped);
             }
             if kernel::current!().signal_pending() {

@@ -12,6 +12,7 @@ use crate::abstractions::skb::{self, Skb};
 use crate::pure::errno::{EINVAL, EOPNOTSUPP};
 use crate::pure::features;
 use crate::pure::iff::{Kind, SetIff};
+use crate::pure::uapi::IFF_BACKPRESSURE;
 use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use kernel::bindings;
@@ -141,6 +142,11 @@ impl RtunDev {
         }
     }
 
+    /// Returns whether the device has `IFF_BACKPRESSURE` (Linux 7.x).
+    pub(crate) fn backpressure(&self) -> bool {
+        self.flags() & IFF_BACKPRESSURE != 0
+    }
+
     /// Returns the device's kind.
     pub(crate) fn kind(&self) -> Kind {
         self.kind
@@ -258,7 +264,13 @@ impl NetDevOps for RtunDev {
         Ok(())
     }
 
-    fn stop(dev: &NetDevice, _data: &Self) -> Result {
+    fn stop(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result {
+        // Linux 7.x's `tun_net_close()` first forgets what readers counted
+        // towards a backpressure wake, under the ring locks, so that the
+        // stop below is the last word.
+        if let Some(file) = data.file.get(rtnl).filter(|_| TUN_ABI.has_backpressure()) {
+            file.reset_backpressure();
+        }
         dev.tx_stop();
         Ok(())
     }
@@ -268,7 +280,9 @@ impl NetDevOps for RtunDev {
         // a full queue drop the packet, count it in `tx_dropped`, and tell the
         // sender (`NET_XMIT_DROP`).
         let queued = match data.file.get_rcu(rcu) {
-            Some(file) if skb.tx_prepare() => file.queue_packet(skb),
+            Some(file) if skb.tx_prepare() => {
+                file.queue_packet(skb, data.backpressure().then_some(dev))
+            }
             _ => {
                 drop(skb);
                 false
@@ -293,7 +307,7 @@ impl NetDevOps for RtunDev {
         // the rest without counting them (tun_queue_resize()); if that
         // fails, the core puts the old length back.
         match data.file.get(rtnl) {
-            Some(file) => file.resize_queue(dev.tx_queue_len(), rtnl),
+            Some(file) => file.resize_queue(dev, dev.tx_queue_len(), rtnl),
             None => Ok(()),
         }
     }

@@ -122,7 +122,7 @@ pub(crate) fn read(
     if !ctx.dequeues() {
         return Ok(0);
     }
-    let (skb, info) = queue.pop_wait(nonblock, shut_down)?;
+    let (skb, info) = queue.pop_wait(nonblock, shut_down, data.backpressure().then_some(dev))?;
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {

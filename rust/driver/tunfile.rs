@@ -89,8 +89,10 @@ impl TunFile {
     /// Queues a transmitted packet for `read()` unless the queue is full.
     ///
     /// Called from `ndo_start_xmit`; returns false if the packet was dropped.
-    pub(crate) fn queue_packet(&self, skb: Skb) -> bool {
-        match self.queue.push(skb) {
+    ///
+    /// `backpressure` is the device when it has `IFF_BACKPRESSURE`.
+    pub(crate) fn queue_packet(&self, skb: Skb, backpressure: Option<&NetDevice>) -> bool {
+        match self.queue.push(skb, backpressure) {
             Ok(()) => true,
             Err(skb) => {
                 drop(skb);
@@ -101,8 +103,20 @@ impl TunFile {
 
     /// Makes the queue hold `size` packets, keeping the oldest (C's
     /// `tun_queue_resize()`); `ENOMEM` leaves it as it was.
-    pub(crate) fn resize_queue(&self, size: u32, _rtnl: &Rtnl) -> Result {
-        self.queue.resize(size)
+    ///
+    /// On Linux 7.x a resized queue wakes the device's queue
+    /// (`tun_queue_resize()`).
+    pub(crate) fn resize_queue(&self, dev: &NetDevice, size: u32, _rtnl: &Rtnl) -> Result {
+        self.queue.resize(size)?;
+        if TUN_ABI.has_backpressure() {
+            self.queue.force_wake(dev);
+        }
+        Ok(())
+    }
+
+    /// Forgets the packets read towards a backpressure wake (`tun_net_close()`).
+    pub(crate) fn reset_backpressure(&self) {
+        self.queue.reset_consumed();
     }
 
     /// Returns a counted reference to the attached device.
@@ -116,7 +130,7 @@ impl TunFile {
         if this.dev.is_set(rtnl) {
             return Err(from_errno(EEXIST));
         }
-        let want = SetIff::parse_abi(req.flags(), abi()).map_err(iff_error)?;
+        let want = SetIff::parse_for(req.flags(), abi(), TUN_ABI).map_err(iff_error)?;
         let name = req.name_buf();
         let existing = NetDevice::get_by_name(&this.net, &name, rtnl).map(ARef::from);
         let dev = match existing {
@@ -155,7 +169,10 @@ impl TunFile {
             }
         };
         dev.set_carrier(want.carrier);
-        if dev.is_running() {
+        if TUN_ABI.has_backpressure() {
+            // Linux 7.x's `tun_attach()`: `tun_force_wake_queue()`.
+            this.queue.force_wake(&dev);
+        } else if dev.is_running() {
             dev.tx_wake();
         }
         req.set_name(&dev.name());
@@ -219,7 +236,7 @@ impl FileOps for TunFile {
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: UserArg) -> Result<isize> {
         match cmd {
             uapi::TUNGETFEATURES => {
-                arg.write(&iff::RTUN_TUNGETFEATURES.to_ne_bytes())?;
+                arg.write(&iff::tungetfeatures(TUN_ABI).to_ne_bytes())?;
                 return Ok(0);
             }
             uapi::TUNSETQUEUE => {

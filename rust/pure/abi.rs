@@ -59,6 +59,11 @@ impl TunAbi {
         }
     }
 
+    /// Returns whether this tun.c knows `IFF_BACKPRESSURE` (Linux 7.x).
+    pub const fn has_backpressure(self) -> bool {
+        matches!(self, TunAbi::Linux7)
+    }
+
     /// Returns what a fault in the read header's padding does.
     pub const fn pad_fault(self) -> PadFault {
         match self {

@@ -6,6 +6,7 @@
 //! `__tun_chr_ioctl()` of Linux 6.12 `drivers/net/tun.c`, except where a
 //! comment says why rtun deliberately differs. Imports only `core`.
 
+use crate::pure::abi::TunAbi;
 use crate::pure::features::Rfc2008Flags;
 use crate::pure::uapi::*;
 
@@ -44,8 +45,23 @@ impl Kind {
 /// `IFF_NAPI_FRAGS`; it neither advertises them nor accepts them.
 pub const RTUN_FEATURES: u16 = IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR;
 
-/// What rtun's `TUNGETFEATURES` reports.
+/// What rtun's `TUNGETFEATURES` reports on Linux 6.12.
 pub const RTUN_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | RTUN_FEATURES) as u32;
+
+/// Per-device flags only some kernels' tun.c know: `IFF_BACKPRESSURE` on
+/// Linux 7.x (in its `TUN_FEATURES`); 6.12 ignores the bit as unknown.
+pub const fn kernel_features(abi: TunAbi) -> u16 {
+    if abi.has_backpressure() {
+        IFF_BACKPRESSURE
+    } else {
+        0
+    }
+}
+
+/// What rtun's `TUNGETFEATURES` reports on the kernel `abi` names.
+pub const fn tungetfeatures(abi: TunAbi) -> u32 {
+    RTUN_TUNGETFEATURES | kernel_features(abi) as u32
+}
 
 /// Flags C tun accepts that rtun refuses with `EINVAL` instead of ignoring.
 ///
@@ -147,6 +163,14 @@ impl SetIff {
         })
     }
 
+    /// Validates the flags of a `TUNSETIFF` request under `abi`, storing
+    /// the flags only the kernel `tun_abi` names knows as well.
+    pub fn parse_for(flags: u16, abi: Abi, tun_abi: TunAbi) -> Result<Self, IffError> {
+        let mut req = Self::parse_abi(flags, abi)?;
+        req.dev_flags |= flags & kernel_features(tun_abi);
+        Ok(req)
+    }
+
     /// Validates the flags of a `TUNSETIFF` request under `abi`.
     ///
     /// Under [`Abi::Rfc2008`], `0x4000` is `IFF_SEND_GSO` (header on write,
@@ -193,7 +217,8 @@ impl SetIff {
 /// rtun attaches no socket filters, so `IFF_NOFILTER` is always set, as C
 /// does when no filter is attached.
 pub const fn getiff_flags(dev_flags: u16) -> u16 {
-    (dev_flags & (RTUN_FEATURES | IFF_PERSIST | IFF_TUN | IFF_TAP)) | IFF_NOFILTER
+    let kept = RTUN_FEATURES | IFF_BACKPRESSURE | IFF_PERSIST | IFF_TUN | IFF_TAP;
+    (dev_flags & kept) | IFF_NOFILTER
 }
 
 #[cfg(test)]
@@ -204,6 +229,22 @@ mod tests {
     fn features_word_is_the_implemented_subset_of_c() {
         assert_eq!(RTUN_TUNGETFEATURES, 0x7043);
         assert_eq!(RTUN_TUNGETFEATURES & !C_TUNGETFEATURES, 0);
+        assert_eq!(tungetfeatures(TunAbi::Linux6_12), 0x7043);
+        // 7.x's C reports 0x71f3: rtun has all but multiqueue and NAPI.
+        assert_eq!(tungetfeatures(TunAbi::Linux7), 0x70c3);
+    }
+
+    #[test]
+    fn backpressure_is_stored_on_7x_only() {
+        let f = IFF_TAP | IFF_BACKPRESSURE;
+        let r = SetIff::parse_for(f, Abi::Upstream, TunAbi::Linux7).unwrap();
+        assert_eq!(r.dev_flags, IFF_TAP | IFF_BACKPRESSURE);
+        assert_eq!(
+            getiff_flags(r.dev_flags),
+            IFF_TAP | IFF_BACKPRESSURE | IFF_NOFILTER
+        );
+        let r = SetIff::parse_for(f, Abi::Upstream, TunAbi::Linux6_12).unwrap();
+        assert_eq!(r.dev_flags, IFF_TAP);
     }
 
     #[test]

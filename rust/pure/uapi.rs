@@ -85,6 +85,8 @@ pub const IFF_NAPI: u16 = 0x0010;
 pub const IFF_NAPI_FRAGS: u16 = 0x0020;
 /// Create the device with its carrier off.
 pub const IFF_NO_CARRIER: u16 = 0x0040;
+/// With a qdisc, a full queue stops the device instead of dropping (`IFF_BACKPRESSURE`, Linux 7.x).
+pub const IFF_BACKPRESSURE: u16 = 0x0080;
 /// One queue per attached file.
 pub const IFF_MULTI_QUEUE: u16 = 0x0100;
 /// `TUNSETQUEUE`: attach this queue.
