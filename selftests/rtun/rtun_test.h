@@ -32,6 +32,15 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 
+/* Linux 7.x's if_tun.h, for builds against older headers. */
+#ifndef IFF_BACKPRESSURE
+#define IFF_BACKPRESSURE 0x0080
+#endif
+#ifndef TUN_F_UDP_TUNNEL_GSO
+#define TUN_F_UDP_TUNNEL_GSO 0x080
+#define TUN_F_UDP_TUNNEL_GSO_CSUM 0x100
+#endif
+
 /* ---- bytes and checksums ---- */
 
 static inline void put16(unsigned char *p, uint16_t v)

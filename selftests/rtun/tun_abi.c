@@ -73,7 +73,7 @@ FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
 	 * Documentation/differences.md.
 	 */
 	.features = REQUIRED_FEATURES | IFF_VNET_HDR,
-	.features_7 = REQUIRED_FEATURES | IFF_VNET_HDR,
+	.features_7 = REQUIRED_FEATURES | IFF_VNET_HDR | IFF_BACKPRESSURE,
 	/* Documentation/differences.md D3: refused, not silently ignored. */
 	.unimplemented_errno = EINVAL,
 };

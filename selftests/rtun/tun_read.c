@@ -1945,4 +1945,44 @@ TEST_F(tun_read, vlan_tag_reinserted)
 	EXPECT_EQ(9 * p.len, stat_of(b, "tx_bytes"));
 }
 
+/*
+ * IFF_BACKPRESSURE (Linux 7.x): a full queue stops the device's transmit
+ * queue, so what the qdisc holds waits instead of being dropped: nothing
+ * is counted in tx_dropped, the qdisc drops what it cannot hold, and the
+ * reader gets the queue's packets, then the qdisc's once it has read half
+ * of them (tun_net_xmit(), __tun_wake_queue()).  TUNGETIFF reports it.
+ */
+TEST_F(tun_read, backpressure)
+{
+	struct tdev *d = &self->dev[0];
+	unsigned char buf[2048];
+	static struct pkt p;
+	struct ifreq ifr = {};
+	long drop0;
+	int i, got;
+
+	if (!kernel_at_least(7, 0))
+		SKIP(return, "IFF_BACKPRESSURE is Linux 7.x's");
+	tdev_new(_metadata, d, variant->node, "dut0",
+		 IFF_TAP | IFF_NO_PI | IFF_BACKPRESSURE, 0, true);
+	ASSERT_EQ(0, ioctl(d->fd, TUNGETIFF, &ifr));
+	EXPECT_EQ(IFF_BACKPRESSURE, ifr.ifr_flags & IFF_BACKPRESSURE);
+	ASSERT_EQ(0, sh("ip link set dev %s txqueuelen 5", d->name));
+	pkt_udp(&p, d, 4, 100);
+	drop0 = stat_of(d, "tx_dropped");
+	/*
+	 * 5 in the queue, one dequeued by the qdisc and held back as the
+	 * queue stopped, 5 in pfifo_fast's band, 1 dropped by it.
+	 */
+	for (i = 0; i < 12; i++)
+		inject_pkt(self->psock, d, &p);
+	EXPECT_EQ(drop0, stat_of(d, "tx_dropped"));
+	for (got = 0; got < 12; got++)
+		if (tdev_read(d, buf, sizeof(buf), 1000) != (ssize_t)p.len)
+			break;
+	EXPECT_EQ(11, got);
+	EXPECT_EQ(drop0, stat_of(d, "tx_dropped"));
+	EXPECT_EQ(11, stat_of(d, "tx_packets"));
+}
+
 TEST_HARNESS_MAIN

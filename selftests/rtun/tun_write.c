@@ -910,6 +910,146 @@ TEST_F(tun_write, tap_hdr_len)
 	free(p);
 }
 
+/* ---- UDP tunnel GSO (Linux 7.x) ---- */
+
+#define GSO_TNL4	0x20	/* VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV4 */
+#define GSO_TNL6	0x40	/* VIRTIO_NET_HDR_GSO_UDP_TUNNEL_IPV6 */
+#define F_TNL_CSUM	0x08	/* VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM */
+#define TNL_HDR_SZ	24	/* struct virtio_net_hdr_v1_hash_tunnel */
+
+/* A TCPv4-in-GENEVE-in-IPv4 frame: outer UDP at 34, inner IP at 64. */
+static unsigned char *geneve_frame(size_t payload, size_t *len)
+{
+	struct pkt *in = pkt_simple(true, 4, IPPROTO_TCP, payload, true);
+	size_t ulen = 8 + 8 + in->len, n = 14 + 20 + ulen;
+	unsigned char *f = xmalloc(n), *ip = f + 14, *udp = ip + 20;
+	uint32_t sum = 0;
+	int i;
+
+	memcpy(f, pkt_mac_dst, 6);
+	memcpy(f + 6, pkt_mac_src, 6);
+	put16(f + 12, ETH_P_IP);
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	put16(ip + 2, 20 + ulen);
+	ip[6] = 0x40;
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 12, pkt_ip4_src, 4);
+	memcpy(ip + 16, pkt_ip4_dst, 4);
+	for (i = 0; i < 20; i += 2)
+		sum += get16(ip + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put16(ip + 10, ~sum & 0xffff);
+	put16(udp, 40000);
+	put16(udp + 2, 6081);
+	put16(udp + 4, ulen);
+	put16(udp + 6, 0);
+	/* GENEVE: no options, Ethernet inside, VNI 1. */
+	memset(udp + 8, 0, 8);
+	put16(udp + 10, 0x6558);
+	udp[14] = 1;
+	memcpy(udp + 16, in->data, in->len);
+	free(in);
+	*len = n;
+	return f;
+}
+
+/*
+ * Write @f of @len bytes on @d with header @h and tunnel offsets
+ * @outer_th and @inner_nh in header bytes 20..23 (little endian).
+ */
+static void check_tnl_write(struct __test_metadata *_metadata, struct tdev *d,
+			    const struct vhdr *h, uint16_t outer_th,
+			    uint16_t inner_nh, const unsigned char *f,
+			    size_t len, const struct expect *e,
+			    const char *what)
+{
+	struct iovec iov;
+	unsigned char *fr;
+
+	fr = frame_new(d, h, ETH_P_IP, f, len, &iov.iov_len);
+	if (d->hdr_sz >= TNL_HDR_SZ) {
+		fr[20] = outer_th & 0xff;
+		fr[21] = outer_th >> 8;
+		fr[22] = inner_nh & 0xff;
+		fr[23] = inner_nh >> 8;
+	}
+	iov.iov_base = fr;
+	check_writev(_metadata, d, &iov, 1, f, len, e, what);
+	free(fr);
+}
+
+/*
+ * UDP tunnel GSO on write (virtio_net_hdr_tnl_to_skb()): with a header of
+ * at least 24 bytes on 7.x, the tunnel bits, NEEDS_CSUM and offsets that
+ * leave room for each header make an encapsulated GSO packet (a packet
+ * socket sees its inner TCP GSO); every other combination is refused as a
+ * frame error, and 6.12 refuses the bits as an unknown GSO type.
+ */
+TEST_F(tun_write, udp_tunnel_gso)
+{
+	static const struct {
+		uint8_t flags, gso_type;
+		uint16_t csum_start, outer_th, inner_nh;
+		int hdr_sz;
+		bool ok;	/* on 7.x */
+		const char *what;
+	} tests[] = {
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_TNL4, 84, 34, 64, 24, true,
+		  "tcpv4 in ipv4" },
+		{ NEEDS_CSUM | F_TNL_CSUM, GSO_TCPV4 | GSO_TNL4, 84, 34, 64, 32,
+		  true, "with the tunnel checksum, 32-byte header" },
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_TNL4, 84, 34, 64, 12, false,
+		  "12-byte header" },
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_TNL4 | GSO_TNL6, 84, 34, 64, 24,
+		  false, "both families" },
+		{ NEEDS_CSUM, GSO_TNL4, 84, 34, 64, 24, false, "no inner type" },
+		{ NEEDS_CSUM, GSO_UDP | GSO_TNL4, 84, 34, 64, 24, false,
+		  "inner UFO" },
+		{ 0, GSO_TCPV4 | GSO_TNL4, 84, 34, 64, 24, false,
+		  "no NEEDS_CSUM" },
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_TNL4, 84, 33, 64, 24, false,
+		  "outer header too short" },
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_TNL4, 84, 34, 41, 24, false,
+		  "inner header inside the outer UDP header" },
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_TNL4, 83, 34, 64, 24, false,
+		  "inner transport inside the inner IP header" },
+		{ NEEDS_CSUM, GSO_TCPV4 | GSO_TNL6, 84, 34, 64, 24, false,
+		  "IPv6 outer offsets too short" },
+	};
+	static const struct expect frame = REFUSE(EINVAL, CNT_FRAME);
+	struct tdev *d = &self->dev[1];
+	unsigned char *f;
+	struct expect e;
+	unsigned int i;
+	struct vhdr h;
+	size_t len;
+
+	tdev_open(_metadata, d, variant->node,
+		  IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, true);
+	f = geneve_frame(3000, &len);
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		tdev_set_hdr_sz(_metadata, d, tests[i].hdr_sz);
+		h = (struct vhdr){ .flags = tests[i].flags,
+				   .gso_type = tests[i].gso_type,
+				   .gso_size = 1000,
+				   .csum_start = tests[i].csum_start,
+				   .csum_offset = TCP_CSUM_OFF };
+		if (tests[i].ok && kernel_at_least(7, 0)) {
+			e = seen(&h);
+			e.rx.flags = NEEDS_CSUM;
+			e.rx.gso_type = GSO_TCPV4;
+		} else {
+			e = frame;
+		}
+		check_tnl_write(_metadata, d, &h, tests[i].outer_th,
+				tests[i].inner_nh, f, len, &e, tests[i].what);
+	}
+	free(f);
+}
+
 /* TUNSETVNETHDRSZ: at least 10, no maximum; TUNGETVNETHDRSZ returns it. */
 TEST_F(tun_write, vnet_hdr_sz_ioctl)
 {
@@ -1540,9 +1680,12 @@ TEST_F(tun_write, udp_l4_rules)
 }
 
 /*
- * GSO without NEEDS_CSUM: the packet must hold nh_min_len + thlen bytes
- * (tun never sets the network header, so nothing else is checked), and
- * is then GSO without a checksum request.
+ * GSO without NEEDS_CSUM.  On 6.12 the packet must hold nh_min_len + thlen
+ * bytes from its start (tun never sets the network header, so nothing else
+ * is checked).  On 7.x the flow dissector finds the transport header (for
+ * TAP behind the Ethernet header), which must be the GSO type's protocol
+ * over a network protocol that fits it, and whole.  Either way the packet
+ * is then GSO without a checksum request, or plain if it is one segment.
  */
 TEST_F(tun_write, gso_without_csum)
 {
@@ -1551,21 +1694,28 @@ TEST_F(tun_write, gso_without_csum)
 		int ipv, proto;
 		uint8_t gso_type;
 		size_t len;	/* 0: the whole packet */
-		int result;	/* 0 GSO, 1 plain, -1 refused */
+		int result;	/* 6.12: 0 GSO, 1 plain, -1 refused */
+		int result7;	/* the same on 7.x */
 	} tests[] = {
-		{ false, 4, IPPROTO_TCP, GSO_TCPV4, 39, -1 },
-		{ false, 4, IPPROTO_TCP, GSO_TCPV4, 40, 1 },
-		{ false, 4, IPPROTO_TCP, GSO_TCPV4, 0, 0 },
-		{ false, 4, IPPROTO_TCP, GSO_TCPV4 | GSO_ECN, 0, 0 },
-		{ false, 6, IPPROTO_TCP, GSO_TCPV6, 59, -1 },
-		{ false, 6, IPPROTO_TCP, GSO_TCPV6, 60, 1 },
-		{ false, 6, IPPROTO_TCP, GSO_TCPV6, 0, 0 },
-		{ false, 4, IPPROTO_UDP, GSO_UDP, 27, -1 },
-		{ false, 4, IPPROTO_UDP, GSO_UDP, 0, 0 },
-		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 39, -1 },
-		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 40, 1 },
-		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 0, 0 },
-		{ true, 6, IPPROTO_TCP, GSO_TCPV6, 0, 0 },
+		{ false, 4, IPPROTO_TCP, GSO_TCPV4, 39, -1, -1 },
+		{ false, 4, IPPROTO_TCP, GSO_TCPV4, 40, 1, 1 },
+		{ false, 4, IPPROTO_TCP, GSO_TCPV4, 0, 0, 0 },
+		{ false, 4, IPPROTO_TCP, GSO_TCPV4 | GSO_ECN, 0, 0, 0 },
+		{ false, 6, IPPROTO_TCP, GSO_TCPV6, 59, -1, -1 },
+		{ false, 6, IPPROTO_TCP, GSO_TCPV6, 60, 1, 1 },
+		{ false, 6, IPPROTO_TCP, GSO_TCPV6, 0, 0, 0 },
+		{ false, 4, IPPROTO_UDP, GSO_UDP, 27, -1, -1 },
+		{ false, 4, IPPROTO_UDP, GSO_UDP, 0, 0, 0 },
+		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 39, -1, -1 },
+		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 40, 1, -1 },
+		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 53, 1, -1 },
+		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 54, 1, 1 },
+		{ true, 4, IPPROTO_TCP, GSO_TCPV4, 0, 0, 0 },
+		{ true, 6, IPPROTO_TCP, GSO_TCPV6, 0, 0, 0 },
+		/* The GSO type against what the packet is. */
+		{ true, 4, IPPROTO_TCP, GSO_TCPV6, 0, 0, -1 },
+		{ true, 4, IPPROTO_UDP, GSO_TCPV4, 0, 0, -1 },
+		{ false, 6, IPPROTO_TCP, GSO_TCPV4, 0, 0, -1 },
 	};
 	static const struct expect frame = REFUSE(EINVAL, CNT_FRAME);
 	static const struct expect ufo = UFO_RX;
@@ -1575,6 +1725,7 @@ TEST_F(tun_write, gso_without_csum)
 	struct pkt *p;
 	struct vhdr h;
 	char what[80];
+	int result;
 	size_t len;
 
 	tdev_open(_metadata, &self->dev[0], variant->node,
@@ -1588,9 +1739,11 @@ TEST_F(tun_write, gso_without_csum)
 		len = tests[i].len ? tests[i].len : p->len;
 		h = (struct vhdr){ .gso_type = tests[i].gso_type,
 				   .gso_size = 100 };
-		if (tests[i].result < 0)
+		result = kernel_at_least(7, 0) ? tests[i].result7 :
+						 tests[i].result;
+		if (result < 0)
 			e = frame;
-		else if (tests[i].result)
+		else if (result)
 			e = seen_plain(&h);
 		else if (tests[i].gso_type == GSO_UDP)
 			e = ufo;
