@@ -151,3 +151,70 @@ fn short_buffer_is_still_einval_before_the_overrun() {
     let r = plan_read(&c, &SkbInfo::new(100, ETH_P_IP));
     assert_eq!(r.map(|_| ()), Err(OutError::ShortForVnetHdr));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn skb() -> impl Strategy<Value = SkbInfo> {
+        (
+            0u32..70_000,
+            any::<u16>(),
+            prop_oneof![
+                Just(0u32),
+                Just(SKB_GSO_TCPV4),
+                Just(SKB_GSO_UDP_L4),
+                any::<u32>()
+            ],
+            prop_oneof![Just(0u16), 1u16..2000],
+            any::<bool>(),
+            (any::<u16>(), any::<u16>()),
+        )
+            .prop_map(
+                |(len, protocol, gso_type, gso_size, partial, (outer_th, inner_nh))| SkbInfo {
+                    gso_type,
+                    gso_size,
+                    ip_summed: if partial {
+                        IpSummed::Partial
+                    } else {
+                        IpSummed::None
+                    },
+                    csum_start_offset: 34,
+                    csum_offset: 16,
+                    tunnel: TunnelOffsets { outer_th, inner_nh },
+                    ..SkbInfo::new(len, protocol)
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// Without tunnel offload and without tunnel bits, 7.x reads are
+        /// planned as 6.12's; with tunnel offload the header image is 24
+        /// bytes and a tunnel header is little endian with its offsets.
+        #[test]
+        fn reads_7x_extend_6_12(
+            s in skb(), buf in 0usize..5000, sz in prop_oneof![Just(10u32), Just(12), Just(24), 10u32..40],
+            tnl in any::<bool>(),
+        ) {
+            let c7 = ReadCtx { buf_len: buf, ..ctx(TunAbi::Linux7, sz, tnl) };
+            let c6 = ReadCtx { abi: TunAbi::Linux6_12, ..c7 };
+            let p7 = plan_read(&c7, &s);
+            if !tnl && s.tunnel_bits() == 0 {
+                prop_assert_eq!(p7, plan_read(&c6, &s));
+            }
+            if let Ok(p) = p7 {
+                prop_assert_eq!(p.hdr_image_len, if tnl { 24 } else { 10 });
+                prop_assert_eq!(p.overrun, tnl && (sz as usize) < 24);
+                if s.tunnel_bits() != 0 {
+                    prop_assert!(tnl);
+                    prop_assert_eq!(p.order, ByteOrder::Little);
+                    let img = p.hdr_image().unwrap();
+                    prop_assert_eq!(u16::from_le_bytes([img[20], img[21]]), s.tunnel.outer_th);
+                    prop_assert_eq!(u16::from_le_bytes([img[22], img[23]]), s.tunnel.inner_nh);
+                }
+            }
+        }
+    }
+}

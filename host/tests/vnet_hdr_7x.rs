@@ -557,3 +557,163 @@ fn every_7x_refusal_is_a_frame_error() {
         );
     }
 }
+
+// Properties over random headers, offsets and frames.
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A frame whose answers are drawn at random.
+    #[derive(Debug, Clone)]
+    struct RandomFrame {
+        header_proto: u16,
+        keys: Option<FlowKeys>,
+        keys6: Option<FlowKeys>,
+        byte: Option<u8>,
+    }
+
+    impl Frame for RandomFrame {
+        fn byte(&self, _off: usize) -> Option<u8> {
+            self.byte
+        }
+
+        fn header_protocol(&mut self) -> u16 {
+            self.header_proto
+        }
+
+        fn dissect(&mut self, proto: u16) -> Option<FlowKeys> {
+            if proto == ETH_P_IPV6 {
+                self.keys6
+            } else {
+                self.keys
+            }
+        }
+    }
+
+    fn keys() -> impl Strategy<Value = Option<FlowKeys>> {
+        prop::option::of((0u16..200, any::<u16>(), any::<u8>()).prop_map(
+            |(thoff, n_proto, ip_proto)| FlowKeys {
+                thoff,
+                n_proto: if n_proto % 2 == 0 { ETH_P_IP } else { n_proto },
+                ip_proto: if ip_proto % 2 == 0 { 6 } else { ip_proto },
+            },
+        ))
+    }
+
+    fn frame() -> impl Strategy<Value = RandomFrame> {
+        (any::<u16>(), keys(), keys(), any::<Option<u8>>()).prop_map(
+            |(header_proto, keys, keys6, byte)| RandomFrame {
+                header_proto,
+                keys,
+                keys6,
+                byte,
+            },
+        )
+    }
+
+    fn header() -> impl Strategy<Value = VnetHdr> {
+        (
+            prop_oneof![
+                Just(0u8),
+                Just(NEEDS_CSUM),
+                Just(NEEDS_CSUM | 8),
+                any::<u8>()
+            ],
+            prop_oneof![
+                2 => prop_oneof![Just(0u8), Just(TCPV4), Just(TCPV6), Just(UDP_L4), Just(3)],
+                2 => prop_oneof![Just(TNL4 | TCPV4), Just(TNL6 | TCPV6), Just(TNL4 | UDP_L4)],
+                1 => any::<u8>(),
+            ],
+            any::<u16>(),
+            prop_oneof![Just(1400u16), any::<u16>()],
+            prop_oneof![0u16..200, any::<u16>()],
+            prop_oneof![Just(16u16), Just(6), any::<u16>()],
+        )
+            .prop_map(
+                |(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)| {
+                    hdr(flags, gso_type, hdr_len, gso_size, csum_start, csum_offset)
+                },
+            )
+    }
+
+    fn tunnel() -> impl Strategy<Value = TunnelOffsets> {
+        (
+            prop_oneof![0u16..100, any::<u16>()],
+            prop_oneof![0u16..150, any::<u16>()],
+        )
+            .prop_map(|(outer_th, inner_nh)| TunnelOffsets { outer_th, inner_nh })
+    }
+
+    fn write_ctx() -> impl Strategy<Value = WriteCtx> {
+        (
+            any::<bool>(),
+            prop_oneof![Just(10u32), Just(12), Just(24), Just(32), 10u32..64],
+            0usize..70_000,
+        )
+            .prop_map(|(tap, sz, len)| ctx(TunAbi::Linux7, tap, sz, len))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        /// 7.x plans never panic, and an accepted tunnel plan keeps its
+        /// headers in order and inside the pulled head.
+        #[test]
+        fn tunnel_plans_stay_inside_the_head(
+            h in header(), c in write_ctx(), t in tunnel(), l3 in any::<u16>(),
+            mut f in frame(), order in prop_oneof![Just(LE), Just(ByteOrder::Big)],
+        ) {
+            let Ok(layout) = plan_layout(&h, &c) else { return Ok(()); };
+            let apply = ApplyCtx { abi: TunAbi::Linux7, order, tunnel: t, l3_proto: l3 };
+            if let Ok(p) = plan_skb_frame(&h, true, &layout, &apply, &mut f) {
+                prop_assert!(p.head_len <= layout.copy_len);
+                if let Some(tp) = p.tunnel {
+                    prop_assert!(c.vnet_hdr_sz.unwrap_or(0) >= 24);
+                    prop_assert!(tp.outer_th >= 34);
+                    prop_assert!(u32::from(tp.inner_nh) >= u32::from(tp.outer_th) + 8);
+                    prop_assert!(u32::from(tp.inner_th) >= u32::from(tp.inner_nh) + 20);
+                    prop_assert!(p.csum.is_some());
+                    prop_assert!(usize::from(tp.inner_th) + p.thlen as usize <= p.head_len);
+                }
+                if let (Some(proto), Some(off)) = (p.protocol, p.transport_offset) {
+                    // The dissector branch: the transport header is whole.
+                    prop_assert!(proto != 0 || l3 == 0);
+                    prop_assert!(off as usize + p.thlen as usize <= layout.copy_len);
+                }
+            }
+        }
+
+        /// Where 7.x's rules did not change (no tunnel bits; NEEDS_CSUM or
+        /// no GSO), they give 6.12's answer.
+        #[test]
+        fn unchanged_rules_agree_with_6_12(
+            h in header(), c in write_ctx(), mut f in frame(),
+        ) {
+            let mut h = h;
+            h.gso_type &= !(TNL4 | TNL6);
+            if h.gso_type != 0 {
+                h.flags |= NEEDS_CSUM;
+            }
+            let c612 = WriteCtx { abi: TunAbi::Linux6_12, ..c };
+            let (Ok(l7), Ok(l6)) = (plan_layout(&h, &c), plan_layout(&h, &c612)) else {
+                return Ok(());
+            };
+            let apply = ApplyCtx { abi: TunAbi::Linux7, order: LE, tunnel: TNL, l3_proto: 0 };
+            let p7 = plan_skb_frame(&h, true, &l7, &apply, &mut f);
+            prop_assert_eq!(p7, plan_skb(&h, true, &l6));
+        }
+
+        /// With the 6.12 rules the frame is never asked anything.
+        #[test]
+        fn rules_of_6_12_never_look_at_the_frame(h in header(), c in write_ctx(), t in tunnel()) {
+            let c612 = WriteCtx { abi: TunAbi::Linux6_12, ..c };
+            let Ok(layout) = plan_layout(&h, &c612) else { return Ok(()); };
+            let mut f = Script::default();
+            let apply = ApplyCtx { abi: TunAbi::Linux6_12, order: LE, tunnel: t, l3_proto: 0 };
+            let p = plan_skb_frame(&h, true, &layout, &apply, &mut f);
+            prop_assert!(f.asked.is_empty() && f.header_asked == 0);
+            prop_assert_eq!(p, plan_skb(&h, true, &layout));
+        }
+    }
+}
