@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rtun C shim, data path: the wrappers the read, write and transmit paths
+ * call once or more per packet.  The rest of the shim (ops tables,
+ * registration, device set-up) is in rtun_shim.c; see include/rtun.h.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/fs.h>
+#include <linux/if_vlan.h>
+#include <linux/netdevice.h>
+#include <linux/poll.h>
+#include <linux/ptr_ring.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
+
+#include "rtun.h"
+
+/* tun_get(): a counted reference to the device @slot publishes, if any. */
+struct net_device *rtun_netdev_get_rcu(struct net_device **slot)
+{
+	struct net_device *dev;
+
+	rcu_read_lock();
+	dev = rcu_dereference(*(struct net_device __rcu **)slot);
+	dev_hold(dev);
+	rcu_read_unlock();
+	return dev;
+}
+
+void rtun_netdev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+void rtun_dev_tx_dropped_inc(struct net_device *dev)
+{
+	dev_core_stats_tx_dropped_inc(dev);
+}
+
+void rtun_dev_rx_dropped_inc(struct net_device *dev)
+{
+	dev_core_stats_rx_dropped_inc(dev);
+}
+
+bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter)
+{
+	return copy_from_iter_full(buf, len, iter);
+}
+
+/* The allocation of tun_alloc_skb(), without a socket to charge. */
+struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
+			       int *err)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb_with_frags(headroom + linear, data_len,
+				   PAGE_ALLOC_COSTLY_ORDER, err, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+
+	skb_reserve(skb, headroom);
+	skb_put(skb, linear);
+	skb->data_len = data_len;
+	skb->len += data_len;
+	return skb;
+}
+
+/*
+ * The allocation and copy of tun_build_skb() without XDP: @len bytes from
+ * @from go into the task's page frag behind @pad bytes of headroom, and the
+ * skb is built around them.  No socket is charged, as in rtun_skb_alloc().
+ */
+struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
+					 struct iov_iter *from, int *err)
+{
+	struct page_frag *alloc_frag = &current->task_frag;
+	unsigned int buflen;
+	struct sk_buff *skb;
+	char *buf;
+
+	buflen = SKB_DATA_ALIGN(len + pad) +
+		 SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	alloc_frag->offset = ALIGN((u64)alloc_frag->offset, SMP_CACHE_BYTES);
+	if (unlikely(!skb_page_frag_refill(buflen, alloc_frag, GFP_KERNEL)))
+		goto nomem;
+
+	buf = (char *)page_address(alloc_frag->page) + alloc_frag->offset;
+	if (copy_page_from_iter(alloc_frag->page, alloc_frag->offset + pad,
+				len, from) != len) {
+		*err = -EFAULT;
+		return NULL;
+	}
+
+	skb = build_skb(buf, buflen);
+	if (!skb)
+		goto nomem;
+	skb_reserve(skb, pad);
+	skb_put(skb, len);
+	get_page(alloc_frag->page);
+	alloc_frag->offset += buflen;
+	return skb;
+
+nomem:
+	*err = -ENOMEM;
+	return NULL;
+}
+
+int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
+			    size_t len)
+{
+	return skb_copy_datagram_from_iter(skb, 0, from, len);
+}
+
+bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len);
+}
+
+bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start, u16 off)
+{
+	return skb_partial_csum_set(skb, start, off);
+}
+
+void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
+		      unsigned short gso_size)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	shinfo->gso_size = gso_size;
+	shinfo->gso_type = gso_type;
+	shinfo->gso_segs = 0;
+}
+
+int rtun_skb_first_byte(struct sk_buff *skb)
+{
+	if (!pskb_may_pull(skb, 1))
+		return -1;
+	return skb->data[0];
+}
+
+void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto)
+{
+	skb_reset_mac_header(skb);
+	skb->protocol = htons(proto);
+	skb->dev = dev;
+}
+
+void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+/*
+ * The end of tun_get_user() for an accepted packet: set the headers up,
+ * deliver it now as tun_rx_batched() does for one packet, count @len bytes.
+ */
+void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+		      unsigned int len)
+{
+	skb_reset_network_header(skb);
+	skb_probe_transport_header(skb);
+	skb_record_rx_queue(skb, 0);
+
+	local_bh_disable();
+	netif_receive_skb(skb);
+	local_bh_enable();
+
+	/* Per-CPU counters: the caller is in process context, as in C. */
+	preempt_disable();
+	dev_sw_netstats_rx_add(dev, len);
+	preempt_enable();
+}
+
+void rtun_kfree_skb(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+/* The end of tun_do_read() for a packet read whole: count it, free it. */
+void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,
+			   unsigned int len)
+{
+	preempt_disable();
+	dev_sw_netstats_tx_add(dev, 1, len);
+	preempt_enable();
+	consume_skb(skb);
+}
+
+/*
+ * Queues @skb unless the ring is full, then wakes a reader sleeping on @wq,
+ * if there is one (as sock_def_readable() does).
+ */
+bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
+		       struct sk_buff *skb)
+{
+	if (ptr_ring_produce(ring, skb))
+		return false;
+	if (wq_has_sleeper(wq))
+		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
+	return true;
+}
+
+/* What tun_put_user() reads from an skb. */
+static void rtun_skb_get_info(const struct sk_buff *skb,
+			      struct rtun_skb_info *info)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	info->len = skb->len;
+	info->head_len = skb_headlen(skb);
+	info->gso_type = skb_is_gso(skb) ? shinfo->gso_type : 0;
+	info->gso_size = skb_is_gso(skb) ? shinfo->gso_size : 0;
+	info->protocol = ntohs(skb->protocol);
+	info->ip_summed = skb->ip_summed;
+	info->vlan_present = skb_vlan_tag_present(skb);
+	info->vlan_proto = ntohs(skb->vlan_proto);
+	info->vlan_tci = skb_vlan_tag_get(skb);
+	info->csum_offset = skb->ip_summed == CHECKSUM_PARTIAL ?
+			    skb->csum_offset : 0;
+	info->csum_start = skb->ip_summed == CHECKSUM_PARTIAL ?
+			   skb_checksum_start_offset(skb) : 0;
+}
+
+/*
+ * The read path's dequeue: the first skb, if any, and what tun_put_user()
+ * reads from it, in one call (C's tun_do_read() inlines both).
+ */
+struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
+				       struct rtun_skb_info *info)
+{
+	struct sk_buff *skb = ptr_ring_consume(ring);
+
+	if (skb)
+		rtun_skb_get_info(skb, info);
+	return skb;
+}
+
+bool rtun_ring_empty(struct ptr_ring *ring)
+{
+	return ptr_ring_empty(ring);
+}
+
+void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
+		    struct poll_table_struct *pt)
+{
+	poll_wait(file, wq, pt);
+}
+
+/* What tun_net_xmit() does to an skb it is going to hold on to. */
+bool rtun_skb_tx_prepare(struct sk_buff *skb)
+{
+	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC)))
+		return false;
+	skb_tx_timestamp(skb);
+	skb_orphan(skb);
+	nf_reset_ct(skb);
+	return true;
+}
