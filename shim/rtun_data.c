@@ -3,6 +3,15 @@
  * rtun C shim, data path: the wrappers the read, write and transmit paths
  * call once or more per packet.  The rest of the shim (ops tables,
  * registration, device set-up) is in rtun_shim.c; see include/rtun.h.
+ *
+ * On a kernel with CONFIG_RUST_INLINE_HELPERS, Kbuild compiles this file
+ * to LLVM bitcode (with RTUN_DATA_BITCODE) and links it into the Rust
+ * object before code generation, as the kernel links rust/helpers into
+ * every Rust object: the wrappers are then inlined into their Rust
+ * callers.  They stay global, so C can still call them.  __rtun_data is
+ * __always_inline there for the reason rust/helpers/helpers.c gives:
+ * LLVM would otherwise refuse to inline C into Rust, whose function
+ * attributes differ.  On other kernels this is an ordinary C object.
  */
 
 #include <linux/etherdevice.h>
@@ -16,8 +25,14 @@
 
 #include "rtun.h"
 
+#ifdef RTUN_DATA_BITCODE
+#define __rtun_data __always_inline
+#else
+#define __rtun_data
+#endif
+
 /* tun_get(): a counted reference to the device @slot publishes, if any. */
-struct net_device *rtun_netdev_get_rcu(struct net_device **slot)
+__rtun_data struct net_device *rtun_netdev_get_rcu(struct net_device **slot)
 {
 	struct net_device *dev;
 
@@ -28,29 +43,30 @@ struct net_device *rtun_netdev_get_rcu(struct net_device **slot)
 	return dev;
 }
 
-void rtun_netdev_put(struct net_device *dev)
+__rtun_data void rtun_netdev_put(struct net_device *dev)
 {
 	dev_put(dev);
 }
 
-void rtun_dev_tx_dropped_inc(struct net_device *dev)
+__rtun_data void rtun_dev_tx_dropped_inc(struct net_device *dev)
 {
 	dev_core_stats_tx_dropped_inc(dev);
 }
 
-void rtun_dev_rx_dropped_inc(struct net_device *dev)
+__rtun_data void rtun_dev_rx_dropped_inc(struct net_device *dev)
 {
 	dev_core_stats_rx_dropped_inc(dev);
 }
 
-bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter)
+__rtun_data bool rtun_copy_from_iter_full(void *buf, size_t len,
+					  struct iov_iter *iter)
 {
 	return copy_from_iter_full(buf, len, iter);
 }
 
 /* The allocation of tun_alloc_skb(), without a socket to charge. */
-struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
-			       int *err)
+__rtun_data struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear,
+					   size_t data_len, int *err)
 {
 	struct sk_buff *skb;
 
@@ -71,8 +87,8 @@ struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
  * @from go into the task's page frag behind @pad bytes of headroom, and the
  * skb is built around them.  No socket is charged, as in rtun_skb_alloc().
  */
-struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
-					 struct iov_iter *from, int *err)
+__rtun_data struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
+						     struct iov_iter *from, int *err)
 {
 	struct page_frag *alloc_frag = &current->task_frag;
 	unsigned int buflen;
@@ -106,24 +122,25 @@ nomem:
 	return NULL;
 }
 
-int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
-			    size_t len)
+__rtun_data int rtun_skb_copy_from_iter(struct sk_buff *skb,
+					struct iov_iter *from, size_t len)
 {
 	return skb_copy_datagram_from_iter(skb, 0, from, len);
 }
 
-bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len)
+__rtun_data bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len)
 {
 	return pskb_may_pull(skb, len);
 }
 
-bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start, u16 off)
+__rtun_data bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start,
+					   u16 off)
 {
 	return skb_partial_csum_set(skb, start, off);
 }
 
-void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
-		      unsigned short gso_size)
+__rtun_data void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
+				  unsigned short gso_size)
 {
 	struct skb_shared_info *shinfo = skb_shinfo(skb);
 
@@ -132,21 +149,23 @@ void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
 	shinfo->gso_segs = 0;
 }
 
-int rtun_skb_first_byte(struct sk_buff *skb)
+__rtun_data int rtun_skb_first_byte(struct sk_buff *skb)
 {
 	if (!pskb_may_pull(skb, 1))
 		return -1;
 	return skb->data[0];
 }
 
-void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto)
+__rtun_data void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev,
+				 u16 proto)
 {
 	skb_reset_mac_header(skb);
 	skb->protocol = htons(proto);
 	skb->dev = dev;
 }
 
-void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+__rtun_data void rtun_skb_eth_type_trans(struct sk_buff *skb,
+					 struct net_device *dev)
 {
 	skb->protocol = eth_type_trans(skb, dev);
 }
@@ -155,8 +174,8 @@ void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
  * The end of tun_get_user() for an accepted packet: set the headers up,
  * deliver it now as tun_rx_batched() does for one packet, count @len bytes.
  */
-void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
-		      unsigned int len)
+__rtun_data void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+				  unsigned int len)
 {
 	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
@@ -172,14 +191,14 @@ void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
 	preempt_enable();
 }
 
-void rtun_kfree_skb(struct sk_buff *skb)
+__rtun_data void rtun_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);
 }
 
 /* The end of tun_do_read() for a packet read whole: count it, free it. */
-void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,
-			   unsigned int len)
+__rtun_data void rtun_skb_consume_sent(struct sk_buff *skb,
+				       struct net_device *dev, unsigned int len)
 {
 	preempt_disable();
 	dev_sw_netstats_tx_add(dev, 1, len);
@@ -191,8 +210,8 @@ void rtun_skb_consume_sent(struct sk_buff *skb, struct net_device *dev,
  * Queues @skb unless the ring is full, then wakes a reader sleeping on @wq,
  * if there is one (as sock_def_readable() does).
  */
-bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
-		       struct sk_buff *skb)
+__rtun_data bool rtun_ring_produce(struct ptr_ring *ring,
+				   struct wait_queue_head *wq, struct sk_buff *skb)
 {
 	if (ptr_ring_produce(ring, skb))
 		return false;
@@ -226,8 +245,8 @@ static void rtun_skb_get_info(const struct sk_buff *skb,
  * The read path's dequeue: the first skb, if any, and what tun_put_user()
  * reads from it, in one call (C's tun_do_read() inlines both).
  */
-struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
-				       struct rtun_skb_info *info)
+__rtun_data struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
+						   struct rtun_skb_info *info)
 {
 	struct sk_buff *skb = ptr_ring_consume(ring);
 
@@ -236,19 +255,19 @@ struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
 	return skb;
 }
 
-bool rtun_ring_empty(struct ptr_ring *ring)
+__rtun_data bool rtun_ring_empty(struct ptr_ring *ring)
 {
 	return ptr_ring_empty(ring);
 }
 
-void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
-		    struct poll_table_struct *pt)
+__rtun_data void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
+				struct poll_table_struct *pt)
 {
 	poll_wait(file, wq, pt);
 }
 
 /* What tun_net_xmit() does to an skb it is going to hold on to. */
-bool rtun_skb_tx_prepare(struct sk_buff *skb)
+__rtun_data bool rtun_skb_tx_prepare(struct sk_buff *skb)
 {
 	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC)))
 		return false;
