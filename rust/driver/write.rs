@@ -130,9 +130,12 @@ pub(crate) fn write(
     match data.kind() {
         Kind::Tun => {
             let proto = if no_pi {
-                vnet_hdr::check_tun_ip_version(skb.first_byte())
-                    .map_err(|e| refuse(dev, data, e))?
-                    .ethertype()
+                // A `match`, not `map_err()`: LLVM kept that closure out of
+                // line, one call per write.
+                match vnet_hdr::check_tun_ip_version(skb.first_byte()) {
+                    Ok(l3) => l3.ethertype(),
+                    Err(e) => return Err(refuse(dev, data, e)),
+                }
             } else {
                 // `struct tun_pi` as the user wrote it; C uses its `proto` as is.
                 u16::from_be_bytes([pi[2], pi[3]])
