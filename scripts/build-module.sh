@@ -35,7 +35,7 @@ fi
 llvm=${llvm:-1}
 if [ "$src" != "$RTUN_ROOT" ]; then
 	mkdir -p "$src" || die "cannot create $src"
-	rsync -a --delete --exclude='*.o' --exclude='*.cmd' --exclude=rtun_h.rs \
+	rsync -a --delete --exclude='*.o' --exclude='*.cmd' --exclude='*.bc' --exclude=rtun_h.rs \
 		"$RTUN_ROOT/Kbuild" "$RTUN_ROOT/rust" "$RTUN_ROOT/include" \
 		"$RTUN_ROOT/shim" "$src/" || die "cannot copy the module sources to $src"
 	mkdir -p "$src/scripts" && cp "$RTUN_ROOT/scripts/gen-ffi.sh" "$src/scripts/" ||

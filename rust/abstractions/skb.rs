@@ -252,6 +252,7 @@ impl Skb {
     }
 
     /// Parses the Ethernet header for `dev` (`eth_type_trans()`); the head must hold it.
+    #[inline]
     pub(crate) fn eth_type_trans(&mut self, dev: &NetDevice) -> Result {
         if !self.may_pull(bindings::ETH_HLEN) {
             return Err(ENOMEM);

@@ -99,9 +99,12 @@ fn tun_proto(
     match pi {
         // `struct tun_pi` as the user wrote it; C uses its `proto` as is.
         Some([_, _, p0, p1]) => Ok(u16::from_be_bytes([p0, p1])),
-        None => Ok(vnet_hdr::check_tun_ip_version(skb.first_byte())
-            .map_err(|e| refuse(dev, data, e))?
-            .ethertype()),
+        // A `match`, not `map_err()`: LLVM kept that closure out of line,
+        // one call per write.
+        None => match vnet_hdr::check_tun_ip_version(skb.first_byte()) {
+            Ok(l3) => Ok(l3.ethertype()),
+            Err(e) => Err(refuse(dev, data, e)),
+        },
     }
 }
 

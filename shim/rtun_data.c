@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rtun C shim, data path: the wrappers the read, write and transmit paths
+ * call once or more per packet.  The rest of the shim (ops tables,
+ * registration, device set-up) is in rtun_shim.c; see include/rtun.h.
+ *
+ * On a kernel with CONFIG_RUST_INLINE_HELPERS, Kbuild compiles this file
+ * to LLVM bitcode (with RTUN_DATA_BITCODE) and links it into the Rust
+ * object before code generation, as the kernel links rust/helpers into
+ * every Rust object: the wrappers are then inlined into their Rust
+ * callers.  They stay global, so C can still call them.  __rtun_data is
+ * __always_inline there for the reason rust/helpers/helpers.c gives:
+ * LLVM would otherwise refuse to inline C into Rust, whose function
+ * attributes differ.  On other kernels this is an ordinary C object.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/fs.h>
+#include <linux/if_vlan.h>
+#include <linux/netdevice.h>
+#include <linux/poll.h>
+#include <linux/ptr_ring.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
+#include <net/flow_dissector.h>
+#include <net/sch_generic.h>
+
+#include "rtun.h"
+
+#ifdef RTUN_DATA_BITCODE
+#define __rtun_data __always_inline
+#else
+#define __rtun_data
+#endif
+
+/* tun_get(): a counted reference to the device @slot publishes, if any. */
+__rtun_data struct net_device *rtun_netdev_get_rcu(struct net_device **slot)
+{
+	struct net_device *dev;
+
+	rcu_read_lock();
+	dev = rcu_dereference(*(struct net_device __rcu **)slot);
+	dev_hold(dev);
+	rcu_read_unlock();
+	return dev;
+}
+
+__rtun_data void rtun_netdev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+__rtun_data void rtun_dev_tx_dropped_inc(struct net_device *dev)
+{
+	dev_core_stats_tx_dropped_inc(dev);
+}
+
+__rtun_data void rtun_dev_rx_dropped_inc(struct net_device *dev)
+{
+	dev_core_stats_rx_dropped_inc(dev);
+}
+
+__rtun_data bool rtun_copy_from_iter_full(void *buf, size_t len,
+					  struct iov_iter *iter)
+{
+	return copy_from_iter_full(buf, len, iter);
+}
+
+/* The allocation of tun_alloc_skb(), without a socket to charge. */
+__rtun_data struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear,
+					   size_t data_len, int *err)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb_with_frags(headroom + linear, data_len,
+				   PAGE_ALLOC_COSTLY_ORDER, err, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+
+	skb_reserve(skb, headroom);
+	skb_put(skb, linear);
+	skb->data_len = data_len;
+	skb->len += data_len;
+	return skb;
+}
+
+/*
+ * The allocation and copy of tun_build_skb() without XDP: @len bytes from
+ * @from go into the task's page frag behind @pad bytes of headroom, and the
+ * skb is built around them.  No socket is charged, as in rtun_skb_alloc().
+ */
+__rtun_data struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
+						     struct iov_iter *from, int *err)
+{
+	struct page_frag *alloc_frag = &current->task_frag;
+	unsigned int buflen;
+	struct sk_buff *skb;
+	char *buf;
+
+	buflen = SKB_DATA_ALIGN(len + pad) +
+		 SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	alloc_frag->offset = ALIGN((u64)alloc_frag->offset, SMP_CACHE_BYTES);
+	if (unlikely(!skb_page_frag_refill(buflen, alloc_frag, GFP_KERNEL)))
+		goto nomem;
+
+	buf = (char *)page_address(alloc_frag->page) + alloc_frag->offset;
+	if (copy_page_from_iter(alloc_frag->page, alloc_frag->offset + pad,
+				len, from) != len) {
+		*err = -EFAULT;
+		return NULL;
+	}
+
+	skb = build_skb(buf, buflen);
+	if (!skb)
+		goto nomem;
+	skb_reserve(skb, pad);
+	skb_put(skb, len);
+	get_page(alloc_frag->page);
+	alloc_frag->offset += buflen;
+	return skb;
+
+nomem:
+	*err = -ENOMEM;
+	return NULL;
+}
+
+__rtun_data int rtun_skb_copy_from_iter(struct sk_buff *skb,
+					struct iov_iter *from, size_t len)
+{
+	return skb_copy_datagram_from_iter(skb, 0, from, len);
+}
+
+__rtun_data bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len);
+}
+
+__rtun_data bool rtun_skb_partial_csum_set(struct sk_buff *skb, u16 start,
+					   u16 off)
+{
+	return skb_partial_csum_set(skb, start, off);
+}
+
+__rtun_data void rtun_skb_set_gso(struct sk_buff *skb, unsigned int gso_type,
+				  unsigned short gso_size)
+{
+	struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	shinfo->gso_size = gso_size;
+	shinfo->gso_type = gso_type;
+	shinfo->gso_segs = 0;
+}
+
+__rtun_data int rtun_skb_first_byte(struct sk_buff *skb)
+{
+	if (!pskb_may_pull(skb, 1))
+		return -1;
+	return skb->data[0];
+}
+
+/* Byte @off of the packet, wherever it lies; -1 past its end. */
+__rtun_data int rtun_skb_byte_at(const struct sk_buff *skb, u32 off)
+{
+	u8 byte;
+
+	if (skb_copy_bits(skb, off, &byte, 1))
+		return -1;
+	return byte;
+}
+
+/*
+ * Linux 7.x's tun_get_user() before it applies the virtio-net header: the
+ * device, and the MAC and network headers where __virtio_net_hdr_to_skb()
+ * and the flow dissector look for them.
+ */
+__rtun_data void rtun_skb_set_l2(struct sk_buff *skb, struct net_device *dev,
+				  u16 nhoff)
+{
+	skb->dev = dev;
+	skb_reset_mac_header(skb);
+	skb_set_network_header(skb, nhoff);
+}
+
+/* dev_parse_header_protocol() in CPU order; 0 when the device cannot tell. */
+__rtun_data u16 rtun_skb_header_protocol(const struct sk_buff *skb)
+{
+	return ntohs(dev_parse_header_protocol(skb));
+}
+
+/*
+ * The flow dissection of __virtio_net_hdr_to_skb() (Linux 7.x) with
+ * skb->protocol set to @proto (CPU order), which stays set.
+ */
+__rtun_data bool rtun_skb_flow_dissect(struct sk_buff *skb, u16 proto,
+				       struct rtun_flow_keys *keys)
+{
+	struct flow_keys_basic k;
+
+	skb->protocol = htons(proto);
+	if (!skb_flow_dissect_flow_keys_basic(NULL, skb, &k, NULL, 0, 0, 0, 0))
+		return false;
+	keys->thoff = k.control.thoff;
+	keys->n_proto = ntohs(k.basic.n_proto);
+	keys->ip_proto = k.basic.ip_proto;
+	return true;
+}
+
+__rtun_data void rtun_skb_set_transport(struct sk_buff *skb, u32 off)
+{
+	skb_set_transport_header(skb, off);
+}
+
+__rtun_data void rtun_skb_set_protocol(struct sk_buff *skb, u16 proto)
+{
+	skb->protocol = htons(proto);
+}
+
+/* The end of virtio_net_hdr_tnl_to_skb() for an accepted tunnel header. */
+__rtun_data void rtun_skb_set_udp_tunnel(struct sk_buff *skb,
+					 const struct rtun_udp_tunnel *tnl)
+{
+	unsigned int headroom = skb_headroom(skb);
+
+	skb_set_inner_protocol(skb, htons(tnl->inner_proto));
+	skb_shinfo(skb)->gso_type |= tnl->gso_bit;
+	skb->inner_transport_header = tnl->inner_th + headroom;
+	skb->inner_network_header = tnl->inner_nh + headroom;
+	skb->inner_mac_header = tnl->inner_nh + headroom;
+	skb->transport_header = tnl->outer_th + headroom;
+	skb->encapsulation = 1;
+}
+
+__rtun_data u64 rtun_netdev_features(const struct net_device *dev)
+{
+	return READ_ONCE(dev->features);
+}
+
+__rtun_data void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev,
+				 u16 proto)
+{
+	skb_reset_mac_header(skb);
+	skb->protocol = htons(proto);
+	skb->dev = dev;
+}
+
+__rtun_data void rtun_skb_eth_type_trans(struct sk_buff *skb,
+					 struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+/*
+ * The end of tun_get_user() for an accepted packet: set the headers up,
+ * deliver it now as tun_rx_batched() does for one packet, count @len bytes.
+ */
+__rtun_data void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+				  unsigned int len)
+{
+	skb_reset_network_header(skb);
+	skb_probe_transport_header(skb);
+	skb_record_rx_queue(skb, 0);
+
+	local_bh_disable();
+	netif_receive_skb(skb);
+	local_bh_enable();
+
+	/* Per-CPU counters: the caller is in process context, as in C. */
+	preempt_disable();
+	dev_sw_netstats_rx_add(dev, len);
+	preempt_enable();
+}
+
+__rtun_data void rtun_kfree_skb(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+/* The end of tun_do_read() for a packet read whole: count it, free it. */
+__rtun_data void rtun_skb_consume_sent(struct sk_buff *skb,
+				       struct net_device *dev, unsigned int len)
+{
+	preempt_disable();
+	dev_sw_netstats_tx_add(dev, 1, len);
+	preempt_enable();
+	consume_skb(skb);
+}
+
+/* Linux 7.x's __ptr_ring_check_produce() == -ENOSPC, also for 6.12. */
+static bool rtun_ring_full(struct ptr_ring *ring)
+{
+	return ring->size && __ptr_ring_full(ring);
+}
+
+/*
+ * IFF_BACKPRESSURE (Linux 7.x), after a produce under the producer lock: a
+ * running device whose queue has a qdisc stops that queue when the ring is
+ * full, and wakes it again if a reader made room meanwhile (tun_net_xmit()).
+ */
+static void rtun_bp_after_produce(struct ptr_ring *ring,
+				  struct net_device *dev)
+{
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, 0);
+	struct Qdisc *qdisc = rcu_access_pointer(txq->qdisc);
+
+	if (!netif_running(dev) || !qdisc->enqueue || !rtun_ring_full(ring))
+		return;
+	netif_tx_stop_queue(txq);
+	/* Paired with smp_mb() in rtun_bp_after_consume(). */
+	smp_mb__after_atomic();
+	if (!rtun_ring_full(ring))
+		netif_tx_wake_queue(txq);
+}
+
+/*
+ * IFF_BACKPRESSURE, after @consumed packets left the ring under the
+ * consumer lock: a stopped queue wakes once half the ring drained or it is
+ * empty (__tun_wake_queue()).  A stop by ndo_stop is left alone.
+ */
+static void rtun_bp_after_consume(struct ptr_ring *ring,
+				  struct net_device *dev, u32 *cons_cnt,
+				  u32 consumed)
+{
+	struct netdev_queue *txq;
+
+	if (unlikely(!netif_running(dev)))
+		return;
+	txq = netdev_get_tx_queue(dev, 0);
+	/* Paired with smp_mb__after_atomic() in rtun_bp_after_produce(). */
+	smp_mb();
+	if (!netif_tx_queue_stopped(txq))
+		return;
+	*cons_cnt += consumed;
+	if (*cons_cnt >= ring->size / 2 || __ptr_ring_empty(ring)) {
+		netif_tx_wake_queue(txq);
+		*cons_cnt = 0;
+	}
+}
+
+/*
+ * Queues @skb unless the ring is full, then wakes a reader sleeping on @wq,
+ * if there is one (as sock_def_readable() does).  @bp_dev is the device
+ * when it has IFF_BACKPRESSURE, else NULL.
+ */
+__rtun_data bool rtun_ring_produce(struct ptr_ring *ring,
+				   struct wait_queue_head *wq,
+				   struct sk_buff *skb,
+				   struct net_device *bp_dev)
+{
+	int ret;
+
+	spin_lock(&ring->producer_lock);
+	ret = __ptr_ring_produce(ring, skb);
+	if (bp_dev)
+		rtun_bp_after_produce(ring, bp_dev);
+	spin_unlock(&ring->producer_lock);
+	if (ret)
+		return false;
+	if (wq_has_sleeper(wq))
+		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
+	return true;
+}
+
+/* What tun_put_user() reads from an skb. */
+static void rtun_skb_get_info(const struct sk_buff *skb,
+			      struct rtun_skb_info *info)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+
+	info->len = skb->len;
+	info->head_len = skb_headlen(skb);
+	/* gso_type as is: Linux 7.x looks at its tunnel bits without GSO. */
+	info->gso_type = shinfo->gso_type;
+	info->gso_size = shinfo->gso_size;
+	info->protocol = ntohs(skb->protocol);
+	info->ip_summed = skb->ip_summed;
+	info->vlan_present = skb_vlan_tag_present(skb);
+	info->vlan_proto = ntohs(skb->vlan_proto);
+	info->vlan_tci = skb_vlan_tag_get(skb);
+	info->csum_offset = skb->ip_summed == CHECKSUM_PARTIAL ?
+			    skb->csum_offset : 0;
+	info->csum_start = skb->ip_summed == CHECKSUM_PARTIAL ?
+			   skb_checksum_start_offset(skb) : 0;
+	if (unlikely(shinfo->gso_type &
+		     (SKB_GSO_UDP_TUNNEL | SKB_GSO_UDP_TUNNEL_CSUM))) {
+		/* virtio_net_hdr_tnl_from_skb() keeps the low 16 bits. */
+		info->inner_nh = skb->inner_network_header - skb_headroom(skb);
+		info->outer_th = skb->transport_header - skb_headroom(skb);
+	} else {
+		info->inner_nh = 0;
+		info->outer_th = 0;
+	}
+}
+
+/*
+ * The read path's dequeue: the first skb, if any, and what tun_put_user()
+ * reads from it, in one call (C's tun_do_read() inlines both).
+ */
+__rtun_data struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
+						   struct rtun_skb_info *info,
+						   struct net_device *bp_dev,
+						   u32 *cons_cnt)
+{
+	struct sk_buff *skb;
+
+	spin_lock(&ring->consumer_lock);
+	skb = __ptr_ring_consume(ring);
+	if (skb && bp_dev)
+		rtun_bp_after_consume(ring, bp_dev, cons_cnt, 1);
+	spin_unlock(&ring->consumer_lock);
+	if (skb)
+		rtun_skb_get_info(skb, info);
+	return skb;
+}
+
+__rtun_data bool rtun_ring_empty(struct ptr_ring *ring)
+{
+	return ptr_ring_empty(ring);
+}
+
+__rtun_data void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
+				struct poll_table_struct *pt)
+{
+	poll_wait(file, wq, pt);
+}
+
+/* What tun_net_xmit() does to an skb it is going to hold on to. */
+__rtun_data bool rtun_skb_tx_prepare(struct sk_buff *skb)
+{
+	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC)))
+		return false;
+	skb_tx_timestamp(skb);
+	skb_orphan(skb);
+	nf_reset_ct(skb);
+	return true;
+}
