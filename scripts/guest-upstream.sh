@@ -20,7 +20,8 @@
 #   --kdir DIR    kernel build (default: $KDIR, $RTUN_KDIR, or the one the VM
 #                 booted, read from /proc/cmdline)
 #   --embedded    called by guest-check.sh: tun and rtun are loaded already;
-#                 do not unload rtun, leave the kernel log check to the caller
+#                 do not unload rtun, leave the kernel log check to the
+#                 caller; the last line is "# guest-upstream: total: ..."
 #   HARNESS-ARGS  passed to both runs (e.g. -f tun_vnet_gso)
 # Environment: RTUN_KO (default $RTUN_ROOT/rtun.ko), RTUN_OUT (where the
 # TAP output is saved; default /tmp/rtun-guest-upstream),
@@ -31,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '18,27s/^# \{0,1\}//p' "$0" >&2
+	sed -n '18,28s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -157,7 +158,7 @@ listed() {
 
 # run_one DRIVER: runs the binary, its TAP output in $out/upstream-DRIVER.tap.
 run_one() {
-	local drv=$1 tap=$out/upstream-$1.tap rc=0 cdev rdev
+	local drv=$1 tap=$out/upstream-$1.tap rc=0 cdev rdev t0=$SECONDS
 
 	echo "# guest-upstream: running $bin${harness_args[*]:+ ${harness_args[*]}} against $drv"
 	if [ "$drv" = c_tun ]; then
@@ -185,6 +186,7 @@ run_one() {
 		fi
 	fi
 	sed 's/^/    /' "$tap"
+	echo "# guest-upstream: $drv: the run took $((SECONDS - t0)) s"
 	report "$drv" "$tap" "$rc"
 }
 
@@ -296,7 +298,11 @@ if [ $embedded = 0 ]; then
 	check_dmesg
 fi
 
+echo "# guest-upstream: $SECONDS s in all"
 summary="$passed passed, $failed failed"
 [ "$skipped" -eq 0 ] || summary="$summary, $skipped skipped"
+# Embedded, the caller's summary is the last line of the boot: this one
+# must not look like it.
+[ $embedded = 0 ] || summary="# guest-upstream: total: $summary"
 echo "$summary"
 [ "$failed" -eq 0 ]
