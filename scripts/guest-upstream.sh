@@ -119,14 +119,22 @@ load() {
 	wait_node "$3" || { check_fail "$3 did not appear"; return 1; }
 }
 
-# TUNGETFEATURES of a node, as a number.
+# TUNGETFEATURES of each node given, as numbers on one line (one python,
+# the system's without site packages: a pyenv shim or site start-up takes
+# seconds under a loaded TCG).
 features() {
-	python3 - "$1" <<'PY'
+	local py=/usr/bin/python3
+
+	[ -x "$py" ] || py=python3
+	"$py" -S - "$@" <<'PY'
 import fcntl, os, struct, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-buf = bytearray(4)
-fcntl.ioctl(fd, 0x800454cf, buf)
-print(struct.unpack("I", buf)[0])
+for node in sys.argv[1:]:
+    fd = os.open(node, os.O_RDWR)
+    buf = bytearray(4)
+    fcntl.ioctl(fd, 0x800454cf, buf)
+    os.close(fd)
+    print(struct.unpack("I", buf)[0], end=" ")
+print()
 PY
 }
 
@@ -294,9 +302,10 @@ if [ $embedded = 0 ]; then
 fi
 if [ -c /dev/net/tun ] && [ -c /dev/net/rtun ]; then
 	c_dev=$(stat -c '%t:%T' /dev/net/tun)
-	rtun_features=$(features /dev/net/rtun)
+	read -r c_features rtun_features < <(features /dev/net/tun /dev/net/rtun) ||
+		die "TUNGETFEATURES on /dev/net/tun or /dev/net/rtun failed"
 	printf '# guest-upstream: TUNGETFEATURES: C tun %#x, rtun %#x\n' \
-		"$(features /dev/net/tun)" "$rtun_features"
+		"$c_features" "$rtun_features"
 	run_one c_tun
 	run_one rtun
 else
