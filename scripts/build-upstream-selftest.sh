@@ -96,6 +96,8 @@ log=$out/build.log
 info "building $ver's $st/net/tun.c from $src (log: $log)"
 {
 	cp -as "$src/tools" "$out/tree/tools"
+	# ynl_gen_c.py finds the top of the tree by MAINTAINERS, walking up
+	# (7.3's loops forever at / if there is none).
 	ln -s "$src/MAINTAINERS" "$out/tree/MAINTAINERS"
 	mkdir "$out/tree/usr"
 	ln -s "$(cd "$hdrs" && pwd -P)" "$out/tree/usr/include"
