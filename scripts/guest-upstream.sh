@@ -164,23 +164,34 @@ listed() {
 	return 1
 }
 
+# invoke DRIVER TAP HARNESS-ARGS...: runs the binary against DRIVER, its
+# output in TAP; returns its exit status (125: the bind mount failed).
+invoke() {
+	local drv=$1 tap=$2 rdev
+
+	shift 2
+	if [ "$drv" = c_tun ]; then
+		(cd "$out" && timeout -k 5 "$tmo" "$bin" "$@") </dev/null >"$tap" 2>&1
+		return
+	fi
+	# In a private mount namespace (util-linux unshare makes its mounts
+	# private): /dev/net/rtun bind-mounted over /dev/net/tun, checked by
+	# device number before the binary runs.
+	rdev=$(stat -c '%t:%T' /dev/net/rtun)
+	(cd "$out" && timeout -k 5 "$tmo" unshare -m --propagation private -- bash -c '
+		mount --bind /dev/net/rtun /dev/net/tun || exit 125
+		[ "$(stat -c %t:%T /dev/net/tun)" = "$1" ] || { echo "bind mount did not take"; exit 125; }
+		shift
+		exec "$@"' _ "$rdev" "$bin" "$@") </dev/null >"$tap" 2>&1
+}
+
 # run_one DRIVER: runs the binary, its TAP output in $out/upstream-DRIVER.tap.
 run_one() {
-	local drv=$1 tap=$out/upstream-$1.tap rc=0 cdev rdev t0=$SECONDS
+	local drv=$1 tap=$out/upstream-$1.tap rc=0 cdev t0=$SECONDS
 
 	echo "# guest-upstream: running $bin${harness_args[*]:+ ${harness_args[*]}} against $drv"
-	if [ "$drv" = c_tun ]; then
-		(cd "$out" && timeout -k 5 "$tmo" "$bin" "${harness_args[@]}") >"$tap" 2>&1 || rc=$?
-	else
-		# In a private mount namespace (util-linux unshare makes its mounts
-		# private): /dev/net/rtun bind-mounted over /dev/net/tun, checked by
-		# device number before the binary runs.
-		rdev=$(stat -c '%t:%T' /dev/net/rtun)
-		(cd "$out" && timeout -k 5 "$tmo" unshare -m --propagation private -- bash -c '
-			mount --bind /dev/net/rtun /dev/net/tun || exit 125
-			[ "$(stat -c %t:%T /dev/net/tun)" = "$1" ] || { echo "bind mount did not take"; exit 125; }
-			shift
-			exec "$@"' _ "$rdev" "$bin" "${harness_args[@]}") >"$tap" 2>&1 || rc=$?
+	invoke "$drv" "$tap" "${harness_args[@]}" || rc=$?
+	if [ "$drv" = rtun ]; then
 		if [ "$rc" -eq 125 ]; then
 			cat "$tap"
 			check_fail "rtun: cannot bind-mount /dev/net/rtun over /dev/net/tun in a private mount namespace"
@@ -188,7 +199,7 @@ run_one() {
 		fi
 		cdev=$(stat -c '%t:%T' /dev/net/tun)
 		if [ "$cdev" = "$c_dev" ]; then
-			check_ok "rtun: /dev/net/rtun ($rdev) over /dev/net/tun in a private mount namespace only"
+			check_ok "rtun: /dev/net/rtun over /dev/net/tun in a private mount namespace only"
 		else
 			check_fail "rtun: the bind mount leaked: /dev/net/tun is $cdev, was $c_dev"
 		fi
@@ -218,12 +229,35 @@ results() {
 	}' "$1"
 }
 
+# A test that fails among at most max_retries failures (not a listed one
+# on rtun) is run once more alone (-r NAME): under TCG on a loaded host,
+# a UDP tunnel test of C tun has been seen to miss its 10 s receive
+# timeout.  A pass then counts as a pass, printed as such; more failures
+# than that are not flakiness and are not retried.
+max_retries=3
+
+# retry DRIVER NAME: does test NAME pass when run again alone?
+retry() {
+	local tap=$out/upstream-$1-retry.tap
+
+	invoke "$1" "$tap" -r "$2" || true
+	sed 's/^/    retry: /' "$tap"
+	results "$tap" | grep -q "^ok	$2	-	"
+}
+
 # report DRIVER TAP EXIT-STATUS: one verdict per result line (passes are
 # not printed, the TAP output above has them).
 report() {
-	local drv=$1 tap=$2 rc=$3 p=0 f=0 s=0 x=0 plan n=0 code name dir why einval need fails=()
+	local drv=$1 tap=$2 rc=$3 p=0 f=0 s=0 x=0 r=0 plan n=0 code name dir why einval need fails=()
+	local n_failed
 
 	plan=$(sed -n 's/^1\.\.\([0-9]\+\)$/\1/p' "$tap" | head -n 1)
+	n_failed=0
+	while IFS=$'\t' read -r code name dir why einval; do
+		[ "$code" = not-ok ] || continue
+		[ "$drv" = rtun ] && listed "$name" && continue
+		n_failed=$((n_failed + 1))
+	done < <(results "$tap")
 	while IFS=$'\t' read -r code name dir why einval; do
 		n=$((n + 1))
 		[ "$why" != - ] || why=
@@ -251,6 +285,10 @@ report() {
 				f=$((f + 1))
 				fails+=("$name")
 				echo "  $drv: FAIL $name (listed as needing $need, but failed otherwise than TUNSETIFF -> EINVAL, or rtun advertises it)"
+			elif [ "$n_failed" -le "$max_retries" ] && retry "$drv" "$name"; then
+				p=$((p + 1))
+				r=$((r + 1))
+				echo "  $drv: pass $name (failed once, passed when run again alone: flaky here?)"
 			else
 				f=$((f + 1))
 				fails+=("$name")
@@ -262,10 +300,10 @@ report() {
 	failed=$((failed + f))
 	skipped=$((skipped + s))
 	[ "${#fails[@]}" -le 10 ] || fails=("${fails[@]:0:10}" "...")
-	echo "# guest-upstream: $drv: $n tests: $p passed ($x of them XFAIL), $s skipped, $f failed${fails[*]:+: ${fails[*]}}"
+	echo "# guest-upstream: $drv: $n tests: $p passed ($x of them XFAIL, $r on a second run), $s skipped, $f failed${fails[*]:+: ${fails[*]}}"
 	if [ -z "$plan" ] || [ "$n" -ne "$plan" ]; then
 		check_fail "$drv: ${plan:-no} tests planned, $n reported (status $rc): crashed or timed out"
-	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ "$drv" = c_tun ]; then
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ "$r" -eq 0 ] && [ "$drv" = c_tun ]; then
 		check_fail "$drv: exit status $rc with no failed test"
 	fi
 }
