@@ -16,14 +16,18 @@
 # Environment: RTUN_KO (default $RTUN_ROOT/rtun.ko), RTUN_OUT (where the
 # KTAP output and dmesg are saved; default /tmp/rtun-guest-check),
 # RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout; default 1),
-# RTUN_SKIP_TESTS (space-separated test programs to leave out).
+# RTUN_SKIP_TESTS (space-separated test programs to leave out),
+# RTUN_UPSTREAM_TUN (the kernel's own selftests/net/tun.c, built by
+# scripts/build-upstream-selftest.sh: if set, also run against both
+# drivers by scripts/guest-upstream.sh, its cases counted here; its skips
+# too, in the ", N skipped" of the last line).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '10,20s/^# \{0,1\}//p' "$0" >&2
+	sed -n '10,23s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -157,6 +161,29 @@ run_tests() {
 	done
 }
 
+# The kernel's own selftests/net/tun.c against both drivers, in this boot
+# (a VM of its own would cost one more boot for a few seconds of tests).
+# Its summary line is added to the counters.
+upstream_phase() {
+	local log=$out/upstream.log line
+
+	[ -n "${RTUN_UPSTREAM_TUN:-}" ] || return 0
+	if [ -n "$only" ]; then
+		echo "# guest-check: upstream tun selftest left out (--only $only)"
+		return 0
+	fi
+	RTUN_OUT=$out bash "$here/guest-upstream.sh" --embedded --kdir "$kdir" \
+		"$RTUN_UPSTREAM_TUN" 2>&1 | tee "$log" || true
+	line=$(sed -n 's/^# guest-upstream: total: //p' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		check_fail "guest-upstream.sh ended without a summary line"
+		return
+	fi
+	passed=$((passed + $(awk '{ print $1 + 0 }' <<<"$line")))
+	failed=$((failed + $(awk '{ print $3 + 0 }' <<<"$line")))
+	skipped=$((skipped + $(awk '{ print $5 + 0 }' <<<"$line")))
+}
+
 unload_rtun() {
 	local err
 
@@ -243,6 +270,7 @@ if [ "$only" != c_tun ]; then
 	wait_node /dev/net/rtun
 fi
 run_tests
+upstream_phase
 if [ "$only" != c_tun ]; then
 	rfc2008_phase
 	unload_rtun

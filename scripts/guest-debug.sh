@@ -12,8 +12,8 @@
 #               quarter as many read cases on top)
 # Environment: RTUN_KO (required: rtun.ko built for the debug kernel);
 # RTUN_DEBUG_DIFF=0 leaves the differential run out; RTUN_DIFF_SEED its
-# seed (default guest-diff.sh's); RTUN_SKIP_TESTS, RTUN_TEST_TIMEOUT_SCALE
-# as for guest-check.sh.
+# seed (default guest-diff.sh's); RTUN_SKIP_TESTS, RTUN_TEST_TIMEOUT_SCALE,
+# RTUN_UPSTREAM_TUN as for guest-check.sh.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -11,7 +11,9 @@
 #   7.3   linux-source-7.3 from trixie-backports (downloaded with a private
 #         apt configuration under $RTUN_CACHE/apt, the system's sources stay
 #         as they are), clang-22/lld-22/llvm-22 from bookworm-security,
-#         bindgen-cli 0.72.1 in $RTUN_CACHE/tools/bindgen-0.72.1
+#         bindgen-cli 0.72.1 in $RTUN_CACHE/tools/bindgen-0.72.1,
+#         python3-yaml and python3-jsonschema (YNL, to build 7.3's own
+#         selftests/net/tun.c: scripts/build-upstream-selftest.sh)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +29,11 @@ pkgs=(qemu-system-x86 clang lld llvm libclang-dev flex bison
 rtun_kernel_selected 6.12 && pkgs+=(linux-source-6.12)
 l=$RTUN_LLVM73_VERSION
 rtun_kernel_selected 7.3 && pkgs+=(clang-$l lld-$l llvm-$l libclang-$l-dev)
+# 7.3's own tools/testing/selftests/net/tun.c is a YNL program: its netlink
+# code is generated from YAML specs by tools/net/ynl/pyynl/ynl_gen_c.py,
+# which needs PyYAML and jsonschema (scripts/build-upstream-selftest.sh
+# runs it with Debian's /usr/bin/python3).
+rtun_kernel_selected 7.3 && pkgs+=(python3-yaml python3-jsonschema)
 
 missing=()
 for p in "${pkgs[@]}"; do
