@@ -8,11 +8,14 @@
  *
  * Deliberate differences (the table of differences.md):
  *   D1  names, node and rtnl kind: tun_diff compares no names, never seen.
- *   D2  TUNGETFEATURES 0x7043 instead of 0x7173: checked once at start.
+ *   D2  TUNGETFEATURES without IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS:
+ *       0x7043 instead of 0x7173 on 6.12, 0x70c3 instead of 0x71f3 on
+ *       7.x (IFF_BACKPRESSURE): checked once at start.
  *   D3  TUNSETIFF with IFF_MULTI_QUEUE/IFF_NAPI/IFF_NAPI_FRAGS: tun_diff
  *       uses none of these flags, never seen.
- *   D4  header bytes 10..vnet_hdr_sz of a read are zeroes, not left alone
- *       (up to the first faulting iovec segment, if one falls in them).
+ *   D4  6.12 only: header bytes 10..vnet_hdr_sz of a read are zeroes, not
+ *       left alone (up to the first faulting iovec segment, if one falls in
+ *       them).  7.x's C zeroes them itself, and rtun follows it there.
  *
  * Known gaps ("Not implemented yet" in differences.md: missing, not
  * better) that tun_diff can see would be listed here too, marked as gaps:
@@ -40,6 +43,7 @@ enum diff_where {
 /* One observation of both drivers that differs. */
 struct diff_obs {
 	enum diff_where where;
+	bool linux7;			/* the kernel's tun.c is 7.x's */
 
 	/* DIFF_FEATURES */
 	unsigned int c_features, r_features;
@@ -68,11 +72,14 @@ struct diff_allowed {
 	bool (*match)(const struct diff_obs *o);
 };
 
-/* D2: rtun advertises only what it implements. */
+/* D2: rtun advertises only what it implements, on each kernel. */
 static inline bool diff_d2_features(const struct diff_obs *o)
 {
-	return o->where == DIFF_FEATURES && o->c_features == 0x7173 &&
-	       o->r_features == 0x7043;
+	if (o->where != DIFF_FEATURES)
+		return false;
+	if (o->linux7)
+		return o->c_features == 0x71f3 && o->r_features == 0x70c3;
+	return o->c_features == 0x7173 && o->r_features == 0x7043;
 }
 
 /* Where the vnet header of a read starts in the reader's buffer. */
@@ -82,7 +89,7 @@ static inline size_t diff_hdr_off(const struct diff_obs *o)
 }
 
 /*
- * D4: a successful read with vnet_hdr_sz > 10, same result on both sides,
+ * D4 (6.12): a successful read with vnet_hdr_sz > 10, same result on both sides,
  * same bytes everywhere but in bytes 10..vnet_hdr_sz of the header, which
  * C left as the buffer held them and rtun wrote as zeroes.  rtun zeroes
  * them with copies that stop at the first faulting iovec segment, and
@@ -95,7 +102,8 @@ static inline bool diff_d4_hdr_padding(const struct diff_obs *o)
 	size_t to = diff_hdr_off(o) + o->vnet_hdr_sz;
 	size_t i;
 
-	if (o->where != DIFF_READ || o->vnet_hdr_sz <= DIFF_VNET_HDR_LEN ||
+	if (o->where != DIFF_READ || o->linux7 ||
+	    o->vnet_hdr_sz <= DIFF_VNET_HDR_LEN ||
 	    o->c_ret < 0 || o->c_ret != o->r_ret || to > o->buflen)
 		return false;
 	if (to > o->fault_off)
@@ -112,7 +120,7 @@ static inline bool diff_d4_hdr_padding(const struct diff_obs *o)
 }
 
 static const struct diff_allowed diff_allowed[] = {
-	{ "D2", "TUNGETFEATURES 0x7043 (rtun) vs 0x7173 (C)", false,
+	{ "D2", "TUNGETFEATURES 0x7043/0x70c3 (rtun) vs 0x7173/0x71f3 (C)", false,
 	  diff_d2_features },
 	{ "D4", "read: vnet header bytes 10..vnet_hdr_sz zeroed by rtun, left by C",
 	  false, diff_d4_hdr_padding },

@@ -7,7 +7,8 @@
  * hop-by-hop header), TCP, UDP and ICMP echo; the Internet checksums over
  * them, complete or partial (the pseudo-header sum a virtio driver leaves
  * for VIRTIO_NET_HDR_F_NEEDS_CSUM), and their checks.  pkt_put() lays out
- * a whole packet from a struct pkt_desc.  Every field is explicit: a
+ * a whole packet from a struct pkt_desc, tnl_put() a UDP tunnel packet
+ * (GENEVE or VXLAN around an inner Ethernet frame) from a struct tnl_desc.  Every field is explicit: a
  * test's defaults (addresses, ports) stay in the test.
  *
  * Needs rtun_test.h (put16, put32, csum_add, csum_fold, pattern).
@@ -391,6 +392,86 @@ static inline size_t pkt_put(unsigned char *p, const struct pkt_desc *d,
 		o->len = hlen + d->payload;
 	}
 	return hlen + d->payload;
+}
+
+/* ---- UDP tunnels ---- */
+
+#define GENEVE_PORT	6081
+#define VXLAN_PORT	4789
+#define TNL_ENCAP_LEN	8	/* GENEVE without options, or VXLAN */
+#define ETH_P_TEB	0x6558	/* GENEVE's protocol for an Ethernet frame */
+
+/* The outer UDP checksum of a tunnel packet. */
+enum { TNL_CSUM_NONE, TNL_CSUM_PARTIAL, TNL_CSUM_FULL };
+
+/*
+ * A UDP tunnel packet: @outer gives the outer Ethernet header (if eth),
+ * the outer IP header and in l4 the outer UDP header (its proto is
+ * IPPROTO_UDP, its dport VXLAN_PORT for VXLAN, else GENEVE); its payload
+ * and data are not used.  @inner is the whole inner frame (eth set).
+ */
+struct tnl_desc {
+	struct pkt_desc outer;
+	uint32_t vni;			/* 24 bits */
+	int outer_csum;			/* TNL_CSUM_* */
+	struct pkt_desc inner;
+};
+
+/* Where the headers of a tunnel packet are. */
+struct tnl_layout {
+	size_t len;		/* all of it */
+	size_t l3;		/* outer IP header */
+	size_t th;		/* outer UDP header */
+	size_t inner_nh;	/* inner IP header */
+	size_t inner_th;	/* inner transport header */
+	size_t hlen;		/* inner payload */
+};
+
+/* Length of the tunnel packet @t describes. */
+static inline size_t tnl_len(const struct tnl_desc *t)
+{
+	return (t->outer.eth ? ETH_HLEN + (t->outer.tpid ? 4 : 0) : 0) +
+	       ip_hdr_len(&t->outer.ip) + 8 + TNL_ENCAP_LEN +
+	       pkt_len(&t->inner);
+}
+
+/*
+ * Build the tunnel packet @t describes at @p (tnl_len() bytes) with its
+ * checksums (the inner ones as @t->inner.partial says); its layout in @o
+ * if set.  Returns its length.
+ */
+static inline size_t tnl_put(unsigned char *p, const struct tnl_desc *t,
+			     struct tnl_layout *o)
+{
+	const struct pkt_desc *od = &t->outer;
+	size_t l3 = 0, th, enc, ilen = pkt_len(&t->inner);
+	size_t l4len = 8 + TNL_ENCAP_LEN + ilen;
+	struct pkt_layout in;
+
+	if (od->eth)
+		l3 = eth_put(p, od->dst, od->src, od->tpid, od->tci,
+			     od->ip.ipv == 6 ? ETH_P_IPV6 : ETH_P_IP);
+	th = l3 + ip_put(p + l3, &od->ip, l4len);
+	enc = th + l4_put(p + th, &od->l4, l4len);
+	memset(p + enc, 0, TNL_ENCAP_LEN);
+	if (od->l4.dport == VXLAN_PORT)
+		p[enc] = 0x08;			/* VNI valid */
+	else
+		put16(p + enc + 2, ETH_P_TEB);
+	put32(p + enc + 4, t->vni << 8);
+	pkt_put(p + enc + TNL_ENCAP_LEN, &t->inner, &in);
+	if (t->outer_csum != TNL_CSUM_NONE)
+		l4_csum_put(p + l3, p + th, IPPROTO_UDP, l4len,
+			    t->outer_csum == TNL_CSUM_PARTIAL);
+	if (o) {
+		o->l3 = l3;
+		o->th = th;
+		o->inner_nh = enc + TNL_ENCAP_LEN + in.l3;
+		o->inner_th = enc + TNL_ENCAP_LEN + in.l4;
+		o->hlen = enc + TNL_ENCAP_LEN + in.hlen;
+		o->len = enc + TNL_ENCAP_LEN + in.len;
+	}
+	return th + l4len;
 }
 
 #endif /* RTUN_PKT_H */
