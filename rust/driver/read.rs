@@ -128,8 +128,10 @@ pub(crate) fn read(
         Err(e) => {
             let unexpected = matches!(e, OutError::UnexpectedGsoType | OutError::UnexpectedTunnel);
             if unexpected && net_ratelimit() {
+                // As C's message; its `hdr_len` is the linear length then
+                // (`virtio_net_hdr_from_skb()`), and `pr_err!` adds "rtun: ".
                 pr_err!(
-                    "rtun: unexpected GSO type: {:#x}, gso_size {}, head {}\n",
+                    "unexpected GSO type: {:#x}, gso_size {}, hdr_len {}\n",
                     info.gso_type,
                     info.gso_size,
                     info.head_len

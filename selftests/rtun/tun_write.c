@@ -917,42 +917,32 @@ TEST_F(tun_write, tap_hdr_len)
 #define F_TNL_CSUM	0x08	/* VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM */
 #define TNL_HDR_SZ	24	/* struct virtio_net_hdr_v1_hash_tunnel */
 
-/* A TCPv4-in-GENEVE-in-IPv4 frame: outer UDP at 34, inner IP at 64. */
+/*
+ * A TCPv4-in-GENEVE-in-IPv4 frame with @payload bytes, built by pkt.h's
+ * tnl_put(): outer UDP at 34, inner IP at 64, inner TCP at 84.
+ */
 static unsigned char *geneve_frame(size_t payload, size_t *len)
 {
-	struct pkt *in = pkt_simple(true, 4, IPPROTO_TCP, payload, true);
-	size_t ulen = 8 + 8 + in->len, n = 14 + 20 + ulen;
-	unsigned char *f = xmalloc(n), *ip = f + 14, *udp = ip + 20;
-	uint32_t sum = 0;
-	int i;
+	struct tnl_desc t = {
+		.outer = { .eth = true, .dst = pkt_mac_dst, .src = pkt_mac_src,
+			   .ip.ipv = 4,
+			   .l4 = { .proto = IPPROTO_UDP, .sport = 40000,
+				   .dport = GENEVE_PORT } },
+		.vni = 1,
+		.outer_csum = TNL_CSUM_NONE,
+		.inner = { .eth = true, .dst = pkt_mac_dst, .src = pkt_mac_src,
+			   .ip.ipv = 4, .l4.proto = IPPROTO_TCP,
+			   .payload = payload, .partial = true },
+	};
+	unsigned char *f;
 
-	memcpy(f, pkt_mac_dst, 6);
-	memcpy(f + 6, pkt_mac_src, 6);
-	put16(f + 12, ETH_P_IP);
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, 20 + ulen);
-	ip[6] = 0x40;
-	ip[8] = 64;
-	ip[9] = IPPROTO_UDP;
-	memcpy(ip + 12, pkt_ip4_src, 4);
-	memcpy(ip + 16, pkt_ip4_dst, 4);
-	for (i = 0; i < 20; i += 2)
-		sum += get16(ip + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(ip + 10, ~sum & 0xffff);
-	put16(udp, 40000);
-	put16(udp + 2, 6081);
-	put16(udp + 4, ulen);
-	put16(udp + 6, 0);
-	/* GENEVE: no options, Ethernet inside, VNI 1. */
-	memset(udp + 8, 0, 8);
-	put16(udp + 10, 0x6558);
-	udp[14] = 1;
-	memcpy(udp + 16, in->data, in->len);
-	free(in);
-	*len = n;
+	ip_desc_addrs(&t.outer.ip, &pkt_addrs, NULL, NULL);
+	ip_desc_addrs(&t.inner.ip, &pkt_addrs, NULL, NULL);
+	pkt_desc_usual(&t.outer);
+	pkt_desc_usual(&t.inner);
+	*len = tnl_len(&t);
+	f = xmalloc(*len);
+	tnl_put(f, &t, NULL);
 	return f;
 }
 
