@@ -74,6 +74,11 @@ key=$( { echo "$srcver"; cat "${frags[@]}"; rustc --version; "$K_BINDGEN" --vers
 name=$(basename "${user_frags[-1]}" .config)
 [ "$kver" = 6.12 ] || name=$name-$kver
 out=$RTUN_CACHE/build/$name-$key
+# One build of a cache entry at a time: a second caller (another make
+# check, a helper script) waits here, then finds it built.
+mkdir -p "$RTUN_CACHE/build"
+exec 9>"$out.lock"
+flock 9 || die "cannot lock $out.lock"
 if [ -f "$out/.rtun-built" ]; then
 	info "kernel $kver $name up to date in $out"
 	echo "$out"
