@@ -210,6 +210,17 @@ void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
 void rtun_kfree_skb(struct sk_buff *skb);
 
 const char *rtun_param_abi(size_t *len);
+
+/* Persistence and ownership (TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP). */
+void rtun_module_get(void);
+void rtun_module_put(void);
+bool rtun_make_kuid(u32 uid, u32 *kuid);
+bool rtun_make_kgid(u32 gid, u32 *kgid);
+u32 rtun_current_euid(void);
+bool rtun_in_egroup(u32 kgid);
+bool rtun_netdev_admin_capable(const struct net_device *dev);
+unsigned int rtun_netdev_flags(const struct net_device *dev);
+int rtun_netdev_set_type(struct net_device *dev, u16 type, u8 addr_len);
 void rtun_synchronize_net(void);
 void rtun_netdev_update_features(struct net_device *dev);
 u64 rtun_netdev_wanted_features(const struct net_device *dev);

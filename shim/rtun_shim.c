@@ -5,6 +5,7 @@
  * the 6.12 bindings.  Every decision is made in Rust; see include/rtun.h.
  */
 
+#include <linux/cred.h>
 #include <linux/etherdevice.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -478,6 +479,74 @@ const char *rtun_param_abi(size_t *len)
 {
 	*len = strlen(abi);
 	return abi;
+}
+
+/* TUNSETPERSIST's reference: a persistent device keeps the module loaded. */
+void rtun_module_get(void)
+{
+	__module_get(THIS_MODULE);
+}
+
+void rtun_module_put(void)
+{
+	module_put(THIS_MODULE);
+}
+
+/* make_kuid() in the caller's user namespace; false if @uid is unmapped. */
+bool rtun_make_kuid(u32 uid, u32 *kuid)
+{
+	kuid_t k = make_kuid(current_user_ns(), uid);
+
+	*kuid = __kuid_val(k);
+	return uid_valid(k);
+}
+
+bool rtun_make_kgid(u32 gid, u32 *kgid)
+{
+	kgid_t k = make_kgid(current_user_ns(), gid);
+
+	*kgid = __kgid_val(k);
+	return gid_valid(k);
+}
+
+u32 rtun_current_euid(void)
+{
+	return __kuid_val(current_euid());
+}
+
+bool rtun_in_egroup(u32 kgid)
+{
+	return in_egroup_p(KGIDT_INIT(kgid));
+}
+
+/* CAP_NET_ADMIN in the user namespace of @dev's network namespace. */
+bool rtun_netdev_admin_capable(const struct net_device *dev)
+{
+	return ns_capable(dev_net(dev)->user_ns, CAP_NET_ADMIN);
+}
+
+unsigned int rtun_netdev_flags(const struct net_device *dev)
+{
+	return dev->flags;
+}
+
+/*
+ * TUNSETLINK's change of link type once allowed: ask the notifiers
+ * (NETDEV_PRE_TYPE_CHANGE, whose veto is returned), set the type and
+ * address length Rust chose, tell the notifiers (NETDEV_POST_TYPE_CHANGE).
+ */
+int rtun_netdev_set_type(struct net_device *dev, u16 type, u8 addr_len)
+{
+	int ret;
+
+	ret = call_netdevice_notifiers(NETDEV_PRE_TYPE_CHANGE, dev);
+	ret = notifier_to_errno(ret);
+	if (ret)
+		return ret;
+	dev->type = type;
+	dev->addr_len = addr_len;
+	call_netdevice_notifiers(NETDEV_POST_TYPE_CHANGE, dev);
+	return 0;
 }
 
 void rtun_synchronize_net(void)

@@ -10,6 +10,7 @@
 //! as `kernel::net::phy` does with its `Adapter<T>`.
 
 pub(crate) mod compat;
+pub(crate) mod cred;
 pub(crate) mod error;
 pub(crate) mod ffi;
 pub(crate) mod file;

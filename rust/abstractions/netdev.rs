@@ -376,6 +376,31 @@ impl NetDevice {
         unsafe { ffi::rtun_netdev_unregister(self.as_ptr()) };
     }
 
+    /// Returns whether the device is administratively up (`IFF_UP` in
+    /// `dev->flags`); RTNL serialises the writers of the flags.
+    pub(crate) fn is_up(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `self` is live and RTNL is held.
+        let flags = unsafe { ffi::rtun_netdev_flags(self.as_ptr()) };
+        flags & bindings::net_device_flags_IFF_UP != 0
+    }
+
+    /// Returns whether the caller has `CAP_NET_ADMIN` in the user namespace
+    /// of the device's network namespace (`ns_capable()`).
+    pub(crate) fn admin_capable(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `self` is live; RTNL keeps it in its namespace meanwhile.
+        unsafe { ffi::rtun_netdev_admin_capable(self.as_ptr()) }
+    }
+
+    /// Changes the link type and address length, if the netdevice
+    /// notifiers allow it (`NETDEV_PRE_TYPE_CHANGE`, whose veto is the
+    /// error), then tells them (`NETDEV_POST_TYPE_CHANGE`).
+    pub(crate) fn set_link_type(&self, ty: u16, addr_len: u8, _rtnl: &mut Rtnl) -> Result {
+        // SAFETY: `self` is live and RTNL is held, as the notifier chain
+        // requires. The notifiers include rtun's own, which makes its own
+        // token: `&mut Rtnl` ensures no `RtnlLocked` borrow is alive.
+        to_result(unsafe { ffi::rtun_netdev_set_type(self.as_ptr(), ty, addr_len) })
+    }
+
     /// Looks a device up by name in `net`.
     pub(crate) fn get_by_name<'a>(
         net: &NetNs,

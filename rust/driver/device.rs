@@ -3,11 +3,13 @@
 //! Per-device state and the net device callbacks.
 
 use super::tunfile::TunFile;
+use crate::abstractions::cred::{self, ModuleRef};
 use crate::abstractions::error::from_errno;
 use crate::abstractions::netdev::{DevConfig, Framing, NetDevOps, NetDevice};
 use crate::abstractions::rcu::{RcuArc, RcuRead};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::{self, Skb};
+use crate::pure::ctl::{self, KernelId, Ownership, PersistChange};
 use crate::pure::errno::{EINVAL, EOPNOTSUPP};
 use crate::pure::features;
 use crate::pure::iff::{Kind, SetIff};
@@ -114,6 +116,11 @@ pub(crate) struct RtunDev {
     file: RcuArc<TunFile>,
     /// The user features the reader allowed (C's `set_features`).
     allowed_features: RtnlLocked<u64>,
+    /// `TUNSETOWNER` and `TUNSETGROUP` (C's `tun->owner`, `tun->group`).
+    ownership: RtnlLocked<Ownership>,
+    /// `IFF_PERSIST`: set while the device holds a module reference, as C's
+    /// `TUNSETPERSIST` takes one, so that `rmmod` refuses while it lives.
+    persist: RtnlLocked<Option<ModuleRef>>,
 }
 
 impl RtunDev {
@@ -133,7 +140,51 @@ impl RtunDev {
             allowed_features: RtnlLocked::new(
                 req.fixed_features.unwrap_or(0) & features::TUN_USER_FEATURES,
             ),
+            ownership: RtnlLocked::new(Ownership::NONE),
+            persist: RtnlLocked::new(None),
         }
+    }
+
+    /// Returns whether the device is persistent (`IFF_PERSIST`).
+    pub(crate) fn is_persistent(&self, rtnl: &Rtnl) -> bool {
+        self.persist.borrow(rtnl).is_some()
+    }
+
+    /// `TUNSETPERSIST` with argument `arg`; returns whether the flag changed
+    /// (C then notifies).
+    pub(crate) fn set_persist(&self, arg: usize, rtnl: &mut Rtnl) -> bool {
+        let slot = self.persist.borrow_mut(rtnl);
+        match ctl::persist_change(slot.is_some(), arg) {
+            PersistChange::On => *slot = Some(ModuleRef::get()),
+            PersistChange::Off => drop(slot.take()),
+            PersistChange::Same => return false,
+        }
+        true
+    }
+
+    /// Returns the owner and group.
+    pub(crate) fn ownership(&self, rtnl: &Rtnl) -> Ownership {
+        *self.ownership.borrow(rtnl)
+    }
+
+    /// `TUNSETOWNER`: stores a valid kernel uid.
+    pub(crate) fn set_owner(&self, owner: KernelId, rtnl: &mut Rtnl) {
+        self.ownership.borrow_mut(rtnl).owner = owner;
+    }
+
+    /// `TUNSETGROUP`: stores a valid kernel gid.
+    pub(crate) fn set_group(&self, group: KernelId, rtnl: &mut Rtnl) {
+        self.ownership.borrow_mut(rtnl).group = group;
+    }
+
+    /// `tun_permitted()`: whether the caller may attach a file to `dev`: as
+    /// its owner or group member (every one that is set must match), or
+    /// with `CAP_NET_ADMIN` in the user namespace of the device's network
+    /// namespace, asked only when the ids do not permit it.
+    pub(crate) fn permitted(&self, dev: &NetDevice, rtnl: &Rtnl) -> bool {
+        let own = self.ownership(rtnl);
+        let in_group = own.has_group() && cred::in_egroup(own.group);
+        own.permits(cred::current_euid(), in_group) || dev.admin_capable(rtnl)
     }
 
     /// Returns the device's kind.
@@ -246,6 +297,9 @@ impl NetDevOps for RtunDev {
         if let Some(file) = data.take_file(rtnl) {
             file.device_gone(rtnl);
         }
+        // A persistent device gives back its module reference as it goes,
+        // as C's tun_detach_all() does.
+        drop(data.persist.borrow_mut(rtnl).take());
     }
 
     fn open(dev: &NetDevice, _data: &Self) -> Result {

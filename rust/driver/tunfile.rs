@@ -5,6 +5,7 @@
 use super::device::{self, RtunDev};
 use super::{read, write};
 use crate::abstractions::compat::ARef;
+use crate::abstractions::cred;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::{File, FileOps, IovIter, PollTable};
 use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
@@ -13,6 +14,7 @@ use crate::abstractions::queue::SkbQueue;
 use crate::abstractions::rtnl::Rtnl;
 use crate::abstractions::skb::Skb;
 use crate::abstractions::uaccess::UserArg;
+use crate::pure::ctl;
 use crate::pure::errno::{EBADFD, EEXIST, EINVAL, ENXIO, EPERM};
 use crate::pure::features;
 use crate::pure::iff::{self, Abi, IffError, SetIff};
@@ -121,10 +123,16 @@ impl TunFile {
         let existing = NetDevice::get_by_name(&this.net, &name, rtnl).map(ARef::from);
         let dev = match existing {
             Some(dev) => {
-                let state = dev.data::<RtunDev>().map(|d| (d.kind(), d.has_file(rtnl)));
-                want.check_existing(state).map_err(iff_error)?;
+                // tun_set_iff()'s order: IFF_TUN_EXCL, the kind, then
+                // tun_permitted(), then tun_attach()'s single-queue check.
+                let kind = dev.data::<RtunDev>().map(|d| d.kind());
+                want.check_existing(kind).map_err(iff_error)?;
                 let dev = RtunNetDev::<RtunDev>::new(dev).ok_or_else(|| from_errno(EINVAL))?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
+                if !data.permitted(&dev, rtnl) {
+                    return Err(iff_error(IffError::NotPermitted));
+                }
+                iff::check_attach(data.has_file(rtnl)).map_err(iff_error)?;
                 // The queue holds `tx_queue_len` packets, sized before the
                 // device can transmit to this file, as C's `tun_attach()`.
                 this.queue.resize(dev.tx_queue_len())?;
@@ -168,14 +176,21 @@ impl TunFile {
     }
 
     /// `TUNGETIFF`: the attached device's name and flags.
-    fn get_iff(dev: &NetDevice, data: &RtunDev) -> IfReq {
+    fn get_iff(dev: &NetDevice, data: &RtunDev, rtnl: &Rtnl) -> IfReq {
         let mut req = IfReq::zeroed();
         req.set_name(&dev.name());
-        req.set_flags(iff::getiff_flags(data.flags()));
+        let persist = if data.is_persistent(rtnl) {
+            uapi::IFF_PERSIST
+        } else {
+            0
+        };
+        req.set_flags(iff::getiff_flags(data.flags() | persist));
         req
     }
 
-    /// Detaches from the device and unregisters it, as closing the last file does.
+    /// Detaches from the device, as closing the file does (C's
+    /// `__tun_detach()`): the carrier goes off, and the device is
+    /// unregistered unless it is persistent.
     fn detach(&self, rtnl: &mut Rtnl) {
         let Some(dev) = self.dev.replace(None, rtnl) else {
             return;
@@ -186,7 +201,11 @@ impl TunFile {
             drop(data.take_file(rtnl));
         }
         dev.set_carrier(false);
-        dev.unregister(rtnl);
+        if dev.data().is_some_and(|d| d.is_persistent(rtnl)) {
+            dev.state_change(rtnl);
+        } else {
+            dev.unregister(rtnl);
+        }
     }
 }
 
@@ -246,9 +265,29 @@ impl FileOps for TunFile {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
         match cmd {
-            uapi::TUNGETIFF => arg.write(Self::get_iff(&dev, data).as_bytes())?,
+            uapi::TUNGETIFF => arg.write(Self::get_iff(&dev, data, &rtnl).as_bytes())?,
             // Accepted and ignored, as upstream.
             uapi::TUNSETNOCSUM => {}
+            uapi::TUNSETPERSIST => {
+                if data.set_persist(arg.value(), &mut rtnl) {
+                    dev.state_change(&mut rtnl);
+                }
+            }
+            uapi::TUNSETOWNER => {
+                let uid = cred::make_kuid(ctl::id_from_arg(arg.value()));
+                data.set_owner(ctl::set_id(uid).map_err(from_errno)?, &mut rtnl);
+                dev.state_change(&mut rtnl);
+            }
+            uapi::TUNSETGROUP => {
+                let gid = cred::make_kgid(ctl::id_from_arg(arg.value()));
+                data.set_group(ctl::set_id(gid).map_err(from_errno)?, &mut rtnl);
+                dev.state_change(&mut rtnl);
+            }
+            uapi::TUNSETLINK => {
+                ctl::set_link_allowed(dev.is_up(&rtnl)).map_err(from_errno)?;
+                let ty = ctl::link_type_from_arg(arg.value());
+                dev.set_link_type(ty, ctl::addr_len(ty), &mut rtnl)?;
+            }
             uapi::TUNGETVNETHDRSZ => {
                 arg.write_int(i32::try_from(data.vnet_hdr_sz()).unwrap_or(i32::MAX))?
             }

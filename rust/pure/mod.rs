@@ -7,6 +7,7 @@
 //! here is compiled unchanged into the host crate (`host/`), where `cargo
 //! test`, property tests and fuzzing run it.
 
+pub mod ctl;
 pub mod errno;
 pub mod features;
 pub mod iff;
