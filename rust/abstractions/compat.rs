@@ -25,6 +25,11 @@ pub(crate) const PAD_FAULT: PadFault = if cfg!(rtun_linux_7) {
 } else {
     PadFault::Skip
 };
+/// Whether `SIOCSIFHWADDR` through the file refuses a device whose
+/// address is longer than `ifr_hwaddr`'s 16 bytes with `EINVAL` before
+/// trying (7.x's `__tun_chr_ioctl()`; a tun device's is at most 16).
+pub(crate) const HWADDR_LEN_CHECK: bool = cfg!(rtun_linux_7);
+
 use kernel::uaccess::UserPtr;
 
 /// Returns the raw pointer to the value inside `this` without a reference

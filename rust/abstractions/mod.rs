@@ -21,4 +21,5 @@ pub(crate) mod queue;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
+pub(crate) mod sock;
 pub(crate) mod uaccess;

@@ -11,7 +11,8 @@ use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::skb::Skb;
-use crate::pure::errno::{EFAULT, EINVAL, EIO};
+use crate::abstractions::sock::Sock;
+use crate::pure::errno::{EAGAIN, EFAULT, EINVAL, EIO};
 use crate::pure::iff::Kind;
 use crate::pure::uapi::{IFF_NO_PI, IFF_VNET_HDR};
 use crate::pure::vnet_hdr::{
@@ -33,6 +34,15 @@ fn refuse(dev: &NetDevice, data: &RtunDev, e: HdrError) -> Error {
 /// Counts a packet dropped after allocation and passes `e` on.
 fn dropped(dev: &NetDevice, e: Error) -> Error {
     dev.rx_dropped_inc();
+    e
+}
+
+/// Counts a failed allocation as C does (not `EAGAIN`: no room in the
+/// send buffer is not a drop) and passes `e` on.
+fn alloc_failed(dev: &NetDevice, e: Error) -> Error {
+    if e.to_errno() != -EAGAIN {
+        dev.rx_dropped_inc();
+    }
     e
 }
 
@@ -63,10 +73,12 @@ fn apply(skb: &mut Skb, plan: &SkbPlan) -> bool {
 /// Returns the whole length of the write, as C does.
 ///
 /// `nonblock` is true for a non-blocking write, which on a TAP device may
-/// take `tun_build_skb()`'s layout, as in C.
+/// take `tun_build_skb()`'s layout, as in C. Other writes are charged to
+/// the file's socket `sock` until their skb is freed.
 pub(crate) fn write(
     dev: &NetDevice,
     data: &RtunDev,
+    sock: &Sock,
     from: &mut IovIter,
     nonblock: bool,
 ) -> Result<usize> {
@@ -101,7 +113,9 @@ pub(crate) fn write(
         hdr = VnetHdr::parse(&raw, data.byte_order());
     }
     // `split.len` is now the packet's length, C's `len`.
-    ctx.alloc = vnet_hdr::write_alloc(ctx.is_tap, nonblock, split.len, &geometry);
+    // C's tun_can_build_skb() also wants the default send buffer.
+    let build_ok = nonblock && sock.sndbuf() == i32::MAX;
+    ctx.alloc = vnet_hdr::write_alloc(ctx.is_tap, build_ok, split.len, &geometry);
     let layout: Layout =
         vnet_hdr::plan_layout_split(&hdr, &ctx, split).map_err(|e| refuse(dev, data, e))?;
     // Bytes of a header larger than `struct virtio_net_hdr` are skipped.
@@ -109,8 +123,14 @@ pub(crate) fn write(
 
     let mut skb = match ctx.alloc {
         SkbAlloc::Paged => {
-            let mut skb = Skb::alloc(layout.headroom, layout.linear, layout.frags_len())
-                .map_err(|e| dropped(dev, e))?;
+            let mut skb = Skb::alloc(
+                sock,
+                nonblock,
+                layout.headroom,
+                layout.linear,
+                layout.frags_len(),
+            )
+            .map_err(|e| alloc_failed(dev, e))?;
             skb.copy_from_iter(from, layout.copy_len)
                 .map_err(|_| dropped(dev, from_errno(EFAULT)))?;
             skb

@@ -5,7 +5,7 @@
 //! `tun_permitted()` of `drivers/net/tun.c` decide them (Linux 6.12 and
 //! 7.3 agree here). Imports only `core`.
 
-use crate::pure::errno::{EBUSY, EINVAL};
+use crate::pure::errno::{EBUSY, EINVAL, EPERM};
 
 /// A user or group id as the kernel keeps it (`kuid_t`/`kgid_t`: the id in
 /// the initial user namespace); `u32::MAX` is `INVALID_UID`/`INVALID_GID`.
@@ -104,6 +104,59 @@ pub const fn set_link_allowed(up: bool) -> Result<(), i32> {
 /// short`, so the argument is cut to 16 bits, unvalidated.
 pub const fn link_type_from_arg(arg: usize) -> u16 {
     arg as u16
+}
+
+/// `TUNSETSNDBUF`: a send buffer of at least one byte, else `EINVAL`.
+pub const fn sndbuf(value: i32) -> Result<i32, i32> {
+    if value <= 0 {
+        Err(EINVAL)
+    } else {
+        Ok(value)
+    }
+}
+
+/// `TUNSETIFINDEX`'s first check, before it reads its argument: only on a
+/// file that is not attached, else `EPERM`.
+pub const fn ifindex_settable(attached: bool) -> Result<(), i32> {
+    if attached {
+        Err(EPERM)
+    } else {
+        Ok(())
+    }
+}
+
+/// `TUNSETIFINDEX`'s value: not negative (`EINVAL`); 0 lets the core
+/// choose, as it does by default.
+pub const fn ifindex(value: i32) -> Result<i32, i32> {
+    if value < 0 {
+        Err(EINVAL)
+    } else {
+        Ok(value)
+    }
+}
+
+/// Whether a `TUNSETIFF` that ended with `result` (`None`: success, else
+/// the errno) leaves the file's `TUNSETIFINDEX` value at 0. In C the value
+/// shares its storage with the queue index (a union in `struct tun_file`),
+/// which `tun_attach()` sets (to 0, for a device's first file): after an
+/// attach to an existing device, and after a creation that got as far as
+/// `ndo_init` (`tun_net_init()` attaches): a success, or the `EBUSY` of an
+/// `ifindex` in use, which `register_netdevice()` finds after `ndo_init`.
+pub const fn setiff_clears_ifindex(existing: bool, result: Option<i32>) -> bool {
+    match result {
+        None => true,
+        Some(e) => !existing && e == EBUSY,
+    }
+}
+
+/// `tun_net_change_carrier()` (`TUNSETCARRIER`, `ndo_change_carrier`):
+/// the carrier goes on only while a file is attached (`EPERM`).
+pub const fn change_carrier(on: bool, attached: bool) -> Result<(), i32> {
+    if on && !attached {
+        Err(EPERM)
+    } else {
+        Ok(())
+    }
 }
 
 /// `ARPHRD_*` values `tun_get_addr_len()` knows (`include/uapi/linux/if_arp.h`).
@@ -247,6 +300,43 @@ mod tests {
         assert_eq!(link_type_from_arg(1), 1);
         assert_eq!(link_type_from_arg(0x1_0001), 1);
         assert_eq!(link_type_from_arg(usize::MAX), 0xffff);
+    }
+
+    #[test]
+    fn sndbuf_must_be_positive() {
+        assert_eq!(sndbuf(0), Err(EINVAL));
+        assert_eq!(sndbuf(-1), Err(EINVAL));
+        assert_eq!(sndbuf(i32::MIN), Err(EINVAL));
+        assert_eq!(sndbuf(1), Ok(1));
+        assert_eq!(sndbuf(i32::MAX), Ok(i32::MAX));
+    }
+
+    #[test]
+    fn ifindex_rules() {
+        assert_eq!(ifindex_settable(true), Err(EPERM));
+        assert_eq!(ifindex_settable(false), Ok(()));
+        assert_eq!(ifindex(-1), Err(EINVAL));
+        assert_eq!(ifindex(i32::MIN), Err(EINVAL));
+        assert_eq!(ifindex(0), Ok(0));
+        assert_eq!(ifindex(1000), Ok(1000));
+    }
+
+    #[test]
+    fn ifindex_cleared_as_the_queue_index_is_set() {
+        assert!(setiff_clears_ifindex(false, None));
+        assert!(setiff_clears_ifindex(true, None));
+        assert!(setiff_clears_ifindex(false, Some(EBUSY)));
+        assert!(!setiff_clears_ifindex(true, Some(EBUSY)));
+        assert!(!setiff_clears_ifindex(false, Some(EINVAL)));
+        assert!(!setiff_clears_ifindex(true, Some(EPERM)));
+    }
+
+    #[test]
+    fn carrier_on_needs_a_file() {
+        assert_eq!(change_carrier(true, false), Err(EPERM));
+        assert_eq!(change_carrier(true, true), Ok(()));
+        assert_eq!(change_carrier(false, false), Ok(()));
+        assert_eq!(change_carrier(false, true), Ok(()));
     }
 
     #[test]

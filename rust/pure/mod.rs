@@ -11,6 +11,7 @@ pub mod ctl;
 pub mod errno;
 pub mod features;
 pub mod iff;
+pub mod txfilter;
 pub mod uapi;
 pub mod vnet_hdr;
 pub mod vnet_out;
