@@ -144,6 +144,7 @@ struct rtun_file_ops {
 	ssize_t (*read_iter)(struct kiocb *iocb, struct iov_iter *to);
 	ssize_t (*write_iter)(struct kiocb *iocb, struct iov_iter *from);
 	__poll_t (*poll)(struct file *file, struct poll_table_struct *pt);
+	void (*fdinfo_name)(struct file *file, char name[IFNAMSIZ]);
 };
 
 /*
@@ -167,6 +168,9 @@ struct rtun_netdev_ops {
 	u32 (*get_msglevel)(struct net_device *dev);
 	void (*set_msglevel)(struct net_device *dev, u32 level);
 	void (*link_info)(struct net_device *dev, struct rtun_link_info *info);
+	u32 (*get_rx_batched)(struct net_device *dev);
+	void (*set_rx_batched)(struct net_device *dev, u32 rx_frames);
+	u32 (*queues)(struct net_device *dev);
 };
 
 /* Section 3: C, called from Rust. */

@@ -19,6 +19,7 @@
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/skbuff.h>
 #include <linux/version.h>
 #include <net/ip_tunnels.h>
@@ -62,12 +63,32 @@ static struct net_device_ops rtun_tap_netdev_ops __ro_after_init = {
 	.ndo_validate_addr	= eth_validate_addr,
 };
 
+static void rtun_get_drvinfo(struct net_device *dev,
+			     struct ethtool_drvinfo *info);
+static int rtun_get_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack);
+static int rtun_set_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack);
+static void rtun_get_channels(struct net_device *dev,
+			      struct ethtool_channels *channels);
+
 /*
- * The ethtool operations implemented so far: the message level (which
- * TUNSETDEBUG sets too), and C's two generic ones, the link state and the
- * software timestamping info.  Whatever is not here answers EOPNOTSUPP.
+ * The ethtool operations implemented so far: the driver info, the message
+ * level (which TUNSETDEBUG sets too), coalescing (rx-frames only),
+ * channels, and C's two generic ones, the link state and the software
+ * timestamping info.  Whatever is not here (link settings) answers
+ * EOPNOTSUPP.
  */
 static struct ethtool_ops rtun_ethtool_ops __ro_after_init = {
+	.supported_coalesce_params = ETHTOOL_COALESCE_RX_MAX_FRAMES,
+	.get_drvinfo	= rtun_get_drvinfo,
+	.get_coalesce	= rtun_get_coalesce,
+	.set_coalesce	= rtun_set_coalesce,
+	.get_channels	= rtun_get_channels,
 	.get_link	= ethtool_op_get_link,
 	.get_ts_info	= ethtool_op_get_ts_info,
 };
@@ -179,6 +200,67 @@ nla_put_failure:
 	return -EMSGSIZE;
 }
 
+/*
+ * tun_get_drvinfo(): the driver's name (rtun's own), C's version, the kind
+ * of device as bus info.
+ */
+static void rtun_get_drvinfo(struct net_device *dev,
+			     struct ethtool_drvinfo *info)
+{
+	struct rtun_link_info i;
+
+	rtun_dev_ops.link_info(dev, &i);
+	strscpy(info->driver, "rtun", sizeof(info->driver));
+	strscpy(info->version, "1.6", sizeof(info->version));
+	switch (i.flags & (IFF_TUN | IFF_TAP)) {
+	case IFF_TUN:
+		strscpy(info->bus_info, "tun", sizeof(info->bus_info));
+		break;
+	case IFF_TAP:
+		strscpy(info->bus_info, "tap", sizeof(info->bus_info));
+		break;
+	}
+}
+
+/* tun_get_coalesce()/tun_set_coalesce(): rx-frames is the rx batch size. */
+static int rtun_get_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack)
+{
+	ec->rx_max_coalesced_frames = rtun_dev_ops.get_rx_batched(dev);
+	return 0;
+}
+
+static int rtun_set_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack)
+{
+	rtun_dev_ops.set_rx_batched(dev, ec->rx_max_coalesced_frames);
+	return 0;
+}
+
+/* tun_get_channels(): one combined channel per attached file, at most 1. */
+static void rtun_get_channels(struct net_device *dev,
+			      struct ethtool_channels *channels)
+{
+	channels->combined_count = rtun_dev_ops.queues(dev);
+	channels->max_combined = 1;
+}
+
+/*
+ * The link kind's validate: C's extack message, the errno Rust chose
+ * (tun_validate()).
+ */
+static int rtun_validate(struct nlattr *tb[], struct nlattr *data[],
+			 struct netlink_ext_ack *extack)
+{
+	NL_SET_ERR_MSG(extack,
+		       "tun/tap creation via rtnetlink is not supported.");
+	return rtun_dev_ops.validate(tb, data, extack);
+}
+
 /* Not read-only: rtnl_link_register() links it into a list. */
 static struct rtnl_link_ops rtun_link_ops __read_mostly = {
 	.kind		= "rtun",
@@ -205,6 +287,18 @@ static struct notifier_block rtun_notifier = {
 	.notifier_call	= rtun_notifier_call,
 };
 
+static void (*rtun_fdinfo_name)(struct file *file, char name[IFNAMSIZ]) __ro_after_init;
+
+/* tun_chr_show_fdinfo(): "iff:\t<name>\n", the name empty if unattached. */
+static void rtun_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	char name[IFNAMSIZ] = {};
+
+	rtun_fdinfo_name(file, name);
+	name[IFNAMSIZ - 1] = '\0';
+	seq_printf(m, "iff:\t%s\n", name);
+}
+
 int rtun_misc_register(const struct rtun_file_ops *ops)
 {
 	rtun_fops.open = ops->open;
@@ -213,6 +307,8 @@ int rtun_misc_register(const struct rtun_file_ops *ops)
 	rtun_fops.read_iter = ops->read_iter;
 	rtun_fops.write_iter = ops->write_iter;
 	rtun_fops.poll = ops->poll;
+	rtun_fdinfo_name = ops->fdinfo_name;
+	rtun_fops.show_fdinfo = rtun_show_fdinfo;
 	return misc_register(&rtun_miscdev);
 }
 
@@ -243,7 +339,7 @@ int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops)
 	rtun_ethtool_ops.get_msglevel = ops->get_msglevel;
 	rtun_ethtool_ops.set_msglevel = ops->set_msglevel;
 	rtun_link_ops.priv_size = priv_size;
-	rtun_link_ops.validate = ops->validate;
+	rtun_link_ops.validate = rtun_validate;
 
 	err = register_netdevice_notifier(&rtun_notifier);
 	if (err)

@@ -74,6 +74,12 @@ pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
     /// What sysfs (`tun_flags`, `owner`, `group`) and the rtnl link info
     /// (`IFLA_TUN_*`) show; called with or without RTNL.
     fn link_info(data: &Self) -> LinkInfo;
+    /// ethtool's `rx-frames` (`get_coalesce`).
+    fn rx_batched(data: &Self) -> u32;
+    /// ethtool's `set_coalesce` with `rx-frames`.
+    fn set_rx_batched(data: &Self, rx_frames: u32);
+    /// The number of attached queues (ethtool's channels), with RTNL held.
+    fn queues(data: &Self, rtnl: &Rtnl) -> u32;
     /// The device came up (`NETDEV_UP`), with RTNL held.
     fn up(dev: &NetDevice, data: &Self, rtnl: &Rtnl);
     /// The error `ip link add type <kind>` gets (the link kind's `validate`).
@@ -751,6 +757,9 @@ impl<T: NetDevOps> Adapter<T> {
         get_msglevel: Some(Self::get_msglevel),
         set_msglevel: Some(Self::set_msglevel),
         link_info: Some(Self::link_info),
+        get_rx_batched: Some(Self::get_rx_batched),
+        set_rx_batched: Some(Self::set_rx_batched),
+        queues: Some(Self::queues),
     };
 
     /// Runs `f` on the device and its data, for a callback from rtun's
@@ -850,6 +859,40 @@ impl<T: NetDevOps> Adapter<T> {
                 group: info.group.unwrap_or(0),
             })
         };
+    }
+
+    /// ethtool's `get_coalesce`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, on a live device of this table.
+    unsafe extern "C" fn get_rx_batched(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, 0, |_, p| T::rx_batched(p)) }
+    }
+
+    /// ethtool's `set_coalesce`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, on a live device of this table.
+    unsafe extern "C" fn set_rx_batched(dev: *mut bindings::net_device, rx_frames: u32) {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, (), |_, p| T::set_rx_batched(p, rx_frames)) }
+    }
+
+    /// ethtool's `get_channels`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, with RTNL held (ethtool's ioctl and netlink
+    /// requests hold it), on a live device of this table.
+    unsafe extern "C" fn queues(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: RTNL is held by the contract; the callee only takes
+        // shared borrows.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, 0, |_, p| T::queues(p, &rtnl)) }
     }
 
     /// ethtool's `get_msglevel`.

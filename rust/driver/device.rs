@@ -184,6 +184,9 @@ pub(crate) struct RtunDev {
     group: AtomicU32,
     /// `TUNSETTXFILTER`.
     tx_filter: TxFilterCell,
+    /// ethtool's `rx-frames` (C's `rx_batched`), which batches only
+    /// `MSG_MORE` sends in C, which rtun's files do not take: stored, shown.
+    rx_batched: AtomicU32,
     /// `TUNSETDEBUG`: the message level (C's `msg_enable`), which ethtool
     /// reads and sets too.
     msg_enable: AtomicU32,
@@ -217,6 +220,7 @@ impl RtunDev {
             persist_flag: AtomicBool::new(false),
             msg_enable: AtomicU32::new(0),
             tx_filter: TxFilterCell::new(),
+            rx_batched: AtomicU32::new(0),
         }
     }
 
@@ -476,6 +480,19 @@ impl NetDevOps for RtunDev {
             owner: own.has_owner().then_some(own.owner),
             group: own.has_group().then_some(own.group),
         }
+    }
+
+    fn rx_batched(data: &Self) -> u32 {
+        data.rx_batched.load(Ordering::Relaxed)
+    }
+
+    fn set_rx_batched(data: &Self, rx_frames: u32) {
+        data.rx_batched
+            .store(ctl::rx_batched(rx_frames), Ordering::Relaxed);
+    }
+
+    fn queues(data: &Self, rtnl: &Rtnl) -> u32 {
+        u32::from(data.has_file(rtnl))
     }
 
     fn up(_dev: &NetDevice, data: &Self, rtnl: &Rtnl) {

@@ -404,6 +404,12 @@ impl FileOps for TunFile {
         Ok(0)
     }
 
+    fn fdinfo_name(this: ArcBorrow<'_, Self>) -> [u8; IFNAMSIZ] {
+        // As tun_chr_show_fdinfo(), under RTNL: the attached device's name.
+        let _rtnl = Rtnl::lock();
+        this.device().map_or([0; IFNAMSIZ], |dev| dev.name())
+    }
+
     fn poll(this: ArcBorrow<'_, Self>, file: &File, pt: &PollTable<'_>) -> u32 {
         let Some(dev) = this.device() else {
             return EPOLLERR;

@@ -159,6 +159,19 @@ pub const fn change_carrier(on: bool, attached: bool) -> Result<(), i32> {
     }
 }
 
+/// C's `NAPI_POLL_WEIGHT`, the most packets `rx_batched` holds.
+pub const NAPI_POLL_WEIGHT: u32 = 64;
+
+/// ethtool's `set_coalesce` (`tun_set_coalesce()`): `rx-frames` becomes
+/// the rx batch size, at most [`NAPI_POLL_WEIGHT`].
+pub const fn rx_batched(rx_frames: u32) -> u32 {
+    if rx_frames > NAPI_POLL_WEIGHT {
+        NAPI_POLL_WEIGHT
+    } else {
+        rx_frames
+    }
+}
+
 /// `ARPHRD_*` values `tun_get_addr_len()` knows (`include/uapi/linux/if_arp.h`).
 pub mod arphrd {
     /// `ARPHRD_NETROM`.
@@ -337,6 +350,15 @@ mod tests {
         assert_eq!(change_carrier(true, true), Ok(()));
         assert_eq!(change_carrier(false, false), Ok(()));
         assert_eq!(change_carrier(false, true), Ok(()));
+    }
+
+    #[test]
+    fn rx_batched_is_capped_at_the_napi_weight() {
+        assert_eq!(rx_batched(0), 0);
+        assert_eq!(rx_batched(1), 1);
+        assert_eq!(rx_batched(64), 64);
+        assert_eq!(rx_batched(65), 64);
+        assert_eq!(rx_batched(u32::MAX), 64);
     }
 
     #[test]

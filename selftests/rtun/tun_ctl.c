@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <linux/if_packet.h>
 #include <linux/netlink.h>
@@ -1305,6 +1306,219 @@ TEST_F(tun_ctl, rtnl_linkinfo)
 	EXPECT_EQ(IFF_TUN, li.type);
 	EXPECT_EQ(0, li.pi);
 	EXPECT_EQ(0, li.vnet_hdr);
+}
+
+/*
+ * ETHTOOL_GDRVINFO: the driver is each one's module name (differences.md,
+ * D1), the version C's "1.6", the bus info the device's kind.
+ */
+TEST_F(tun_ctl, ethtool_drvinfo)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	int fd2;
+
+	ASSERT_EQ(0, set_iff(self->fd, self->name, IFF_TAP, NULL));
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)&info;
+	ASSERT_EQ(0, ifr_ioctl(self->name, SIOCETHTOOL, &ifr))
+		TH_LOG("GDRVINFO: %s", strerror(errno));
+	EXPECT_STREQ(variant->module, info.driver);
+	EXPECT_STREQ("1.6", info.version);
+	EXPECT_STREQ("tap", info.bus_info);
+
+	fd2 = dev_open(variant->node);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, set_iff(fd2, "", IFF_TUN, self->name));
+	close(self->fd);
+	self->fd = fd2;
+	memset(&info, 0, sizeof(info));
+	info.cmd = ETHTOOL_GDRVINFO;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)&info;
+	ASSERT_EQ(0, ifr_ioctl(self->name, SIOCETHTOOL, &ifr))
+		TH_LOG("GDRVINFO %s: %s", self->name, strerror(errno));
+	EXPECT_STREQ("tun", info.bus_info);
+}
+
+/* The "iff:" line of /proc/self/fdinfo/@fd into @out (the name); 0 or -1. */
+static int fdinfo_iff(int fd, char *out, size_t len)
+{
+	char path[64], line[128];
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "iff:\t", 5))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(out, len, "%s", line + 5);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* show_fdinfo: "iff:\t<name>", empty while unattached or after deletion. */
+TEST_F(tun_ctl, fdinfo)
+{
+	char got[128];
+
+	ASSERT_EQ(0, fdinfo_iff(self->fd, got, sizeof(got)));
+	EXPECT_STREQ("", got);
+	ASSERT_EQ(0, set_iff(self->fd, self->name, IFF_TAP, NULL));
+	ASSERT_EQ(0, fdinfo_iff(self->fd, got, sizeof(got)));
+	EXPECT_STREQ(self->name, got);
+	ASSERT_EQ(0, sh("ip link del %s", self->name));
+	ASSERT_EQ(0, fdinfo_iff(self->fd, got, sizeof(got)));
+	EXPECT_STREQ("", got);
+}
+
+/*
+ * ip link add type <kind>: refused with EOPNOTSUPP and C's extack message
+ * (tun_validate()).
+ */
+TEST_F(tun_ctl, newlink_extack)
+{
+	char cmd[128], out[256] = "";
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ip link add %s type %s 2>&1", self->name,
+		 variant->kind);
+	p = popen(cmd, "r");
+	ASSERT_NE(NULL, p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	EXPECT_NE(0, pclose(p));
+	EXPECT_NE(NULL, strstr(out, "tun/tap creation via rtnetlink is not supported."))
+		TH_LOG("ip said: %s", out);
+	EXPECT_FALSE(netdev_exists(self->name));
+}
+
+/*
+ * A real client: iproute2's "ip tuntap add/del" (TUNSETIFF, TUNSETOWNER,
+ * TUNSETGROUP, TUNSETPERSIST), unchanged, on /dev/net/tun, which for rtun
+ * is rtun's node bind-mounted over it in a mount namespace of the child's
+ * own.  The device persists with its owner and group, the owner (in that
+ * group: both must match) attaches without privileges, "ip tuntap del"
+ * removes it.  Returns ip's status.
+ */
+static int ip_tuntap(const char *node, const char *args)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (strcmp(node, "/dev/net/tun")) {
+			if (unshare(CLONE_NEWNS) ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+			    mount(node, "/dev/net/tun", NULL, MS_BIND, NULL))
+				_exit(100);
+		}
+		_exit(sh("ip tuntap %s", args));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST_F(tun_ctl, ip_tuntap_client)
+{
+	const struct who owner = { OWNER_UID, GROUP_GID, -1, false };
+	const struct who other = { OTHER_UID, OTHER_GID, -1, false };
+	char args[96], buf[32];
+
+	close(self->fd);
+	self->fd = -1;
+	snprintf(args, sizeof(args), "add dev %s mode tap user %d group %d",
+		 self->name, OWNER_UID, GROUP_GID);
+	ASSERT_EQ(0, ip_tuntap(variant->node, args));
+	sleep_ms(50);
+	ASSERT_TRUE(netdev_exists(self->name));
+	EXPECT_STREQ("0x1802", sysfs_str(self->name, "tun_flags", buf));
+	EXPECT_STREQ("4321", sysfs_str(self->name, "owner", buf));
+	EXPECT_STREQ("4400", sysfs_str(self->name, "group", buf));
+	EXPECT_EQ(0, attach_as(variant->node, &owner, self->name,
+			       IFF_TAP | IFF_NO_PI));
+	EXPECT_EQ(EPERM, attach_as(variant->node, &other, self->name,
+				   IFF_TAP | IFF_NO_PI));
+	/* Adding it again: ip asks for IFF_TUN_EXCL, so EBUSY, ip fails. */
+	EXPECT_NE(0, ip_tuntap(variant->node, args));
+	EXPECT_TRUE(netdev_exists(self->name));
+	snprintf(args, sizeof(args), "del dev %s mode tap", self->name);
+	EXPECT_EQ(0, ip_tuntap(variant->node, args));
+	EXPECT_TRUE(netdev_wait_gone(self->name, SETTLE_MS));
+	/* The wrong mode: EINVAL from TUNSETIFF, ip fails. */
+	snprintf(args, sizeof(args), "add dev %s mode tun", self->name);
+	ASSERT_EQ(0, ip_tuntap(variant->node, args));
+	snprintf(args, sizeof(args), "del dev %s mode tap", self->name);
+	EXPECT_NE(0, ip_tuntap(variant->node, args));
+	snprintf(args, sizeof(args), "del dev %s mode tun", self->name);
+	EXPECT_EQ(0, ip_tuntap(variant->node, args));
+	EXPECT_TRUE(netdev_wait_gone(self->name, SETTLE_MS));
+}
+
+/* ETHTOOL_@cmd with the struct @p of @size bytes on @dev; 0 or errno. */
+static int ethtool_cmd(const char *dev, void *p)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = p;
+	return ifr_ioctl(dev, SIOCETHTOOL, &ifr) ? errno : 0;
+}
+
+/*
+ * ethtool coalescing: rx-frames only (the rx batch size, capped at 64);
+ * any other parameter is EOPNOTSUPP.  Channels: one combined channel
+ * while a file is attached, at most one (no multiqueue).
+ */
+TEST_F(tun_ctl, ethtool_coalesce_channels)
+{
+	struct ethtool_coalesce ec = { .cmd = ETHTOOL_GCOALESCE };
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+
+	ASSERT_EQ(0, set_iff(self->fd, self->name, IFF_TAP | IFF_NO_PI, NULL));
+	ASSERT_EQ(0, ethtool_cmd(self->name, &ec));
+	EXPECT_EQ(0, ec.rx_max_coalesced_frames);
+	ec.cmd = ETHTOOL_SCOALESCE;
+	ec.rx_max_coalesced_frames = 32;
+	EXPECT_EQ(0, ethtool_cmd(self->name, &ec));
+	ec.cmd = ETHTOOL_GCOALESCE;
+	ASSERT_EQ(0, ethtool_cmd(self->name, &ec));
+	EXPECT_EQ(32, ec.rx_max_coalesced_frames);
+	ec.cmd = ETHTOOL_SCOALESCE;
+	ec.rx_max_coalesced_frames = 1000;
+	EXPECT_EQ(0, ethtool_cmd(self->name, &ec));
+	ec.cmd = ETHTOOL_GCOALESCE;
+	ASSERT_EQ(0, ethtool_cmd(self->name, &ec));
+	EXPECT_EQ(64, ec.rx_max_coalesced_frames);
+	ec.cmd = ETHTOOL_SCOALESCE;
+	ec.rx_coalesce_usecs = 10;
+	EXPECT_EQ(EOPNOTSUPP, ethtool_cmd(self->name, &ec));
+
+	ASSERT_EQ(0, ethtool_cmd(self->name, &ch));
+	EXPECT_EQ(1, ch.combined_count);
+	EXPECT_EQ(1, ch.max_combined);
+	EXPECT_EQ(0, ch.rx_count);
+	ASSERT_EQ(0, ioctl(self->fd, TUNSETPERSIST, 1));
+	close(self->fd);
+	self->fd = -1;
+	sleep_ms(50);
+	memset(&ch, 0, sizeof(ch));
+	ch.cmd = ETHTOOL_GCHANNELS;
+	ASSERT_EQ(0, ethtool_cmd(self->name, &ch));
+	EXPECT_EQ(0, ch.combined_count);
+	EXPECT_EQ(1, ch.max_combined);
 }
 
 TEST_HARNESS_MAIN
