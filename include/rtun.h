@@ -36,6 +36,7 @@ struct rtnl_link_stats64;
 struct netlink_ext_ack;
 struct sk_buff;
 struct sk_buff_head;
+struct sock;
 struct wait_queue_head;
 struct poll_table_struct;
 struct ptr_ring;
@@ -63,6 +64,7 @@ struct rtun_netdev_cfg {
 	u8 addr_len;
 	u8 ether;
 	u8 lltx;
+	s32 ifindex;		/* TUNSETIFINDEX; 0: the core chooses */
 };
 
 /* The kernel's sizes that decide an skb's layout (see rust/pure/vnet_hdr.rs). */
@@ -109,6 +111,19 @@ struct rtun_udp_tunnel {
 	u16 outer_th;
 };
 
+/*
+ * What a device shows in sysfs (tun_flags, owner, group) and in its rtnl
+ * link info (IFLA_TUN_*): @flags as C's tun_flags(), @owner and @group as
+ * kernel ids, valid if has_owner/has_group.
+ */
+struct rtun_link_info {
+	u16 flags;
+	u8 has_owner;
+	u8 has_group;
+	u32 owner;
+	u32 group;
+};
+
 /* Offsets of the fields of struct net_device the data path reads. */
 struct rtun_netdev_layout {
 	size_t priv;		/* netdev_priv() */
@@ -131,6 +146,7 @@ struct rtun_netdev_layout {
 
 /* Events rtun_netdev_ops.event is told about. */
 #define RTUN_EVENT_TX_QUEUE_LEN	1
+#define RTUN_EVENT_UP		2
 
 /* Values of rtun_netdev_kind(). */
 #define RTUN_KIND_OTHER	0
@@ -147,6 +163,7 @@ struct rtun_file_ops {
 	ssize_t (*read_iter)(struct kiocb *iocb, struct iov_iter *to);
 	ssize_t (*write_iter)(struct kiocb *iocb, struct iov_iter *from);
 	__poll_t (*poll)(struct file *file, struct poll_table_struct *pt);
+	void (*fdinfo_name)(struct file *file, char name[IFNAMSIZ]);
 };
 
 /*
@@ -166,6 +183,13 @@ struct rtun_netdev_ops {
 	int (*validate)(struct nlattr *tb[], struct nlattr *data[],
 			struct netlink_ext_ack *extack);
 	int (*event)(int event, struct net_device *dev);
+	int (*change_carrier)(struct net_device *dev, bool new_carrier);
+	u32 (*get_msglevel)(struct net_device *dev);
+	void (*set_msglevel)(struct net_device *dev, u32 level);
+	void (*link_info)(struct net_device *dev, struct rtun_link_info *info);
+	u32 (*get_rx_batched)(struct net_device *dev);
+	void (*set_rx_batched)(struct net_device *dev, u32 rx_frames);
+	u32 (*queues)(struct net_device *dev);
 };
 
 /* Section 3: C, called from Rust. */
@@ -211,8 +235,8 @@ void rtun_dev_get_stats64(struct net_device *dev,
 bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter);
 
 void rtun_skb_geometry(struct rtun_skb_geometry *geo);
-struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear, size_t data_len,
-			       int *err);
+struct sk_buff *rtun_skb_alloc(struct sock *sk, bool noblock, u32 headroom,
+			       size_t linear, size_t data_len, int *err);
 struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
 					 struct iov_iter *from, int *err);
 int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
@@ -238,6 +262,36 @@ void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
 void rtun_kfree_skb(struct sk_buff *skb);
 
 const char *rtun_param_abi(size_t *len);
+
+/* A file's socket: send buffer, its waiters, poll. */
+struct sock *rtun_sock_alloc(struct net *net);
+void rtun_sock_put(struct sock *sk);
+int rtun_sock_sndbuf(const struct sock *sk);
+void rtun_sock_set_sndbuf(struct sock *sk, int sndbuf);
+void rtun_sock_poll_wait(struct file *file, struct sock *sk,
+			 struct poll_table_struct *pt);
+bool rtun_sock_poll_out(struct sock *sk, bool up);
+void rtun_sock_write_space_now(struct sock *sk);
+
+/* Namespaces as file descriptors (SIOCGSKNS, TUNGETDEVNETNS). */
+int rtun_net_open_fd(struct net *net);
+int rtun_netdev_net_open_fd(struct net_device *dev);
+
+/* The hardware address through the file (SIOCGIFHWADDR, SIOCSIFHWADDR). */
+int rtun_netdev_get_hwaddr(struct net_device *dev, u8 sa[16]);
+int rtun_netdev_set_hwaddr(struct net_device *dev, const u8 sa[16]);
+unsigned int rtun_netdev_addr_len(const struct net_device *dev);
+
+/* Persistence and ownership (TUNSETPERSIST, TUNSETOWNER, TUNSETGROUP). */
+void rtun_module_get(void);
+void rtun_module_put(void);
+bool rtun_make_kuid(u32 uid, u32 *kuid);
+bool rtun_make_kgid(u32 gid, u32 *kgid);
+u32 rtun_current_euid(void);
+bool rtun_in_egroup(u32 kgid);
+bool rtun_netdev_admin_capable(const struct net_device *dev);
+unsigned int rtun_netdev_flags(const struct net_device *dev);
+int rtun_netdev_set_type(struct net_device *dev, u16 type, u8 addr_len);
 void rtun_synchronize_net(void);
 void rtun_netdev_update_features(struct net_device *dev);
 u64 rtun_netdev_features(const struct net_device *dev);
@@ -264,6 +318,7 @@ void rtun_waitqueue_init(struct wait_queue_head *wq);
 void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
 		    struct poll_table_struct *pt);
 bool rtun_skb_tx_prepare(struct sk_buff *skb);
+bool rtun_skb_copy_head(const struct sk_buff *skb, u8 *buf, u32 len);
 void rtun_file_set_nowait(struct file *file);
 
 #endif /* _RTUN_H */

@@ -250,6 +250,43 @@ rfc2008_phase() {
 	fi
 }
 
+# A persistent device holds a module reference (TUNSETPERSIST), so rmmod
+# refuses while one exists, for tun.ko as for rtun.ko; deleting the device
+# (ip link del) gives the reference back, and rtun then unloads (below).
+persist_unload_phase() {
+	local mod dev err
+
+	for mod in tun rtun; do
+		[ -d "/sys/module/$mod" ] || continue
+		dev=${mod}persist0
+		# TUNSETIFF (IFF_TAP | IFF_NO_PI), TUNSETPERSIST 1, close.
+		if ! err=$(python3 -c '
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH22x", sys.argv[2].encode(), 0x1002))
+fcntl.ioctl(fd, 0x400454cb, 1)
+' "/dev/net/$mod" "$dev" 2>&1); then
+			check_fail "persistent $mod device: $err"
+			continue
+		fi
+		if err=$(rmmod "$mod" 2>&1); then
+			check_fail "rmmod $mod with a persistent device succeeded"
+			if [ "$mod" = tun ]; then
+				load tun "$kdir/drivers/net/tun.ko"
+			else
+				load rtun "$rtun_ko"
+			fi
+			continue
+		fi
+		check_ok "rmmod $mod refused while $dev persists (${err##*: })"
+		if err=$(ip link del "$dev" 2>&1); then
+			check_ok "ip link del $dev (persistent $mod device)"
+		else
+			check_fail "ip link del $dev: $err"
+		fi
+	done
+}
+
 check_dmesg() {
 	dmesg >"$out/dmesg.txt" || { check_fail "dmesg failed"; return; }
 	echo "# guest-check: kernel log since the start of the checks (all of it in $out/dmesg.txt):"
@@ -273,6 +310,7 @@ run_tests
 upstream_phase
 if [ "$only" != c_tun ]; then
 	rfc2008_phase
+	persist_unload_phase
 	unload_rtun
 fi
 check_dmesg

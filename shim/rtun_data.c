@@ -24,6 +24,7 @@
 #include <linux/skbuff.h>
 #include <net/flow_dissector.h>
 #include <net/sch_generic.h>
+#include <net/sock.h>
 
 #include "rtun.h"
 
@@ -66,14 +67,19 @@ __rtun_data bool rtun_copy_from_iter_full(void *buf, size_t len,
 	return copy_from_iter_full(buf, len, iter);
 }
 
-/* The allocation of tun_alloc_skb(), without a socket to charge. */
-__rtun_data struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear,
+/*
+ * The allocation of tun_alloc_skb(): charged to the file's socket @sk
+ * until the skb is freed; a blocking writer waits for room in the send
+ * buffer, a non-blocking one fails with -EAGAIN (sock_alloc_send_pskb()).
+ */
+__rtun_data struct sk_buff *rtun_skb_alloc(struct sock *sk, bool noblock,
+					   u32 headroom, size_t linear,
 					   size_t data_len, int *err)
 {
 	struct sk_buff *skb;
 
-	skb = alloc_skb_with_frags(headroom + linear, data_len,
-				   PAGE_ALLOC_COSTLY_ORDER, err, GFP_KERNEL);
+	skb = sock_alloc_send_pskb(sk, headroom + linear, data_len, noblock,
+				   err, PAGE_ALLOC_COSTLY_ORDER);
 	if (!skb)
 		return NULL;
 
@@ -87,7 +93,7 @@ __rtun_data struct sk_buff *rtun_skb_alloc(u32 headroom, size_t linear,
 /*
  * The allocation and copy of tun_build_skb() without XDP: @len bytes from
  * @from go into the task's page frag behind @pad bytes of headroom, and the
- * skb is built around them.  No socket is charged, as in rtun_skb_alloc().
+ * skb is built around them.  No socket is charged, as in tun_build_skb().
  */
 __rtun_data struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
 						     struct iov_iter *from, int *err)
@@ -432,4 +438,11 @@ __rtun_data bool rtun_skb_tx_prepare(struct sk_buff *skb)
 	skb_orphan(skb);
 	nf_reset_ct(skb);
 	return true;
+}
+
+/* The first @len bytes of @skb's data into @buf; false if it is shorter. */
+__rtun_data bool rtun_skb_copy_head(const struct sk_buff *skb, u8 *buf,
+				    u32 len)
+{
+	return !skb_copy_bits(skb, 0, buf, len);
 }

@@ -6,19 +6,27 @@
  * The wrappers the packet paths call per packet are in rtun_data.c.
  */
 
+#include <linux/cred.h>
 #include <linux/etherdevice.h>
+#include <linux/ethtool.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/nsproxy.h>
+#include <linux/poll.h>
+#include <linux/proc_fs.h>
 #include <linux/ptr_ring.h>
+#include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/version.h>
 #include <net/ip_tunnels.h>
 #include <net/net_namespace.h>
 #include <net/rtnetlink.h>
+#include <net/sock.h>
 
 #include "rtun.h"
 
@@ -56,19 +64,211 @@ static struct net_device_ops rtun_tap_netdev_ops __ro_after_init = {
 	.ndo_validate_addr	= eth_validate_addr,
 };
 
+static void rtun_get_drvinfo(struct net_device *dev,
+			     struct ethtool_drvinfo *info);
+static int rtun_get_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack);
+static int rtun_set_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack);
+static void rtun_get_channels(struct net_device *dev,
+			      struct ethtool_channels *channels);
+
+/*
+ * The ethtool operations implemented so far: the driver info, the message
+ * level (which TUNSETDEBUG sets too), coalescing (rx-frames only),
+ * channels, and C's two generic ones, the link state and the software
+ * timestamping info.  Whatever is not here (link settings) answers
+ * EOPNOTSUPP.
+ */
+static struct ethtool_ops rtun_ethtool_ops __ro_after_init = {
+	.supported_coalesce_params = ETHTOOL_COALESCE_RX_MAX_FRAMES,
+	.get_drvinfo	= rtun_get_drvinfo,
+	.get_coalesce	= rtun_get_coalesce,
+	.set_coalesce	= rtun_set_coalesce,
+	.get_channels	= rtun_get_channels,
+	.get_link	= ethtool_op_get_link,
+	.get_ts_info	= ethtool_op_get_ts_info,
+};
+
 /* Devices are configured by rtun_netdev_configure() once their Rust state exists. */
 static void rtun_setup(struct net_device *dev)
 {
+}
+
+/* The Rust callbacks of the devices, their private area and the notifier. */
+static struct rtun_netdev_ops rtun_dev_ops __ro_after_init;
+
+/*
+ * What tools read: the sysfs attributes of tun_attr_group and tun.c's
+ * tun_fill_info()/tun_get_size(), formatted as C formats them from what
+ * Rust reports (struct rtun_link_info); ids are shown in the reader's user
+ * namespace.
+ */
+static ssize_t tun_flags_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	struct rtun_link_info i;
+
+	rtun_dev_ops.link_info(to_net_dev(d), &i);
+	return sysfs_emit(buf, "0x%x\n", i.flags);
+}
+
+static ssize_t owner_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	struct rtun_link_info i;
+
+	rtun_dev_ops.link_info(to_net_dev(d), &i);
+	return i.has_owner ?
+		sysfs_emit(buf, "%u\n", from_kuid_munged(current_user_ns(),
+							 KUIDT_INIT(i.owner))) :
+		sysfs_emit(buf, "-1\n");
+}
+
+static ssize_t group_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	struct rtun_link_info i;
+
+	rtun_dev_ops.link_info(to_net_dev(d), &i);
+	return i.has_group ?
+		sysfs_emit(buf, "%u\n", from_kgid_munged(current_user_ns(),
+							 KGIDT_INIT(i.group))) :
+		sysfs_emit(buf, "-1\n");
+}
+
+static DEVICE_ATTR_RO(tun_flags);
+static DEVICE_ATTR_RO(owner);
+static DEVICE_ATTR_RO(group);
+
+static struct attribute *rtun_dev_attrs[] = {
+	&dev_attr_tun_flags.attr,
+	&dev_attr_owner.attr,
+	&dev_attr_group.attr,
+	NULL
+};
+
+static const struct attribute_group rtun_attr_group = {
+	.attrs = rtun_dev_attrs
+};
+
+static size_t rtun_get_size(const struct net_device *dev)
+{
+	return nla_total_size(sizeof(uid_t)) + /* OWNER */
+	       nla_total_size(sizeof(gid_t)) + /* GROUP */
+	       nla_total_size(sizeof(u8)) + /* TYPE */
+	       nla_total_size(sizeof(u8)) + /* PI */
+	       nla_total_size(sizeof(u8)) + /* VNET_HDR */
+	       nla_total_size(sizeof(u8)) + /* PERSIST */
+	       nla_total_size(sizeof(u8)) + /* MULTI_QUEUE */
+	       nla_total_size(sizeof(u32)) + /* NUM_QUEUES */
+	       nla_total_size(sizeof(u32)) + /* NUM_DISABLED_QUEUES */
+	       0;
+}
+
+/* tun_fill_info(); rtun has no multiqueue devices (no NUM_QUEUES). */
+static int rtun_fill_info(struct sk_buff *skb, const struct net_device *dev)
+{
+	struct rtun_link_info i;
+
+	rtun_dev_ops.link_info((struct net_device *)dev, &i);
+	if (nla_put_u8(skb, IFLA_TUN_TYPE, i.flags & (IFF_TUN | IFF_TAP)))
+		goto nla_put_failure;
+	if (i.has_owner &&
+	    nla_put_u32(skb, IFLA_TUN_OWNER,
+			from_kuid_munged(current_user_ns(), KUIDT_INIT(i.owner))))
+		goto nla_put_failure;
+	if (i.has_group &&
+	    nla_put_u32(skb, IFLA_TUN_GROUP,
+			from_kgid_munged(current_user_ns(), KGIDT_INIT(i.group))))
+		goto nla_put_failure;
+	if (nla_put_u8(skb, IFLA_TUN_PI, !(i.flags & IFF_NO_PI)))
+		goto nla_put_failure;
+	if (nla_put_u8(skb, IFLA_TUN_VNET_HDR, !!(i.flags & IFF_VNET_HDR)))
+		goto nla_put_failure;
+	if (nla_put_u8(skb, IFLA_TUN_PERSIST, !!(i.flags & IFF_PERSIST)))
+		goto nla_put_failure;
+	if (nla_put_u8(skb, IFLA_TUN_MULTI_QUEUE,
+		       !!(i.flags & IFF_MULTI_QUEUE)))
+		goto nla_put_failure;
+	return 0;
+
+nla_put_failure:
+	return -EMSGSIZE;
+}
+
+/*
+ * tun_get_drvinfo(): the driver's name (rtun's own), C's version, the kind
+ * of device as bus info.
+ */
+static void rtun_get_drvinfo(struct net_device *dev,
+			     struct ethtool_drvinfo *info)
+{
+	struct rtun_link_info i;
+
+	rtun_dev_ops.link_info(dev, &i);
+	strscpy(info->driver, "rtun", sizeof(info->driver));
+	strscpy(info->version, "1.6", sizeof(info->version));
+	switch (i.flags & (IFF_TUN | IFF_TAP)) {
+	case IFF_TUN:
+		strscpy(info->bus_info, "tun", sizeof(info->bus_info));
+		break;
+	case IFF_TAP:
+		strscpy(info->bus_info, "tap", sizeof(info->bus_info));
+		break;
+	}
+}
+
+/* tun_get_coalesce()/tun_set_coalesce(): rx-frames is the rx batch size. */
+static int rtun_get_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack)
+{
+	ec->rx_max_coalesced_frames = rtun_dev_ops.get_rx_batched(dev);
+	return 0;
+}
+
+static int rtun_set_coalesce(struct net_device *dev,
+			     struct ethtool_coalesce *ec,
+			     struct kernel_ethtool_coalesce *kernel_coal,
+			     struct netlink_ext_ack *extack)
+{
+	rtun_dev_ops.set_rx_batched(dev, ec->rx_max_coalesced_frames);
+	return 0;
+}
+
+/* tun_get_channels(): one combined channel per attached file, at most 1. */
+static void rtun_get_channels(struct net_device *dev,
+			      struct ethtool_channels *channels)
+{
+	channels->combined_count = rtun_dev_ops.queues(dev);
+	channels->max_combined = 1;
+}
+
+/*
+ * The link kind's validate: C's extack message, the errno Rust chose
+ * (tun_validate()).
+ */
+static int rtun_validate(struct nlattr *tb[], struct nlattr *data[],
+			 struct netlink_ext_ack *extack)
+{
+	NL_SET_ERR_MSG(extack,
+		       "tun/tap creation via rtnetlink is not supported.");
+	return rtun_dev_ops.validate(tb, data, extack);
 }
 
 /* Not read-only: rtnl_link_register() links it into a list. */
 static struct rtnl_link_ops rtun_link_ops __read_mostly = {
 	.kind		= "rtun",
 	.setup		= rtun_setup,
+	.get_size	= rtun_get_size,
+	.fill_info	= rtun_fill_info,
 };
-
-/* The Rust callbacks of the devices, their private area and the notifier. */
-static struct rtun_netdev_ops rtun_dev_ops __ro_after_init;
 
 /* Forwards the device events the driver needs, under RTNL, to Rust. */
 static int rtun_notifier_call(struct notifier_block *nb, unsigned long event,
@@ -79,12 +279,26 @@ static int rtun_notifier_call(struct notifier_block *nb, unsigned long event,
 	if (event == NETDEV_CHANGE_TX_QUEUE_LEN)
 		return notifier_from_errno(rtun_dev_ops.event(RTUN_EVENT_TX_QUEUE_LEN,
 							      dev));
+	if (event == NETDEV_UP)
+		return notifier_from_errno(rtun_dev_ops.event(RTUN_EVENT_UP, dev));
 	return NOTIFY_DONE;
 }
 
 static struct notifier_block rtun_notifier = {
 	.notifier_call	= rtun_notifier_call,
 };
+
+static void (*rtun_fdinfo_name)(struct file *file, char name[IFNAMSIZ]) __ro_after_init;
+
+/* tun_chr_show_fdinfo(): "iff:\t<name>\n", the name empty if unattached. */
+static void rtun_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	char name[IFNAMSIZ] = {};
+
+	rtun_fdinfo_name(file, name);
+	name[IFNAMSIZ - 1] = '\0';
+	seq_printf(m, "iff:\t%s\n", name);
+}
 
 int rtun_misc_register(const struct rtun_file_ops *ops)
 {
@@ -94,6 +308,8 @@ int rtun_misc_register(const struct rtun_file_ops *ops)
 	rtun_fops.read_iter = ops->read_iter;
 	rtun_fops.write_iter = ops->write_iter;
 	rtun_fops.poll = ops->poll;
+	rtun_fdinfo_name = ops->fdinfo_name;
+	rtun_fops.show_fdinfo = rtun_show_fdinfo;
 	return misc_register(&rtun_miscdev);
 }
 
@@ -110,6 +326,7 @@ static void rtun_fill_netdev_ops(struct net_device_ops *nd,
 	nd->ndo_stop = ops->stop;
 	nd->ndo_start_xmit = ops->start_xmit;
 	nd->ndo_fix_features = ops->fix_features;
+	nd->ndo_change_carrier = ops->change_carrier;
 }
 
 int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops)
@@ -120,8 +337,10 @@ int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops)
 	rtun_fill_netdev_ops(&rtun_tun_netdev_ops, ops);
 	rtun_tun_netdev_ops.ndo_get_stats64 = ops->get_stats64;
 	rtun_fill_netdev_ops(&rtun_tap_netdev_ops, ops);
+	rtun_ethtool_ops.get_msglevel = ops->get_msglevel;
+	rtun_ethtool_ops.set_msglevel = ops->set_msglevel;
 	rtun_link_ops.priv_size = priv_size;
-	rtun_link_ops.validate = ops->validate;
+	rtun_link_ops.validate = rtun_validate;
 
 	err = register_netdevice_notifier(&rtun_notifier);
 	if (err)
@@ -186,6 +405,8 @@ void rtun_netdev_configure(struct net_device *dev, struct net *net,
 	dev->needs_free_netdev = true;
 	dev->pcpu_stat_type = NETDEV_PCPU_STAT_TSTATS;
 	dev->priv_destructor = rtun_dev_ops.destruct;
+	dev->ethtool_ops = &rtun_ethtool_ops;
+	dev->sysfs_groups[0] = &rtun_attr_group;
 
 	if (cfg->ether) {
 		ether_setup(dev);
@@ -211,6 +432,7 @@ void rtun_netdev_configure(struct net_device *dev, struct net *net,
 	dev->vlan_features = cfg->vlan_features;
 	dev->hw_enc_features = cfg->hw_enc_features;
 	dev->lltx = cfg->lltx;
+	dev->ifindex = cfg->ifindex;
 }
 
 int rtun_netdev_register(struct net_device *dev)
@@ -318,6 +540,220 @@ const char *rtun_param_abi(size_t *len)
 {
 	*len = strlen(abi);
 	return abi;
+}
+
+/*
+ * A file's socket, as C's struct tun_file embeds a struct sock and a struct
+ * socket: the send buffer a write is charged against until its skb is
+ * freed (sk_sndbuf, sk_wmem_alloc), the wait queue of writers waiting for
+ * room, and the network namespace of SIOCGSKNS.  sk_alloc() takes a
+ * module reference for rtun_proto's owner, as for tun_proto.  The memory
+ * lives until the last skb charged to it is freed, after the file is gone.
+ */
+struct rtun_sk {
+	struct sock sk;
+	struct socket socket;
+};
+
+static struct proto rtun_proto = {
+	.name		= "rtun",
+	.owner		= THIS_MODULE,
+	.obj_size	= sizeof(struct rtun_sk),
+};
+
+/* tun_sock_write_space() without SIGIO: wakes writers and pollers. */
+static void rtun_sock_write_space(struct sock *sk)
+{
+	wait_queue_head_t *wqueue;
+
+	if (!sock_writeable(sk))
+		return;
+	if (!test_and_clear_bit(SOCKWQ_ASYNC_NOSPACE, &sk->sk_socket->flags))
+		return;
+	wqueue = sk_sleep(sk);
+	if (wqueue && waitqueue_active(wqueue))
+		wake_up_interruptible_sync_poll(wqueue, EPOLLOUT |
+						EPOLLWRNORM | EPOLLWRBAND);
+}
+
+/* tun_chr_open()'s socket set-up: send buffer INT_MAX. */
+struct sock *rtun_sock_alloc(struct net *net)
+{
+	struct rtun_sk *rs;
+
+	rs = (struct rtun_sk *)sk_alloc(net, AF_UNSPEC, GFP_KERNEL, &rtun_proto,
+					0);
+	if (!rs)
+		return NULL;
+	init_waitqueue_head(&rs->socket.wq.wait);
+	sock_init_data_uid(&rs->socket, &rs->sk, current_fsuid());
+	rs->sk.sk_write_space = rtun_sock_write_space;
+	rs->sk.sk_sndbuf = INT_MAX;
+	return &rs->sk;
+}
+
+void rtun_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+
+int rtun_sock_sndbuf(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_sndbuf);
+}
+
+/* TUNSETSNDBUF: written as is; nobody is woken, as in C. */
+void rtun_sock_set_sndbuf(struct sock *sk, int sndbuf)
+{
+	WRITE_ONCE(sk->sk_sndbuf, sndbuf);
+}
+
+void rtun_sock_poll_wait(struct file *file, struct sock *sk,
+			 struct poll_table_struct *pt)
+{
+	poll_wait(file, sk_sleep(sk), pt);
+}
+
+/*
+ * tun_chr_poll()'s EPOLLOUT test, with @up for the device's IFF_UP: if not
+ * writable, SOCKWQ_ASYNC_NOSPACE is set so that the next write space
+ * wakes the poller, then the test is made again.
+ */
+bool rtun_sock_poll_out(struct sock *sk, bool up)
+{
+	return (up && sock_writeable(sk)) ||
+	       (!test_and_set_bit(SOCKWQ_ASYNC_NOSPACE,
+				  &sk->sk_socket->flags) &&
+		up && sock_writeable(sk));
+}
+
+/* The write space callback, as tun_device_event() runs it on NETDEV_UP. */
+void rtun_sock_write_space_now(struct sock *sk)
+{
+	sk->sk_write_space(sk);
+}
+
+/* A new read-only, close-on-exec nsfs fd of @net (open_related_ns()). */
+int rtun_net_open_fd(struct net *net)
+{
+	return open_related_ns(&net->ns, get_net_ns);
+}
+
+/* The same for @dev's current network namespace; RTNL keeps it there. */
+int rtun_netdev_net_open_fd(struct net_device *dev)
+{
+	return open_related_ns(&dev_net(dev)->ns, get_net_ns);
+}
+
+/*
+ * SIOCGIFHWADDR through the file: the address of the device found by
+ * @dev's name in its namespace, as C's call does; @sa is ifr_hwaddr.
+ */
+int rtun_netdev_get_hwaddr(struct net_device *dev, u8 sa[16])
+{
+	struct sockaddr addr;
+	int ret;
+
+	memcpy(&addr, sa, sizeof(addr));
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+	ret = netif_get_mac_address(&addr, dev_net(dev), dev->name);
+#else
+	ret = dev_get_mac_address(&addr, dev_net(dev), dev->name);
+#endif
+	memcpy(sa, &addr, sizeof(addr));
+	return ret;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+/* netif_get_mac_address() is exported to this namespace, as tun.c imports it. */
+MODULE_IMPORT_NS("NETDEV_INTERNAL");
+#endif
+
+/* SIOCSIFHWADDR through the file: @sa is ifr_hwaddr. */
+int rtun_netdev_set_hwaddr(struct net_device *dev, const u8 sa[16])
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+	struct sockaddr_storage ss = {};
+#else
+	struct sockaddr ss;
+#endif
+
+	static_assert(sizeof(struct sockaddr) == 16);
+	memcpy(&ss, sa, sizeof(struct sockaddr));
+	return dev_set_mac_address_user(dev, &ss, NULL);
+}
+
+unsigned int rtun_netdev_addr_len(const struct net_device *dev)
+{
+	return dev->addr_len;
+}
+
+/* TUNSETPERSIST's reference: a persistent device keeps the module loaded. */
+void rtun_module_get(void)
+{
+	__module_get(THIS_MODULE);
+}
+
+void rtun_module_put(void)
+{
+	module_put(THIS_MODULE);
+}
+
+/* make_kuid() in the caller's user namespace; false if @uid is unmapped. */
+bool rtun_make_kuid(u32 uid, u32 *kuid)
+{
+	kuid_t k = make_kuid(current_user_ns(), uid);
+
+	*kuid = __kuid_val(k);
+	return uid_valid(k);
+}
+
+bool rtun_make_kgid(u32 gid, u32 *kgid)
+{
+	kgid_t k = make_kgid(current_user_ns(), gid);
+
+	*kgid = __kgid_val(k);
+	return gid_valid(k);
+}
+
+u32 rtun_current_euid(void)
+{
+	return __kuid_val(current_euid());
+}
+
+bool rtun_in_egroup(u32 kgid)
+{
+	return in_egroup_p(KGIDT_INIT(kgid));
+}
+
+/* CAP_NET_ADMIN in the user namespace of @dev's network namespace. */
+bool rtun_netdev_admin_capable(const struct net_device *dev)
+{
+	return ns_capable(dev_net(dev)->user_ns, CAP_NET_ADMIN);
+}
+
+unsigned int rtun_netdev_flags(const struct net_device *dev)
+{
+	return dev->flags;
+}
+
+/*
+ * TUNSETLINK's change of link type once allowed: ask the notifiers
+ * (NETDEV_PRE_TYPE_CHANGE, whose veto is returned), set the type and
+ * address length Rust chose, tell the notifiers (NETDEV_POST_TYPE_CHANGE).
+ */
+int rtun_netdev_set_type(struct net_device *dev, u16 type, u8 addr_len)
+{
+	int ret;
+
+	ret = call_netdevice_notifiers(NETDEV_PRE_TYPE_CHANGE, dev);
+	ret = notifier_to_errno(ret);
+	if (ret)
+		return ret;
+	dev->type = type;
+	dev->addr_len = addr_len;
+	call_netdevice_notifiers(NETDEV_POST_TYPE_CHANGE, dev);
+	return 0;
 }
 
 void rtun_synchronize_net(void)

@@ -29,6 +29,11 @@ pub(crate) const TUN_ABI: TunAbi = if cfg!(rtun_linux_7) {
 
 /// What a fault in the read header's padding does on this kernel.
 pub(crate) const PAD_FAULT: PadFault = TUN_ABI.pad_fault();
+
+/// Whether `SIOCSIFHWADDR` through the file refuses a device whose
+/// address is longer than `ifr_hwaddr`'s 16 bytes with `EINVAL` before
+/// trying (7.x's `__tun_chr_ioctl()`; a tun device's is at most 16).
+pub(crate) const HWADDR_LEN_CHECK: bool = TUN_ABI.checks_hwaddr_len();
 use kernel::uaccess::UserPtr;
 
 /// Returns the raw pointer to the value inside `this` without a reference

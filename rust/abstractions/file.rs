@@ -9,10 +9,11 @@
 
 use super::ffi;
 use super::uaccess::UserArg;
+use crate::pure::uapi::IFNAMSIZ;
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::error::{code::EFAULT, to_result, Result};
-use kernel::ffi::{c_int, c_long, c_uint, c_ulong};
+use kernel::ffi::{c_char, c_int, c_long, c_uint, c_ulong};
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
 
@@ -30,6 +31,9 @@ pub(crate) trait FileOps: Sized + Send + Sync + 'static {
     fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, nonblock: bool) -> Result<usize>;
     /// Readiness for `poll`/`select`/`epoll`; returns the `EPOLL*` mask.
     fn poll(this: ArcBorrow<'_, Self>, file: &File, pt: &PollTable<'_>) -> u32;
+    /// `/proc/*/fdinfo`: the interface name the shim prints as `iff:`,
+    /// NUL-padded (all NULs for none).
+    fn fdinfo_name(this: ArcBorrow<'_, Self>) -> [u8; IFNAMSIZ];
 }
 
 /// An open `struct file`.
@@ -223,6 +227,7 @@ impl<T: FileOps> Adapter<T> {
         read_iter: Some(Self::read_iter),
         write_iter: Some(Self::write_iter),
         poll: Some(Self::poll),
+        fdinfo_name: Some(Self::fdinfo_name),
     };
 
     /// Borrows the per-file state stored by [`Adapter::open`].
@@ -326,6 +331,20 @@ impl<T: FileOps> Adapter<T> {
             )
         };
         to_ssize(T::write_iter(this, from, nonblock))
+    }
+
+    /// `show_fdinfo`'s callback: the attached interface's name into `name`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, on a valid open file, with `name` valid
+    /// for `IFNAMSIZ` bytes of writes.
+    unsafe extern "C" fn fdinfo_name(file: *mut bindings::file, name: *mut c_char) {
+        // SAFETY: `show_fdinfo` runs between open and release on a valid file.
+        let this = unsafe { Self::data(file) };
+        let buf = T::fdinfo_name(this);
+        // SAFETY: `name` has room for `IFNAMSIZ` bytes by the contract.
+        unsafe { core::ptr::copy_nonoverlapping(buf.as_ptr(), name.cast::<u8>(), IFNAMSIZ) };
     }
 
     /// `poll`.

@@ -10,6 +10,7 @@
 //! as `kernel::net::phy` does with its `Adapter<T>`.
 
 pub(crate) mod compat;
+pub(crate) mod cred;
 pub(crate) mod error;
 pub(crate) mod ffi;
 pub(crate) mod file;
@@ -20,4 +21,5 @@ pub(crate) mod queue;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
+pub(crate) mod sock;
 pub(crate) mod uaccess;

@@ -64,8 +64,36 @@ pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
     /// The transmit queue length changed, with RTNL held; an error makes
     /// the core restore the old length.
     fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result;
+    /// Switches the carrier (`ndo_change_carrier`: `ip link set carrier`),
+    /// with RTNL held.
+    fn change_carrier(dev: &NetDevice, data: &Self, on: bool, rtnl: &Rtnl) -> Result;
+    /// Returns the message level (ethtool's `get_msglevel`).
+    fn msglevel(data: &Self) -> u32;
+    /// Sets the message level (ethtool's `set_msglevel`).
+    fn set_msglevel(data: &Self, level: u32);
+    /// What sysfs (`tun_flags`, `owner`, `group`) and the rtnl link info
+    /// (`IFLA_TUN_*`) show; called with or without RTNL.
+    fn link_info(data: &Self) -> LinkInfo;
+    /// ethtool's `rx-frames` (`get_coalesce`).
+    fn rx_batched(data: &Self) -> u32;
+    /// ethtool's `set_coalesce` with `rx-frames`.
+    fn set_rx_batched(data: &Self, rx_frames: u32);
+    /// The number of attached queues (ethtool's channels), with RTNL held.
+    fn queues(data: &Self, rtnl: &Rtnl) -> u32;
+    /// The device came up (`NETDEV_UP`), with RTNL held.
+    fn up(dev: &NetDevice, data: &Self, rtnl: &Rtnl);
     /// The error `ip link add type <kind>` gets (the link kind's `validate`).
     fn newlink_error() -> Error;
+}
+
+/// What a device shows in sysfs and in its rtnl link info.
+pub(crate) struct LinkInfo {
+    /// C's `tun_flags()`: `IFF_TUN`/`IFF_TAP`, the features, `IFF_PERSIST`.
+    pub(crate) flags: u16,
+    /// The owner's kernel uid, if set.
+    pub(crate) owner: Option<u32>,
+    /// The group's kernel gid, if set.
+    pub(crate) group: Option<u32>,
 }
 
 /// How a device's link layer is set up.
@@ -112,6 +140,8 @@ pub(crate) struct DevConfig {
     pub(crate) addr_len: u8,
     /// `lltx`: the driver takes no transmit lock of the core's.
     pub(crate) lltx: bool,
+    /// `ifindex` (`TUNSETIFINDEX`); 0 lets the core choose.
+    pub(crate) ifindex: i32,
 }
 
 impl DevConfig {
@@ -134,6 +164,7 @@ impl DevConfig {
             addr_len: self.addr_len,
             ether: u8::from(self.framing == Framing::Ether),
             lltx: u8::from(self.lltx),
+            ifindex: self.ifindex,
         }
     }
 }
@@ -386,6 +417,63 @@ impl NetDevice {
         // `ndo_uninit`, which makes its own token: `&mut Rtnl` ensures no
         // `RtnlLocked` borrow is alive across the call.
         unsafe { ffi::rtun_netdev_unregister(self.as_ptr()) };
+    }
+
+    /// Returns whether the device is administratively up (`IFF_UP` in
+    /// `dev->flags`); RTNL serialises the writers of the flags.
+    pub(crate) fn is_up(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `self` is live and RTNL is held.
+        let flags = unsafe { ffi::rtun_netdev_flags(self.as_ptr()) };
+        flags & bindings::net_device_flags_IFF_UP != 0
+    }
+
+    /// Returns whether the caller has `CAP_NET_ADMIN` in the user namespace
+    /// of the device's network namespace (`ns_capable()`).
+    pub(crate) fn admin_capable(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `self` is live; RTNL keeps it in its namespace meanwhile.
+        unsafe { ffi::rtun_netdev_admin_capable(self.as_ptr()) }
+    }
+
+    /// Changes the link type and address length, if the netdevice
+    /// notifiers allow it (`NETDEV_PRE_TYPE_CHANGE`, whose veto is the
+    /// error), then tells them (`NETDEV_POST_TYPE_CHANGE`).
+    pub(crate) fn set_link_type(&self, ty: u16, addr_len: u8, _rtnl: &mut Rtnl) -> Result {
+        // SAFETY: `self` is live and RTNL is held, as the notifier chain
+        // requires. The notifiers include rtun's own, which makes its own
+        // token: `&mut Rtnl` ensures no `RtnlLocked` borrow is alive.
+        to_result(unsafe { ffi::rtun_netdev_set_type(self.as_ptr(), ty, addr_len) })
+    }
+
+    /// Returns the hardware address length (`dev->addr_len`).
+    pub(crate) fn addr_len(&self, _rtnl: &Rtnl) -> u32 {
+        // SAFETY: `self` is live and RTNL serialises the writers.
+        unsafe { ffi::rtun_netdev_addr_len(self.as_ptr()) }
+    }
+
+    /// `SIOCGIFHWADDR`: fills the `struct sockaddr` `sa` with the link type
+    /// and address of the device of this name in its namespace
+    /// (`dev_get_mac_address()`).
+    pub(crate) fn get_hwaddr(&self, sa: &mut [u8; 16], _rtnl: &Rtnl) -> Result {
+        // SAFETY: `self` is live, RTNL is held, and `sa` has the 16 bytes
+        // of a `struct sockaddr`.
+        to_result(unsafe { ffi::rtun_netdev_get_hwaddr(self.as_ptr(), sa.as_mut_ptr()) })
+    }
+
+    /// `SIOCSIFHWADDR`: sets the address from the `struct sockaddr` `sa`
+    /// (`dev_set_mac_address_user()`: family, validity, notifiers).
+    pub(crate) fn set_hwaddr(&self, sa: &[u8; 16], _rtnl: &mut Rtnl) -> Result {
+        // SAFETY: `self` is live and RTNL is held; `sa` has 16 bytes. The
+        // notifiers include rtun's, hence `&mut Rtnl`.
+        to_result(unsafe { ffi::rtun_netdev_set_hwaddr(self.as_ptr(), sa.as_ptr()) })
+    }
+
+    /// `TUNGETDEVNETNS`: opens a file descriptor of the device's current
+    /// network namespace (`open_related_ns()`), which is returned.
+    pub(crate) fn open_net_fd(&self, _rtnl: &Rtnl) -> Result<i32> {
+        // SAFETY: `self` is live; RTNL keeps it in its namespace meanwhile;
+        // process context (an ioctl).
+        let fd = unsafe { ffi::rtun_netdev_net_open_fd(self.as_ptr()) };
+        to_result(fd).map(|()| fd)
     }
 
     /// Looks a device up by name in `net`.
@@ -677,6 +765,13 @@ impl<T: NetDevOps> Adapter<T> {
         destruct: Some(Self::destruct),
         validate: Some(Self::validate),
         event: Some(Self::event),
+        change_carrier: Some(Self::change_carrier),
+        get_msglevel: Some(Self::get_msglevel),
+        set_msglevel: Some(Self::set_msglevel),
+        link_info: Some(Self::link_info),
+        get_rx_batched: Some(Self::get_rx_batched),
+        set_rx_batched: Some(Self::set_rx_batched),
+        queues: Some(Self::queues),
     };
 
     /// Runs `f` on the device and its data, for a callback from rtun's
@@ -721,15 +816,21 @@ impl<T: NetDevOps> Adapter<T> {
         // SAFETY: netdevice notifiers run with RTNL held, and the callee
         // only takes shared borrows.
         let rtnl = unsafe { Rtnl::assume_held() };
-        if event as u32 != ffi::RTUN_EVENT_TX_QUEUE_LEN {
-            return 0;
-        }
         // SAFETY: the device is live during the notifier call.
         let dev = unsafe { NetDevice::from_raw(dev) };
         let Some(data) = dev.data::<T>() else {
             return 0;
         };
-        T::tx_queue_len_changed(dev, data, &rtnl).map_or_else(|e| e.to_errno(), |()| 0)
+        match event as u32 {
+            ffi::RTUN_EVENT_TX_QUEUE_LEN => {
+                T::tx_queue_len_changed(dev, data, &rtnl).map_or_else(|e| e.to_errno(), |()| 0)
+            }
+            ffi::RTUN_EVENT_UP => {
+                T::up(dev, data, &rtnl);
+                0
+            }
+            _ => 0,
+        }
     }
 
     /// `ndo_uninit`.
@@ -744,6 +845,100 @@ impl<T: NetDevOps> Adapter<T> {
         let mut rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: as the function's contract says.
         unsafe { Self::with_own_dev(dev, (), |d, p| T::uninit(d, p, &mut rtnl)) }
+    }
+
+    /// The shim's sysfs attributes and `fill_info`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, on a live device of this table, with a
+    /// `struct rtun_link_info` to fill.
+    unsafe extern "C" fn link_info(dev: *mut bindings::net_device, out: *mut ffi::rtun_link_info) {
+        // SAFETY: as the function's contract says.
+        let info = unsafe { Self::with_own_dev(dev, None, |_, p| Some(T::link_info(p))) };
+        let info = info.unwrap_or(LinkInfo {
+            flags: 0,
+            owner: None,
+            group: None,
+        });
+        // SAFETY: `out` is valid for writes by the contract.
+        unsafe {
+            out.write(ffi::rtun_link_info {
+                flags: info.flags,
+                has_owner: u8::from(info.owner.is_some()),
+                has_group: u8::from(info.group.is_some()),
+                owner: info.owner.unwrap_or(0),
+                group: info.group.unwrap_or(0),
+            })
+        };
+    }
+
+    /// ethtool's `get_coalesce`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, on a live device of this table.
+    unsafe extern "C" fn get_rx_batched(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, 0, |_, p| T::rx_batched(p)) }
+    }
+
+    /// ethtool's `set_coalesce`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, on a live device of this table.
+    unsafe extern "C" fn set_rx_batched(dev: *mut bindings::net_device, rx_frames: u32) {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, (), |_, p| T::set_rx_batched(p, rx_frames)) }
+    }
+
+    /// ethtool's `get_channels`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, with RTNL held (ethtool's ioctl and netlink
+    /// requests hold it), on a live device of this table.
+    unsafe extern "C" fn queues(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: RTNL is held by the contract; the callee only takes
+        // shared borrows.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, 0, |_, p| T::queues(p, &rtnl)) }
+    }
+
+    /// ethtool's `get_msglevel`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, on a live device of this table.
+    unsafe extern "C" fn get_msglevel(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, 0, |_, p| T::msglevel(p)) }
+    }
+
+    /// ethtool's `set_msglevel`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, on a live device of this table.
+    unsafe extern "C" fn set_msglevel(dev: *mut bindings::net_device, level: u32) {
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, (), |_, p| T::set_msglevel(p, level)) }
+    }
+
+    /// `ndo_change_carrier`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, with RTNL held, on a live device of this table.
+    unsafe extern "C" fn change_carrier(dev: *mut bindings::net_device, on: bool) -> c_int {
+        // SAFETY: the core calls `ndo_change_carrier` with RTNL held, and
+        // the callee only takes shared borrows.
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, Ok(()), |d, p| T::change_carrier(d, p, on, &rtnl)) }
+            .map_or_else(|e| e.to_errno(), |()| 0)
     }
 
     /// `ndo_open`.

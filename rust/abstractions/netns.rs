@@ -5,6 +5,7 @@
 use super::ffi;
 use core::ptr::NonNull;
 use kernel::bindings;
+use kernel::error::{to_result, Result};
 
 /// A counted reference to a `struct net`.
 ///
@@ -42,6 +43,16 @@ impl NetNs {
     pub(crate) fn admin_capable(&self) -> bool {
         // SAFETY: `self.ptr` is live by the type invariant.
         unsafe { ffi::rtun_net_admin_capable(self.as_ptr()) }
+    }
+}
+
+impl NetNs {
+    /// `SIOCGSKNS`: opens a file descriptor of this namespace
+    /// (`open_related_ns()`), which is returned.
+    pub(crate) fn open_fd(&self) -> Result<i32> {
+        // SAFETY: `self.ptr` is live; process context (an ioctl).
+        let fd = unsafe { ffi::rtun_net_open_fd(self.as_ptr()) };
+        to_result(fd).map(|()| fd)
     }
 }
 

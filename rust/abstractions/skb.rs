@@ -5,6 +5,7 @@
 use super::ffi;
 use super::file::IovIter;
 use super::netdev::NetDevice;
+use super::sock::Sock;
 use crate::pure::vnet_hdr::{FlowKeys, SkbGeometry, TunnelOffsets, TunnelPlan};
 use crate::pure::vnet_out::{IpSummed, SkbInfo, VlanTag};
 use core::ptr::NonNull;
@@ -73,10 +74,30 @@ impl Skb {
 
     /// Allocates an skb with `headroom` bytes reserved, a `linear` byte head and
     /// `data_len` bytes of page frags, all counted in its length (`tun_alloc_skb()`).
-    pub(crate) fn alloc(headroom: u32, linear: usize, data_len: usize) -> Result<Skb> {
+    ///
+    /// It is charged to `sock` until freed; without room in the send buffer
+    /// a `nonblock` caller gets `EAGAIN`, any other waits for room
+    /// (`ERESTARTSYS` on a signal), as `sock_alloc_send_pskb()` does.
+    pub(crate) fn alloc(
+        sock: &Sock,
+        nonblock: bool,
+        headroom: u32,
+        linear: usize,
+        data_len: usize,
+    ) -> Result<Skb> {
         let mut err: c_int = 0;
-        // SAFETY: plain allocation; `err` is valid for writes.
-        let raw = unsafe { ffi::rtun_skb_alloc(headroom, linear, data_len, &mut err) };
+        // SAFETY: `sock` is live; process context (a write), where the
+        // allocation may sleep; `err` is valid for writes.
+        let raw = unsafe {
+            ffi::rtun_skb_alloc(
+                sock.as_ptr(),
+                nonblock,
+                headroom,
+                linear,
+                data_len,
+                &mut err,
+            )
+        };
         Self::fresh(raw, err)
     }
 
@@ -276,6 +297,15 @@ impl Skb {
         // SAFETY: ownership of the skb passes to the stack; `dev` is live and
         // the shim disables preemption around its per-CPU counters.
         unsafe { ffi::rtun_skb_deliver(self.into_raw(), dev.as_ptr(), len) };
+    }
+
+    /// Returns the first `N` bytes of the packet's data, or `None` if it is
+    /// shorter (`skb_copy_bits()`).
+    pub(crate) fn head_bytes<const N: usize>(&self) -> Option<[u8; N]> {
+        let mut buf = [0u8; N];
+        let len = u32::try_from(N).ok()?;
+        // SAFETY: the skb is valid (type invariant) and `buf` has `N` bytes.
+        unsafe { ffi::rtun_skb_copy_head(self.ptr.as_ptr(), buf.as_mut_ptr(), len) }.then_some(buf)
     }
 
     /// Detaches a packet the device is going to hold from its sender, as

@@ -3,7 +3,8 @@
 //! An ioctl's user-space argument: fixed-size reads and writes.
 
 use super::compat::user_ptr;
-use kernel::error::Result;
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
+use kernel::error::{code::EFAULT, Result};
 use kernel::uaccess::UserSlice;
 
 /// The `unsigned long` argument of an ioctl, a user-space address.
@@ -35,6 +36,18 @@ impl UserArg {
         UserSlice::new(user_ptr(self.0), bytes.len())
             .writer()
             .write_slice(bytes)
+    }
+
+    /// Reads `len` bytes from `offset` bytes past the address into a new
+    /// vector, as `memdup_user()`: `ENOMEM` if it cannot be allocated,
+    /// then `EFAULT` if the copy faults.
+    pub(crate) fn read_vec(self, offset: usize, len: usize) -> Result<KVec<u8>> {
+        let addr = self.0.checked_add(offset).ok_or(EFAULT)?;
+        let mut buf = KVec::new();
+        UserSlice::new(user_ptr(addr), len)
+            .reader()
+            .read_all(&mut buf, GFP_KERNEL)?;
+        Ok(buf)
     }
 
     /// Reads the `int` the address points to.

@@ -4,17 +4,22 @@
 
 use super::tunfile::TunFile;
 use crate::abstractions::compat::TUN_ABI;
+use crate::abstractions::cred::{self, ModuleRef};
 use crate::abstractions::error::from_errno;
-use crate::abstractions::netdev::{DevConfig, Framing, NetDevOps, NetDevice};
+use crate::abstractions::netdev::{DevConfig, Framing, LinkInfo, NetDevOps, NetDevice};
 use crate::abstractions::rcu::{RcuArc, RcuRead};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::{self, Skb};
+use crate::pure::ctl::{self, KernelId, Ownership, PersistChange};
 use crate::pure::errno::{EINVAL, EOPNOTSUPP};
 use crate::pure::features;
 use crate::pure::iff::{Kind, SetIff};
-use crate::pure::uapi::IFF_BACKPRESSURE;
+use crate::pure::txfilter::{TxFilter, Update, ETH_ALEN, FLT_EXACT_COUNT};
+use crate::pure::uapi::{IFF_BACKPRESSURE, IFF_PERSIST};
 use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{
+    fence, AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 use kernel::bindings;
 use kernel::error::{Error, Result};
 use kernel::sync::Arc;
@@ -79,6 +84,7 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
         hard_header_len: 0,
         addr_len: 0,
         lltx: true,
+        ifindex: 0,
     };
     if req.kind == Kind::Tap {
         cfg.framing = Framing::Ether;
@@ -93,6 +99,63 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
         cfg.tx_queue_len = DEFAULT_TX_QUEUE_LEN;
     }
     cfg
+}
+
+/// The MAC filter of `TUNSETTXFILTER` (C's `tun->txflt`), read by transmit
+/// without a lock and written under RTNL the way `update_filter()` does:
+/// the filter is off (`count` 0) while it changes, so a racing packet may
+/// pass that the new filter would drop, as in C.
+struct TxFilterCell {
+    count: AtomicUsize,
+    mask: [AtomicU32; 2],
+    /// Each address in the low 48 bits, in `MacAddr` byte order.
+    addr: [AtomicU64; FLT_EXACT_COUNT],
+}
+
+impl TxFilterCell {
+    const fn new() -> Self {
+        Self {
+            count: AtomicUsize::new(0),
+            mask: [const { AtomicU32::new(0) }; 2],
+            addr: [const { AtomicU64::new(0) }; FLT_EXACT_COUNT],
+        }
+    }
+
+    /// Returns the filter, or `None` if it is off.
+    fn load(&self) -> Option<TxFilter> {
+        let count = self.count.load(Ordering::Acquire);
+        if count == 0 {
+            return None;
+        }
+        let mut f = TxFilter::OFF;
+        f.count = count;
+        for (m, a) in f.mask.iter_mut().zip(&self.mask) {
+            *m = a.load(Ordering::Relaxed);
+        }
+        for (m, a) in f.addr.iter_mut().zip(&self.addr) {
+            let b = a.load(Ordering::Relaxed).to_le_bytes();
+            m.copy_from_slice(&b[..ETH_ALEN]);
+        }
+        Some(f)
+    }
+
+    /// Installs `update` (callers hold RTNL, which serialises writers).
+    fn store(&self, update: &Update, _rtnl: &mut Rtnl) {
+        self.count.store(0, Ordering::Release);
+        fence(Ordering::Release);
+        let Update::On(f) = update else {
+            return;
+        };
+        for (a, m) in self.addr.iter().zip(&f.addr) {
+            let mut b = [0u8; 8];
+            b[..ETH_ALEN].copy_from_slice(m);
+            a.store(u64::from_le_bytes(b), Ordering::Relaxed);
+        }
+        for (a, m) in self.mask.iter().zip(&f.mask) {
+            a.store(*m, Ordering::Relaxed);
+        }
+        self.count.store(f.count, Ordering::Release);
+    }
 }
 
 /// The state of one rtun device, kept in its private area.
@@ -120,6 +183,23 @@ pub(crate) struct RtunDev {
     file: RcuArc<TunFile>,
     /// The user features the reader allowed (C's `set_features`).
     allowed_features: RtnlLocked<u64>,
+    /// `TUNSETOWNER` and `TUNSETGROUP` (C's `tun->owner`, `tun->group`):
+    /// written under RTNL, read without it by sysfs and netlink dumps.
+    owner: AtomicU32,
+    group: AtomicU32,
+    /// `TUNSETTXFILTER`.
+    tx_filter: TxFilterCell,
+    /// ethtool's `rx-frames` (C's `rx_batched`), which batches only
+    /// `MSG_MORE` sends in C, which rtun's files do not take: stored, shown.
+    rx_batched: AtomicU32,
+    /// `TUNSETDEBUG`: the message level (C's `msg_enable`), which ethtool
+    /// reads and sets too.
+    msg_enable: AtomicU32,
+    /// `IFF_PERSIST`: set while the device holds a module reference, as C's
+    /// `TUNSETPERSIST` takes one, so that `rmmod` refuses while it lives.
+    persist: RtnlLocked<Option<ModuleRef>>,
+    /// Whether `persist` holds a reference, for readers without RTNL.
+    persist_flag: AtomicBool,
 }
 
 impl RtunDev {
@@ -139,12 +219,103 @@ impl RtunDev {
             allowed_features: RtnlLocked::new(
                 req.fixed_features.unwrap_or(0) & features::user_features(TUN_ABI),
             ),
+            owner: AtomicU32::new(Ownership::NONE.owner),
+            group: AtomicU32::new(Ownership::NONE.group),
+            persist: RtnlLocked::new(None),
+            persist_flag: AtomicBool::new(false),
+            msg_enable: AtomicU32::new(0),
+            tx_filter: TxFilterCell::new(),
+            rx_batched: AtomicU32::new(0),
         }
     }
 
     /// Returns whether the device has `IFF_BACKPRESSURE` (Linux 7.x).
     pub(crate) fn backpressure(&self) -> bool {
         self.flags() & IFF_BACKPRESSURE != 0
+    }
+
+    /// `TUNSETTXFILTER`: installs the filter `update_filter()` decided.
+    pub(crate) fn set_tx_filter(&self, update: &Update, rtnl: &mut Rtnl) {
+        self.tx_filter.store(update, rtnl);
+    }
+
+    /// `check_filter()`: whether `tun_net_xmit()` lets `skb` pass the MAC
+    /// filter (always, while it is off). C reads the destination from the
+    /// linear data; a packet too short to have one is passed.
+    fn tx_filter_accepts(&self, skb: &Skb) -> bool {
+        match self.tx_filter.load() {
+            None => true,
+            Some(f) => match skb.head_bytes::<ETH_ALEN>() {
+                Some(dest) => f.accepts(&dest),
+                None => true,
+            },
+        }
+    }
+
+    /// `TUNSETDEBUG`: sets the message level (`msg_enable = (u32)arg`).
+    pub(crate) fn set_msg_enable(&self, level: u32) {
+        self.msg_enable.store(level, Ordering::Relaxed);
+    }
+
+    /// `tun_net_change_carrier()`: the carrier goes on only while a file is
+    /// attached (`EPERM`); off always.
+    pub(crate) fn change_carrier(&self, dev: &NetDevice, on: bool, rtnl: &Rtnl) -> Result {
+        ctl::change_carrier(on, self.has_file(rtnl)).map_err(from_errno)?;
+        dev.set_carrier(on);
+        Ok(())
+    }
+
+    /// Returns whether the device is persistent (`IFF_PERSIST`).
+    pub(crate) fn is_persistent(&self) -> bool {
+        self.persist_flag.load(Ordering::Relaxed)
+    }
+
+    /// C's `tun_flags()`: the stored flags with `IFF_PERSIST`, what
+    /// `TUNGETIFF` (before `IFF_NOFILTER`) and sysfs `tun_flags` show.
+    pub(crate) fn tun_flags(&self) -> u16 {
+        let persist = if self.is_persistent() { IFF_PERSIST } else { 0 };
+        self.flags() | persist
+    }
+
+    /// `TUNSETPERSIST` with argument `arg`; returns whether the flag changed
+    /// (C then notifies).
+    pub(crate) fn set_persist(&self, arg: usize, rtnl: &mut Rtnl) -> bool {
+        let slot = self.persist.borrow_mut(rtnl);
+        match ctl::persist_change(slot.is_some(), arg) {
+            PersistChange::On => *slot = Some(ModuleRef::get()),
+            PersistChange::Off => drop(slot.take()),
+            PersistChange::Same => return false,
+        }
+        self.persist_flag.store(slot.is_some(), Ordering::Relaxed);
+        true
+    }
+
+    /// Returns the owner and group.
+    pub(crate) fn ownership(&self) -> Ownership {
+        Ownership {
+            owner: self.owner.load(Ordering::Relaxed),
+            group: self.group.load(Ordering::Relaxed),
+        }
+    }
+
+    /// `TUNSETOWNER`: stores a valid kernel uid.
+    pub(crate) fn set_owner(&self, owner: KernelId, _rtnl: &mut Rtnl) {
+        self.owner.store(owner, Ordering::Relaxed);
+    }
+
+    /// `TUNSETGROUP`: stores a valid kernel gid.
+    pub(crate) fn set_group(&self, group: KernelId, _rtnl: &mut Rtnl) {
+        self.group.store(group, Ordering::Relaxed);
+    }
+
+    /// `tun_permitted()`: whether the caller may attach a file to `dev`: as
+    /// its owner or group member (every one that is set must match), or
+    /// with `CAP_NET_ADMIN` in the user namespace of the device's network
+    /// namespace, asked only when the ids do not permit it.
+    pub(crate) fn permitted(&self, dev: &NetDevice, rtnl: &Rtnl) -> bool {
+        let own = self.ownership();
+        let in_group = own.has_group() && cred::in_egroup(own.group);
+        own.permits(cred::current_euid(), in_group) || dev.admin_capable(rtnl)
     }
 
     /// Returns the device's kind.
@@ -257,6 +428,10 @@ impl NetDevOps for RtunDev {
         if let Some(file) = data.take_file(rtnl) {
             file.device_gone(rtnl);
         }
+        // A persistent device gives back its module reference as it goes,
+        // as C's tun_detach_all() does.
+        drop(data.persist.borrow_mut(rtnl).take());
+        data.persist_flag.store(false, Ordering::Relaxed);
     }
 
     fn open(dev: &NetDevice, _data: &Self) -> Result {
@@ -280,7 +455,7 @@ impl NetDevOps for RtunDev {
         // a full queue drop the packet, count it in `tx_dropped`, and tell the
         // sender (`NET_XMIT_DROP`).
         let queued = match data.file.get_rcu(rcu) {
-            Some(file) if skb.tx_prepare() => {
+            Some(file) if data.tx_filter_accepts(&skb) && skb.tx_prepare() => {
                 file.queue_packet(skb, data.backpressure().then_some(dev))
             }
             _ => {
@@ -300,6 +475,48 @@ impl NetDevOps for RtunDev {
 
     fn rx_frame_errors(data: &Self) -> u64 {
         data.rx_frame_errors.load(Ordering::Relaxed)
+    }
+
+    fn change_carrier(dev: &NetDevice, data: &Self, on: bool, rtnl: &Rtnl) -> Result {
+        data.change_carrier(dev, on, rtnl)
+    }
+
+    fn msglevel(data: &Self) -> u32 {
+        data.msg_enable.load(Ordering::Relaxed)
+    }
+
+    fn set_msglevel(data: &Self, level: u32) {
+        data.set_msg_enable(level);
+    }
+
+    fn link_info(data: &Self) -> LinkInfo {
+        let own = data.ownership();
+        LinkInfo {
+            flags: data.tun_flags(),
+            owner: own.has_owner().then_some(own.owner),
+            group: own.has_group().then_some(own.group),
+        }
+    }
+
+    fn rx_batched(data: &Self) -> u32 {
+        data.rx_batched.load(Ordering::Relaxed)
+    }
+
+    fn set_rx_batched(data: &Self, rx_frames: u32) {
+        data.rx_batched
+            .store(ctl::rx_batched(rx_frames), Ordering::Relaxed);
+    }
+
+    fn queues(data: &Self, rtnl: &Rtnl) -> u32 {
+        u32::from(data.has_file(rtnl))
+    }
+
+    fn up(_dev: &NetDevice, data: &Self, rtnl: &Rtnl) {
+        // As tun_device_event(): a poller that found no room while the
+        // device was down is woken (the callback checks for room).
+        if let Some(file) = data.file.get(rtnl) {
+            file.write_space();
+        }
     }
 
     fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result {

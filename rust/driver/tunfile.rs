@@ -4,18 +4,22 @@
 
 use super::device::{self, RtunDev};
 use super::{read, write};
-use crate::abstractions::compat::{ARef, TUN_ABI};
+use crate::abstractions::compat::{self, ARef, TUN_ABI};
+use crate::abstractions::cred;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::{File, FileOps, IovIter, PollTable};
 use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
 use crate::abstractions::netns::NetNs;
 use crate::abstractions::queue::SkbQueue;
-use crate::abstractions::rtnl::Rtnl;
+use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::Skb;
+use crate::abstractions::sock::Sock;
 use crate::abstractions::uaccess::UserArg;
+use crate::pure::ctl;
 use crate::pure::errno::{EBADFD, EEXIST, EINVAL, ENXIO, EPERM};
 use crate::pure::features;
-use crate::pure::iff::{self, Abi, IffError, SetIff};
+use crate::pure::iff::{self, Abi, IffError, Kind, SetIff};
+use crate::pure::txfilter;
 use crate::pure::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::error::{Error, Result};
@@ -75,6 +79,12 @@ pub(crate) struct TunFile {
     queue: SkbQueue,
     /// Set when the device went away under the file (C's `RCV_SHUTDOWN`).
     shut_down: AtomicBool,
+    /// The file's socket (C's `tfile->sk`): the send buffer writes are
+    /// charged against, `TUNSETSNDBUF`/`TUNGETSNDBUF`.
+    sock: Sock,
+    /// `TUNSETIFINDEX`: the interface index of the next device this file
+    /// creates (0: the core chooses); C's `tfile->ifindex`.
+    ifindex: RtnlLocked<i32>,
 }
 
 impl TunFile {
@@ -119,6 +129,11 @@ impl TunFile {
         self.queue.reset_consumed();
     }
 
+    /// Runs the socket's write-space callback (the device came up).
+    pub(crate) fn write_space(&self) {
+        self.sock.write_space();
+    }
+
     /// Returns a counted reference to the attached device.
     fn device(&self) -> Option<RtunNetDev<RtunDev>> {
         self.dev.get()
@@ -135,16 +150,25 @@ impl TunFile {
         let existing = NetDevice::get_by_name(&this.net, &name, rtnl).map(ARef::from);
         let dev = match existing {
             Some(dev) => {
-                let state = dev.data::<RtunDev>().map(|d| (d.kind(), d.has_file(rtnl)));
-                want.check_existing(state).map_err(iff_error)?;
+                // tun_set_iff()'s order: IFF_TUN_EXCL, the kind, then
+                // tun_permitted(), then tun_attach()'s single-queue check.
+                let kind = dev.data::<RtunDev>().map(|d| d.kind());
+                want.check_existing(kind).map_err(iff_error)?;
                 let dev = RtunNetDev::<RtunDev>::new(dev).ok_or_else(|| from_errno(EINVAL))?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
+                if !data.permitted(&dev, rtnl) {
+                    return Err(iff_error(IffError::NotPermitted));
+                }
+                iff::check_attach(data.has_file(rtnl)).map_err(iff_error)?;
                 // The queue holds `tx_queue_len` packets, sized before the
                 // device can transmit to this file, as C's `tun_attach()`.
                 this.queue.resize(dev.tx_queue_len())?;
                 data.set_flags(&want, rtnl);
                 data.attach(this.into(), rtnl);
                 dev.state_change(rtnl);
+                if ctl::setiff_clears_ifindex(true, None) {
+                    *this.ifindex.borrow_mut(rtnl) = 0;
+                }
                 dev
             }
             None => {
@@ -159,10 +183,16 @@ impl TunFile {
                 } else {
                     name
                 };
-                let cfg = device::config(&want);
+                let mut cfg = device::config(&want);
+                cfg.ifindex = *this.ifindex.borrow(rtnl);
                 this.queue.resize(cfg.tx_queue_len)?;
                 let state = RtunDev::new(&want);
-                let dev = netdev::register(rtnl, &this.net, &name, &cfg, state)?;
+                let reg = netdev::register(rtnl, &this.net, &name, &cfg, state);
+                let errno = reg.as_ref().err().map(|e| e.to_errno().saturating_neg());
+                if ctl::setiff_clears_ifindex(false, errno) {
+                    *this.ifindex.borrow_mut(rtnl) = 0;
+                }
+                let dev = reg?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
                 data.attach(this.into(), rtnl);
                 dev
@@ -188,11 +218,13 @@ impl TunFile {
     fn get_iff(dev: &NetDevice, data: &RtunDev) -> IfReq {
         let mut req = IfReq::zeroed();
         req.set_name(&dev.name());
-        req.set_flags(iff::getiff_flags(data.flags()));
+        req.set_flags(iff::getiff_flags(data.tun_flags()));
         req
     }
 
-    /// Detaches from the device and unregisters it, as closing the last file does.
+    /// Detaches from the device, as closing the file does (C's
+    /// `__tun_detach()`): the carrier goes off, and the device is
+    /// unregistered unless it is persistent.
     fn detach(&self, rtnl: &mut Rtnl) {
         let Some(dev) = self.dev.replace(None, rtnl) else {
             return;
@@ -203,7 +235,11 @@ impl TunFile {
             drop(data.take_file(rtnl));
         }
         dev.set_carrier(false);
-        dev.unregister(rtnl);
+        if dev.data().is_some_and(|d| d.is_persistent()) {
+            dev.state_change(rtnl);
+        } else {
+            dev.unregister(rtnl);
+        }
     }
 }
 
@@ -217,8 +253,11 @@ impl FileOps for TunFile {
         // Reads and writes honour IOCB_NOWAIT, as in C.
         file.set_nowait();
         let net = NetNs::current().ok_or_else(|| from_errno(ENXIO))?;
+        let sock = Sock::new(&net)?;
         let init = try_pin_init!(TunFile {
             net,
+            sock,
+            ifindex: RtnlLocked::new(0),
             dev: DevSlot::new(),
             queue <- SkbQueue::new(),
             shut_down: AtomicBool::new(false),
@@ -234,24 +273,30 @@ impl FileOps for TunFile {
     }
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: UserArg) -> Result<isize> {
+        // __tun_chr_ioctl()'s order: the request is copied in first (EFAULT
+        // before anything else), then the ioctls that need no RTNL.
+        let mut req = if uapi::copies_ifreq(cmd) {
+            read_ifreq(arg)?
+        } else {
+            IfReq::zeroed()
+        };
         match cmd {
             uapi::TUNGETFEATURES => {
                 arg.write(&iff::tungetfeatures(TUN_ABI).to_ne_bytes())?;
                 return Ok(0);
             }
-            uapi::TUNSETQUEUE => {
-                // rtun has no multiqueue devices; C fails the same way for a
-                // device without IFF_MULTI_QUEUE, after copying the request.
-                read_ifreq(arg)?;
-                return Err(from_errno(EINVAL));
+            // rtun has no multiqueue devices; C fails the same way for a
+            // device without IFF_MULTI_QUEUE.
+            uapi::TUNSETQUEUE => return Err(from_errno(EINVAL)),
+            uapi::SIOCGSKNS => {
+                // The namespace the file was opened in (C's sock_net()).
+                if !this.net.admin_capable() {
+                    return Err(from_errno(EPERM));
+                }
+                return Ok(this.net.open_fd()? as isize);
             }
             _ => {}
         }
-        let mut req = if cmd == uapi::TUNSETIFF {
-            read_ifreq(arg)?
-        } else {
-            IfReq::zeroed()
-        };
 
         let mut rtnl = Rtnl::lock();
         if cmd == uapi::TUNSETIFF {
@@ -260,12 +305,87 @@ impl FileOps for TunFile {
             arg.write(req.as_bytes())?;
             return Ok(0);
         }
+        if cmd == uapi::TUNSETIFINDEX {
+            ctl::ifindex_settable(this.dev.is_set(&rtnl)).map_err(from_errno)?;
+            let ifindex = ctl::ifindex(arg.read_int()?).map_err(from_errno)?;
+            *this.ifindex.borrow_mut(&mut rtnl) = ifindex;
+            return Ok(0);
+        }
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
         match cmd {
             uapi::TUNGETIFF => arg.write(Self::get_iff(&dev, data).as_bytes())?,
             // Accepted and ignored, as upstream.
             uapi::TUNSETNOCSUM => {}
+            uapi::TUNSETPERSIST => {
+                if data.set_persist(arg.value(), &mut rtnl) {
+                    dev.state_change(&mut rtnl);
+                }
+            }
+            uapi::TUNSETOWNER => {
+                let uid = cred::make_kuid(ctl::id_from_arg(arg.value()));
+                data.set_owner(ctl::set_id(uid).map_err(from_errno)?, &mut rtnl);
+                dev.state_change(&mut rtnl);
+            }
+            uapi::TUNSETGROUP => {
+                let gid = cred::make_kgid(ctl::id_from_arg(arg.value()));
+                data.set_group(ctl::set_id(gid).map_err(from_errno)?, &mut rtnl);
+                dev.state_change(&mut rtnl);
+            }
+            uapi::TUNSETDEBUG => data.set_msg_enable(arg.value() as u32),
+            uapi::TUNSETCARRIER => {
+                let on = arg.read_int()? != 0;
+                data.change_carrier(&dev, on, &rtnl)?;
+            }
+            uapi::TUNGETDEVNETNS => {
+                // The device's namespace now, which may not be the file's.
+                if !dev.admin_capable(&rtnl) {
+                    return Err(from_errno(EPERM));
+                }
+                return Ok(dev.open_net_fd(&rtnl)? as isize);
+            }
+            uapi::SIOCGIFHWADDR => {
+                let mut sa = req.hwaddr();
+                // As C, which does not look at the result: the device is
+                // registered (RTNL), so its name finds it.
+                let _ = dev.get_hwaddr(&mut sa, &rtnl);
+                req.set_hwaddr(&sa);
+                arg.write(req.as_bytes())?;
+            }
+            uapi::SIOCSIFHWADDR => {
+                if compat::HWADDR_LEN_CHECK && dev.addr_len(&rtnl) > uapi::SOCKADDR_SIZE as u32 {
+                    return Err(from_errno(EINVAL));
+                }
+                dev.set_hwaddr(&req.hwaddr(), &mut rtnl)?;
+            }
+            uapi::TUNSETTXFILTER => {
+                // TAP only; the header, then (memdup_user()) the addresses.
+                if data.kind() != Kind::Tap {
+                    return Err(from_errno(EINVAL));
+                }
+                let (flags, count) = txfilter::parse_header(arg.read()?);
+                let addrs = if count == 0 {
+                    KVec::new()
+                } else {
+                    arg.read_vec(txfilter::TUN_FILTER_HDR_LEN, txfilter::addrs_len(count))?
+                };
+                let update = txfilter::update(flags, &addrs);
+                data.set_tx_filter(&update, &mut rtnl);
+                // The number of exact addresses, a positive return value.
+                return Ok(update.ret() as isize);
+            }
+            uapi::TUNGETSNDBUF => arg.write_int(this.sock.sndbuf())?,
+            uapi::TUNSETSNDBUF => {
+                let sndbuf = ctl::sndbuf(arg.read_int()?).map_err(from_errno)?;
+                // rtun's devices have one queue: C's tun_set_sndbuf() writes
+                // the file attached to it, this one.
+                this.sock.set_sndbuf(sndbuf);
+            }
+            uapi::TUNSETLINK => {
+                ctl::set_link_allowed(dev.is_up(&rtnl)).map_err(from_errno)?;
+                let ty = ctl::link_type_from_arg(arg.value());
+                dev.set_link_type(ty, ctl::addr_len(ty), &mut rtnl)?;
+            }
             uapi::TUNGETVNETHDRSZ => {
                 arg.write_int(i32::try_from(data.vnet_hdr_sz()).unwrap_or(i32::MAX))?
             }
@@ -302,17 +422,25 @@ impl FileOps for TunFile {
         Ok(0)
     }
 
+    fn fdinfo_name(this: ArcBorrow<'_, Self>) -> [u8; IFNAMSIZ] {
+        // As tun_chr_show_fdinfo(), under RTNL: the attached device's name.
+        let _rtnl = Rtnl::lock();
+        this.device().map_or([0; IFNAMSIZ], |dev| dev.name())
+    }
+
     fn poll(this: ArcBorrow<'_, Self>, file: &File, pt: &PollTable<'_>) -> u32 {
         let Some(dev) = this.device() else {
             return EPOLLERR;
         };
         this.queue.poll_wait(file, pt);
+        // Writers wait for room in the send buffer on the socket's queue.
+        this.sock.poll_wait(file, pt);
         let mut mask = 0;
         if !this.queue.is_empty() {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
-        // There is no send buffer to fill: writable whenever the device is up.
-        if dev.is_running() {
+        // As tun_chr_poll(): the device up and room in the send buffer.
+        if this.sock.poll_out(dev.is_running()) {
             mask |= EPOLLOUT | EPOLLWRNORM;
         }
         mask
@@ -331,6 +459,6 @@ impl FileOps for TunFile {
     fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, nonblock: bool) -> Result<usize> {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
-        write::write(&dev, data, from, nonblock)
+        write::write(&dev, data, &this.sock, from, nonblock)
     }
 }

@@ -12,8 +12,9 @@ use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::skb::Skb;
+use crate::abstractions::sock::Sock;
 use crate::pure::abi::TUN_VNET_TNL_SIZE;
-use crate::pure::errno::{EFAULT, EINVAL, EIO, ENOMEM};
+use crate::pure::errno::{EAGAIN, EFAULT, EINVAL, EIO, ENOMEM};
 use crate::pure::iff::Kind;
 use crate::pure::uapi::{IFF_NO_PI, IFF_VNET_HDR};
 use crate::pure::vnet_hdr::{
@@ -53,6 +54,15 @@ impl Frame for SkbFrame<'_> {
     fn dissect(&mut self, proto: u16) -> Option<FlowKeys> {
         self.0.flow_dissect(proto)
     }
+}
+
+/// Counts a failed allocation as C does (not `EAGAIN`: no room in the
+/// send buffer is not a drop) and passes `e` on.
+fn alloc_failed(dev: &NetDevice, e: Error) -> Error {
+    if e.to_errno() != -EAGAIN {
+        dev.rx_dropped_inc();
+    }
+    e
 }
 
 /// Applies an accepted plan to the skb; false if the kernel disagrees.
@@ -113,10 +123,12 @@ fn tun_proto(
 /// Returns the whole length of the write, as C does.
 ///
 /// `nonblock` is true for a non-blocking write, which on a TAP device may
-/// take `tun_build_skb()`'s layout, as in C.
+/// take `tun_build_skb()`'s layout, as in C. Other writes are charged to
+/// the file's socket `sock` until their skb is freed.
 pub(crate) fn write(
     dev: &NetDevice,
     data: &RtunDev,
+    sock: &Sock,
     from: &mut IovIter,
     nonblock: bool,
 ) -> Result<usize> {
@@ -163,7 +175,9 @@ pub(crate) fn write(
         (hdr, tunnel) = VnetHdr::parse_tnl(&raw, order);
     }
     // `split.len` is now the packet's length, C's `len`.
-    ctx.alloc = vnet_hdr::write_alloc(is_tap, nonblock, split.len, &geometry);
+    // C's tun_can_build_skb() also wants the default send buffer.
+    let build_ok = nonblock && sock.sndbuf() == i32::MAX;
+    ctx.alloc = vnet_hdr::write_alloc(is_tap, build_ok, split.len, &geometry);
     let layout: Layout =
         vnet_hdr::plan_layout_split(&hdr, &ctx, split).map_err(|e| refuse(dev, data, e))?;
     // The rest of a header larger than what was parsed is skipped.
@@ -171,8 +185,14 @@ pub(crate) fn write(
 
     let mut skb = match ctx.alloc {
         SkbAlloc::Paged => {
-            let mut skb = Skb::alloc(layout.headroom, layout.linear, layout.frags_len())
-                .map_err(|e| dropped(dev, e))?;
+            let mut skb = Skb::alloc(
+                sock,
+                nonblock,
+                layout.headroom,
+                layout.linear,
+                layout.frags_len(),
+            )
+            .map_err(|e| alloc_failed(dev, e))?;
             skb.copy_from_iter(from, layout.copy_len)
                 .map_err(|_| dropped(dev, from_errno(EFAULT)))?;
             skb

@@ -64,6 +64,12 @@ impl TunAbi {
         matches!(self, TunAbi::Linux7)
     }
 
+    /// Returns whether `SIOCSIFHWADDR` through the file first checks the
+    /// device's address length against `ifr_hwaddr` (Linux 7.x).
+    pub const fn checks_hwaddr_len(self) -> bool {
+        matches!(self, TunAbi::Linux7)
+    }
+
     /// Returns what a fault in the read header's padding does.
     pub const fn pad_fault(self) -> PadFault {
         match self {

@@ -10,7 +10,7 @@ use crate::pure::abi::TunAbi;
 use crate::pure::features::Rfc2008Flags;
 use crate::pure::uapi::*;
 
-use crate::pure::errno::{EBUSY, EINVAL};
+use crate::pure::errno::{EBUSY, EINVAL, EPERM};
 
 /// The kind of device a file is attached to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -123,6 +123,9 @@ pub enum IffError {
     WrongDevice,
     /// The device already has a file attached and is not multiqueue.
     Busy,
+    /// The caller is neither the device's owner nor in its group, nor
+    /// capable (`tun_permitted()`).
+    NotPermitted,
 }
 
 impl IffError {
@@ -131,6 +134,7 @@ impl IffError {
         match self {
             IffError::NoType | IffError::Unsupported(_) | IffError::WrongDevice => EINVAL,
             IffError::Exists | IffError::Busy => EBUSY,
+            IffError::NotPermitted => EPERM,
         }
     }
 }
@@ -194,21 +198,27 @@ impl SetIff {
     /// Decides whether the request may attach to a device that already has its name.
     ///
     /// `existing` is `None` when the device is not an rtun device, else its
-    /// kind and whether a file is attached. The order of checks is C's.
-    pub fn check_existing(&self, existing: Option<(Kind, bool)>) -> Result<(), IffError> {
+    /// kind. These are `tun_set_iff()`'s first checks; the permission check
+    /// ([`IffError::NotPermitted`], `tun_permitted()`) and then
+    /// [`check_attach`] follow, in C's order.
+    pub fn check_existing(&self, existing: Option<Kind>) -> Result<(), IffError> {
         if self.exclusive {
             return Err(IffError::Exists);
         }
         match existing {
-            Some((kind, attached)) if kind == self.kind => {
-                if attached {
-                    Err(IffError::Busy)
-                } else {
-                    Ok(())
-                }
-            }
+            Some(kind) if kind == self.kind => Ok(()),
             _ => Err(IffError::WrongDevice),
         }
+    }
+}
+
+/// `tun_attach()`'s check for a device that is not multiqueue: a second
+/// file is refused.
+pub const fn check_attach(attached: bool) -> Result<(), IffError> {
+    if attached {
+        Err(IffError::Busy)
+    } else {
+        Ok(())
     }
 }
 
@@ -290,21 +300,19 @@ mod tests {
         let tun = SetIff::parse(IFF_TUN).unwrap();
         assert_eq!(tun.check_existing(None), Err(IffError::WrongDevice));
         assert_eq!(
-            tun.check_existing(Some((Kind::Tap, false))),
+            tun.check_existing(Some(Kind::Tap)),
             Err(IffError::WrongDevice)
         );
-        assert_eq!(
-            tun.check_existing(Some((Kind::Tun, true))),
-            Err(IffError::Busy)
-        );
-        assert_eq!(tun.check_existing(Some((Kind::Tun, false))), Ok(()));
+        assert_eq!(tun.check_existing(Some(Kind::Tun)), Ok(()));
+        assert_eq!(check_attach(true), Err(IffError::Busy));
+        assert_eq!(check_attach(false), Ok(()));
         let excl = SetIff::parse(IFF_TUN | IFF_TUN_EXCL).unwrap();
-        assert_eq!(
-            excl.check_existing(Some((Kind::Tun, false))),
-            Err(IffError::Exists)
-        );
+        assert_eq!(excl.check_existing(Some(Kind::Tun)), Err(IffError::Exists));
+        // IFF_TUN_EXCL comes first, even for a foreign device.
+        assert_eq!(excl.check_existing(None), Err(IffError::Exists));
         assert_eq!(IffError::Exists.errno(), EBUSY);
         assert_eq!(IffError::Busy.errno(), EBUSY);
+        assert_eq!(IffError::NotPermitted.errno(), EPERM);
     }
 
     #[test]

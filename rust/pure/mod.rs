@@ -8,9 +8,11 @@
 //! test`, property tests and fuzzing run it.
 
 pub mod abi;
+pub mod ctl;
 pub mod errno;
 pub mod features;
 pub mod iff;
+pub mod txfilter;
 pub mod uapi;
 pub mod vnet_hdr;
 pub mod vnet_out;

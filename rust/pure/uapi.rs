@@ -123,6 +123,24 @@ pub const C_TUN_FEATURES: u16 =
 /// What C tun's `TUNGETFEATURES` reports (0x7173).
 pub const C_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | C_TUN_FEATURES) as u32;
 
+/// `SIOCSIFHWADDR`: set the hardware address (`linux/sockios.h`).
+pub const SIOCSIFHWADDR: u32 = 0x8924;
+/// `SIOCGIFHWADDR`: get the hardware address.
+pub const SIOCGIFHWADDR: u32 = 0x8927;
+/// `SIOCGSKNS`: a file descriptor of the socket's network namespace.
+pub const SIOCGSKNS: u32 = 0x894c;
+/// `SOCK_IOC_TYPE`: the ioctl type of the `SIOC*` numbers.
+pub const SOCK_IOC_TYPE: u32 = 0x89;
+
+/// Whether `__tun_chr_ioctl()` copies a `struct ifreq` in before anything
+/// else for `cmd` (so a bad pointer is `EFAULT` before `EBADFD`):
+/// `TUNSETIFF`, `TUNSETQUEUE` and every `SIOC*` number but `SIOCGSKNS`.
+pub const fn copies_ifreq(cmd: u32) -> bool {
+    cmd == TUNSETIFF
+        || cmd == TUNSETQUEUE
+        || ((cmd >> 8) & 0xff == SOCK_IOC_TYPE && cmd != SIOCGSKNS)
+}
+
 /// Length of an interface name buffer, including the NUL.
 pub const IFNAMSIZ: usize = 16;
 
@@ -131,6 +149,9 @@ pub const IFREQ_SIZE: usize = 40;
 
 /// Offset of `ifr_flags` in `struct ifreq`.
 const IFREQ_FLAGS_OFFSET: usize = IFNAMSIZ;
+
+/// Size of `struct sockaddr`, `ifr_hwaddr`.
+pub const SOCKADDR_SIZE: usize = 16;
 
 /// The parts of `struct ifreq` that tun's ioctls use: the name and the flags.
 ///
@@ -172,6 +193,18 @@ impl IfReq {
         let b = flags.to_ne_bytes();
         self.raw[IFREQ_FLAGS_OFFSET] = b[0];
         self.raw[IFREQ_FLAGS_OFFSET + 1] = b[1];
+    }
+
+    /// Returns `ifr_hwaddr`, a `struct sockaddr` (`sa_family`, `sa_data[14]`).
+    pub fn hwaddr(&self) -> [u8; SOCKADDR_SIZE] {
+        let mut out = [0u8; SOCKADDR_SIZE];
+        out.copy_from_slice(&self.raw[IFNAMSIZ..IFNAMSIZ + SOCKADDR_SIZE]);
+        out
+    }
+
+    /// Sets `ifr_hwaddr`, leaving the rest as it was.
+    pub fn set_hwaddr(&mut self, sa: &[u8; SOCKADDR_SIZE]) {
+        self.raw[IFNAMSIZ..IFNAMSIZ + SOCKADDR_SIZE].copy_from_slice(sa);
     }
 
     /// Returns the name bytes up to (not including) the first NUL.
@@ -243,6 +276,31 @@ mod tests {
         for (got, want) in expect {
             assert_eq!(got, want, "ioctl {got:#x} != {want:#x}");
         }
+    }
+
+    #[test]
+    fn ifreq_copied_in_for_setiff_setqueue_and_sioc_but_sksns() {
+        assert!(copies_ifreq(TUNSETIFF));
+        assert!(copies_ifreq(TUNSETQUEUE));
+        assert!(copies_ifreq(SIOCGIFHWADDR));
+        assert!(copies_ifreq(SIOCSIFHWADDR));
+        // SIOCGIFFLAGS: any SIOC number, known to tun or not.
+        assert!(copies_ifreq(0x8913));
+        assert!(!copies_ifreq(SIOCGSKNS));
+        assert!(!copies_ifreq(TUNGETIFF));
+        assert!(!copies_ifreq(TUNSETSNDBUF));
+    }
+
+    #[test]
+    fn ifreq_hwaddr_is_bytes_16_to_32() {
+        let mut req = IfReq::zeroed();
+        req.set_name(b"t0");
+        let sa = [1u8, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+        req.set_hwaddr(&sa);
+        assert_eq!(req.hwaddr(), sa);
+        assert_eq!(req.name(), b"t0");
+        assert_eq!(&req.as_bytes()[16..32], &sa);
+        assert!(req.as_bytes()[32..].iter().all(|&b| b == 0));
     }
 
     #[test]

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A file's socket: the `struct sock` (with its `struct socket`) that C's
+//! `struct tun_file` embeds, here allocated by the shim beside the Rust
+//! state. It carries the send buffer a write is charged against until its
+//! skb is freed (`sk_sndbuf`, `sk_wmem_alloc`), the writers waiting for
+//! room, and the network namespace the file was opened in.
+
+use super::ffi;
+use super::file::{File, PollTable};
+use super::netns::NetNs;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::error::{code::ENOMEM, Result};
+
+/// A counted reference to a file's socket.
+///
+/// # Invariants
+///
+/// `ptr` points to a socket made by `rtun_sock_alloc()`, on which this
+/// value owns one reference (dropped with `sock_put()`); skbs charged to
+/// the socket hold their own, so it outlives this value while they live.
+pub(crate) struct Sock {
+    ptr: NonNull<bindings::sock>,
+}
+
+// SAFETY: a socket reference may be dropped on any thread; the fields
+// touched here are read and written with `READ_ONCE`/`WRITE_ONCE` or under
+// the socket's own locking in the kernel helpers.
+unsafe impl Send for Sock {}
+// SAFETY: as above; `&Sock` reaches only thread-safe operations.
+unsafe impl Sync for Sock {}
+
+impl Sock {
+    /// Allocates a socket in `net` with C tun's settings (`tun_chr_open()`):
+    /// send buffer `INT_MAX`, its own wait queue and write-space callback.
+    pub(crate) fn new(net: &NetNs) -> Result<Self> {
+        // SAFETY: `net` is live; process context (an `open`).
+        let raw = unsafe { ffi::rtun_sock_alloc(net.as_ptr()) };
+        // INVARIANT: a new socket with one reference, ours.
+        NonNull::new(raw).map(|ptr| Self { ptr }).ok_or(ENOMEM)
+    }
+
+    /// Returns the raw pointer for calls into C.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::sock {
+        self.ptr.as_ptr()
+    }
+
+    /// Returns the send buffer size (`sk_sndbuf`, `TUNGETSNDBUF`).
+    pub(crate) fn sndbuf(&self) -> i32 {
+        // SAFETY: the socket is live by the type invariant.
+        unsafe { ffi::rtun_sock_sndbuf(self.as_ptr()) }
+    }
+
+    /// Sets the send buffer size (`TUNSETSNDBUF`, which checked it).
+    pub(crate) fn set_sndbuf(&self, sndbuf: i32) {
+        // SAFETY: the socket is live; the shim writes the field once.
+        unsafe { ffi::rtun_sock_set_sndbuf(self.as_ptr(), sndbuf) };
+    }
+
+    /// Registers a poller on the socket's wait queue, where writers wait
+    /// for room and the write-space callback wakes them.
+    pub(crate) fn poll_wait(&self, file: &File, pt: &PollTable<'_>) {
+        // SAFETY: the file and poll table are valid during the `poll` call;
+        // the wait queue lives in the socket's memory, which outlives the
+        // file and so its poll entries (removed before `release`).
+        unsafe { ffi::rtun_sock_poll_wait(file.as_ptr(), self.as_ptr(), pt.as_ptr()) };
+    }
+
+    /// `tun_chr_poll()`'s `EPOLLOUT` test for a device that is `up` or not:
+    /// room in the send buffer (`sock_writeable()`), with the no-space bit
+    /// set so that the write-space callback wakes the poller later.
+    pub(crate) fn poll_out(&self, up: bool) -> bool {
+        // SAFETY: the socket is live; the shim only uses atomic bit ops and
+        // reads.
+        unsafe { ffi::rtun_sock_poll_out(self.as_ptr(), up) }
+    }
+
+    /// Runs the write-space callback, as C does for every file of a device
+    /// that comes up (waking pollers waiting for `EPOLLOUT`).
+    pub(crate) fn write_space(&self) {
+        // SAFETY: the socket is live; the callback is the shim's, which
+        // may run in any context.
+        unsafe { ffi::rtun_sock_write_space_now(self.as_ptr()) };
+    }
+}
+
+impl Drop for Sock {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own one reference.
+        unsafe { ffi::rtun_sock_put(self.as_ptr()) };
+    }
+}
