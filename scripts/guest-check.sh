@@ -53,21 +53,12 @@ tdir=$RTUN_ROOT/selftests/rtun
 rtun_ko=${RTUN_KO:-$RTUN_ROOT/rtun.ko}
 out=${RTUN_OUT:-/tmp/rtun-guest-check}
 marker="rtun-guest-check: start $$"
-passed=0
-failed=0
-skipped=0
-
-# Guest-level checks are reported like test cases and counted with them.
-check_ok() { echo "# guest-check: ok: $*"; passed=$((passed + 1)); }
-check_fail() { echo "# guest-check: FAIL: $*"; failed=$((failed + 1)); }
+guest_name=guest-check
+. "$here/guest-lib.sh"
 
 sanity() {
-	grep -q 'virtme_' /proc/cmdline || [ "${RTUN_GUEST_FORCE:-0}" = 1 ] ||
-		die "not in the test VM: run it as scripts/vm-run.sh -- scripts/guest-check.sh (it loads kernel modules)"
-	[ "$(id -u)" -eq 0 ] || die "must run as root in the guest"
-	if [ -z "$kdir" ]; then
-		kdir=$(sed -n 's|.*virtme_link_mods=\([^ ]*\)/\.virtme_mods/.*|\1|p' /proc/cmdline)
-	fi
+	guest_sanity "scripts/vm-run.sh -- scripts/guest-check.sh (it loads kernel modules)"
+	[ -n "$kdir" ] || kdir=$(guest_kdir)
 	[ -n "$kdir" ] || die "kernel build directory unknown: pass --kdir"
 	[ -f "$kdir/drivers/net/tun.ko" ] || die "$kdir/drivers/net/tun.ko not found: is --kdir a built kernel?"
 	mkdir -p "$out" || die "cannot create output directory $out"

@@ -8,7 +8,7 @@
 # with "N passed, N failed"; exits non-zero on any failure or leak.
 #
 # Usage: scripts/vm-run.sh --kdir DEBUG_KDIR -- scripts/guest-debug.sh [DIFF_CASES]
-#   DIFF_CASES  write cases of the differential run (default 2000; a
+#   DIFF_CASES  write cases of the differential run (default 1000; a
 #               quarter as many read cases on top)
 # Environment: RTUN_KO (required: rtun.ko built for the debug kernel);
 # RTUN_DEBUG_DIFF=0 leaves the differential run out; RTUN_DIFF_SEED its
@@ -19,7 +19,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-diff_cases=${1:-2000}
+diff_cases=${1:-1000}
 [[ "$diff_cases" =~ ^[0-9]+$ ]] || die "DIFF_CASES must be a number, not '$diff_cases'"
 [ -n "${RTUN_KO:-}" ] || die "RTUN_KO must name the rtun.ko built for this kernel"
 kml=/sys/kernel/debug/kmemleak

@@ -76,22 +76,14 @@ rtun_ko=${RTUN_KO:-$RTUN_ROOT/rtun.ko}
 out=${RTUN_OUT:-/tmp/rtun-guest-upstream}
 tmo=${RTUN_UPSTREAM_TIMEOUT:-900}
 marker="rtun-guest-upstream: start $$"
-passed=0
-failed=0
-skipped=0
-
-check_ok() { echo "# guest-upstream: ok: $*"; passed=$((passed + 1)); }
-check_fail() { echo "# guest-upstream: FAIL: $*"; failed=$((failed + 1)); }
+guest_name=guest-upstream
+. "$here/guest-lib.sh"
 
 sanity() {
-	grep -q 'virtme_' /proc/cmdline || [ "${RTUN_GUEST_FORCE:-0}" = 1 ] ||
-		die "not in the test VM: run it as scripts/vm-run.sh -- scripts/guest-upstream.sh BINARY"
-	[ "$(id -u)" -eq 0 ] || die "must run as root in the guest"
+	guest_sanity "scripts/vm-run.sh -- scripts/guest-upstream.sh BINARY"
 	[ -x "$bin" ] || die "$bin is not an executable: build it with scripts/build-upstream-selftest.sh"
 	command -v unshare >/dev/null || die "unshare (util-linux) not found"
-	if [ -z "$kdir" ]; then
-		kdir=$(sed -n 's|.*virtme_link_mods=\([^ ]*\)/\.virtme_mods/.*|\1|p' /proc/cmdline)
-	fi
+	[ -n "$kdir" ] || kdir=$(guest_kdir)
 	[ -n "$kdir" ] || die "kernel build directory unknown: pass --kdir"
 	mkdir -p "$out" || die "cannot create output directory $out"
 }
