@@ -159,7 +159,10 @@ struct rtun_netdev_layout {
 struct rtun_file_ops {
 	int (*open)(struct inode *inode, struct file *file);
 	int (*release)(struct inode *inode, struct file *file);
-	long (*ioctl)(struct file *file, unsigned int cmd, unsigned long arg);
+	/* @compat: a 32-bit caller (compat_ioctl), whose struct ifreq is shorter. */
+	long (*ioctl)(struct file *file, unsigned int cmd, unsigned long arg,
+		      bool compat);
+	int (*fasync)(int fd, struct file *file, int on);
 	ssize_t (*read_iter)(struct kiocb *iocb, struct iov_iter *to);
 	ssize_t (*write_iter)(struct kiocb *iocb, struct iov_iter *from);
 	__poll_t (*poll)(struct file *file, struct poll_table_struct *pt);
@@ -208,7 +211,7 @@ struct net *rtun_current_net_get(void);
 void rtun_net_put(struct net *net);
 bool rtun_net_admin_capable(struct net *net);
 
-struct net_device *rtun_netdev_alloc(size_t priv_size, const char *name);
+struct net_device *rtun_netdev_alloc(const char *name);
 void rtun_netdev_free(struct net_device *dev);
 void rtun_netdev_configure(struct net_device *dev, struct net *net,
 			   const struct rtun_netdev_cfg *cfg);
@@ -262,6 +265,7 @@ void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
 void rtun_kfree_skb(struct sk_buff *skb);
 
 const char *rtun_param_abi(size_t *len);
+bool rtun_param_dropin(void);
 
 /* A file's socket: send buffer, its waiters, poll. */
 struct sock *rtun_sock_alloc(struct net *net);
@@ -272,6 +276,8 @@ void rtun_sock_poll_wait(struct file *file, struct sock *sk,
 			 struct poll_table_struct *pt);
 bool rtun_sock_poll_out(struct sock *sk, bool up);
 void rtun_sock_write_space_now(struct sock *sk);
+int rtun_sock_fasync(int fd, struct file *file, struct sock *sk, bool on);
+void rtun_sock_signal_in(struct sock *sk);
 
 /* Namespaces as file descriptors (SIOCGSKNS, TUNGETDEVNETNS). */
 int rtun_net_open_fd(struct net *net);

@@ -118,14 +118,23 @@ count_totals() {
 run_one() {
 	local prog=$1 ktap=$out/$1.ktap rc=0 totals
 
+	shift
+	if [ "$prog" = tun_compat32 ] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$kdir/.config"; then
+		echo "# guest-check: tun_compat32 skipped: the kernel has no CONFIG_IA32_EMULATION (no 32-bit programs)"
+		skipped=$((skipped + 1))
+		return
+	fi
 	if [ ! -x "$tdir/$prog" ]; then
 		check_fail "$tdir/$prog not built: make -C selftests/rtun KDIR=$kdir"
 		return
 	fi
 	[ ! "$tdir/$prog.c" -nt "$tdir/$prog" ] ||
 		echo "# guest-check: warning: $prog is older than $prog.c (rebuild it)"
-	echo "# guest-check: running $prog ${harness_args[*]}"
-	(cd "$tdir" && timeout -k 5 "$(test_timeout)" "./$prog" "${harness_args[@]}") 2>&1 |
+	# Arguments after the program replace the harness arguments.
+	local args=("${harness_args[@]}")
+	[ $# -eq 0 ] || args=("$@")
+	echo "# guest-check: running $prog ${args[*]}"
+	(cd "$tdir" && timeout -k 5 "$(test_timeout)" "./$prog" "${args[@]}") 2>&1 |
 		tee "$ktap" || rc=${PIPESTATUS[0]}
 	totals=$(grep '^# Totals:' "$ktap" | tail -1 || true)
 	if [ -z "$totals" ]; then
@@ -154,20 +163,26 @@ run_tests() {
 
 # The kernel's own selftests/net/tun.c against both drivers, in this boot
 # (a VM of its own would cost one more boot for a few seconds of tests).
-# Its summary line is added to the counters.
 upstream_phase() {
-	local log=$out/upstream.log line
-
 	[ -n "${RTUN_UPSTREAM_TUN:-}" ] || return 0
 	if [ -n "$only" ]; then
 		echo "# guest-check: upstream tun selftest left out (--only $only)"
 		return 0
 	fi
-	RTUN_OUT=$out bash "$here/guest-upstream.sh" --embedded --kdir "$kdir" \
+	upstream_run "$out/upstream.log"
+}
+
+# upstream_run LOG [GUEST-UPSTREAM-OPTIONS]: runs guest-upstream.sh,
+# output in LOG, its summary line added to the counters.
+upstream_run() {
+	local log=$1 line
+
+	shift
+	RTUN_OUT=$out bash "$here/guest-upstream.sh" --embedded "$@" --kdir "$kdir" \
 		"$RTUN_UPSTREAM_TUN" 2>&1 | tee "$log" || true
 	line=$(sed -n 's/^# guest-upstream: total: //p' "$log" | tail -n 1)
 	if [ -z "$line" ]; then
-		check_fail "guest-upstream.sh ended without a summary line"
+		check_fail "guest-upstream.sh $* ended without a summary line"
 		return
 	fi
 	passed=$((passed + $(awk '{ print $1 + 0 }' <<<"$line")))
@@ -278,6 +293,97 @@ fcntl.ioctl(fd, 0x400454cb, 1)
 	done
 }
 
+# What tools show of tun device NAME, with what differs between two
+# devices of the same configuration taken out (index, MAC address):
+# ip tuntap show's line, ip -d link's tun details, ethtool -i's driver.
+tuntap_view() {
+	ip tuntap show | grep "^$1:" || echo "ip tuntap show: no $1"
+	ip -d link show dev "$1" | sed -n 's/^ *\(tun type .*\)$/\1/p'
+	ethtool -i "$1" | grep -E '^(driver|version|bus-info):'
+}
+
+# A persistent tap made by ip tuntap with owner, group and vnet_hdr, as
+# root and re-attached as its owner: prints tuntap_view; removes it.
+tuntap_client() {
+	local node=/dev/net/tun dev=$1
+
+	ip tuntap add dev "$dev" mode tap user 4321 group 4400 vnet_hdr ||
+		{ echo "ip tuntap add $dev failed"; return; }
+	tuntap_view "$dev"
+	# The owner re-attaches without privileges (TUNSETIFF by name).
+	setpriv --reuid 4321 --regid 4321 --clear-groups -- /usr/bin/python3 -S -c '
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH22x", sys.argv[2].encode(), 0x5002))
+print("re-attached as uid 4321")
+' "$node" "$dev" 2>&1 | tail -n 1
+	ip tuntap del dev "$dev" mode tap || echo "ip tuntap del $dev failed"
+}
+
+# Drop-in mode (rtun.ko dropin=1).  While tun.ko is loaded, rtun refuses
+# to load and says why.  With tun.ko unloaded, rtun is /dev/net/tun (misc
+# 10:200) and the client tests that run against C run unchanged against
+# it: ip tuntap add/show/del with owner and group and a re-attach as the
+# owner (compared with what C showed in this boot), tun_ctl and
+# tun_compat(32)'s c_tun variant (told that rtun is the module behind
+# /dev/net/tun), and the kernel's own selftests/net/tun.c.  Then
+# tun.ko and the default rtun are loaded again.
+dropin_phase() {
+	local err c_view r_view prog
+
+	[ -d /sys/module/rtun ] || return 0
+	echo "# guest-check: drop-in mode"
+	c_view=$(tuntap_client dropintap0 2>&1)
+	if ! rmmod_rtun; then
+		check_fail "rmmod rtun (for dropin=1): $rmmod_err"
+		return
+	fi
+	if err=$(insmod "$rtun_ko" dropin=1 2>&1); then
+		check_fail "insmod $rtun_ko dropin=1 succeeded with tun.ko loaded"
+		rmmod_rtun || true
+	elif dmesg | tail -n 20 | grep -q 'dropin=1: cannot register.*is tun.ko loaded'; then
+		check_ok "insmod dropin=1 refused while tun.ko is loaded, with the reason in the log"
+	else
+		check_fail "insmod dropin=1 refused without the reason in the log: $err"
+	fi
+	if ! err=$(rmmod tun 2>&1); then
+		check_fail "rmmod tun (for dropin=1): $err"
+		load rtun "$rtun_ko"
+		return
+	fi
+	if err=$(insmod "$rtun_ko" dropin=1 2>&1); then
+		check_ok "insmod $rtun_ko dropin=1 with tun.ko unloaded"
+		wait_node /dev/net/tun
+		if [ "$(cat /sys/class/misc/tun/dev 2>&1)" = 10:200 ]; then
+			check_ok "drop-in: /dev/net/tun is misc 10:200"
+		else
+			check_fail "drop-in: /sys/class/misc/tun/dev is not 10:200"
+		fi
+		r_view=$(tuntap_client dropintap0 2>&1)
+		if [ "$r_view" = "$c_view" ]; then
+			check_ok "drop-in: ip tuntap, ip -d link and ethtool -i show rtun as C"
+		else
+			check_fail "drop-in: tools show rtun otherwise than C"
+			diff <(echo "$c_view") <(echo "$r_view") | sed 's/^/# /'
+		fi
+		for prog in tun_ctl tun_compat tun_compat32; do
+			RTUN_TUN_MODULE=rtun run_one "$prog" -v c_tun
+		done
+		[ -z "${RTUN_UPSTREAM_TUN:-}" ] || upstream_run "$out/upstream-dropin.log" --dropin
+		if rmmod_rtun; then
+			check_ok "rmmod rtun (dropin=1)"
+		else
+			check_fail "rmmod rtun (dropin=1): $rmmod_err"
+		fi
+	else
+		check_fail "insmod $rtun_ko dropin=1: $err"
+	fi
+	load tun "$kdir/drivers/net/tun.ko"
+	wait_node /dev/net/tun
+	load rtun "$rtun_ko"
+	wait_node /dev/net/rtun
+}
+
 check_dmesg() {
 	dmesg >"$out/dmesg.txt" || { check_fail "dmesg failed"; return; }
 	echo "# guest-check: kernel log since the start of the checks (all of it in $out/dmesg.txt):"
@@ -302,6 +408,7 @@ upstream_phase
 if [ "$only" != c_tun ]; then
 	rfc2008_phase
 	persist_unload_phase
+	dropin_phase
 	unload_rtun
 fi
 check_dmesg

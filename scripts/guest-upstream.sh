@@ -22,6 +22,8 @@
 #   --embedded    called by guest-check.sh: tun and rtun are loaded already;
 #                 do not unload rtun, leave the kernel log check to the
 #                 caller; the last line is "# guest-upstream: total: ..."
+#   --dropin      with --embedded: rtun is loaded with dropin=1, as
+#                 /dev/net/tun, and tun.ko is not: one run, against rtun
 #   HARNESS-ARGS  passed to both runs (e.g. -f tun_vnet_gso)
 # Environment: RTUN_KO (default $RTUN_ROOT/rtun.ko), RTUN_OUT (where the
 # TAP output is saved; default /tmp/rtun-guest-upstream),
@@ -32,7 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '18,28s/^# \{0,1\}//p' "$0" >&2
+	sed -n '18,30s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -57,10 +59,12 @@ needs_mq=(
 
 kdir=${KDIR:-${RTUN_KDIR:-}}
 embedded=0
+dropin=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kdir) [ $# -ge 2 ] || usage; kdir=$2; shift 2 ;;
 	--embedded) embedded=1; shift ;;
+	--dropin) dropin=1; shift ;;
 	-h | --help) usage ;;
 	--) shift; break ;;
 	-*) echo "guest-upstream: unknown option '$1'" >&2; usage ;;
@@ -156,13 +160,19 @@ listed() {
 	return 1
 }
 
-# invoke DRIVER TAP HARNESS-ARGS...: runs the binary against DRIVER, its
-# output in TAP; returns its exit status (125: the bind mount failed).
+# Is DRIVER rtun (through the bind mount, or in drop-in mode)?
+is_rtun() {
+	[ "$1" != c_tun ]
+}
+
+# invoke DRIVER TAP HARNESS-ARGS...: runs the binary against DRIVER (c_tun,
+# rtun, or rtun-dropin, which is /dev/net/tun), its output in TAP; returns
+# its exit status (125: the bind mount failed).
 invoke() {
 	local drv=$1 tap=$2 rdev
 
 	shift 2
-	if [ "$drv" = c_tun ]; then
+	if [ "$drv" != rtun ]; then
 		(cd "$out" && timeout -k 5 "$tmo" "$bin" "$@") </dev/null >"$tap" 2>&1
 		return
 	fi
@@ -247,7 +257,7 @@ report() {
 	n_failed=0
 	while IFS=$'\t' read -r code name dir why einval; do
 		[ "$code" = not-ok ] || continue
-		[ "$drv" = rtun ] && listed "$name" && continue
+		is_rtun "$drv" && listed "$name" && continue
 		n_failed=$((n_failed + 1))
 	done < <(results "$tap")
 	while IFS=$'\t' read -r code name dir why einval; do
@@ -257,7 +267,7 @@ report() {
 		ok:XFAIL)
 			# An expected failure: on rtun, it may have failed for the
 			# wrong reason, before it got to what it expects to fail.
-			if [ "$drv" = rtun ] && listed "$name" && rtun_lacks "$need" && [ "$einval" = 1 ]; then
+			if is_rtun "$drv" && listed "$name" && rtun_lacks "$need" && [ "$einval" = 1 ]; then
 				s=$((s + 1))
 				echo "  $drv: skip $name (rtun: needs $need, issue 12; XFAIL in the harness)"
 			else
@@ -266,14 +276,14 @@ report() {
 			fi ;;
 		ok:SKIP) s=$((s + 1)); echo "  $drv: skip $name (harness: $why)" ;;
 		ok:-) p=$((p + 1))
-			if [ "$drv" = rtun ] && listed "$name"; then
+			if is_rtun "$drv" && listed "$name"; then
 				echo "  $drv: pass $name (listed as needing $need, passes anyway)"
 			fi ;;
 		*)
-			if [ "$drv" = rtun ] && listed "$name" && rtun_lacks "$need" && [ "$einval" = 1 ]; then
+			if is_rtun "$drv" && listed "$name" && rtun_lacks "$need" && [ "$einval" = 1 ]; then
 				s=$((s + 1))
 				echo "  $drv: skip $name (rtun: needs $need, issue 12)"
-			elif [ "$drv" = rtun ] && listed "$name"; then
+			elif is_rtun "$drv" && listed "$name"; then
 				f=$((f + 1))
 				fails+=("$name")
 				echo "  $drv: FAIL $name (listed as needing $need, but failed otherwise than TUNSETIFF -> EINVAL, or rtun advertises it)"
@@ -330,7 +340,16 @@ if [ $embedded = 0 ]; then
 	load tun "$kdir/drivers/net/tun.ko" /dev/net/tun || true
 	load rtun "$rtun_ko" /dev/net/rtun || true
 fi
-if [ -c /dev/net/tun ] && [ -c /dev/net/rtun ]; then
+if [ $dropin = 1 ]; then
+	if [ -c /dev/net/tun ] && [ ! -d /sys/module/tun ] && [ -d /sys/module/rtun ]; then
+		read -r rtun_features < <(features /dev/net/tun) ||
+			die "TUNGETFEATURES on /dev/net/tun failed"
+		printf '# guest-upstream: TUNGETFEATURES: rtun (drop-in) %#x\n' "$rtun_features"
+		run_one rtun-dropin
+	else
+		check_fail "--dropin: rtun is not /dev/net/tun (tun.ko loaded, or rtun not)"
+	fi
+elif [ -c /dev/net/tun ] && [ -c /dev/net/rtun ]; then
 	c_dev=$(stat -c '%t:%T' /dev/net/tun)
 	read -r c_features rtun_features < <(features /dev/net/tun /dev/net/rtun) ||
 		die "TUNGETFEATURES on /dev/net/tun or /dev/net/rtun failed"

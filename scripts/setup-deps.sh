@@ -22,10 +22,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 kernels=$(rtun_selected_kernels) || exit 1
 info "setting up for kernel(s): $(echo $kernels)"
 
-# Debian packages: kernel build, VM, guest-side tools used by tests/reports.
+# Debian packages: kernel build, VM, guest-side tools used by tests/reports
+# (gcc-multilib: the -m32 build of a selftest for compat_ioctl).
 pkgs=(qemu-system-x86 clang lld llvm libclang-dev flex bison
       bc libelf-dev libssl-dev cpio kmod udev iproute2 ethtool iperf3
-      python3-venv busybox-static rsync xz-utils make gcc libc6-dev)
+      python3-venv busybox-static rsync xz-utils make gcc libc6-dev
+      gcc-multilib)
 rtun_kernel_selected 6.12 && pkgs+=(linux-source-6.12)
 l=$RTUN_LLVM73_VERSION
 rtun_kernel_selected 7.3 && pkgs+=(clang-$l lld-$l llvm-$l libclang-$l-dev)

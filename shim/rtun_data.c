@@ -27,6 +27,7 @@
 #include <net/sock.h>
 
 #include "rtun.h"
+#include "rtun_sock.h"
 
 #ifdef RTUN_DATA_BITCODE
 #define __rtun_data __always_inline
@@ -445,4 +446,41 @@ __rtun_data bool rtun_skb_copy_head(const struct sk_buff *skb, u8 *buf,
 				    u32 len)
 {
 	return !skb_copy_bits(skb, 0, buf, len);
+}
+
+/* A file's socket (rtun_sock.h), per write, poll and transmitted packet. */
+
+__rtun_data int rtun_sock_sndbuf(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_sndbuf);
+}
+
+__rtun_data void rtun_sock_poll_wait(struct file *file, struct sock *sk,
+				     struct poll_table_struct *pt)
+{
+	poll_wait(file, sk_sleep(sk), pt);
+}
+
+/*
+ * tun_chr_poll()'s EPOLLOUT test, with @up for the device's IFF_UP: if not
+ * writable, SOCKWQ_ASYNC_NOSPACE is set so that the next write space
+ * wakes the poller, then the test is made again.
+ */
+__rtun_data bool rtun_sock_poll_out(struct sock *sk, bool up)
+{
+	return (up && sock_writeable(sk)) ||
+	       (!test_and_set_bit(SOCKWQ_ASYNC_NOSPACE,
+				  &sk->sk_socket->flags) &&
+		up && sock_writeable(sk));
+}
+
+/*
+ * tun_net_xmit() after queueing a packet: SIGIO (POLL_IN) to the owner of
+ * a file with O_ASYNC.  The list is read without the fasync lock, as
+ * kill_fasync() itself reads it first.
+ */
+__rtun_data void rtun_sock_signal_in(struct sock *sk)
+{
+	if (unlikely(READ_ONCE(rtun_sk(sk)->fasync)))
+		kill_fasync(&rtun_sk(sk)->fasync, SIGIO, POLL_IN);
 }

@@ -6,6 +6,9 @@
  * The wrappers the packet paths call per packet are in rtun_data.c.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
@@ -29,11 +32,27 @@
 #include <net/sock.h>
 
 #include "rtun.h"
+#include "rtun_sock.h"
 
 /* Which ABI TUNSETIFF speaks; Rust parses it (rust/pure/iff.rs). */
 static char *abi = "upstream";
 module_param(abi, charp, 0444);
 MODULE_PARM_DESC(abi, "TUNSETIFF flag ABI: 'upstream' (default) or 'rfc2008'");
+
+/*
+ * Drop-in mode: rtun takes tun.ko's names, /dev/net/tun (misc minor 200),
+ * the link kind "tun", the driver name "tun", and Rust the default device
+ * names tun%d and tap%d; tun.ko must not be loaded.
+ */
+static bool dropin;
+module_param(dropin, bool, 0444);
+MODULE_PARM_DESC(dropin, "Be /dev/net/tun, with tun.ko's names (tun.ko must not be loaded)");
+
+/* The names rtun shows: its own, or tun.ko's in drop-in mode. */
+static const char *rtun_drv_name(void)
+{
+	return dropin ? "tun" : "rtun";
+}
 
 /*
  * The ops tables hold the Rust callbacks, which the Rust abstractions pass
@@ -76,13 +95,16 @@ static int rtun_set_coalesce(struct net_device *dev,
 			     struct netlink_ext_ack *extack);
 static void rtun_get_channels(struct net_device *dev,
 			      struct ethtool_channels *channels);
+static int rtun_get_link_ksettings(struct net_device *dev,
+				   struct ethtool_link_ksettings *cmd);
+static int rtun_set_link_ksettings(struct net_device *dev,
+				   const struct ethtool_link_ksettings *cmd);
 
 /*
- * The ethtool operations implemented so far: the driver info, the message
- * level (which TUNSETDEBUG sets too), coalescing (rx-frames only),
- * channels, and C's two generic ones, the link state and the software
- * timestamping info.  Whatever is not here (link settings) answers
- * EOPNOTSUPP.
+ * tun_ethtool_ops: the driver info, the message level (which TUNSETDEBUG
+ * sets too), coalescing (rx-frames only), channels, the link settings,
+ * and C's two generic ones, the link state and the software timestamping
+ * info.
  */
 static struct ethtool_ops rtun_ethtool_ops __ro_after_init = {
 	.supported_coalesce_params = ETHTOOL_COALESCE_RX_MAX_FRAMES,
@@ -90,6 +112,8 @@ static struct ethtool_ops rtun_ethtool_ops __ro_after_init = {
 	.get_coalesce	= rtun_get_coalesce,
 	.set_coalesce	= rtun_set_coalesce,
 	.get_channels	= rtun_get_channels,
+	.get_link_ksettings = rtun_get_link_ksettings,
+	.set_link_ksettings = rtun_set_link_ksettings,
 	.get_link	= ethtool_op_get_link,
 	.get_ts_info	= ethtool_op_get_ts_info,
 };
@@ -202,8 +226,8 @@ nla_put_failure:
 }
 
 /*
- * tun_get_drvinfo(): the driver's name (rtun's own), C's version, the kind
- * of device as bus info.
+ * tun_get_drvinfo(): the driver's name (rtun's own, or tun in drop-in
+ * mode), C's version, the kind of device as bus info.
  */
 static void rtun_get_drvinfo(struct net_device *dev,
 			     struct ethtool_drvinfo *info)
@@ -211,7 +235,7 @@ static void rtun_get_drvinfo(struct net_device *dev,
 	struct rtun_link_info i;
 
 	rtun_dev_ops.link_info(dev, &i);
-	strscpy(info->driver, "rtun", sizeof(info->driver));
+	strscpy(info->driver, rtun_drv_name(), sizeof(info->driver));
 	strscpy(info->version, "1.6", sizeof(info->version));
 	switch (i.flags & (IFF_TUN | IFF_TAP)) {
 	case IFF_TUN:
@@ -248,6 +272,55 @@ static void rtun_get_channels(struct net_device *dev,
 {
 	channels->combined_count = rtun_dev_ops.queues(dev);
 	channels->max_combined = 1;
+}
+
+/*
+ * The link settings, which C keeps per device and shows as set
+ * (tun_get_link_ksettings(), tun_set_link_ksettings()): a C structure,
+ * kept by the shim after the Rust private area (rtun_netdev_alloc()).
+ */
+static size_t rtun_rust_priv_size __ro_after_init;
+
+static struct ethtool_link_ksettings *rtun_ksettings(struct net_device *dev)
+{
+	return netdev_priv(dev) +
+	       ALIGN(rtun_rust_priv_size,
+		     __alignof__(struct ethtool_link_ksettings));
+}
+
+/* tun_default_link_ksettings(): 10Gb/s full duplex, twisted pair, no autoneg. */
+static void rtun_default_link_ksettings(struct net_device *dev)
+{
+	struct ethtool_link_ksettings *cmd = rtun_ksettings(dev);
+
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->base.speed = SPEED_10000;
+	cmd->base.duplex = DUPLEX_FULL;
+	cmd->base.port = PORT_TP;
+	cmd->base.phy_address = 0;
+	cmd->base.autoneg = AUTONEG_DISABLE;
+}
+
+static int rtun_get_link_ksettings(struct net_device *dev,
+				   struct ethtool_link_ksettings *cmd)
+{
+	memcpy(cmd, rtun_ksettings(dev), sizeof(*cmd));
+	return 0;
+}
+
+static int rtun_set_link_ksettings(struct net_device *dev,
+				   const struct ethtool_link_ksettings *cmd)
+{
+	memcpy(rtun_ksettings(dev), cmd, sizeof(*cmd));
+	return 0;
+}
+
+/* The private area: Rust's, then the link settings. */
+static size_t rtun_priv_size(void)
+{
+	return ALIGN(rtun_rust_priv_size,
+		     __alignof__(struct ethtool_link_ksettings)) +
+	       sizeof(struct ethtool_link_ksettings);
 }
 
 /*
@@ -300,17 +373,69 @@ static void rtun_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "iff:\t%s\n", name);
 }
 
+static long (*rtun_ioctl)(struct file *file, unsigned int cmd,
+			 unsigned long arg, bool compat) __ro_after_init;
+
+static long rtun_chr_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	return rtun_ioctl(file, cmd, arg, false);
+}
+
+#ifdef CONFIG_COMPAT
+/*
+ * tun_chr_compat_ioctl(): a 32-bit caller's pointer or value, and its
+ * shorter struct ifreq (compat_ifreq), whose fields tun uses sit where
+ * they sit in the 64-bit one.
+ */
+static long rtun_chr_compat_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg)
+{
+	switch (cmd) {
+	case TUNSETIFF:
+	case TUNGETIFF:
+	case TUNSETTXFILTER:
+	case TUNGETSNDBUF:
+	case TUNSETSNDBUF:
+	case SIOCGIFHWADDR:
+	case SIOCSIFHWADDR:
+		arg = (unsigned long)compat_ptr(arg);
+		break;
+	default:
+		arg = (compat_ulong_t)arg;
+		break;
+	}
+	return rtun_ioctl(file, cmd, arg, true);
+}
+#endif
+
 int rtun_misc_register(const struct rtun_file_ops *ops)
 {
+	int err;
+
 	rtun_fops.open = ops->open;
 	rtun_fops.release = ops->release;
-	rtun_fops.unlocked_ioctl = ops->ioctl;
+	rtun_ioctl = ops->ioctl;
+	rtun_fops.unlocked_ioctl = rtun_chr_ioctl;
+#ifdef CONFIG_COMPAT
+	rtun_fops.compat_ioctl = rtun_chr_compat_ioctl;
+#endif
+	rtun_fops.fasync = ops->fasync;
 	rtun_fops.read_iter = ops->read_iter;
 	rtun_fops.write_iter = ops->write_iter;
 	rtun_fops.poll = ops->poll;
 	rtun_fdinfo_name = ops->fdinfo_name;
 	rtun_fops.show_fdinfo = rtun_show_fdinfo;
-	return misc_register(&rtun_miscdev);
+	if (dropin) {
+		rtun_miscdev.minor = TUN_MINOR;
+		rtun_miscdev.name = "tun";
+		rtun_miscdev.nodename = "net/tun";
+	}
+	err = misc_register(&rtun_miscdev);
+	if (err && dropin)
+		pr_err("dropin=1: cannot register /dev/net/tun (misc minor %d): %d; is tun.ko loaded? (modprobe -r tun)\n",
+		       TUN_MINOR, err);
+	return err;
 }
 
 void rtun_misc_deregister(void)
@@ -339,15 +464,22 @@ int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops)
 	rtun_fill_netdev_ops(&rtun_tap_netdev_ops, ops);
 	rtun_ethtool_ops.get_msglevel = ops->get_msglevel;
 	rtun_ethtool_ops.set_msglevel = ops->set_msglevel;
-	rtun_link_ops.priv_size = priv_size;
+	rtun_rust_priv_size = priv_size;
+	rtun_link_ops.priv_size = rtun_priv_size();
 	rtun_link_ops.validate = rtun_validate;
+	if (dropin)
+		rtun_link_ops.kind = "tun";
 
 	err = register_netdevice_notifier(&rtun_notifier);
 	if (err)
 		return err;
 	err = rtnl_link_register(&rtun_link_ops);
-	if (err)
+	if (err) {
+		if (dropin)
+			pr_err("dropin=1: cannot register the link kind \"tun\": %d; is tun.ko loaded? (modprobe -r tun)\n",
+			       err);
 		goto err_notifier;
+	}
 	return 0;
 
 err_notifier:
@@ -386,10 +518,11 @@ bool rtun_net_admin_capable(struct net *net)
 	return ns_capable(net->user_ns, CAP_NET_ADMIN);
 }
 
-struct net_device *rtun_netdev_alloc(size_t priv_size, const char *name)
+/* The private area is rtun_priv_size(): Rust's part, as registered, and C's. */
+struct net_device *rtun_netdev_alloc(const char *name)
 {
-	return alloc_netdev_mqs(priv_size, name, NET_NAME_UNKNOWN, rtun_setup,
-				1, 1);
+	return alloc_netdev_mqs(rtun_priv_size(), name, NET_NAME_UNKNOWN,
+				rtun_setup, 1, 1);
 }
 
 void rtun_netdev_free(struct net_device *dev)
@@ -407,6 +540,7 @@ void rtun_netdev_configure(struct net_device *dev, struct net *net,
 	dev->priv_destructor = rtun_dev_ops.destruct;
 	dev->ethtool_ops = &rtun_ethtool_ops;
 	dev->sysfs_groups[0] = &rtun_attr_group;
+	rtun_default_link_ksettings(dev);
 
 	if (cfg->ether) {
 		ether_setup(dev);
@@ -535,6 +669,11 @@ void rtun_skb_geometry(struct rtun_skb_geometry *geo)
 	geo->smp_cache_bytes = SMP_CACHE_BYTES;
 }
 
+bool rtun_param_dropin(void)
+{
+	return dropin;
+}
+
 /* The abi parameter's string and, in *len, its length without the NUL. */
 const char *rtun_param_abi(size_t *len)
 {
@@ -542,26 +681,13 @@ const char *rtun_param_abi(size_t *len)
 	return abi;
 }
 
-/*
- * A file's socket, as C's struct tun_file embeds a struct sock and a struct
- * socket: the send buffer a write is charged against until its skb is
- * freed (sk_sndbuf, sk_wmem_alloc), the wait queue of writers waiting for
- * room, and the network namespace of SIOCGSKNS.  sk_alloc() takes a
- * module reference for rtun_proto's owner, as for tun_proto.  The memory
- * lives until the last skb charged to it is freed, after the file is gone.
- */
-struct rtun_sk {
-	struct sock sk;
-	struct socket socket;
-};
-
 static struct proto rtun_proto = {
 	.name		= "rtun",
 	.owner		= THIS_MODULE,
 	.obj_size	= sizeof(struct rtun_sk),
 };
 
-/* tun_sock_write_space() without SIGIO: wakes writers and pollers. */
+/* tun_sock_write_space(): wakes writers and pollers, SIGIO to O_ASYNC owners. */
 static void rtun_sock_write_space(struct sock *sk)
 {
 	wait_queue_head_t *wqueue;
@@ -571,12 +697,17 @@ static void rtun_sock_write_space(struct sock *sk)
 	if (!test_and_clear_bit(SOCKWQ_ASYNC_NOSPACE, &sk->sk_socket->flags))
 		return;
 	wqueue = sk_sleep(sk);
+	/* Paired with the waiters' barrier in sock_alloc_send_pskb()'s wait. */
 	if (wqueue && waitqueue_active(wqueue))
 		wake_up_interruptible_sync_poll(wqueue, EPOLLOUT |
 						EPOLLWRNORM | EPOLLWRBAND);
+	kill_fasync(&rtun_sk(sk)->fasync, SIGIO, POLL_OUT);
 }
 
-/* tun_chr_open()'s socket set-up: send buffer INT_MAX. */
+/*
+ * tun_chr_open()'s socket set-up: send buffer INT_MAX.  sk_alloc() takes
+ * a module reference for rtun_proto's owner, as for tun_proto.
+ */
 struct sock *rtun_sock_alloc(struct net *net)
 {
 	struct rtun_sk *rs;
@@ -589,6 +720,7 @@ struct sock *rtun_sock_alloc(struct net *net)
 	sock_init_data_uid(&rs->socket, &rs->sk, current_fsuid());
 	rs->sk.sk_write_space = rtun_sock_write_space;
 	rs->sk.sk_sndbuf = INT_MAX;
+	rs->fasync = NULL;
 	return &rs->sk;
 }
 
@@ -597,34 +729,32 @@ void rtun_sock_put(struct sock *sk)
 	sock_put(sk);
 }
 
-int rtun_sock_sndbuf(const struct sock *sk)
-{
-	return READ_ONCE(sk->sk_sndbuf);
-}
-
 /* TUNSETSNDBUF: written as is; nobody is woken, as in C. */
 void rtun_sock_set_sndbuf(struct sock *sk, int sndbuf)
 {
 	WRITE_ONCE(sk->sk_sndbuf, sndbuf);
 }
 
-void rtun_sock_poll_wait(struct file *file, struct sock *sk,
-			 struct poll_table_struct *pt)
-{
-	poll_wait(file, sk_sleep(sk), pt);
-}
-
 /*
- * tun_chr_poll()'s EPOLLOUT test, with @up for the device's IFF_UP: if not
- * writable, SOCKWQ_ASYNC_NOSPACE is set so that the next write space
- * wakes the poller, then the test is made again.
+ * tun_chr_fasync(): fcntl(F_SETFL, O_ASYNC) on @file adds it to (or
+ * removes it from) the socket's SIGIO list; turning it on makes the
+ * caller's thread group the file's owner, as C does.
  */
-bool rtun_sock_poll_out(struct sock *sk, bool up)
+int rtun_sock_fasync(int fd, struct file *file, struct sock *sk, bool on)
 {
-	return (up && sock_writeable(sk)) ||
-	       (!test_and_set_bit(SOCKWQ_ASYNC_NOSPACE,
-				  &sk->sk_socket->flags) &&
-		up && sock_writeable(sk));
+	int ret;
+
+	if (on) {
+		ret = file_f_owner_allocate(file);
+		if (ret)
+			return ret;
+	}
+	ret = fasync_helper(fd, file, on, &rtun_sk(sk)->fasync);
+	if (ret < 0)
+		return ret;
+	if (on)
+		__f_setown(file, task_pid(current), PIDTYPE_TGID, 0);
+	return 0;
 }
 
 /* The write space callback, as tun_device_event() runs it on NETDEV_UP. */

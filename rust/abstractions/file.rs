@@ -24,7 +24,11 @@ pub(crate) trait FileOps: Sized + Send + Sync + 'static {
     /// The last reference to the file is gone.
     fn release(this: Arc<Self>, file: &File);
     /// An ioctl; returns the value the system call returns.
+    ///
+    /// `arg` knows whether the caller is a 32-bit program (`compat_ioctl`).
     fn ioctl(this: ArcBorrow<'_, Self>, file: &File, cmd: u32, arg: UserArg) -> Result<isize>;
+    /// `fcntl(F_SETFL, O_ASYNC)` turned on or off for `file`, descriptor `fd`.
+    fn fasync(this: ArcBorrow<'_, Self>, file: &File, fd: i32, on: bool) -> Result;
     /// A read into `to`, not sleeping if `nonblock`; returns the number of bytes read.
     fn read_iter(this: ArcBorrow<'_, Self>, to: &mut IovIter, nonblock: bool) -> Result<usize>;
     /// A write from `from`; returns the number of bytes consumed.
@@ -224,6 +228,7 @@ impl<T: FileOps> Adapter<T> {
         open: Some(Self::open),
         release: Some(Self::release),
         ioctl: Some(Self::ioctl),
+        fasync: Some(Self::fasync),
         read_iter: Some(Self::read_iter),
         write_iter: Some(Self::write_iter),
         poll: Some(Self::poll),
@@ -277,17 +282,39 @@ impl<T: FileOps> Adapter<T> {
         0
     }
 
-    /// `unlocked_ioctl`.
+    /// `unlocked_ioctl` and, with `compat`, `compat_ioctl` (the shim
+    /// converted `arg` as C's `tun_chr_compat_ioctl()` does).
     ///
     /// # Safety
     ///
-    /// Called by the VFS only, on a file of this table between open and release.
-    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+    /// Called by the shim only, from the VFS's ioctl on a file of this table
+    /// between open and release.
+    unsafe extern "C" fn ioctl(
+        file: *mut bindings::file,
+        cmd: c_uint,
+        arg: c_ulong,
+        compat: bool,
+    ) -> c_long {
         // SAFETY: ioctls run between open and release, on a valid file.
         let (this, f) = unsafe { (Self::data(file), File::from_raw(file)) };
-        match T::ioctl(this, f, cmd, UserArg::new(arg)) {
+        match T::ioctl(this, f, cmd, UserArg::new(arg, compat)) {
             Ok(v) => v as c_long,
             Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// `fasync`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the VFS only (`fcntl()`, and `__fput()` before `release`
+    /// with `on` 0), on a file of this table between open and release.
+    unsafe extern "C" fn fasync(fd: c_int, file: *mut bindings::file, on: c_int) -> c_int {
+        // SAFETY: as for `ioctl`.
+        let (this, f) = unsafe { (Self::data(file), File::from_raw(file)) };
+        match T::fasync(this, f, fd, on != 0) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
         }
     }
 

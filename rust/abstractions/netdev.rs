@@ -652,13 +652,14 @@ pub(crate) fn register<T: NetDevOps>(
     if name[IFNAMSIZ - 1] != 0 || *LINK_TYPE.borrow(rtnl) != Some(TypeId::of::<T>()) {
         return Err(EINVAL);
     }
-    let size = PrivArea::<T>::SIZE;
-    // SAFETY: `name` is NUL-terminated; the size is that of the area written below.
-    let raw = unsafe { ffi::rtun_netdev_alloc(size, name.as_ptr().cast()) };
+    // SAFETY: `name` is NUL-terminated; the shim allocates the private area
+    // registered by the live `LinkRegistration<T>` (checked above), which
+    // starts with `PrivArea::<T>::SIZE` bytes for the area written below.
+    let raw = unsafe { ffi::rtun_netdev_alloc(name.as_ptr().cast()) };
     let raw = NonNull::new(raw).ok_or(ENOMEM)?.as_ptr();
-    // SAFETY: `raw` is a fresh device whose private area is `size` bytes,
-    // aligned to 32 (checked by `PrivArea::SIZE`), and not yet visible to
-    // anyone else.
+    // SAFETY: `raw` is a fresh device whose private area starts with
+    // `PrivArea::<T>::SIZE` bytes, aligned to 32 (checked by
+    // `PrivArea::SIZE`), and not yet visible to anyone else.
     let area = unsafe { ffi::rtun_netdev_priv(raw) }.cast::<PrivArea<T>>();
     // SAFETY: as above; the area is uninitialised (zeroed) memory we own.
     unsafe {

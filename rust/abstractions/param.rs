@@ -14,3 +14,9 @@ pub(crate) fn abi() -> &'static [u8] {
     // as long as the module is loaded.
     unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), len) }
 }
+
+/// Returns the value of the `dropin` parameter: whether rtun takes tun.ko's names.
+pub(crate) fn dropin() -> bool {
+    // SAFETY: reads a read-only (0444) parameter, set before init.
+    unsafe { ffi::rtun_param_dropin() }
+}

@@ -11,7 +11,7 @@ use super::file::{File, PollTable};
 use super::netns::NetNs;
 use core::ptr::NonNull;
 use kernel::bindings;
-use kernel::error::{code::ENOMEM, Result};
+use kernel::error::{code::ENOMEM, to_result, Result};
 
 /// A counted reference to a file's socket.
 ///
@@ -74,6 +74,24 @@ impl Sock {
         // SAFETY: the socket is live; the shim only uses atomic bit ops and
         // reads.
         unsafe { ffi::rtun_sock_poll_out(self.as_ptr(), up) }
+    }
+
+    /// Adds `file` (descriptor `fd`) to the socket's `SIGIO` list or removes
+    /// it, as `tun_chr_fasync()`; turning it on makes the caller's thread
+    /// group the file's owner.
+    pub(crate) fn fasync(&self, file: &File, fd: i32, on: bool) -> Result {
+        // SAFETY: the socket is live; the file is the one this socket belongs
+        // to, valid during the `fasync` call; the VFS removes the file from
+        // the list (`on` false) before `release`, so the list never points
+        // to a freed file.
+        to_result(unsafe { ffi::rtun_sock_fasync(fd, file.as_ptr(), self.as_ptr(), on) })
+    }
+
+    /// Sends `SIGIO` (`POLL_IN`) to the owner of a file with `O_ASYNC`:
+    /// a packet was queued for reading.
+    pub(crate) fn signal_readable(&self) {
+        // SAFETY: the socket is live; `kill_fasync()` may run in any context.
+        unsafe { ffi::rtun_sock_signal_in(self.as_ptr()) };
     }
 
     /// Runs the write-space callback, as C does for every file of a device

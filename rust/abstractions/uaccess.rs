@@ -7,33 +7,50 @@ use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EFAULT, Result};
 use kernel::uaccess::UserSlice;
 
-/// The `unsigned long` argument of an ioctl, a user-space address.
+/// The `unsigned long` argument of an ioctl, a user-space address, and
+/// whether the caller is a 32-bit program.
 #[derive(Clone, Copy)]
-pub(crate) struct UserArg(usize);
+pub(crate) struct UserArg {
+    addr: usize,
+    compat: bool,
+}
 
 impl UserArg {
-    /// Wraps the argument of an ioctl.
-    pub(crate) fn new(arg: usize) -> Self {
-        Self(arg)
+    /// Wraps the argument of an ioctl, already converted for a 32-bit
+    /// caller if `compat`.
+    pub(crate) fn new(addr: usize, compat: bool) -> Self {
+        Self { addr, compat }
     }
 
     /// Returns the argument as a number, for ioctls that pass a value.
     pub(crate) fn value(self) -> usize {
-        self.0
+        self.addr
+    }
+
+    /// Returns whether the caller is a 32-bit program (`compat_ioctl`).
+    pub(crate) fn is_compat(self) -> bool {
+        self.compat
+    }
+
+    /// Reads the first `len` bytes (at most `N`) of an `N`-byte structure,
+    /// the rest zero; `EFAULT` if it faults.
+    pub(crate) fn read_prefix<const N: usize>(self, len: usize) -> Result<[u8; N]> {
+        let mut raw = [0u8; N];
+        let len = len.min(N);
+        UserSlice::new(user_ptr(self.addr), len)
+            .reader()
+            .read_slice(&mut raw[..len])?;
+        Ok(raw)
     }
 
     /// Reads `N` bytes from the address; `EFAULT` if it faults.
     pub(crate) fn read<const N: usize>(self) -> Result<[u8; N]> {
-        let mut raw = [0u8; N];
-        UserSlice::new(user_ptr(self.0), N)
-            .reader()
-            .read_slice(&mut raw)?;
-        Ok(raw)
+        self.read_prefix(N)
     }
 
     /// Writes `bytes` to the address; `EFAULT` if it faults.
     pub(crate) fn write(self, bytes: &[u8]) -> Result {
-        UserSlice::new(user_ptr(self.0), bytes.len())
+        UserSlice::new(user_ptr(self.addr), bytes.len())
             .writer()
             .write_slice(bytes)
     }
@@ -42,7 +59,7 @@ impl UserArg {
     /// vector, as `memdup_user()`: `ENOMEM` if it cannot be allocated,
     /// then `EFAULT` if the copy faults.
     pub(crate) fn read_vec(self, offset: usize, len: usize) -> Result<KVec<u8>> {
-        let addr = self.0.checked_add(offset).ok_or(EFAULT)?;
+        let addr = self.addr.checked_add(offset).ok_or(EFAULT)?;
         let mut buf = KVec::new();
         UserSlice::new(user_ptr(addr), len)
             .reader()

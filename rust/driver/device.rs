@@ -58,9 +58,6 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
             features::default_vlan_features(TUN_ABI),
         ),
     };
-    // Linux 7.x's `tun_net_initialize()` lets encapsulated packets have
-    // every hardware feature (so UDP tunnels over the device keep GSO).
-    let hw_enc = if TUN_ABI.has_udp_tunnel() { hw } else { 0 };
     // `alloc_netdev_mqs()` marks a device whose setup left `tx_queue_len` at
     // 0 as queueless; C's `tun_setup()` sets it there, rtun sets it here, so
     // undo that: tun and tap devices get the default qdisc, and a full read
@@ -70,7 +67,7 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
         hw_features: hw,
         features: hw,
         vlan_features: vlan,
-        hw_enc_features: hw_enc,
+        hw_enc_features: features::hw_enc_features(TUN_ABI, hw),
         flags: bindings::net_device_flags_IFF_POINTOPOINT
             | bindings::net_device_flags_IFF_NOARP
             | bindings::net_device_flags_IFF_MULTICAST,

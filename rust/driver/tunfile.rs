@@ -18,7 +18,7 @@ use crate::abstractions::uaccess::UserArg;
 use crate::pure::ctl;
 use crate::pure::errno::{EBADFD, EEXIST, EINVAL, ENXIO, EPERM};
 use crate::pure::features;
-use crate::pure::iff::{self, Abi, IffError, Kind, SetIff};
+use crate::pure::iff::{self, Abi, IffError, Kind, Names, SetIff};
 use crate::pure::txfilter;
 use crate::pure::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -37,6 +37,23 @@ static ABI: AtomicU8 = AtomicU8::new(0);
 /// Sets the flag ABI for every file; called once from module init.
 pub(crate) fn set_abi(abi: Abi) {
     ABI.store(u8::from(abi == Abi::Rfc2008), Ordering::Relaxed);
+}
+
+/// Whose names the module uses, set once at module load (false: rtun's).
+static DROP_IN: AtomicBool = AtomicBool::new(false);
+
+/// Sets whose names every file uses; called once from module init.
+pub(crate) fn set_names(names: Names) {
+    DROP_IN.store(names == Names::Tun, Ordering::Relaxed);
+}
+
+/// Returns whose names the module uses.
+fn names() -> Names {
+    if DROP_IN.load(Ordering::Relaxed) {
+        Names::Tun
+    } else {
+        Names::Rtun
+    }
 }
 
 /// Returns the flag ABI `TUNSETIFF` speaks.
@@ -103,7 +120,11 @@ impl TunFile {
     /// `backpressure` is the device when it has `IFF_BACKPRESSURE`.
     pub(crate) fn queue_packet(&self, skb: Skb, backpressure: Option<&NetDevice>) -> bool {
         match self.queue.push(skb, backpressure) {
-            Ok(()) => true,
+            Ok(()) => {
+                // C's tun_net_xmit(): SIGIO to an O_ASYNC file's owner.
+                self.sock.signal_readable();
+                true
+            }
             Err(skb) => {
                 drop(skb);
                 false
@@ -118,7 +139,7 @@ impl TunFile {
     /// (`tun_queue_resize()`).
     pub(crate) fn resize_queue(&self, dev: &NetDevice, size: u32, _rtnl: &Rtnl) -> Result {
         self.queue.resize(size)?;
-        if TUN_ABI.has_backpressure() {
+        if TUN_ABI.force_wakes_queue() {
             self.queue.force_wake(dev);
         }
         Ok(())
@@ -177,7 +198,7 @@ impl TunFile {
                 }
                 let name = if req.name().is_empty() {
                     let mut buf = [0u8; IFNAMSIZ];
-                    let tmpl = want.kind.default_name();
+                    let tmpl = want.kind.default_name(names());
                     buf[..tmpl.len()].copy_from_slice(tmpl);
                     buf
                 } else {
@@ -199,7 +220,7 @@ impl TunFile {
             }
         };
         dev.set_carrier(want.carrier);
-        if TUN_ABI.has_backpressure() {
+        if TUN_ABI.force_wakes_queue() {
             // Linux 7.x's `tun_attach()`: `tun_force_wake_queue()`.
             this.queue.force_wake(&dev);
         } else if dev.is_running() {
@@ -243,9 +264,18 @@ impl TunFile {
     }
 }
 
-/// Reads a `struct ifreq` from user space.
+/// Reads the caller's `struct ifreq` from user space (32 bytes from a
+/// 32-bit program), the rest zero.
 fn read_ifreq(arg: UserArg) -> Result<IfReq> {
-    Ok(IfReq::from_bytes(arg.read::<IFREQ_SIZE>()?))
+    let len = uapi::ifreq_size(arg.is_compat());
+    Ok(IfReq::from_bytes(arg.read_prefix::<IFREQ_SIZE>(len)?))
+}
+
+/// Writes `req` back as the caller's `struct ifreq` (32 bytes to a 32-bit
+/// program).
+fn write_ifreq(arg: UserArg, req: &IfReq) -> Result {
+    let len = uapi::ifreq_size(arg.is_compat());
+    arg.write(req.as_bytes().get(..len).unwrap_or(req.as_bytes()))
 }
 
 impl FileOps for TunFile {
@@ -302,7 +332,7 @@ impl FileOps for TunFile {
         if cmd == uapi::TUNSETIFF {
             Self::set_iff(this, &mut rtnl, &mut req)?;
             // As in C, a fault here leaves the device created and attached.
-            arg.write(req.as_bytes())?;
+            write_ifreq(arg, &req)?;
             return Ok(0);
         }
         if cmd == uapi::TUNSETIFINDEX {
@@ -314,7 +344,7 @@ impl FileOps for TunFile {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
         match cmd {
-            uapi::TUNGETIFF => arg.write(Self::get_iff(&dev, data).as_bytes())?,
+            uapi::TUNGETIFF => write_ifreq(arg, &Self::get_iff(&dev, data))?,
             // Accepted and ignored, as upstream.
             uapi::TUNSETNOCSUM => {}
             uapi::TUNSETPERSIST => {
@@ -350,7 +380,7 @@ impl FileOps for TunFile {
                 // registered (RTNL), so its name finds it.
                 let _ = dev.get_hwaddr(&mut sa, &rtnl);
                 req.set_hwaddr(&sa);
-                arg.write(req.as_bytes())?;
+                write_ifreq(arg, &req)?;
             }
             uapi::SIOCSIFHWADDR => {
                 if compat::HWADDR_LEN_CHECK && dev.addr_len(&rtnl) > uapi::SOCKADDR_SIZE as u32 {
@@ -420,6 +450,10 @@ impl FileOps for TunFile {
             _ => return Err(from_errno(EINVAL)),
         }
         Ok(0)
+    }
+
+    fn fasync(this: ArcBorrow<'_, Self>, file: &File, fd: i32, on: bool) -> Result {
+        this.sock.fasync(file, fd, on)
     }
 
     fn fdinfo_name(this: ArcBorrow<'_, Self>) -> [u8; IFNAMSIZ] {

@@ -64,6 +64,14 @@ impl TunAbi {
         matches!(self, TunAbi::Linux7)
     }
 
+    /// Returns whether attaching a file, resizing its queue and closing the
+    /// device wake the transmit queue unconditionally
+    /// (`tun_force_wake_queue()`, Linux 7.x, which came with
+    /// `IFF_BACKPRESSURE`) rather than only when the device runs.
+    pub const fn force_wakes_queue(self) -> bool {
+        self.has_backpressure()
+    }
+
     /// Returns whether `SIOCSIFHWADDR` through the file first checks the
     /// device's address length against `ifr_hwaddr` (Linux 7.x).
     pub const fn checks_hwaddr_len(self) -> bool {

@@ -76,6 +76,18 @@ pub const fn default_vlan_features(abi: TunAbi) -> u64 {
     default_hw_features(abi) & !(NETIF_F_HW_VLAN_CTAG_TX | NETIF_F_HW_VLAN_STAG_TX)
 }
 
+/// Returns the `hw_enc_features` of a new device whose `hw_features` are
+/// `hw`: Linux 7.x's `tun_net_initialize()` lets encapsulated packets have
+/// every hardware feature (so UDP tunnels over the device keep GSO); 6.12
+/// leaves them empty.
+pub const fn hw_enc_features(abi: TunAbi, hw: u64) -> u64 {
+    if abi.has_udp_tunnel() {
+        hw
+    } else {
+        0
+    }
+}
+
 /// `hw_features` and initial `features` of a new device on Linux 6.12.
 pub const DEFAULT_HW_FEATURES: u64 = default_hw_features(TunAbi::Linux6_12);
 

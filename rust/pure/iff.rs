@@ -30,13 +30,28 @@ impl Kind {
         }
     }
 
-    /// Returns the default name template, chosen so names never collide with C tun's.
-    pub const fn default_name(self) -> &'static [u8] {
-        match self {
-            Kind::Tun => b"rtun%d",
-            Kind::Tap => b"rtap%d",
+    /// Returns the default name template under `names`.
+    ///
+    /// rtun's own never collide with C tun's; in drop-in mode they are C's.
+    pub const fn default_name(self, names: Names) -> &'static [u8] {
+        match (names, self) {
+            (Names::Rtun, Kind::Tun) => b"rtun%d",
+            (Names::Rtun, Kind::Tap) => b"rtap%d",
+            (Names::Tun, Kind::Tun) => b"tun%d",
+            (Names::Tun, Kind::Tap) => b"tap%d",
         }
     }
+}
+
+/// Whose names rtun uses: its own (`/dev/net/rtun`, kind `rtun`), or, in
+/// drop-in mode (the `dropin` module parameter), tun.ko's (`/dev/net/tun`,
+/// kind `tun`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Names {
+    /// rtun's own names, so that it can be loaded beside tun.ko.
+    Rtun,
+    /// tun.ko's names, in its place.
+    Tun,
 }
 
 /// Per-device flags rtun implements and stores, the counterpart of C's `TUN_FEATURES`.
@@ -372,8 +387,11 @@ mod tests {
     }
 
     #[test]
-    fn default_names_differ_from_c() {
-        assert_eq!(Kind::Tun.default_name(), b"rtun%d");
-        assert_eq!(Kind::Tap.default_name(), b"rtap%d");
+    fn default_names_differ_from_c_unless_drop_in() {
+        assert_eq!(Kind::Tun.default_name(Names::Rtun), b"rtun%d");
+        assert_eq!(Kind::Tap.default_name(Names::Rtun), b"rtap%d");
+        // tun_set_iff()'s templates.
+        assert_eq!(Kind::Tun.default_name(Names::Tun), b"tun%d");
+        assert_eq!(Kind::Tap.default_name(Names::Tun), b"tap%d");
     }
 }

@@ -147,6 +147,20 @@ pub const IFNAMSIZ: usize = 16;
 /// Size of `struct ifreq` on 64-bit kernels.
 pub const IFREQ_SIZE: usize = 40;
 
+/// Size of a 32-bit program's `struct ifreq` (`struct compat_ifreq`): its
+/// `ifr_map` is 8 bytes shorter, the fields tun uses sit at the same offsets.
+pub const COMPAT_IFREQ_SIZE: usize = 32;
+
+/// The size of `struct ifreq` tun copies in and out for a caller
+/// (`__tun_chr_ioctl()`'s `ifreq_len`).
+pub const fn ifreq_size(compat: bool) -> usize {
+    if compat {
+        COMPAT_IFREQ_SIZE
+    } else {
+        IFREQ_SIZE
+    }
+}
+
 /// Offset of `ifr_flags` in `struct ifreq`.
 const IFREQ_FLAGS_OFFSET: usize = IFNAMSIZ;
 
@@ -289,6 +303,15 @@ mod tests {
         assert!(!copies_ifreq(SIOCGSKNS));
         assert!(!copies_ifreq(TUNGETIFF));
         assert!(!copies_ifreq(TUNSETSNDBUF));
+    }
+
+    #[test]
+    fn compat_ifreq_holds_every_field_tun_uses() {
+        assert_eq!(ifreq_size(false), IFREQ_SIZE);
+        assert_eq!(ifreq_size(true), COMPAT_IFREQ_SIZE);
+        // The name, the flags and the hardware address all end by byte 32.
+        assert!(IFREQ_FLAGS_OFFSET + 2 <= COMPAT_IFREQ_SIZE);
+        assert!(IFNAMSIZ + SOCKADDR_SIZE <= COMPAT_IFREQ_SIZE);
     }
 
     #[test]

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A file's socket, shared by the two halves of the shim (rtun_shim.c sets
+ * it up, rtun_data.c's wrappers use it per packet).  Not part of the
+ * C<->Rust boundary: Rust sees only struct sock pointers.
+ */
+#ifndef RTUN_SOCK_H
+#define RTUN_SOCK_H
+
+#include <linux/fs.h>
+#include <net/sock.h>
+
+/*
+ * As C's struct tun_file embeds a struct sock and a struct socket: the send
+ * buffer a write is charged against until its skb is freed (sk_sndbuf,
+ * sk_wmem_alloc), the wait queue of writers waiting for room, the network
+ * namespace of SIOCGSKNS, and the SIGIO owners of fcntl(O_ASYNC) (C's
+ * tfile->fasync: non-empty exactly when C sets TUN_FASYNC, the file being
+ * the list's only entry).  The memory lives until the last skb charged to
+ * it is freed, after the file is gone.
+ */
+struct rtun_sk {
+	struct sock sk;
+	struct socket socket;
+	struct fasync_struct *fasync;
+};
+
+static inline struct rtun_sk *rtun_sk(struct sock *sk)
+{
+	return container_of(sk, struct rtun_sk, sk);
+}
+
+#endif /* RTUN_SOCK_H */
