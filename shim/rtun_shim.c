@@ -716,8 +716,8 @@ struct sock *rtun_sock_alloc(struct net *net)
 					0);
 	if (!rs)
 		return NULL;
-	init_waitqueue_head(&rs->socket.wq.wait);
-	sock_init_data_uid(&rs->socket, &rs->sk, current_fsuid());
+	init_waitqueue_head(&rs->sa.socket.wq.wait);
+	sock_init_data_uid(&rs->sa.socket, &rs->sk, current_fsuid());
 	rs->sk.sk_write_space = rtun_sock_write_space;
 	rs->sk.sk_sndbuf = INT_MAX;
 	rs->fasync = NULL;

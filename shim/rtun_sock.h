@@ -21,7 +21,14 @@
  */
 struct rtun_sk {
 	struct sock sk;
-	struct socket socket;
+	/*
+	 * The socket with room for the inode sock_alloc() puts after it:
+	 * Linux 7.x's sk_set_socket() (from sock_init_data_uid()) reads
+	 * SOCK_INODE()'s uid and number for every socket.  C tun's struct
+	 * tun_file has its own fields there, so C reads those; rtun reads a
+	 * zeroed inode (sk_alloc() zeroes), instead of past its allocation.
+	 */
+	struct socket_alloc sa;
 	struct fasync_struct *fasync;
 };
 

@@ -174,7 +174,7 @@ impl TunFile {
                 // tun_set_iff()'s order: IFF_TUN_EXCL, the kind, then
                 // tun_permitted(), then tun_attach()'s single-queue check.
                 let kind = dev.data::<RtunDev>().map(|d| d.kind());
-                want.check_existing(kind).map_err(iff_error)?;
+                let want = want.for_existing(kind).map_err(iff_error)?;
                 let dev = RtunNetDev::<RtunDev>::new(dev).ok_or_else(|| from_errno(EINVAL))?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
                 if !data.permitted(&dev, rtnl) {
@@ -196,6 +196,7 @@ impl TunFile {
                 if !this.net.admin_capable() {
                     return Err(from_errno(EPERM));
                 }
+                let want = want.for_new().map_err(iff_error)?;
                 let name = if req.name().is_empty() {
                     let mut buf = [0u8; IFNAMSIZ];
                     let tmpl = want.kind.default_name(names());

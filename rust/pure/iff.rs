@@ -107,10 +107,16 @@ impl Abi {
 }
 
 /// A validated `TUNSETIFF` request.
+///
+/// Which kind of device it is for is decided by [`SetIff::for_new`] or
+/// [`SetIff::for_existing`], in C's order; before that, `kind` and the
+/// type bit of `dev_flags` are the ones a new device would get.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct SetIff {
-    /// The device kind asked for.
+    /// The device kind: asked for, then that of the device attached to.
     pub kind: Kind,
+    /// The type bits asked for (`IFF_TUN`, `IFF_TAP`, both or neither).
+    pub type_bits: u16,
     /// The flags the device will store: the kind bit and the implemented features.
     pub dev_flags: u16,
     /// Whether the carrier starts on (no `IFF_NO_CARRIER`).
@@ -157,22 +163,24 @@ impl IffError {
 impl SetIff {
     /// Validates the flags of a `TUNSETIFF` request.
     ///
-    /// As in C, `IFF_TUN` wins when both type bits are set.
+    /// Only the flags rtun refuses fail here (D3); the type bits are checked
+    /// by [`SetIff::for_new`] and [`SetIff::for_existing`], where C checks
+    /// them.
     pub fn parse(flags: u16) -> Result<Self, IffError> {
         let refused = flags & RTUN_REFUSED;
         if refused != 0 {
             return Err(IffError::Unsupported(refused));
         }
-        let kind = if flags & IFF_TUN != 0 {
-            Kind::Tun
-        } else if flags & IFF_TAP != 0 {
+        let type_bits = flags & (IFF_TUN | IFF_TAP);
+        let kind = if type_bits == IFF_TAP {
             Kind::Tap
         } else {
-            return Err(IffError::NoType);
+            Kind::Tun
         };
         let vnet = flags & IFF_VNET_HDR != 0;
         Ok(Self {
             kind,
+            type_bits,
             dev_flags: kind.flag() | (flags & RTUN_FEATURES),
             carrier: flags & IFF_NO_CARRIER == 0,
             exclusive: flags & IFF_TUN_EXCL != 0,
@@ -210,20 +218,41 @@ impl SetIff {
         }
     }
 
-    /// Decides whether the request may attach to a device that already has its name.
+    /// Returns the request for a new device, whose kind the type bits
+    /// decide, `IFF_TUN` winning over `IFF_TAP`; neither is `EINVAL`.
     ///
-    /// `existing` is `None` when the device is not an rtun device, else its
-    /// kind. These are `tun_set_iff()`'s first checks; the permission check
-    /// ([`IffError::NotPermitted`], `tun_permitted()`) and then
-    /// [`check_attach`] follow, in C's order.
-    pub fn check_existing(&self, existing: Option<Kind>) -> Result<(), IffError> {
+    /// `tun_set_iff()` checks this after `CAP_NET_ADMIN` (`EPERM`).
+    pub fn for_new(self) -> Result<Self, IffError> {
+        if self.type_bits == 0 {
+            Err(IffError::NoType)
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// Returns the request for a device that already has its name, of
+    /// kind `existing` (`None`: not an rtun device).
+    ///
+    /// These are `tun_set_iff()`'s first checks: `IFF_TUN_EXCL`, then a
+    /// type bit matching the device's kind (so `IFF_TUN | IFF_TAP` matches
+    /// either); the permission check ([`IffError::NotPermitted`],
+    /// `tun_permitted()`) and [`check_attach`] follow, in C's order. The
+    /// device keeps its kind.
+    pub fn for_existing(self, existing: Option<Kind>) -> Result<Self, IffError> {
         if self.exclusive {
             return Err(IffError::Exists);
         }
         match existing {
-            Some(kind) if kind == self.kind => Ok(()),
+            Some(kind) if self.type_bits & kind.flag() != 0 => Ok(self.with_kind(kind)),
             _ => Err(IffError::WrongDevice),
         }
+    }
+
+    /// Returns the request with `kind` and its type bit in `dev_flags`.
+    fn with_kind(mut self, kind: Kind) -> Self {
+        self.dev_flags = (self.dev_flags & !(IFF_TUN | IFF_TAP)) | kind.flag();
+        self.kind = kind;
+        self
     }
 }
 
@@ -280,9 +309,28 @@ mod tests {
     }
 
     #[test]
-    fn no_type_is_einval() {
-        assert_eq!(SetIff::parse(IFF_NO_PI), Err(IffError::NoType));
+    fn no_type_is_einval_for_a_new_device_only() {
+        let r = SetIff::parse(IFF_NO_PI).unwrap();
+        assert_eq!(r.for_new(), Err(IffError::NoType));
         assert_eq!(IffError::NoType.errno(), EINVAL);
+        // An existing device: IFF_TUN_EXCL first, then the kind.
+        let excl = SetIff::parse(IFF_NO_PI | IFF_TUN_EXCL).unwrap();
+        assert_eq!(excl.for_existing(Some(Kind::Tap)), Err(IffError::Exists));
+        assert_eq!(r.for_existing(Some(Kind::Tap)), Err(IffError::WrongDevice));
+    }
+
+    #[test]
+    fn both_type_bits_match_either_existing_kind() {
+        let both = SetIff::parse(IFF_TUN | IFF_TAP | IFF_VNET_HDR).unwrap();
+        let tap = both.for_existing(Some(Kind::Tap)).unwrap();
+        assert_eq!(tap.kind, Kind::Tap);
+        assert_eq!(tap.dev_flags, IFF_TAP | IFF_VNET_HDR);
+        let tun = both.for_existing(Some(Kind::Tun)).unwrap();
+        assert_eq!(tun.kind, Kind::Tun);
+        assert_eq!(tun.dev_flags, IFF_TUN | IFF_VNET_HDR);
+        assert_eq!(both.for_existing(None), Err(IffError::WrongDevice));
+        // A new device: IFF_TUN wins.
+        assert_eq!(both.for_new().unwrap().kind, Kind::Tun);
     }
 
     #[test]
@@ -313,18 +361,18 @@ mod tests {
     #[test]
     fn existing_name_rules() {
         let tun = SetIff::parse(IFF_TUN).unwrap();
-        assert_eq!(tun.check_existing(None), Err(IffError::WrongDevice));
+        assert_eq!(tun.for_existing(None), Err(IffError::WrongDevice));
         assert_eq!(
-            tun.check_existing(Some(Kind::Tap)),
+            tun.for_existing(Some(Kind::Tap)),
             Err(IffError::WrongDevice)
         );
-        assert_eq!(tun.check_existing(Some(Kind::Tun)), Ok(()));
+        assert_eq!(tun.for_existing(Some(Kind::Tun)), Ok(tun));
         assert_eq!(check_attach(true), Err(IffError::Busy));
         assert_eq!(check_attach(false), Ok(()));
         let excl = SetIff::parse(IFF_TUN | IFF_TUN_EXCL).unwrap();
-        assert_eq!(excl.check_existing(Some(Kind::Tun)), Err(IffError::Exists));
+        assert_eq!(excl.for_existing(Some(Kind::Tun)), Err(IffError::Exists));
         // IFF_TUN_EXCL comes first, even for a foreign device.
-        assert_eq!(excl.check_existing(None), Err(IffError::Exists));
+        assert_eq!(excl.for_existing(None), Err(IffError::Exists));
         assert_eq!(IffError::Exists.errno(), EBUSY);
         assert_eq!(IffError::Busy.errno(), EBUSY);
         assert_eq!(IffError::NotPermitted.errno(), EPERM);
