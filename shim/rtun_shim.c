@@ -76,6 +76,10 @@ static int rtun_set_coalesce(struct net_device *dev,
 			     struct netlink_ext_ack *extack);
 static void rtun_get_channels(struct net_device *dev,
 			      struct ethtool_channels *channels);
+static int rtun_get_sset_count(struct net_device *dev, int sset);
+static void rtun_get_strings(struct net_device *dev, u32 sset, u8 *data);
+static void rtun_get_ethtool_stats(struct net_device *dev,
+				   struct ethtool_stats *stats, u64 *data);
 
 /*
  * The ethtool operations implemented so far: the driver info, the message
@@ -92,6 +96,9 @@ static struct ethtool_ops rtun_ethtool_ops __ro_after_init = {
 	.get_channels	= rtun_get_channels,
 	.get_link	= ethtool_op_get_link,
 	.get_ts_info	= ethtool_op_get_ts_info,
+	.get_sset_count	= rtun_get_sset_count,
+	.get_strings	= rtun_get_strings,
+	.get_ethtool_stats = rtun_get_ethtool_stats,
 };
 
 /* Devices are configured by rtun_netdev_configure() once their Rust state exists. */
@@ -845,6 +852,30 @@ void rtun_waitqueue_init(struct wait_queue_head *wq)
 void rtun_file_set_nowait(struct file *file)
 {
 	file->f_mode |= FMODE_NOWAIT;
+}
+
+/*
+ * ethtool -S: rtun's per-reason drop counters (C tun has no statistics
+ * set).  The names, their number and the values come from Rust; this
+ * only picks the string set.
+ */
+static int rtun_get_sset_count(struct net_device *dev, int sset)
+{
+	if (sset != ETH_SS_STATS)
+		return -EOPNOTSUPP;
+	return rtun_dev_ops.stats_count(dev);
+}
+
+static void rtun_get_strings(struct net_device *dev, u32 sset, u8 *data)
+{
+	if (sset == ETH_SS_STATS)
+		rtun_dev_ops.stats_strings(dev, data);
+}
+
+static void rtun_get_ethtool_stats(struct net_device *dev,
+				   struct ethtool_stats *stats, u64 *data)
+{
+	rtun_dev_ops.stats_values(dev, data);
 }
 
 /* Rust tests ki_flags itself; IOCB_NOWAIT is a cast bindgen cannot see. */
