@@ -3,8 +3,9 @@
  * Helpers shared by the rtun selftests (and tun_diff): big-endian bytes
  * and Internet checksums, time, small files, opening a tun node,
  * TUNSETIFF, sysfs attributes of a network device, its flags and other
- * SIOC*IF* calls, ethtool features, and a network namespace of a test's
- * own.  All static inline: each program uses its own subset.
+ * SIOC*IF* calls, ethtool features and statistics, and a network
+ * namespace of a test's own.  All static inline: each program uses its
+ * own subset.
  */
 
 #ifndef RTUN_TEST_H
@@ -401,6 +402,72 @@ static inline int features_mask(const char *ifname, const char *const *names,
 			mask |= 1 << i;
 	}
 	return mask;
+}
+
+/* ---- ethtool statistics (ethtool -S) ---- */
+
+/*
+ * The ETH_SS_STATS strings and values of @ifname: their number, at most
+ * @max, with the names in @names (ETH_GSTRING_LEN bytes each, as the
+ * driver wrote them) and the values in @vals; or -errno of the first
+ * failing ETHTOOL_GSSET_INFO, ETHTOOL_GSTATS or ETHTOOL_GSTRINGS (C tun
+ * has no statistics set: -EOPNOTSUPP), -E2BIG if there are more than @max.
+ */
+static inline int ethtool_stats(const char *ifname,
+				char (*names)[ETH_GSTRING_LEN],
+				uint64_t *vals, int max)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t buf[1];
+	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
+			    .sset_mask = 1ULL << ETH_SS_STATS } };
+	struct ethtool_gstrings *gs = NULL;
+	struct ethtool_stats *st = NULL;
+	struct ifreq ifr;
+	int n = 0, ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)&sset;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr))
+		return -errno;
+	/* No set: GSTATS below must fail before it writes anything. */
+	if (sset.hdr.sset_mask)
+		n = sset.hdr.data[0];
+	if (n > max)
+		return -E2BIG;
+	/* Room for n, the count the kernel writes by. */
+	st = calloc(1, sizeof(*st) + (n + 1) * sizeof(uint64_t));
+	gs = calloc(1, sizeof(*gs) + (n + 1) * ETH_GSTRING_LEN);
+	ret = -ENOMEM;
+	if (!st || !gs)
+		goto out;
+	st->cmd = ETHTOOL_GSTATS;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)st;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr)) {
+		ret = -errno;
+		goto out;
+	}
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_STATS;
+	gs->len = n;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)gs;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr)) {
+		ret = -errno;
+		goto out;
+	}
+	ret = -EPROTO;
+	if (st->n_stats != (uint32_t)n || gs->len != (uint32_t)n)
+		goto out;
+	memcpy(names, gs->data, (size_t)n * ETH_GSTRING_LEN);
+	memcpy(vals, st->data, (size_t)n * sizeof(uint64_t));
+	ret = n;
+out:
+	free(gs);
+	free(st);
+	return ret;
 }
 
 /* ---- namespaces ---- */
