@@ -27,11 +27,16 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
 #include <linux/ethtool.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
+#include <linux/virtio_net.h>
 
 /* Linux 7.x's if_tun.h, for builds against older headers. */
 #ifndef IFF_BACKPRESSURE
@@ -402,6 +407,40 @@ static inline int features_mask(const char *ifname, const char *const *names,
 			mask |= 1 << i;
 	}
 	return mask;
+}
+
+/* ---- transmitting ---- */
+
+/*
+ * Hand @len bytes of @data with vnet header @vh (NULL: zeroes) to the
+ * stack for transmission on the device @ifindex through @psock, a packet
+ * socket with PACKET_VNET_HDR, as protocol @proto (host order; 0: from
+ * the Ethernet header).  Returns 0 or -errno.
+ */
+static inline int packet_xmit(int psock, int ifindex,
+			      const struct virtio_net_hdr *vh,
+			      const void *data, size_t len, uint16_t proto)
+{
+	struct virtio_net_hdr zero = {};
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = ifindex,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)(vh ? vh : &zero), .iov_len = sizeof(zero) },
+		{ .iov_base = (void *)data, .iov_len = len },
+	};
+	struct msghdr msg = {
+		.msg_name = &sll,
+		.msg_namelen = sizeof(sll),
+		.msg_iov = iov,
+		.msg_iovlen = 2,
+	};
+
+	if (!proto && len >= ETH_HLEN)
+		proto = get16((const unsigned char *)data + 12);
+	sll.sll_protocol = htons(proto);
+	return sendmsg(psock, &msg, 0) < 0 ? -errno : 0;
 }
 
 /* ---- ethtool statistics (ethtool -S) ---- */

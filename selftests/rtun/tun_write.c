@@ -2355,24 +2355,8 @@ static void expect_drops(struct __test_metadata *_metadata,
 /* Transmit @len bytes of @data on @d through its packet socket. */
 static int xmit(const struct tdev *d, const void *data, size_t len)
 {
-	struct virtio_net_hdr zero = {};
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_ifindex = sysfs_num(d->name, "ifindex"),
-		.sll_protocol = htons(ETH_P_IP),
-	};
-	struct iovec iov[2] = {
-		{ .iov_base = &zero, .iov_len = sizeof(zero) },
-		{ .iov_base = (void *)data, .iov_len = len },
-	};
-	struct msghdr msg = {
-		.msg_name = &sll,
-		.msg_namelen = sizeof(sll),
-		.msg_iov = iov,
-		.msg_iovlen = 2,
-	};
-
-	return sendmsg(d->pfd, &msg, 0) < 0 ? -errno : 0;
+	return packet_xmit(d->pfd, sysfs_num(d->name, "ifindex"), NULL, data,
+			   len, ETH_P_IP);
 }
 
 /*
