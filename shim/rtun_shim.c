@@ -64,6 +64,12 @@ static struct net_device_ops rtun_tap_netdev_ops __ro_after_init = {
 	.ndo_validate_addr	= eth_validate_addr,
 };
 
+/* ethtool -S, rtun's own (see below). */
+static int rtun_get_sset_count(struct net_device *dev, int sset);
+static void rtun_get_strings(struct net_device *dev, u32 sset, u8 *data);
+static void rtun_get_ethtool_stats(struct net_device *dev,
+				   struct ethtool_stats *stats, u64 *data);
+
 static void rtun_get_drvinfo(struct net_device *dev,
 			     struct ethtool_drvinfo *info);
 static int rtun_get_coalesce(struct net_device *dev,
@@ -76,10 +82,6 @@ static int rtun_set_coalesce(struct net_device *dev,
 			     struct netlink_ext_ack *extack);
 static void rtun_get_channels(struct net_device *dev,
 			      struct ethtool_channels *channels);
-static int rtun_get_sset_count(struct net_device *dev, int sset);
-static void rtun_get_strings(struct net_device *dev, u32 sset, u8 *data);
-static void rtun_get_ethtool_stats(struct net_device *dev,
-				   struct ethtool_stats *stats, u64 *data);
 
 /*
  * The ethtool operations implemented so far: the driver info, the message
