@@ -193,6 +193,13 @@ struct rtun_netdev_ops {
 	u32 (*get_rx_batched)(struct net_device *dev);
 	void (*set_rx_batched)(struct net_device *dev, u32 rx_frames);
 	u32 (*queues)(struct net_device *dev);
+	/*
+	 * ethtool -S (ETH_SS_STATS): rtun's per-reason drop counters, their
+	 * count, their names (ETH_GSTRING_LEN bytes each) and their values.
+	 */
+	int (*stats_count)(struct net_device *dev);
+	void (*stats_strings)(struct net_device *dev, u8 *data);
+	void (*stats_values)(struct net_device *dev, u64 *data);
 };
 
 /* Section 3: C, called from Rust. */

@@ -83,6 +83,12 @@ static struct net_device_ops rtun_tap_netdev_ops __ro_after_init = {
 	.ndo_validate_addr	= eth_validate_addr,
 };
 
+/* ethtool -S, rtun's own (see below). */
+static int rtun_get_sset_count(struct net_device *dev, int sset);
+static void rtun_get_strings(struct net_device *dev, u32 sset, u8 *data);
+static void rtun_get_ethtool_stats(struct net_device *dev,
+				   struct ethtool_stats *stats, u64 *data);
+
 static void rtun_get_drvinfo(struct net_device *dev,
 			     struct ethtool_drvinfo *info);
 static int rtun_get_coalesce(struct net_device *dev,
@@ -116,6 +122,9 @@ static struct ethtool_ops rtun_ethtool_ops __ro_after_init = {
 	.set_link_ksettings = rtun_set_link_ksettings,
 	.get_link	= ethtool_op_get_link,
 	.get_ts_info	= ethtool_op_get_ts_info,
+	.get_sset_count	= rtun_get_sset_count,
+	.get_strings	= rtun_get_strings,
+	.get_ethtool_stats = rtun_get_ethtool_stats,
 };
 
 /* Devices are configured by rtun_netdev_configure() once their Rust state exists. */
@@ -975,6 +984,30 @@ void rtun_waitqueue_init(struct wait_queue_head *wq)
 void rtun_file_set_nowait(struct file *file)
 {
 	file->f_mode |= FMODE_NOWAIT;
+}
+
+/*
+ * ethtool -S: rtun's per-reason drop counters (C tun has no statistics
+ * set).  The names, their number and the values come from Rust; this
+ * only picks the string set.
+ */
+static int rtun_get_sset_count(struct net_device *dev, int sset)
+{
+	if (sset != ETH_SS_STATS)
+		return -EOPNOTSUPP;
+	return rtun_dev_ops.stats_count(dev);
+}
+
+static void rtun_get_strings(struct net_device *dev, u32 sset, u8 *data)
+{
+	if (sset == ETH_SS_STATS)
+		rtun_dev_ops.stats_strings(dev, data);
+}
+
+static void rtun_get_ethtool_stats(struct net_device *dev,
+				   struct ethtool_stats *stats, u64 *data)
+{
+	rtun_dev_ops.stats_values(dev, data);
 }
 
 /* Rust tests ki_flags itself; IOCB_NOWAIT is a cast bindgen cannot see. */

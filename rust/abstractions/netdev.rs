@@ -29,6 +29,7 @@ use super::netns::NetNs;
 use super::rcu::RcuRead;
 use super::rtnl::{Rtnl, RtnlLocked};
 use super::skb::Skb;
+use crate::pure::drops::ETH_GSTRING_LEN;
 use crate::pure::iff::Kind;
 use crate::pure::uapi::IFNAMSIZ;
 use core::any::TypeId;
@@ -44,6 +45,9 @@ use kernel::error::{
 };
 use kernel::ffi::{c_char, c_int};
 use kernel::types::Opaque;
+
+// The pure layer's ethtool string size is the kernel's.
+const _: () = assert!(ETH_GSTRING_LEN == bindings::ETH_GSTRING_LEN as usize);
 
 /// Callbacks of the private data type `Self` of the devices a driver creates.
 pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
@@ -61,6 +65,12 @@ pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
     fn fix_features(dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64;
     /// Returns the receive frame errors to add to the core statistics.
     fn rx_frame_errors(data: &Self) -> u64;
+    /// The names of the device's ethtool statistics (`ethtool -S`,
+    /// `ETH_SS_STATS`): ASCII, each shorter than `ETH_GSTRING_LEN`.
+    const STATS_NAMES: &'static [&'static str];
+    /// Writes the device's ethtool statistics into `out`, one for each of
+    /// [`NetDevOps::STATS_NAMES`], in that order.
+    fn stats(data: &Self, out: &mut [u64]);
     /// The transmit queue length changed, with RTNL held; an error makes
     /// the core restore the old length.
     fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result;
@@ -773,6 +783,9 @@ impl<T: NetDevOps> Adapter<T> {
         get_rx_batched: Some(Self::get_rx_batched),
         set_rx_batched: Some(Self::set_rx_batched),
         queues: Some(Self::queues),
+        stats_count: Some(Self::stats_count),
+        stats_strings: Some(Self::stats_strings),
+        stats_values: Some(Self::stats_values),
     };
 
     /// Runs `f` on the device and its data, for a callback from rtun's
@@ -906,6 +919,54 @@ impl<T: NetDevOps> Adapter<T> {
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: as the function's contract says.
         unsafe { Self::with_own_dev(dev, 0, |_, p| T::queues(p, &rtnl)) }
+    }
+
+    /// ethtool's `get_sset_count` for `ETH_SS_STATS`: how many statistics
+    /// the devices of this table have.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only; the device is not used.
+    unsafe extern "C" fn stats_count(_dev: *mut bindings::net_device) -> c_int {
+        c_int::try_from(T::STATS_NAMES.len()).unwrap_or(0)
+    }
+
+    /// ethtool's `get_strings` for `ETH_SS_STATS`: the names, each in an
+    /// `ETH_GSTRING_LEN`-byte slot padded with NULs.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, with `data` valid for writes of
+    /// `ETH_GSTRING_LEN` bytes for each of [`Self::stats_count`]'s
+    /// statistics (the ethtool core sizes it by that count).
+    unsafe extern "C" fn stats_strings(_dev: *mut bindings::net_device, data: *mut u8) {
+        let slots = data.cast::<[u8; ETH_GSTRING_LEN]>();
+        for (i, name) in T::STATS_NAMES.iter().enumerate() {
+            let mut slot = [0u8; ETH_GSTRING_LEN];
+            for (d, b) in slot.iter_mut().zip(name.bytes().take(ETH_GSTRING_LEN - 1)) {
+                *d = b;
+            }
+            // SAFETY: `i` is below the count the buffer was sized for, by
+            // the contract; a byte array needs no alignment.
+            unsafe { slots.add(i).write(slot) };
+        }
+    }
+
+    /// ethtool's `get_ethtool_stats`: the values, in the order of the names.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim only, on a live device of this table, with
+    /// `data` valid for writes of one `u64` for each of
+    /// [`Self::stats_count`]'s statistics (the ethtool core sizes it by
+    /// that count).
+    unsafe extern "C" fn stats_values(dev: *mut bindings::net_device, data: *mut u64) {
+        // SAFETY: `data` is valid, aligned and ours for that many `u64`s by
+        // the contract, and nothing else uses it during the call.
+        let out = unsafe { core::slice::from_raw_parts_mut(data, T::STATS_NAMES.len()) };
+        out.fill(0);
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, (), |_, p| T::stats(p, out)) }
     }
 
     /// ethtool's `get_msglevel`.

@@ -11,6 +11,7 @@ use crate::abstractions::rcu::{RcuArc, RcuRead};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::{self, Skb};
 use crate::pure::ctl::{self, KernelId, Ownership, PersistChange};
+use crate::pure::drops::{self, Counter, DropCounters, DropReason};
 use crate::pure::errno::{EINVAL, EOPNOTSUPP};
 use crate::pure::features;
 use crate::pure::iff::{Kind, SetIff};
@@ -171,8 +172,9 @@ pub(crate) struct RtunDev {
     vnet_be: AtomicBool,
     /// Whether a virtio-net header precedes each read packet.
     hdr_read: AtomicBool,
-    /// Writes whose virtio-net header was refused.
-    rx_frame_errors: AtomicU64,
+    /// Drops and refusals, one counter per reason (`ethtool -S`); the
+    /// reasons of `rx_frame_errors` add up to it.
+    drops: DropCounters,
     /// The kernel's skb sizes, read once at creation.
     geometry: SkbGeometry,
     /// The attached file; it holds a reference back to the device. Published
@@ -209,7 +211,7 @@ impl RtunDev {
             vnet_hdr_sz: AtomicU32::new(VIRTIO_NET_HDR_LEN as u32),
             vnet_le: AtomicBool::new(false),
             vnet_be: AtomicBool::new(false),
-            rx_frame_errors: AtomicU64::new(0),
+            drops: DropCounters::new(),
             geometry: skb::geometry(),
             file: RcuArc::new(),
             // Under the 2008 ABI the reader's offloads are fixed at creation.
@@ -385,9 +387,19 @@ impl RtunDev {
         &self.geometry
     }
 
-    /// Counts a write whose virtio-net header was refused.
-    pub(crate) fn rx_frame_error(&self) {
-        self.rx_frame_errors.fetch_add(1, Ordering::Relaxed);
+    /// Counts a packet dropped or refused for `reason`, in its own counter
+    /// and in the C counter it belongs to.
+    ///
+    /// This is the one place either is bumped, so they cannot disagree:
+    /// `rx_dropped` and `tx_dropped` are the core's, bumped here;
+    /// `rx_frame_errors` is the sum of its reasons (`ndo_get_stats64`).
+    pub(crate) fn count_drop(&self, dev: &NetDevice, reason: DropReason) {
+        self.drops.bump(reason);
+        match reason.counter() {
+            Counter::RxDropped => dev.rx_dropped_inc(),
+            Counter::TxDropped => dev.tx_dropped_inc(),
+            Counter::RxFrameErrors | Counter::None => {}
+        }
     }
 
     /// Returns whether a file is attached.
@@ -448,22 +460,27 @@ impl NetDevOps for RtunDev {
     }
 
     fn start_xmit(dev: &NetDevice, data: &Self, mut skb: Skb, rcu: &RcuRead) -> bool {
-        // As `tun_net_xmit()`: no file, frags that cannot be made private, or
-        // a full queue drop the packet, count it in `tx_dropped`, and tell the
-        // sender (`NET_XMIT_DROP`).
-        let queued = match data.file.get_rcu(rcu) {
-            Some(file) if data.tx_filter_accepts(&skb) && skb.tx_prepare() => {
-                file.queue_packet(skb, data.backpressure().then_some(dev))
-            }
-            _ => {
-                drop(skb);
-                false
+        // As `tun_net_xmit()`: no file, the MAC filter, frags that cannot be
+        // made private, or a full queue drop the packet, count it in
+        // `tx_dropped`, and tell the sender (`NET_XMIT_DROP`).
+        let reason = match data.file.get_rcu(rcu) {
+            None => DropReason::TxDropNoReader,
+            Some(_) if !data.tx_filter_accepts(&skb) => DropReason::TxDropTxFilter,
+            Some(_) if !skb.tx_prepare() => DropReason::TxDropOrphanFrags,
+            Some(file) => {
+                let backpressure = data.backpressure();
+                if file.queue_packet(skb, backpressure.then_some(dev)) {
+                    return true;
+                }
+                if backpressure {
+                    DropReason::TxDropRingFullBackpressure
+                } else {
+                    DropReason::TxDropRingFull
+                }
             }
         };
-        if !queued {
-            dev.tx_dropped_inc();
-        }
-        queued
+        data.count_drop(dev, reason);
+        false
     }
 
     fn fix_features(_dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64 {
@@ -471,7 +488,13 @@ impl NetDevOps for RtunDev {
     }
 
     fn rx_frame_errors(data: &Self) -> u64 {
-        data.rx_frame_errors.load(Ordering::Relaxed)
+        data.drops.sum(Counter::RxFrameErrors)
+    }
+
+    const STATS_NAMES: &'static [&'static str] = &drops::NAMES;
+
+    fn stats(data: &Self, out: &mut [u64]) {
+        data.drops.snapshot(out);
     }
 
     fn change_carrier(dev: &NetDevice, data: &Self, on: bool, rtnl: &Rtnl) -> Result {

@@ -12,6 +12,7 @@ use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::{net_ratelimit, NetDevice};
 use crate::abstractions::queue::SkbQueue;
 use crate::abstractions::skb::Skb;
+use crate::pure::drops::DropReason;
 use crate::pure::errno::EFAULT;
 use crate::pure::features::NETIF_F_GSO_UDP_TUNNEL;
 use crate::pure::uapi::IFF_NO_PI;
@@ -126,6 +127,8 @@ pub(crate) fn read(
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {
+            // C frees the packet and counts nothing; rtun counts the reason.
+            data.count_drop(dev, e.drop_reason());
             let unexpected = matches!(e, OutError::UnexpectedGsoType | OutError::UnexpectedTunnel);
             if unexpected && net_ratelimit() {
                 // As C's message; its `hdr_len` is the linear length then
@@ -145,8 +148,17 @@ pub(crate) fn read(
         }
     };
     // The packet is used up whatever happens from here, as in C: freed as
-    // consumed when read, as dropped when the copy of its headers faulted.
-    put(&skb, &plan, to)?;
+    // consumed when read, as dropped when the copy of its headers faulted
+    // (counted by rtun, not by C).
+    if let Err(e) = put(&skb, &plan, to) {
+        let reason = if plan.overrun {
+            OutError::HdrTooSmallForOffloads.drop_reason()
+        } else {
+            DropReason::TxLostReadFault
+        };
+        data.count_drop(dev, reason);
+        return Err(e);
+    }
     skb.consume_sent(dev, u32::try_from(plan.tx_bytes).unwrap_or(u32::MAX));
     Ok(plan.ret)
 }

@@ -14,28 +14,26 @@ use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::skb::Skb;
 use crate::abstractions::sock::Sock;
 use crate::pure::abi::TUN_VNET_TNL_SIZE;
+use crate::pure::drops::DropReason;
 use crate::pure::errno::{EAGAIN, EFAULT, EINVAL, EIO, ENOMEM};
 use crate::pure::iff::Kind;
 use crate::pure::uapi::{IFF_NO_PI, IFF_VNET_HDR};
 use crate::pure::vnet_hdr::{
-    self, ApplyCtx, FlowKeys, Frame, HdrError, Layout, RxCounter, SkbAlloc, SkbPlan, Split,
-    TunnelOffsets, VnetHdr, WriteCtx, ETH_HLEN, TUN_PI_LEN,
+    self, ApplyCtx, FlowKeys, Frame, HdrError, Layout, SkbAlloc, SkbPlan, Split, TunnelOffsets,
+    VnetHdr, WriteCtx, ETH_HLEN, TUN_PI_LEN,
 };
 use kernel::error::{Error, Result};
 
-/// Counts a refused write the way C does and returns its error.
+/// Counts a refused write the way C does, under its reason, and returns
+/// its error.
 fn refuse(dev: &NetDevice, data: &RtunDev, e: HdrError) -> Error {
-    match e.counter() {
-        RxCounter::None => {}
-        RxCounter::FrameErrors => data.rx_frame_error(),
-        RxCounter::Dropped => dev.rx_dropped_inc(),
-    }
+    data.count_drop(dev, e.drop_reason());
     from_errno(e.errno())
 }
 
-/// Counts a packet dropped after allocation and passes `e` on.
-fn dropped(dev: &NetDevice, e: Error) -> Error {
-    dev.rx_dropped_inc();
+/// Counts a packet dropped for `reason` and passes `e` on.
+fn dropped(dev: &NetDevice, data: &RtunDev, reason: DropReason, e: Error) -> Error {
+    data.count_drop(dev, reason);
     e
 }
 
@@ -56,11 +54,13 @@ impl Frame for SkbFrame<'_> {
     }
 }
 
-/// Counts a failed allocation as C does (not `EAGAIN`: no room in the
-/// send buffer is not a drop) and passes `e` on.
-fn alloc_failed(dev: &NetDevice, e: Error) -> Error {
-    if e.to_errno() != -EAGAIN {
-        dev.rx_dropped_inc();
+/// Counts a failed allocation, or a fault while copying into a built skb,
+/// as C does (not `EAGAIN`: no room in the send buffer is not a drop) and
+/// passes `e` on.
+fn alloc_failed(dev: &NetDevice, data: &RtunDev, e: Error) -> Error {
+    let errno = e.to_errno();
+    if errno != -EAGAIN {
+        data.count_drop(dev, DropReason::from_alloc_errno(errno.wrapping_neg()));
     }
     e
 }
@@ -192,14 +192,13 @@ pub(crate) fn write(
                 layout.linear,
                 layout.frags_len(),
             )
-            .map_err(|e| alloc_failed(dev, e))?;
+            .map_err(|e| alloc_failed(dev, data, e))?;
             skb.copy_from_iter(from, layout.copy_len)
-                .map_err(|_| dropped(dev, from_errno(EFAULT)))?;
+                .map_err(|_| dropped(dev, data, DropReason::RxDropCopyFault, from_errno(EFAULT)))?;
             skb
         }
-        SkbAlloc::Linear { headroom } => {
-            Skb::build_from_iter(headroom, layout.copy_len, from).map_err(|e| dropped(dev, e))?
-        }
+        SkbAlloc::Linear { headroom } => Skb::build_from_iter(headroom, layout.copy_len, from)
+            .map_err(|e| alloc_failed(dev, data, e))?,
     };
 
     // Linux 7.x sets the packet's layer 3 up before it applies the header
@@ -209,7 +208,12 @@ pub(crate) fn write(
     if TUN_ABI.l3_before_vnet_hdr() {
         if is_tap {
             if !skb.may_pull(ETH_HLEN as u32) {
-                return Err(dropped(dev, from_errno(ENOMEM)));
+                return Err(dropped(
+                    dev,
+                    data,
+                    DropReason::RxDropEthHdrTrunc,
+                    from_errno(ENOMEM),
+                ));
             }
             skb.set_l2(dev, ETH_HLEN as u16);
         } else {
@@ -233,18 +237,24 @@ pub(crate) fn write(
     )
     .map_err(|e| refuse(dev, data, e))?;
     if !apply(&mut skb, &plan) {
-        data.rx_frame_error();
+        data.count_drop(dev, DropReason::RxFrameSkbRefused);
         return Err(from_errno(EINVAL));
     }
 
     if is_tap {
-        skb.eth_type_trans(dev).map_err(|e| dropped(dev, e))?;
+        skb.eth_type_trans(dev)
+            .map_err(|e| dropped(dev, data, DropReason::RxDropEthHdrTrunc, e))?;
     } else if !TUN_ABI.l3_before_vnet_hdr() {
         let proto = tun_proto(dev, data, &mut skb, pi)?;
         skb.set_l3(dev, proto);
     }
     if !dev.is_running() {
-        return Err(dropped(dev, from_errno(EIO)));
+        return Err(dropped(
+            dev,
+            data,
+            DropReason::RxDropDevDown,
+            from_errno(EIO),
+        ));
     }
     skb.deliver(dev, u32::try_from(layout.copy_len).unwrap_or(u32::MAX));
     Ok(total)

@@ -9,6 +9,7 @@
 
 pub mod abi;
 pub mod ctl;
+pub mod drops;
 pub mod errno;
 pub mod features;
 pub mod iff;

@@ -398,6 +398,41 @@ pub enum HdrError {
 }
 
 impl HdrError {
+    /// Every variant, for tests that go through them all.
+    ///
+    /// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+    #[cfg(rtun_host)]
+    pub const ALL: [HdrError; 28] = [
+        HdrError::ShortForPi,
+        HdrError::ShortForVnetHdr,
+        HdrError::HdrLenTooLong,
+        HdrError::TapTooShort,
+        HdrError::TapHdrLenTooShort,
+        HdrError::BadGsoType,
+        HdrError::ZeroGsoSize,
+        HdrError::CsumBeyondPacket,
+        HdrError::CsumStartTooFar,
+        HdrError::TransportBeforeNetwork,
+        HdrError::TransportTooShort,
+        HdrError::UdpL4NoCsum,
+        HdrError::UdpL4CsumOffset,
+        HdrError::UdpL4TooManySegments,
+        HdrError::UdpL4Ecn,
+        HdrError::TcpCsumOffset,
+        HdrError::GsoByFrags,
+        HdrError::EmptyPacket,
+        HdrError::BadIpVersion,
+        HdrError::GsoNotDissected,
+        HdrError::GsoWrongTransport,
+        HdrError::GsoWrongNetwork,
+        HdrError::TunnelNotNegotiated,
+        HdrError::TunnelBothFamilies,
+        HdrError::TunnelBadInnerType,
+        HdrError::TunnelNoCsum,
+        HdrError::TunnelBadOffsets,
+        HdrError::TunnelInnerTooShort,
+    ];
+
     /// Returns the positive errno upstream returns for this error.
     ///
     /// Every one is `EINVAL` in Linux 6.12; this is the one place to change

@@ -241,6 +241,18 @@ pub enum OutError {
 }
 
 impl OutError {
+    /// Every variant, for tests that go through them all.
+    ///
+    /// Host builds only (tests, fuzzing): not compiled into `rtun.ko`.
+    #[cfg(rtun_host)]
+    pub const ALL: [OutError; 5] = [
+        OutError::ShortForPi,
+        OutError::ShortForVnetHdr,
+        OutError::UnexpectedGsoType,
+        OutError::UnexpectedTunnel,
+        OutError::HdrTooSmallForOffloads,
+    ];
+
     /// Returns the positive errno upstream returns for this error.
     ///
     /// Every one is `EINVAL` in Linux 6.12 (`tun_put_user()`); this is the

@@ -3,8 +3,9 @@
  * Helpers shared by the rtun selftests (and tun_diff): big-endian bytes
  * and Internet checksums, time, small files, opening a tun node,
  * TUNSETIFF, sysfs attributes of a network device, its flags and other
- * SIOC*IF* calls, ethtool features, and a network namespace of a test's
- * own.  All static inline: each program uses its own subset.
+ * SIOC*IF* calls, ethtool features and statistics, and a network
+ * namespace of a test's own.  All static inline: each program uses its
+ * own subset.
  */
 
 #ifndef RTUN_TEST_H
@@ -26,11 +27,16 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
 #include <linux/ethtool.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
+#include <linux/virtio_net.h>
 
 /* Linux 7.x's if_tun.h, for builds against older headers. */
 #ifndef IFF_BACKPRESSURE
@@ -401,6 +407,106 @@ static inline int features_mask(const char *ifname, const char *const *names,
 			mask |= 1 << i;
 	}
 	return mask;
+}
+
+/* ---- transmitting ---- */
+
+/*
+ * Hand @len bytes of @data with vnet header @vh (NULL: zeroes) to the
+ * stack for transmission on the device @ifindex through @psock, a packet
+ * socket with PACKET_VNET_HDR, as protocol @proto (host order; 0: from
+ * the Ethernet header).  Returns 0 or -errno.
+ */
+static inline int packet_xmit(int psock, int ifindex,
+			      const struct virtio_net_hdr *vh,
+			      const void *data, size_t len, uint16_t proto)
+{
+	struct virtio_net_hdr zero = {};
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = ifindex,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)(vh ? vh : &zero), .iov_len = sizeof(zero) },
+		{ .iov_base = (void *)data, .iov_len = len },
+	};
+	struct msghdr msg = {
+		.msg_name = &sll,
+		.msg_namelen = sizeof(sll),
+		.msg_iov = iov,
+		.msg_iovlen = 2,
+	};
+
+	if (!proto && len >= ETH_HLEN)
+		proto = get16((const unsigned char *)data + 12);
+	sll.sll_protocol = htons(proto);
+	return sendmsg(psock, &msg, 0) < 0 ? -errno : 0;
+}
+
+/* ---- ethtool statistics (ethtool -S) ---- */
+
+/*
+ * The ETH_SS_STATS strings and values of @ifname: their number, at most
+ * @max, with the names in @names (ETH_GSTRING_LEN bytes each, as the
+ * driver wrote them) and the values in @vals; or -errno of the first
+ * failing ETHTOOL_GSSET_INFO, ETHTOOL_GSTATS or ETHTOOL_GSTRINGS (C tun
+ * has no statistics set: -EOPNOTSUPP), -E2BIG if there are more than @max.
+ */
+static inline int ethtool_stats(const char *ifname,
+				char (*names)[ETH_GSTRING_LEN],
+				uint64_t *vals, int max)
+{
+	struct {
+		struct ethtool_sset_info hdr;
+		uint32_t buf[1];
+	} sset = { .hdr = { .cmd = ETHTOOL_GSSET_INFO,
+			    .sset_mask = 1ULL << ETH_SS_STATS } };
+	struct ethtool_gstrings *gs = NULL;
+	struct ethtool_stats *st = NULL;
+	struct ifreq ifr;
+	int n = 0, ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)&sset;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr))
+		return -errno;
+	/* No set: GSTATS below must fail before it writes anything. */
+	if (sset.hdr.sset_mask)
+		n = sset.hdr.data[0];
+	if (n > max)
+		return -E2BIG;
+	/* Room for n, the count the kernel writes by. */
+	st = calloc(1, sizeof(*st) + (n + 1) * sizeof(uint64_t));
+	gs = calloc(1, sizeof(*gs) + (n + 1) * ETH_GSTRING_LEN);
+	ret = -ENOMEM;
+	if (!st || !gs)
+		goto out;
+	st->cmd = ETHTOOL_GSTATS;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)st;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr)) {
+		ret = -errno;
+		goto out;
+	}
+	gs->cmd = ETHTOOL_GSTRINGS;
+	gs->string_set = ETH_SS_STATS;
+	gs->len = n;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_data = (void *)gs;
+	if (ifr_ioctl(ifname, SIOCETHTOOL, &ifr)) {
+		ret = -errno;
+		goto out;
+	}
+	ret = -EPROTO;
+	if (st->n_stats != (uint32_t)n || gs->len != (uint32_t)n)
+		goto out;
+	memcpy(names, gs->data, (size_t)n * ETH_GSTRING_LEN);
+	memcpy(vals, st->data, (size_t)n * sizeof(uint64_t));
+	ret = n;
+out:
+	free(gs);
+	free(st);
+	return ret;
 }
 
 /* ---- namespaces ---- */

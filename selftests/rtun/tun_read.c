@@ -287,26 +287,7 @@ static int inject(int psock, const struct tdev *d,
 		  const struct virtio_net_hdr *vh, const void *data,
 		  size_t len, uint16_t proto)
 {
-	struct virtio_net_hdr zero = {};
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_ifindex = d->ifindex,
-	};
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)(vh ? vh : &zero), .iov_len = sizeof(zero) },
-		{ .iov_base = (void *)data, .iov_len = len },
-	};
-	struct msghdr msg = {
-		.msg_name = &sll,
-		.msg_namelen = sizeof(sll),
-		.msg_iov = iov,
-		.msg_iovlen = 2,
-	};
-
-	if (!proto && len >= ETH_HLEN)
-		proto = get16((const unsigned char *)data + 12);
-	sll.sll_protocol = htons(proto);
-	return sendmsg(psock, &msg, 0) < 0 ? -errno : 0;
+	return packet_xmit(psock, d->ifindex, vh, data, len, proto);
 }
 
 /* A simple UDP packet of @payload bytes for @d (Ethernet if TAP). */

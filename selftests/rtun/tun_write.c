@@ -2239,4 +2239,253 @@ TEST_F(tun_write, tcp_tso_stream)
 	free(p);
 }
 
+/* ---- Beyond C: why a packet was dropped (ethtool -S on rtun) ---- */
+
+#define DROP_STATS_MAX	128
+
+/* A device's drop counters: C's from sysfs, rtun's per reason. */
+struct drop_stats {
+	long frame_errors, rx_dropped, tx_dropped;
+	int n;					/* reasons (0 for C) */
+	char names[DROP_STATS_MAX][ETH_GSTRING_LEN];
+	uint64_t vals[DROP_STATS_MAX];
+};
+
+/* How much reason @name must have grown. */
+struct drop_want {
+	const char *name;
+	long n;
+};
+
+/*
+ * Read @d's counters.  C tun has no statistics set (no
+ * get_ethtool_stats): ETHTOOL_GSTATS is EOPNOTSUPP there.
+ */
+static void drop_stats_read(struct __test_metadata *_metadata,
+			    const struct tdev *d, bool rtun,
+			    struct drop_stats *s)
+{
+	int i;
+
+	s->frame_errors = sysfs_num(d->name, "statistics/rx_frame_errors");
+	s->rx_dropped = sysfs_num(d->name, "statistics/rx_dropped");
+	s->tx_dropped = sysfs_num(d->name, "statistics/tx_dropped");
+	ASSERT_LE(0, s->frame_errors);
+	ASSERT_LE(0, s->rx_dropped);
+	ASSERT_LE(0, s->tx_dropped);
+	s->n = ethtool_stats(d->name, s->names, s->vals, DROP_STATS_MAX);
+	if (!rtun) {
+		ASSERT_EQ(-EOPNOTSUPP, s->n)
+			TH_LOG("%s: ETHTOOL_GSTATS gave %d", d->name, s->n);
+		s->n = 0;
+		return;
+	}
+	ASSERT_LT(0, s->n) TH_LOG("%s: ETHTOOL_GSTATS: %s", d->name,
+				  strerror(-s->n));
+	for (i = 0; i < s->n; i++)
+		ASSERT_GT(ETH_GSTRING_LEN, strnlen(s->names[i],
+						   ETH_GSTRING_LEN));
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/*
+ * Between @b and @a, each reason of @want grew by its count and no other
+ * reason grew (rtun), and each of C's counters grew by what the reasons
+ * named after it (rx_frame_, rx_drop_, tx_drop_) grew: in @want (both
+ * drivers), and as read (rtun).  C's TAP devices do not show
+ * rx_frame_errors, and neither do rtun's.
+ */
+static void expect_drops(struct __test_metadata *_metadata,
+			 const struct tdev *d, const struct drop_stats *b,
+			 const struct drop_stats *a,
+			 const struct drop_want *want, int nwant)
+{
+	long frame = 0, rx = 0, tx = 0, delta, wanted;
+	const char *name;
+	int i, j;
+
+	for (j = 0; j < nwant; j++) {
+		name = want[j].name;
+		frame += has_prefix(name, "rx_frame_") ? want[j].n : 0;
+		rx += has_prefix(name, "rx_drop_") ? want[j].n : 0;
+		tx += has_prefix(name, "tx_drop_") ? want[j].n : 0;
+	}
+	EXPECT_EQ(tdev_tap(d) ? 0 : frame, a->frame_errors - b->frame_errors)
+		TH_LOG("%s: rx_frame_errors", d->name);
+	EXPECT_EQ(rx, a->rx_dropped - b->rx_dropped)
+		TH_LOG("%s: rx_dropped", d->name);
+	EXPECT_EQ(tx, a->tx_dropped - b->tx_dropped)
+		TH_LOG("%s: tx_dropped", d->name);
+	if (!a->n)
+		return;
+
+	ASSERT_EQ(b->n, a->n);
+	for (j = 0; j < nwant; j++) {
+		for (i = 0; i < a->n; i++)
+			if (!strcmp(a->names[i], want[j].name))
+				break;
+		EXPECT_LT(i, a->n) TH_LOG("%s: no counter %s", d->name,
+					  want[j].name);
+	}
+	frame = rx = tx = 0;
+	for (i = 0; i < a->n; i++) {
+		name = a->names[i];
+		ASSERT_EQ(0, strncmp(name, b->names[i], ETH_GSTRING_LEN));
+		delta = a->vals[i] - b->vals[i];
+		wanted = 0;
+		for (j = 0; j < nwant; j++)
+			if (!strcmp(name, want[j].name))
+				wanted = want[j].n;
+		EXPECT_EQ(wanted, delta) TH_LOG("%s: %s +%ld", d->name, name,
+						delta);
+		frame += has_prefix(name, "rx_frame_") ? delta : 0;
+		rx += has_prefix(name, "rx_drop_") ? delta : 0;
+		tx += has_prefix(name, "tx_drop_") ? delta : 0;
+	}
+	/* The reasons add up to the driver's part of C's counters. */
+	EXPECT_EQ(tdev_tap(d) ? 0 : frame, a->frame_errors - b->frame_errors);
+	EXPECT_EQ(rx, a->rx_dropped - b->rx_dropped);
+	EXPECT_EQ(tx, a->tx_dropped - b->tx_dropped);
+}
+
+/* Transmit @len bytes of @data on @d through its packet socket. */
+static int xmit(const struct tdev *d, const void *data, size_t len)
+{
+	return packet_xmit(d->pfd, sysfs_num(d->name, "ifindex"), NULL, data,
+			   len, ETH_P_IP);
+}
+
+/*
+ * Beyond C: rtun counts every drop under its reason (ethtool -S), and the
+ * reasons of each of C's counters add up to what the device shows in it.
+ * C tun has no statistics set; the C counters move alike on both.
+ */
+TEST_F(tun_write, drop_reasons)
+{
+	static const struct expect frame = REFUSE(EINVAL, CNT_FRAME);
+	static const struct expect inval = REFUSE(EINVAL, CNT_NONE);
+	static const struct expect dropped = REFUSE(EINVAL, CNT_DROPPED);
+	static const unsigned char mac_ok[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 9 };
+	static const struct drop_want tun_want[] = {
+		{ "rx_frame_bad_gso_type", 1 },
+		{ "rx_frame_tcp_csum_offset", 1 },
+		{ "rx_drop_empty_packet", 1 },
+		{ "rx_drop_bad_ip_version", 1 },
+		{ "rx_drop_copy_fault", 1 },
+		{ "rx_drop_dev_down", 1 },
+		{ "rx_inval_short_for_vnet_hdr", 1 },
+	};
+	static const struct drop_want pi_want[] = {
+		{ "rx_inval_short_for_pi", 1 },
+		{ "tx_lost_read_short_for_pi", 1 },
+	};
+	static const struct drop_want tap_want[] = {
+		{ "rx_inval_tap_too_short", 1 },
+		{ "tx_drop_txfilter", 1 },
+		{ "tx_drop_ring_full", 7 },
+	};
+	bool rtun = !strcmp(variant->node, "/dev/net/rtun");
+	struct {
+		struct tun_filter hdr;
+		unsigned char addr[ETH_ALEN];
+	} flt = { .hdr.count = 1 };
+	struct pollfd pfd = { .events = POLLIN };
+	struct drop_stats *b, *a;
+	unsigned char buf[64];
+	struct iovec iov[2];
+	struct ifreq ifr;
+	struct tdev *d;
+	struct pkt *p;
+	struct vhdr h;
+	int i;
+
+	b = xmalloc(sizeof(*b));
+	a = xmalloc(sizeof(*a));
+	memset(buf, 0, sizeof(buf));
+
+	/* TUN with a virtio-net header: write refusals of each counter. */
+	d = &self->dev[0];
+	tdev_open(_metadata, d, variant->node,
+		  IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, true);
+	p = pkt_simple(false, 4, IPPROTO_TCP, 300, true);
+	drop_stats_read(_metadata, d, rtun, b);
+	h = vhdr_for(p, 2, 100);
+	check_pkt(_metadata, d, &h, p, &frame, "gso_type 2");
+	h = vhdr_for(p, GSO_TCPV4, 100);
+	h.csum_offset = 6;
+	check_pkt(_metadata, d, &h, p, &frame, "TCP csum_offset 6");
+	check_write(_metadata, d, NULL, NULL, 0, &dropped, "empty packet");
+	p->data[0] = 0x55;
+	check_pkt(_metadata, d, NULL, p, &dropped, "IP version 5");
+	p->data[0] = 0x45;
+	check_raw(_metadata, d, buf, 9, &inval, "9 bytes, header is 10");
+	/* The header, then a packet at a bad address. */
+	memset(buf, 0, VNET_HDR_LEN);
+	iov[0] = (struct iovec){ .iov_base = buf, .iov_len = VNET_HDR_LEN };
+	iov[1] = (struct iovec){ .iov_base = (void *)1, .iov_len = 60 };
+	check_writev(_metadata, d, iov, 2, NULL, 0,
+		     &(struct expect)REFUSE(EFAULT, CNT_DROPPED),
+		     "packet at a bad address");
+	tdev_set_up(_metadata, d, false);
+	check_pkt(_metadata, d, NULL, p,
+		  &(struct expect)REFUSE(EIO, CNT_DROPPED), "device down");
+	tdev_set_up(_metadata, d, true);
+	drop_stats_read(_metadata, d, rtun, a);
+	expect_drops(_metadata, d, b, a, tun_want, ARRAY_SIZE(tun_want));
+	free(p);
+
+	/*
+	 * TUN with PI: a short write; a read too short for the PI loses
+	 * its packet.
+	 */
+	d = &self->dev[1];
+	tdev_open(_metadata, d, variant->node, IFF_TUN, true);
+	p = pkt_simple(false, 4, IPPROTO_UDP, 20, false);
+	drop_stats_read(_metadata, d, rtun, b);
+	check_raw(_metadata, d, buf, 3, &inval, "3 bytes, PI is 4");
+	ASSERT_EQ(0, xmit(d, p->data, p->len));
+	pfd.fd = d->fd;
+	ASSERT_EQ(1, poll(&pfd, 1, RX_TIMEOUT_MS));
+	EXPECT_EQ(-1, read(d->fd, buf, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, poll(&pfd, 1, 0)) TH_LOG("the packet was not lost");
+	drop_stats_read(_metadata, d, rtun, a);
+	expect_drops(_metadata, d, b, a, pi_want, ARRAY_SIZE(pi_want));
+	free(p);
+
+	/*
+	 * TAP: a short frame; transmits refused by the MAC filter and
+	 * dropped by a full queue.
+	 */
+	d = &self->dev[1];
+	tdev_open(_metadata, d, variant->node, IFF_TAP | IFF_NO_PI, true);
+	p = pkt_simple(true, 4, IPPROTO_UDP, 20, false);
+	drop_stats_read(_metadata, d, rtun, b);
+	check_raw(_metadata, d, buf, 13, &inval, "13 bytes");
+	memcpy(flt.addr, mac_ok, ETH_ALEN);
+	ASSERT_LE(0, ioctl(d->fd, TUNSETTXFILTER, &flt))
+		TH_LOG("TUNSETTXFILTER: %s", strerror(errno));
+	ASSERT_EQ(0, xmit(d, p->data, p->len));	/* to pkt_mac_dst */
+	memcpy(p->data, mac_ok, ETH_ALEN);
+	ASSERT_EQ(0, xmit(d, p->data, p->len));
+	flt.hdr.count = 0;
+	ASSERT_LE(0, ioctl(d->fd, TUNSETTXFILTER, &flt));
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_qlen = 5;
+	ASSERT_EQ(0, ifr_ioctl(d->name, SIOCSIFTXQLEN, &ifr))
+		TH_LOG("txqueuelen 5: %s", strerror(errno));
+	/* One queued already, 4 more fit: 7 of 11 are dropped. */
+	for (i = 0; i < 11; i++)
+		ASSERT_EQ(0, xmit(d, p->data, p->len));
+	drop_stats_read(_metadata, d, rtun, a);
+	expect_drops(_metadata, d, b, a, tap_want, ARRAY_SIZE(tap_want));
+	free(p);
+	free(a);
+	free(b);
+}
+
 TEST_HARNESS_MAIN
