@@ -55,6 +55,8 @@ out=${RTUN_OUT:-/tmp/rtun-guest-check}
 marker="rtun-guest-check: start $$"
 guest_name=guest-check
 . "$here/guest-lib.sh"
+# qemu_tap_phase: QEMU's tap backend as a client of both drivers.
+. "$here/guest-clients.sh"
 
 sanity() {
 	guest_sanity "scripts/vm-run.sh -- scripts/guest-check.sh (it loads kernel modules)"
@@ -299,6 +301,7 @@ if [ "$only" != c_tun ]; then
 fi
 run_tests
 upstream_phase
+qemu_tap_phase
 if [ "$only" != c_tun ]; then
 	rfc2008_phase
 	persist_unload_phase

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Real clients of the tun ABI against both drivers, in the test VM;
+# sourced by guest-check.sh (after guest-lib.sh), which counts the
+# check_ok/check_fail lines of qemu_tap_phase.
+#
+# qemu_tap_phase: the host's unmodified qemu-system-x86_64 (the guest sees
+# the host's root read only), doing nothing (-M none -S, TCG), with three
+# tap backends: vnet_hdr=on with sndbuf=1048576 (TUNSETSNDBUF), vnet_hdr=on
+# with queues=1, vnet_hdr=off.  Once on C's /dev/net/tun, once on rtun's
+# node bind-mounted over it in a private mount namespace (as_rtun of
+# guest-lib.sh).  QEMU must come up and stay up without a tap error, and
+# what user space sees of each tap (sysfs, ip -d -j link, ethtool -k, the
+# tap fd's fdinfo, QEMU's own messages) must be the same for both drivers,
+# names and the link kind aside (differences.md, D1); after QEMU is killed
+# its taps must be gone.  No multiqueue (queues=2): rtun has none yet
+# (issue 12, D2/D3).  Without qemu-system-x86_64 the phase is a counted
+# skip with the reason.
+#
+# Needs: $out (a writable directory), $only (empty: both drivers loaded),
+# ip, ethtool, jq, unshare.
+
+# Seconds QEMU may take to create its taps (TCG inside TCG is slow), and
+# how long it must then stay up.
+qemu_tap_start_s=${RTUN_QEMU_START_S:-90}
+qemu_tap_alive_s=3
+
+# The taps of one QEMU: ifname suffix and -netdev options.
+qemu_taps=(
+	"0 vnet_hdr=on,sndbuf=1048576"
+	"1 vnet_hdr=on,queues=1"
+	"2 vnet_hdr=off"
+)
+
+# qemu_tap_view DEV: what user space sees of tap DEV, one item a line,
+# DEV's name replaced by "qtapN" and rtun's link kind by C's.
+qemu_tap_view() {
+	local dev=$1 a
+
+	{
+		for a in tun_flags owner group mtu type addr_len tx_queue_len flags carrier; do
+			echo "$a: $(cat "/sys/class/net/$dev/$a" 2>&1)"
+		done
+		ip -d -j link show dev "$dev" |
+			jq -c '.[0].linkinfo | if .info_kind == "rtun" then .info_kind = "tun" else . end'
+		ethtool -k "$dev"
+	} 2>&1 | sed "s/$dev/qtapN/g"
+}
+
+# The "iff:" lines of the fds of process $1, sorted, and what each fd is.
+qemu_tap_fds() {
+	local f
+
+	for f in /proc/"$1"/fdinfo/*; do
+		grep -q '^iff:' "$f" 2>/dev/null || continue
+		echo "$(readlink "/proc/$1/fd/${f##*/}") $(grep '^iff:' "$f")"
+	done | sort
+}
+
+# qemu_tap_run DRIVER TAG: runs QEMU with taps qtapTAG0.. on DRIVER (c_tun
+# or rtun), saves what user space sees of them in $out/qemu-DRIVER.view and
+# QEMU's messages in $out/qemu-DRIVER.log, then stops QEMU.  Checks that
+# QEMU comes up and stays up, and that its taps go with it.
+qemu_tap_run() {
+	local drv=$1 tag=$2 log=$out/qemu-$1.log view=$out/qemu-$1.view
+	local pre=() args=() t n dev pid up=0 i
+
+	for t in "${qemu_taps[@]}"; do
+		args+=(-netdev "tap,id=n${t%% *},ifname=qtap$tag${t%% *},script=no,downscript=no,${t#* }")
+	done
+	if [ "$drv" = rtun ]; then
+		if ! rtun_ns_prefix; then
+			check_fail "qemu tap ($drv): no /dev/net/rtun or no unshare"
+			return 1
+		fi
+		pre=("${as_rtun[@]}")
+	fi
+	"${pre[@]}" qemu-system-x86_64 -M none -nodefaults -display none -S \
+		-accel tcg "${args[@]}" </dev/null >"$log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < qemu_tap_start_s * 10; i++)); do
+		n=0
+		for t in "${qemu_taps[@]}"; do
+			[ -d "/sys/class/net/qtap$tag${t%% *}" ] && n=$((n + 1))
+		done
+		[ "$n" -lt ${#qemu_taps[@]} ] || { up=1; break; }
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ "$up" = 0 ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" || true
+		sed 's/^/#   qemu: /' "$log"
+		check_fail "qemu tap ($drv): QEMU did not create its ${#qemu_taps[@]} taps in ${qemu_tap_start_s} s"
+		return 1
+	fi
+	sleep "$qemu_tap_alive_s"
+	if kill -0 "$pid" 2>/dev/null; then
+		check_ok "qemu tap ($drv): QEMU up with ${#qemu_taps[@]} taps for ${qemu_tap_alive_s} s"
+	else
+		wait "$pid" || true
+		sed 's/^/#   qemu: /' "$log"
+		check_fail "qemu tap ($drv): QEMU died after creating its taps"
+		return 1
+	fi
+	: >"$view"
+	for t in "${qemu_taps[@]}"; do
+		dev=qtap$tag${t%% *}
+		{ echo "== ${t#* }"; qemu_tap_view "$dev"; } >>"$view"
+	done
+	echo "== fds" >>"$view"
+	qemu_tap_fds "$pid" | sed "s/qtap$tag/qtapN/" >>"$view"
+	kill "$pid"
+	wait "$pid" || true
+	for t in "${qemu_taps[@]}"; do
+		dev=qtap$tag${t%% *}
+		for ((i = 0; i < 50; i++)); do
+			[ -d "/sys/class/net/$dev" ] || break
+			sleep 0.1
+		done
+		if [ -d "/sys/class/net/$dev" ]; then
+			check_fail "qemu tap ($drv): $dev still there 5 s after QEMU was killed"
+		else
+			check_ok "qemu tap ($drv): $dev gone with QEMU"
+		fi
+	done
+	if grep -q 'TUNSETSNDBUF ioctl failed' "$log"; then
+		check_fail "qemu tap ($drv): $(grep -m1 'TUNSETSNDBUF' "$log")"
+	else
+		check_ok "qemu tap ($drv): no TUNSETSNDBUF failure"
+	fi
+}
+
+qemu_tap_phase() {
+	local c_dev rc=0
+
+	if [ -n "$only" ]; then
+		echo "# $guest_name: qemu tap client left out (--only $only)"
+		return 0
+	fi
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		check_skip "qemu tap: qemu-system-x86_64 not found in the guest (the host's root)"
+		return 0
+	fi
+	c_dev=$(stat -c '%t:%T' /dev/net/tun)
+	echo "# $guest_name: $(qemu-system-x86_64 --version | head -n 1) with tap backends, C tun then rtun"
+	qemu_tap_run c_tun c || rc=1
+	qemu_tap_run rtun r || rc=1
+	check_bind_private "$c_dev"
+	[ "$rc" = 0 ] || return 0
+	# QEMU's messages but the one on the signal that stopped it (its pid).
+	sed -i '/terminating on signal/d; s/qtap[cr]/qtapN/g' "$out/qemu-c_tun.log" "$out/qemu-rtun.log"
+	cat "$out/qemu-c_tun.log" >>"$out/qemu-c_tun.view"
+	cat "$out/qemu-rtun.log" >>"$out/qemu-rtun.view"
+	sed 's/^/#   /' "$out/qemu-c_tun.view"
+	if diff -u "$out/qemu-c_tun.view" "$out/qemu-rtun.view" >"$out/qemu.diff"; then
+		check_ok "qemu tap: sysfs, ip -d link, ethtool -k, fdinfo and QEMU's messages alike for C and rtun"
+	else
+		sed 's/^/#   /' "$out/qemu.diff"
+		check_fail "qemu tap: what user space sees differs between C and rtun (diff above)"
+	fi
+}
