@@ -455,13 +455,27 @@ static inline int get_linkinfo(int ifindex, struct tun_linkinfo *li)
 
 				li->nattrs++;
 				switch (c->rta_type) {
-				case IFLA_TUN_TYPE: li->type = u8; break;
-				case IFLA_TUN_PI: li->pi = u8; break;
-				case IFLA_TUN_VNET_HDR: li->vnet_hdr = u8; break;
-				case IFLA_TUN_PERSIST: li->persist = u8; break;
-				case IFLA_TUN_MULTI_QUEUE: li->multi_queue = u8; break;
-				case IFLA_TUN_OWNER: li->owner = u32; break;
-				case IFLA_TUN_GROUP: li->group = u32; break;
+				case IFLA_TUN_TYPE:
+					li->type = u8;
+					break;
+				case IFLA_TUN_PI:
+					li->pi = u8;
+					break;
+				case IFLA_TUN_VNET_HDR:
+					li->vnet_hdr = u8;
+					break;
+				case IFLA_TUN_PERSIST:
+					li->persist = u8;
+					break;
+				case IFLA_TUN_MULTI_QUEUE:
+					li->multi_queue = u8;
+					break;
+				case IFLA_TUN_OWNER:
+					li->owner = u32;
+					break;
+				case IFLA_TUN_GROUP:
+					li->group = u32;
+					break;
 				}
 			}
 		}
