@@ -131,6 +131,23 @@ static inline bool chance(struct rng *r, unsigned int percent)
 
 #define PICK(r, a) ((a)[rnd((r), ARRAY_SIZE(a))])
 
+/* ---- errors ---- */
+
+/* "@prog: " and the message on stderr, after stdout; exit status 2. */
+static inline void __attribute__((noreturn, format(printf, 2, 3)))
+fatal(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
 /* ---- time ---- */
 
 /*

@@ -99,19 +99,7 @@ static const char *kinds[] = { "tun", "rtun" };
 static bool linux7;
 static bool verbose;
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	va_start(ap, fmt);
-	fprintf(stderr, "tun_ctldiff: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
+#define die(...) fatal("tun_ctldiff", __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* Operations.                                                          */
@@ -533,6 +521,15 @@ static int ifindex_of(const char *dev)
 	return (int)sysfs_num(dev, "ifindex");
 }
 
+/* The ioctl of each operation that is one TUNSET* call. */
+static const unsigned long set_ioctl[N_OPS] = {
+	[OP_PERSIST] = TUNSETPERSIST, [OP_OWNER] = TUNSETOWNER,
+	[OP_GROUP] = TUNSETGROUP, [OP_LINK] = TUNSETLINK,
+	[OP_DEBUG] = TUNSETDEBUG, [OP_OFFLOAD] = TUNSETOFFLOAD,
+	[OP_SNDBUF] = TUNSETSNDBUF, [OP_VNETHDRSZ] = TUNSETVNETHDRSZ,
+	[OP_CARRIER] = TUNSETCARRIER,
+};
+
 /* The operation's own work, as whoever this process is now. */
 static void op_body(struct side *s, const struct op *o, struct res *r,
 		    int wait_ms)
@@ -559,47 +556,30 @@ static void op_body(struct side *s, const struct op *o, struct res *r,
 		s->fd[o->slot] = -1;
 		break;
 	case OP_SETIFF:
-		ifr_set_name(&ifr, dev_name(k, o->name, name));
-		ifr.ifr_flags = ival;
-		r->ret = ioctl(fd, TUNSETIFF, &ifr);
-		if (!r->ret)
-			outf(r, "name=%s flags=0x%x",
-			     norm_name(k, ifr.ifr_name, nb),
-			     (unsigned short)ifr.ifr_flags);
-		break;
 	case OP_GETIFF:
-		r->ret = ioctl(fd, TUNGETIFF, &ifr);
+		if (o->kind == OP_SETIFF) {
+			ifr_set_name(&ifr, dev_name(k, o->name, name));
+			ifr.ifr_flags = ival;
+		}
+		r->ret = ioctl(fd, o->kind == OP_SETIFF ? TUNSETIFF : TUNGETIFF,
+			       &ifr);
 		if (!r->ret)
 			outf(r, "name=%s flags=0x%x",
 			     norm_name(k, ifr.ifr_name, nb),
 			     (unsigned short)ifr.ifr_flags);
 		break;
 	case OP_PERSIST:
-		r->ret = ioctl(fd, TUNSETPERSIST, (unsigned long)o->arg);
-		break;
 	case OP_OWNER:
-		r->ret = ioctl(fd, TUNSETOWNER, (unsigned long)o->arg);
-		break;
 	case OP_GROUP:
-		r->ret = ioctl(fd, TUNSETGROUP, (unsigned long)o->arg);
-		break;
 	case OP_LINK:
-		r->ret = ioctl(fd, TUNSETLINK, (unsigned long)o->arg);
-		break;
 	case OP_DEBUG:
-		r->ret = ioctl(fd, TUNSETDEBUG, (unsigned long)o->arg);
-		break;
 	case OP_OFFLOAD:
-		r->ret = ioctl(fd, TUNSETOFFLOAD, (unsigned long)o->arg);
+		r->ret = ioctl(fd, set_ioctl[o->kind], (unsigned long)o->arg);
 		break;
 	case OP_SNDBUF:
-		r->ret = ioctl(fd, TUNSETSNDBUF, &ival);
-		break;
 	case OP_VNETHDRSZ:
-		r->ret = ioctl(fd, TUNSETVNETHDRSZ, &ival);
-		break;
 	case OP_CARRIER:
-		r->ret = ioctl(fd, TUNSETCARRIER, &ival);
+		r->ret = ioctl(fd, set_ioctl[o->kind], &ival);
 		break;
 	case OP_GETSNDBUF:
 	case OP_GETVNETHDRSZ:

@@ -142,19 +142,7 @@ static void *xmalloc(size_t len)
 	return p;
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	va_start(ap, fmt);
-	fprintf(stderr, "tun_diff: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
+#define die(...) fatal("tun_diff", __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* Cases.                                                               */
