@@ -4,9 +4,9 @@
  * big-endian bytes and Internet checksums, deterministic random numbers,
  * time, small files, opening a tun node, TUNSETIFF and TUNGETIFF, the
  * fdinfo of a tun fd, sysfs attributes of a network device, its flags and
- * other SIOC*IF* calls, its rtnl link info, ethtool features, dropping
- * privileges, and a network namespace of a test's own.  All static
- * inline: each program uses its own subset.
+ * other SIOC*IF* calls, its rtnl link info, rtnetlink requests (ip link
+ * del), ethtool features, dropping privileges, and a network namespace of
+ * a test's own.  All static inline: each program uses its own subset.
  */
 
 #ifndef RTUN_TEST_H
@@ -310,7 +310,8 @@ static inline int sysfs_read(const char *dev, const char *attr, char *buf,
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, attr);
+	snprintf(path, sizeof(path), "/sys/class/net/%.*s/%s", IFNAMSIZ,
+		 dev, attr);
 	return file_read(path, buf, len);
 }
 
@@ -336,7 +337,7 @@ static inline bool netdev_exists(const char *dev)
 	char path[128];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
+	snprintf(path, sizeof(path), "/sys/class/net/%.*s", IFNAMSIZ, dev);
 	return stat(path, &st) == 0;
 }
 
@@ -498,6 +499,88 @@ static inline int get_linkinfo(int ifindex, struct tun_linkinfo *li)
 		}
 	}
 	return 0;
+}
+
+/* ---- rtnetlink requests ---- */
+
+/* An rtnetlink request being built. */
+struct nlreq {
+	struct nlmsghdr nh;
+	struct ifinfomsg ifi;
+	char attrs[256];
+};
+
+static inline struct rtattr *nl_attr(struct nlreq *r, int type,
+				     const void *data, int len)
+{
+	struct rtattr *rta = (struct rtattr *)((char *)r +
+					       NLMSG_ALIGN(r->nh.nlmsg_len));
+
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
+	r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	return rta;
+}
+
+/* Close a nested attribute opened by nl_attr(r, type, NULL, 0). */
+static inline void nl_nest_end(struct nlreq *r, struct rtattr *nest)
+{
+	nest->rta_len = (char *)r + r->nh.nlmsg_len - (char *)nest;
+}
+
+static inline void nl_init(struct nlreq *r, int type, int flags,
+			   int ifindex)
+{
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(r->ifi));
+	r->nh.nlmsg_type = type;
+	r->nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	r->nh.nlmsg_seq = 1;
+	r->ifi.ifi_family = AF_UNSPEC;
+	r->ifi.ifi_index = ifindex;
+}
+
+/* Send @r and return the error of its ack: 0 or -errno. */
+static inline int nl_talk(struct nlreq *r)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096];
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	struct nlmsgerr *e;
+	ssize_t n;
+	int s, ret = -EPROTO;
+
+	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -errno;
+	if (sendto(s, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(s, buf, sizeof(buf), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (NLMSG_OK(nh, n) && nh->nlmsg_type == NLMSG_ERROR) {
+		e = NLMSG_DATA(nh);
+		ret = e->error;
+	}
+out:
+	close(s);
+	return ret;
+}
+
+/* "ip link del": RTM_DELLINK for @ifindex; 0 or -errno. */
+static inline int rtnl_link_del(int ifindex)
+{
+	struct nlreq r;
+
+	nl_init(&r, RTM_DELLINK, 0, ifindex);
+	return nl_talk(&r);
 }
 
 /* ---- ethtool features ---- */

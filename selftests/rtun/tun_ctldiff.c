@@ -159,7 +159,7 @@ struct op {
 
 /* Device names: 'c' or 'r' and one of these. */
 enum { N_XA, N_XB, N_TMPL, N_LO, N_NAMES };
-#define N_TMPL_DEVS 4	/* x0..x3, what the template gives */
+#define N_TMPL_DEVS 8	/* x0..x7, what the template gives */
 
 /* Addresses of TUNSETTXFILTER, SIOCSIFHWADDR and injected frames. */
 static const unsigned char mac_pool[8][ETH_ALEN] = {
@@ -857,40 +857,45 @@ static void t_dev(struct text *t, int k, const char *dev)
 	}
 }
 
+struct ifname {
+	char s[IFNAMSIZ];
+};
+
 /* The names of side @k's devices that may exist, into @names. */
-static int dev_names(int k, char names[][IFNAMSIZ])
+static int dev_names(int k, struct ifname *names)
 {
 	int n = 0, i;
 
-	dev_name(k, N_XA, names[n++]);
-	dev_name(k, N_XB, names[n++]);
+	dev_name(k, N_XA, names[n++].s);
+	dev_name(k, N_XB, names[n++].s);
 	for (i = 0; i < N_TMPL_DEVS; i++)
-		snprintf(names[n++], IFNAMSIZ, "%cx%d", side_tag[k], i);
+		snprintf(names[n++].s, IFNAMSIZ, "%cx%d", side_tag[k], i);
 	return n;
 }
 
 /*
  * A device the C side no longer has may take a moment to go on the other
- * (or the other way round): wait for the two to agree, a while.
+ * (or the other way round): wait for the two to agree, a while.  Called
+ * when the two states differ, before they are read again.
  */
 static void settle(void)
 {
-	char cn[2 + N_TMPL_DEVS][IFNAMSIZ], rn[2 + N_TMPL_DEVS][IFNAMSIZ];
+	struct ifname cn[2 + N_TMPL_DEVS], rn[2 + N_TMPL_DEVS];
 	int n, i;
 
 	n = dev_names(C_SIDE, cn);
 	dev_names(R_SIDE, rn);
 	for (i = 0; i < n; i++) {
-		bool c = netdev_exists(cn[i]);
+		bool c = netdev_exists(cn[i].s);
 
-		if (c != netdev_exists(rn[i]))
-			netdev_wait_gone(c ? cn[i] : rn[i], SETTLE_MS);
+		if (c != netdev_exists(rn[i].s))
+			netdev_wait_gone(c ? cn[i].s : rn[i].s, SETTLE_MS);
 	}
 }
 
 static void observe(int k, struct text *t)
 {
-	char names[2 + N_TMPL_DEVS][IFNAMSIZ];
+	struct ifname names[2 + N_TMPL_DEVS];
 	int n, i;
 
 	t->len = 0;
@@ -899,8 +904,8 @@ static void observe(int k, struct text *t)
 		t_fd(t, k, i, sides[k].fd[i]);
 	n = dev_names(k, names);
 	for (i = 0; i < n; i++)
-		if (netdev_exists(names[i]))
-			t_dev(t, k, names[i]);
+		if (netdev_exists(names[i].s))
+			t_dev(t, k, names[i].s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -915,7 +920,7 @@ static int max_diffs = 10;
 /* Close every fd and remove every device a sequence left. */
 static void reset(void)
 {
-	char names[2 + N_TMPL_DEVS][IFNAMSIZ];
+	struct ifname names[2 + N_TMPL_DEVS];
 	int k, i, n;
 
 	for (k = 0; k < 2; k++) {
@@ -928,12 +933,11 @@ static void reset(void)
 	for (k = 0; k < 2; k++) {
 		n = dev_names(k, names);
 		for (i = 0; i < n; i++) {
-			if (!netdev_exists(names[i]))
+			if (!netdev_exists(names[i].s))
 				continue;
-			if (!netdev_wait_gone(names[i], 200))
-				sh("ip link del %s", names[i]);
-			if (!netdev_wait_gone(names[i], SETTLE_MS))
-				die("cannot remove %s", names[i]);
+			rtnl_link_del(ifindex_of(names[i].s));
+			if (!netdev_wait_gone(names[i].s, SETTLE_MS))
+				die("cannot remove %s", names[i].s);
 		}
 	}
 }
@@ -1032,9 +1036,13 @@ static int run_seq(const struct op *ops, int n, bool report, bool count)
 				cov_ok[ops[i].kind]++;
 			cov_who += ops[i].who != W_ROOT && res[0].ret >= 0;
 		}
-		settle();
 		for (k = 0; k < 2; k++)
 			observe(k, &state[k]);
+		if (strcmp(state[0].p, state[1].p)) {
+			settle();
+			for (k = 0; k < 2; k++)
+				observe(k, &state[k]);
+		}
 		if (ops[i].kind == OP_FEATURES && !res_equal(&res[0], &res[1]) &&
 		    features_allowed(&res[0], &res[1]))
 			res[1] = res[0];
