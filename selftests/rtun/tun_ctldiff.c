@@ -173,6 +173,17 @@ static const unsigned char mac_pool[8][ETH_ALEN] = {
 	{ 0x02, 0x11, 0x22, 0x33, 0x44, 0x03 },
 };
 
+/* The index of @a in mac_pool, or -1: a random address. */
+static int mac_pool_index(const unsigned char *a)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(mac_pool); i++)
+		if (!memcmp(a, mac_pool[i], ETH_ALEN))
+			return i;
+	return -1;
+}
+
 static const long long owner_vals[] = {
 	0, OWNER_UID, OTHER_UID, -1, 65534, (1LL << 32) + OWNER_UID,
 };
@@ -429,6 +440,8 @@ struct res {
 static struct res *child_res;
 static ino_t own_netns;
 static int pkt_fd = -1;		/* AF_PACKET, for inject */
+static int nl_fd = -1;		/* rtnetlink, for what a device looks like */
+static int inet_fd = -1;	/* for SIOCETHTOOL */
 
 /* The device name @which of side @k into @buf (IFNAMSIZ). */
 static const char *dev_name(int k, int which, char *buf)
@@ -617,11 +630,8 @@ static void op_body(struct side *s, const struct op *o, struct res *r,
 			const unsigned char *a = (unsigned char *)ifr.ifr_hwaddr.sa_data;
 
 			outf(r, "family=%u ", ifr.ifr_hwaddr.sa_family);
-			for (i = 0; i < ARRAY_SIZE(mac_pool); i++)
-				if (!memcmp(a, mac_pool[i], ETH_ALEN))
-					break;
 			/* A random address differs: only the test's compare. */
-			if (i < ARRAY_SIZE(mac_pool))
+			if (mac_pool_index(a) >= 0)
 				out_mac(r, a);
 			else
 				outf(r, "(random)");
@@ -781,80 +791,147 @@ static void t_fd(struct text *t, int k, int slot, int fd)
 	tprintf(t, "  vnet_hdr_sz: %d errno %d\n", v, ret ? errno : 0);
 }
 
+/*
+ * Print address @a of @len bytes: zeroes and ours (from mac_pool) as they
+ * are, any other as "(random)" (the drivers draw them).
+ */
+static void t_addr(struct text *t, const char *what, const unsigned char *a,
+		   int len)
+{
+	int i, nz = 0;
+
+	for (i = 0; i < len; i++)
+		nz |= a[i];
+	tprintf(t, "  %s:", what);
+	if (nz && (len != ETH_ALEN || mac_pool_index(a) < 0)) {
+		tprintf(t, " (random, %d bytes)\n", len);
+		return;
+	}
+	for (i = 0; i < len; i++)
+		tprintf(t, "%s%02x", i ? ":" : " ", a[i]);
+	tprintf(t, "\n");
+}
+
+/*
+ * What rtnetlink says of @dev (RTM_GETLINK by name, which also runs the
+ * device's pending link watch events first): type, flags, MTU, queue
+ * length, operstate, link mode, carrier and its changes, addresses,
+ * counters, the requested ifindex and the IFLA_TUN_* link info.
+ */
+static void t_rtnl(struct text *t, int k, const char *dev)
+{
+	static char buf[16384];
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	struct rtattr *a, *b, *c;
+	struct ifinfomsg *ifi;
+	struct nlreq req;
+	int len, la, lb, lc;
+
+	nl_init(&req, RTM_GETLINK, 0, 0);
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	nl_attr(&req, IFLA_IFNAME, dev, strlen(dev) + 1);
+	if (send(nl_fd, &req, req.nh.nlmsg_len, 0) < 0)
+		die("RTM_GETLINK: %s", strerror(errno));
+	len = recv(nl_fd, buf, sizeof(buf), 0);
+	if (len < (int)sizeof(*nh) || nh->nlmsg_type != RTM_NEWLINK) {
+		tprintf(t, "  rtnl: no answer\n");
+		return;
+	}
+	ifi = NLMSG_DATA(nh);
+	tprintf(t, "  type: %u\n  flags: 0x%x\n", ifi->ifi_type, ifi->ifi_flags);
+	if (ifi->ifi_index >= ifindex_base[k] && ifi->ifi_index < ifindex_base[k] + 4)
+		tprintf(t, "  ifindex: asked +%d\n", ifi->ifi_index - ifindex_base[k]);
+	la = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+	for (a = IFLA_RTA(ifi); RTA_OK(a, la); a = RTA_NEXT(a, la)) {
+		unsigned int u32 = *(unsigned int *)RTA_DATA(a);
+		unsigned char u8 = *(unsigned char *)RTA_DATA(a);
+		struct rtnl_link_stats64 *st = RTA_DATA(a);
+
+		switch (a->rta_type) {
+		case IFLA_MTU:
+			tprintf(t, "  mtu: %u\n", u32);
+			break;
+		case IFLA_TXQLEN:
+			tprintf(t, "  tx_queue_len: %u\n", u32);
+			break;
+		case IFLA_CARRIER_CHANGES:
+			tprintf(t, "  carrier_changes: %u\n", u32);
+			break;
+		case IFLA_OPERSTATE:
+			tprintf(t, "  operstate: %u\n", u8);
+			break;
+		case IFLA_LINKMODE:
+			tprintf(t, "  linkmode: %u\n", u8);
+			break;
+		case IFLA_CARRIER:
+			tprintf(t, "  carrier: %u\n", u8);
+			break;
+		case IFLA_ADDRESS:
+			t_addr(t, "address", RTA_DATA(a), RTA_PAYLOAD(a));
+			break;
+		case IFLA_BROADCAST:
+			t_addr(t, "broadcast", RTA_DATA(a), RTA_PAYLOAD(a));
+			break;
+		case IFLA_STATS64:
+			tprintf(t, "  counters: rx %llu/%llu dropped %llu errors %llu tx %llu/%llu dropped %llu errors %llu\n",
+				st->rx_packets, st->rx_bytes, st->rx_dropped,
+				st->rx_errors, st->tx_packets, st->tx_bytes,
+				st->tx_dropped, st->tx_errors);
+			break;
+		case IFLA_LINKINFO:
+			lb = RTA_PAYLOAD(a);
+			for (b = RTA_DATA(a); RTA_OK(b, lb); b = RTA_NEXT(b, lb)) {
+				/* D1: the kinds differ. */
+				if (b->rta_type == IFLA_INFO_KIND)
+					tprintf(t, "  kind: %s\n",
+						strcmp(RTA_DATA(b), kinds[k]) ?
+						(char *)RTA_DATA(b) : "(own)");
+				if (b->rta_type != IFLA_INFO_DATA)
+					continue;
+				lc = RTA_PAYLOAD(b);
+				for (c = RTA_DATA(b); RTA_OK(c, lc); c = RTA_NEXT(c, lc))
+					tprintf(t, "  IFLA_TUN %u: %u\n", c->rta_type,
+						RTA_PAYLOAD(c) == 1 ?
+						*(unsigned char *)RTA_DATA(c) :
+						*(unsigned int *)RTA_DATA(c));
+			}
+			break;
+		}
+	}
+}
+
+/*
+ * One device: its rtnetlink view, the sysfs attributes of tun (which
+ * have their own code), the ethtool features.
+ */
 static void t_dev(struct text *t, int k, const char *dev)
 {
-	static const char * const attrs[] = {
-		"tun_flags", "owner", "group", "carrier", "mtu", "type",
-		"addr_len", "tx_queue_len", "operstate",
-		"statistics/rx_packets", "statistics/rx_dropped",
-		"statistics/tx_packets", "statistics/tx_dropped",
-	};
-	struct ethtool_value link = { .cmd = ETHTOOL_GLINK };
+	static const char * const attrs[] = { "tun_flags", "owner", "group" };
 	struct {
 		struct ethtool_gfeatures hdr;
 		struct ethtool_get_features_block blk[4];
 	} gf = { .hdr = { .cmd = ETHTOOL_GFEATURES, .size = 4 } };
-	char nb[IFNAMSIZ + 1], addr[64];
-	struct tun_linkinfo li;
+	char nb[IFNAMSIZ + 1];
 	struct ifreq ifr;
 	size_t i;
-	long idx;
 
 	tprintf(t, "dev %s:\n", norm_name(k, dev, nb));
-	/* First: runs the device's pending link watch events. */
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_data = (void *)&link;
-	if (ifr_ioctl(dev, SIOCETHTOOL, &ifr))
-		tprintf(t, "  ethtool link: errno %d\n", errno);
-	else
-		tprintf(t, "  ethtool link: %u\n", link.data);
+	t_rtnl(t, k, dev);
 	for (i = 0; i < ARRAY_SIZE(attrs); i++)
 		t_sysfs(t, dev, attrs[i]);
-	tprintf(t, "  flags: 0x%x\n", link_flags(dev));
-	if (!sysfs_read(dev, "address", addr, sizeof(addr))) {
-		unsigned int m[6];
-		unsigned char a[6];
-
-		/* A random address differs: only the test's compare. */
-		if (sscanf(addr, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2],
-			   &m[3], &m[4], &m[5]) == 6) {
-			for (i = 0; i < 6; i++)
-				a[i] = m[i];
-			for (i = 0; i < ARRAY_SIZE(mac_pool); i++)
-				if (!memcmp(a, mac_pool[i], ETH_ALEN))
-					break;
-			if (i == ARRAY_SIZE(mac_pool))
-				strcpy(addr, "(random)");
-		}
-		tprintf(t, "  address: %s\n", addr);
-	}
-	idx = sysfs_num(dev, "ifindex");
-	if (idx >= ifindex_base[k] && idx < ifindex_base[k] + 4)
-		tprintf(t, "  ifindex: asked +%ld\n", idx - ifindex_base[k]);
-	else
-		tprintf(t, "  ifindex: %s\n", idx > 0 ? "auto" : "?");
-	if (get_linkinfo((int)idx, &li)) {
-		tprintf(t, "  linkinfo: none\n");
-	} else {
-		/* D1: the kinds differ. */
-		if (!strcmp(li.kind, kinds[k]))
-			strcpy(li.kind, "(kind)");
-		tprintf(t, "  linkinfo: %s n %d type %d pi %d vnet_hdr %d persist %d mq %d owner %ld group %ld\n",
-			li.kind, li.nattrs, li.type, li.pi, li.vnet_hdr,
-			li.persist, li.multi_queue, li.owner, li.group);
-	}
 	memset(&ifr, 0, sizeof(ifr));
+	ifr_set_name(&ifr, dev);
 	ifr.ifr_data = (void *)&gf;
-	if (ifr_ioctl(dev, SIOCETHTOOL, &ifr)) {
+	if (ioctl(inet_fd, SIOCETHTOOL, &ifr)) {
 		tprintf(t, "  features: errno %d\n", errno);
-	} else {
-		tprintf(t, "  features:");
-		for (i = 0; i < 4; i++)
-			tprintf(t, " %x/%x/%x/%x", gf.blk[i].available,
-				gf.blk[i].requested, gf.blk[i].active,
-				gf.blk[i].never_changed);
-		tprintf(t, "\n");
+		return;
 	}
+	tprintf(t, "  features:");
+	for (i = 0; i < 4; i++)
+		tprintf(t, " %x/%x/%x/%x", gf.blk[i].available,
+			gf.blk[i].requested, gf.blk[i].active,
+			gf.blk[i].never_changed);
+	tprintf(t, "\n");
 }
 
 struct ifname {
@@ -1140,8 +1217,10 @@ static void setup(void)
 		die("stat /proc/self/ns/net: %s", strerror(errno));
 	own_netns = st.st_ino;
 	pkt_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (pkt_fd < 0)
-		die("AF_PACKET: %s", strerror(errno));
+	nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	inet_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (pkt_fd < 0 || nl_fd < 0 || inet_fd < 0)
+		die("sockets: %s", strerror(errno));
 	child_res = mmap(NULL, sizeof(*child_res), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (child_res == MAP_FAILED)
