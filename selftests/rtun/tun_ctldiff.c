@@ -659,7 +659,17 @@ static void op_body(struct side *s, const struct op *o, struct res *r,
 		}
 		break;
 	case OP_LINKUP:
-		r->ret = link_set(target_name(k, o->name, name), o->arg);
+		/*
+		 * SIOCGIFFLAGS on a name that does not exist loads a module
+		 * (dev_load()), seconds under TCG: ENODEV without asking.
+		 */
+		target_name(k, o->name, name);
+		if (netdev_exists(name)) {
+			r->ret = link_set(name, o->arg);
+		} else {
+			r->ret = -1;
+			errno = ENODEV;
+		}
 		break;
 	case OP_INJECT: {
 		struct sockaddr_ll sll = {
@@ -951,9 +961,10 @@ static int dev_names(int k, struct ifname *names)
 }
 
 /*
- * A device the C side no longer has may take a moment to go on the other
- * (or the other way round): wait for the two to agree, a while.  Called
- * when the two states differ, before they are read again.
+ * A device the C side no longer has may take a moment to go on rtun's
+ * side: wait for it, a while (C's goes when it is closed or deleted, so a
+ * device only C has is a difference at once).  Called when the two
+ * states differ, before they are read again.
  */
 static void settle(void)
 {
@@ -963,10 +974,8 @@ static void settle(void)
 	n = dev_names(C_SIDE, cn);
 	dev_names(R_SIDE, rn);
 	for (i = 0; i < n; i++) {
-		bool c = netdev_exists(cn[i].s);
-
-		if (c != netdev_exists(rn[i].s))
-			netdev_wait_gone(c ? cn[i].s : rn[i].s, SETTLE_MS);
+		if (!netdev_exists(cn[i].s) && netdev_exists(rn[i].s))
+			netdev_wait_gone(rn[i].s, SETTLE_MS);
 	}
 }
 
@@ -1092,12 +1101,18 @@ static void lines_missing(const char *tag, const char *a, const char *b)
 static int run_seq(const struct op *ops, int n, bool report, bool count)
 {
 	struct res res[2];
+	long t0 = now_ms();
 	int i, k;
 
 	reset();
 	for (i = 0; i < n; i++) {
-		for (k = 0; k < 2; k++)
+		long took[2];
+
+		for (k = 0; k < 2; k++) {
+			took[k] = now_ms();
 			op_run(&sides[k], &ops[i], &res[k], 0);
+			took[k] = now_ms() - took[k];
+		}
 		/* A packet may reach one side's queue a little later. */
 		if (ops[i].kind == OP_READ && !res_equal(&res[0], &res[1])) {
 			for (k = 0; k < 2; k++)
@@ -1126,7 +1141,8 @@ static int run_seq(const struct op *ops, int n, bool report, bool count)
 		if (res_equal(&res[0], &res[1]) &&
 		    !strcmp(state[0].p, state[1].p)) {
 			if (verbose && report) {
-				printf("  op %d: ", i);
+				printf("  op %d (at %ld ms, C %ld ms, rtun %ld ms): ",
+				       i, now_ms() - t0, took[0], took[1]);
 				op_print(stdout, &ops[i]);
 				printf(" -> %ld %d %s\n", res[0].ret, res[0].err,
 				       res[0].out);
