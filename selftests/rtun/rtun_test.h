@@ -310,8 +310,7 @@ static inline int sysfs_read(const char *dev, const char *attr, char *buf,
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), "/sys/class/net/%.*s/%s", IFNAMSIZ,
-		 dev, attr);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", dev, attr);
 	return file_read(path, buf, len);
 }
 

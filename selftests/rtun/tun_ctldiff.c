@@ -529,9 +529,14 @@ static size_t inject_frame(const unsigned char *dst, unsigned char *buf)
 	return off + 46;
 }
 
+/* The ifindex of @dev, or -1 (from sysfs: no module autoload). */
 static int ifindex_of(const char *dev)
 {
-	return (int)sysfs_num(dev, "ifindex");
+	char path[64], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%.*s/ifindex", IFNAMSIZ,
+		 dev);
+	return file_read(path, buf, sizeof(buf)) ? -1 : atoi(buf);
 }
 
 /* The ioctl of each operation that is one TUNSET* call. */
