@@ -10,9 +10,10 @@
 # with queues=1, vnet_hdr=off.  Once on C's /dev/net/tun, once on rtun's
 # node bind-mounted over it in a private mount namespace (as_rtun of
 # guest-lib.sh).  QEMU must come up and stay up without a tap error, and
-# what user space sees of each tap (sysfs, ip -d -j link, ethtool -k, the
-# tap fd's fdinfo, QEMU's own messages) must be the same for both drivers,
-# names and the link kind aside (differences.md, D1); after QEMU is killed
+# what user space sees of each tap (sysfs, ip -d -j link, the IFLA_TUN_*
+# attributes, ethtool -k, the tap fd's fdinfo, QEMU's own messages) must
+# be the same for both drivers, names and the link kind aside
+# (differences.md, D1); after QEMU is killed
 # its taps must be gone.  No multiqueue (queues=2): rtun has none yet
 # (issue 12, D2/D3).  Without qemu-system-x86_64 the phase is a counted
 # skip with the reason.
@@ -32,8 +33,53 @@ qemu_taps=(
 	"2 vnet_hdr=off"
 )
 
+# The IFLA_TUN_* attributes of device $1 (RTM_GETLINK), one a line:
+# iproute2 decodes them only for the kind "tun", not for rtun's "rtun"
+# (differences.md, D1), so they are read here.  The system's python
+# without site packages: a pyenv shim takes seconds under TCG.
+tun_link_attrs() {
+	local py=/usr/bin/python3
+
+	[ -x "$py" ] || py=python3
+	"$py" -S - "$1" <<'PY'
+import socket, struct, sys
+IFLA_IFNAME, IFLA_LINKINFO, IFLA_INFO_KIND, IFLA_INFO_DATA = 3, 18, 1, 2
+NAMES = {1: "owner", 2: "group", 3: "type", 4: "pi", 5: "vnet_hdr",
+         6: "persist", 7: "multi_queue", 8: "num_queues",
+         9: "num_disabled_queues"}
+def attrs(b):
+    while len(b) >= 4:
+        n, t = struct.unpack_from("HH", b)
+        yield t & 0x7fff, b[4:n]
+        b = b[(n + 3) & ~3:]
+name = sys.argv[1].encode() + b"\0"
+rta = struct.pack("HH", 4 + len(name), IFLA_IFNAME) + name
+rta += b"\0" * (-len(rta) % 4)
+msg = struct.pack("BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0) + rta
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+s.send(struct.pack("IHHII", 16 + len(msg), 18, 1, 1, 0) + msg)
+b = s.recv(65536)
+length, typ = struct.unpack_from("IH", b)
+if typ != 16:
+    sys.exit("RTM_GETLINK %s: no RTM_NEWLINK" % sys.argv[1])
+for t, v in attrs(b[32:length]):
+    if t != IFLA_LINKINFO:
+        continue
+    for t2, v2 in attrs(v):
+        if t2 == IFLA_INFO_KIND:
+            kind = v2.rstrip(b"\0").decode()
+            print("kind:", "(own)" if kind in ("tun", "rtun") else kind)
+        if t2 == IFLA_INFO_DATA:
+            for t3, v3 in attrs(v2):
+                val = v3[0] if len(v3) == 1 else struct.unpack("I", v3)[0]
+                print("IFLA_TUN %s: %d" % (NAMES.get(t3, t3), val))
+PY
+}
+
 # qemu_tap_view DEV: what user space sees of tap DEV, one item a line,
-# DEV's name replaced by "qtapN" and rtun's link kind by C's.
+# DEV's name replaced by "qtapN": sysfs, ip -d -j link (what differs by
+# device: index, name, random address; the link info, which iproute2
+# decodes for C's kind only), its IFLA_TUN_* attributes, ethtool -k.
 qemu_tap_view() {
 	local dev=$1 a
 
@@ -42,7 +88,8 @@ qemu_tap_view() {
 			echo "$a: $(cat "/sys/class/net/$dev/$a" 2>&1)"
 		done
 		ip -d -j link show dev "$dev" |
-			jq -c '.[0].linkinfo | if .info_kind == "rtun" then .info_kind = "tun" else . end'
+			jq -c '.[0] | del(.ifindex, .ifname, .address, .linkinfo)'
+		tun_link_attrs "$dev"
 		ethtool -k "$dev"
 	} 2>&1 | sed "s/$dev/qtapN/g"
 }
@@ -154,7 +201,7 @@ qemu_tap_phase() {
 	cat "$out/qemu-rtun.log" >>"$out/qemu-rtun.view"
 	sed 's/^/#   /' "$out/qemu-c_tun.view"
 	if diff -u "$out/qemu-c_tun.view" "$out/qemu-rtun.view" >"$out/qemu.diff"; then
-		check_ok "qemu tap: sysfs, ip -d link, ethtool -k, fdinfo and QEMU's messages alike for C and rtun"
+		check_ok "qemu tap: sysfs, ip -d link, IFLA_TUN_*, ethtool -k, fdinfo and QEMU's messages alike for C and rtun"
 	else
 		sed 's/^/#   /' "$out/qemu.diff"
 		check_fail "qemu tap: what user space sees differs between C and rtun (diff above)"
