@@ -288,9 +288,13 @@ static void gen_op(struct rng *r, struct op *o, const bool *open)
 		o->arg2 = rnd(r, 2);	/* LE or BE */
 		break;
 	case OP_OFFLOAD:
-		/* Mostly the bits both kernels know, then 7.x's, then none. */
+		/*
+		 * Mostly the bits both kernels know, then 7.x's, then none;
+		 * mostly with TUN_F_CSUM, without which the others are EINVAL.
+		 */
 		o->arg = rnd(r, chance(r, 60) ? 0x80 : 0x200) |
-			 (chance(r, 10) ? 0x400 : 0);
+			 (chance(r, 10) ? 0x400 : 0) |
+			 (chance(r, 60) ? TUN_F_CSUM : 0);
 		break;
 	case OP_CARRIER:
 		o->arg = chance(r, 10) ? 2 : rnd(r, 2);
