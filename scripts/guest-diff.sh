@@ -13,7 +13,7 @@
 #   ARGS    more tun_diff options (e.g. --verbose, --max-diffs 3)
 # Environment: RTUN_DIFF_SEED; RTUN_DIFF_READS, the number of read cases
 # (default COUNT/4); RTUN_CTLDIFF_SEQS, the number of tun_ctldiff
-# sequences (default 100, about 3,000 operations); RTUN_CTLDIFF_SECONDS,
+# sequences (default 200, about 5,400 operations); RTUN_CTLDIFF_SECONDS,
 # no new sequence after that many seconds; RTUN_CTLDIFF_OPS, instead of
 # the sequences, the one tun_ctldiff --ops list to replay; RTUN_KDIR, the
 # kernel build (set by vm-run.sh, else read from /proc/cmdline); RTUN_KO
@@ -51,7 +51,7 @@ if [ $# -gt 0 ] && [ "$1" != -- ]; then seed=$1; shift; fi
 [[ "$seed" =~ ^[0-9]+$ ]] || die "SEED must be a number or 'random', not '$seed'"
 reads=${RTUN_DIFF_READS:-$((count / 4))}
 [[ "$reads" =~ ^[0-9]+$ ]] || die "RTUN_DIFF_READS must be a number, not '$reads'"
-ctl_seqs=${RTUN_CTLDIFF_SEQS:-100}
+ctl_seqs=${RTUN_CTLDIFF_SEQS:-200}
 [[ "$ctl_seqs" =~ ^[0-9]+$ ]] || die "RTUN_CTLDIFF_SEQS must be a number, not '$ctl_seqs'"
 ctl_secs=${RTUN_CTLDIFF_SECONDS:-0}
 [[ "$ctl_secs" =~ ^[0-9]+$ ]] || die "RTUN_CTLDIFF_SECONDS must be a number, not '$ctl_secs'"
