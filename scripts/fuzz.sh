@@ -3,8 +3,9 @@
 #
 # Fuzz rtun's planners (rust/pure/vnet_hdr.rs for writes, rust/pure/vnet_out.rs for
 # reads) with libFuzzer through cargo-fuzz, on the stable toolchain, for a
-# bounded time each; then run the differential tester (C tun against rtun,
-# selftests/rtun/tun_diff) in the VM for as long, from a random seed.
+# bounded time each; then run the differential testers (C tun against
+# rtun: selftests/rtun/tun_diff, then the control plane's tun_ctldiff) in
+# the VM for as long each, from a random seed.
 #
 # Usage: scripts/fuzz.sh [SECONDS]       (default 60, per target)
 #
@@ -106,14 +107,16 @@ for t in $targets; do
 done
 
 [ "${FUZZ_DIFF:-1}" = 0 ] && exit 0
-# The differential tester in the guest, stopped by time, not by a count;
-# guest-diff.sh prints the seed, cases/s and how to replay a difference.
+# The differential testers in the guest, each stopped by time, not by a
+# count; guest-diff.sh prints the seed, cases/s and how to replay a
+# difference.
 kdir=$(bash "$here/kdir.sh")
 KDIR=$kdir bash "$here/build-module.sh"
 make -s -C "$RTUN_ROOT/selftests/rtun" KDIR="$kdir" >/dev/null ||
 	die "building the selftests (tun_diff) failed"
-info "differential tester, C tun against rtun, for $secs s in the VM"
+info "differential testers, C tun against rtun, for $secs s each in the VM"
 cd "$RTUN_ROOT"
-KDIR=$kdir bash "$here/vm-run.sh" --timeout $((secs + 900)) -- \
+KDIR=$kdir bash "$here/vm-run.sh" --timeout $((2 * secs + 900)) -- \
+	env RTUN_CTLDIFF_SEQS=1000000000 RTUN_CTLDIFF_SECONDS="$secs" \
 	bash "$here/guest-diff.sh" 1000000000 random -- --seconds "$secs" ||
 	die "the differential tester found a difference or failed (see above)"

@@ -55,6 +55,8 @@ out=${RTUN_OUT:-/tmp/rtun-guest-check}
 marker="rtun-guest-check: start $$"
 guest_name=guest-check
 . "$here/guest-lib.sh"
+# qemu_tap_phase: QEMU's tap backend as a client of both drivers.
+. "$here/guest-clients.sh"
 
 sanity() {
 	guest_sanity "scripts/vm-run.sh -- scripts/guest-check.sh (it loads kernel modules)"
@@ -324,7 +326,8 @@ print("re-attached as uid 4321")
 # to load and says why.  With tun.ko unloaded, rtun is /dev/net/tun (misc
 # 10:200) and the client tests that run against C run unchanged against
 # it: ip tuntap add/show/del with owner and group and a re-attach as the
-# owner (compared with what C showed in this boot), tun_ctl and
+# owner (compared with what C showed in this boot), QEMU's tap backend
+# (compared with C's run of this boot), tun_ctl and
 # tun_compat(32)'s c_tun variant (told that rtun is the module behind
 # /dev/net/tun), and the kernel's own selftests/net/tun.c.  Then
 # tun.ko and the default rtun are loaded again.
@@ -366,6 +369,7 @@ dropin_phase() {
 			check_fail "drop-in: tools show rtun otherwise than C"
 			diff <(echo "$c_view") <(echo "$r_view") | sed 's/^/# /'
 		fi
+		qemu_tap_dropin
 		for prog in tun_ctl tun_compat tun_compat32; do
 			RTUN_TUN_MODULE=rtun run_one "$prog" -v c_tun
 		done
@@ -405,6 +409,7 @@ if [ "$only" != c_tun ]; then
 fi
 run_tests
 upstream_phase
+qemu_tap_phase
 if [ "$only" != c_tun ]; then
 	rfc2008_phase
 	persist_unload_phase

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run inside the test VM: the differential tester selftests/rtun/tun_diff,
-# C tun against rtun, then a check of the kernel log of the run.  Loads
+# Run inside the test VM: the differential testers, C tun against rtun:
+# selftests/rtun/tun_diff (the packet paths), then selftests/rtun/tun_ctldiff
+# (the control plane), then a check of the kernel log of the run.  Loads
 # tun.ko and rtun.ko unless they are loaded.
 #
 # Usage: scripts/vm-run.sh -- bash scripts/guest-diff.sh [COUNT [SEED]] [-- ARGS]
 #   COUNT   write cases (default 20000)
-#   SEED    seed of the case generator (default $RTUN_DIFF_SEED, else 4242;
+#   SEED    seed of both generators (default $RTUN_DIFF_SEED, else 4242;
 #           "random": from the clock); printed either way
 #   ARGS    more tun_diff options (e.g. --verbose, --max-diffs 3)
 # Environment: RTUN_DIFF_SEED; RTUN_DIFF_READS, the number of read cases
-# (default COUNT/4); RTUN_KDIR, the kernel build (set by vm-run.sh, else
-# read from /proc/cmdline); RTUN_KO (default $RTUN_ROOT/rtun.ko).
+# (default COUNT/4); RTUN_CTLDIFF_SEQS, the number of tun_ctldiff
+# sequences (default 200, about 5,400 operations); RTUN_CTLDIFF_SECONDS,
+# no new sequence after that many seconds; RTUN_CTLDIFF_OPS, instead of
+# the sequences, the one tun_ctldiff --ops list to replay; RTUN_KDIR, the
+# kernel build (set by vm-run.sh, else read from /proc/cmdline); RTUN_KO
+# (default $RTUN_ROOT/rtun.ko).
 #
-# The last line is "N passed, D failed": N cases without a difference,
-# D cases with one (at least 1 on any error), as scripts/check.sh counts.
-# Exits 0 only if no case differs, tun_diff ran to its end and the kernel
-# log is clean; on a difference it prints how to reproduce it.
+# The last line is "N passed, D failed": N cases (tun_diff's cases and
+# tun_ctldiff's sequences) without a difference, D with one (at least 1
+# on any error), as scripts/check.sh counts.  Exits 0 only if nothing
+# differs, both testers ran to their end and the kernel log is clean; on
+# a difference it prints how to reproduce it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,14 +51,21 @@ if [ $# -gt 0 ] && [ "$1" != -- ]; then seed=$1; shift; fi
 [[ "$seed" =~ ^[0-9]+$ ]] || die "SEED must be a number or 'random', not '$seed'"
 reads=${RTUN_DIFF_READS:-$((count / 4))}
 [[ "$reads" =~ ^[0-9]+$ ]] || die "RTUN_DIFF_READS must be a number, not '$reads'"
+ctl_seqs=${RTUN_CTLDIFF_SEQS:-200}
+[[ "$ctl_seqs" =~ ^[0-9]+$ ]] || die "RTUN_CTLDIFF_SEQS must be a number, not '$ctl_seqs'"
+ctl_secs=${RTUN_CTLDIFF_SECONDS:-0}
+[[ "$ctl_secs" =~ ^[0-9]+$ ]] || die "RTUN_CTLDIFF_SECONDS must be a number, not '$ctl_secs'"
 
 [ "$(id -u)" -eq 0 ] || die "must run as root in the guest"
 kdir=${RTUN_KDIR:-$(sed -n 's|.*virtme_link_mods=\([^ ]*\)/\.virtme_mods/.*|\1|p' /proc/cmdline)}
 [ -n "$kdir" ] || die "kernel build directory unknown: run this through scripts/vm-run.sh"
 rtun_ko=${RTUN_KO:-$RTUN_ROOT/rtun.ko}
-prog=$RTUN_ROOT/selftests/rtun/tun_diff
-[ -x "$prog" ] || die "$prog not built: make -C selftests/rtun KDIR=..."
-[ ! "$prog.c" -nt "$prog" ] || info "warning: tun_diff is older than tun_diff.c (rebuild it)"
+tdir=$RTUN_ROOT/selftests/rtun
+for prog in tun_diff tun_ctldiff; do
+	[ -x "$tdir/$prog" ] || die "$tdir/$prog not built: make -C selftests/rtun KDIR=..."
+	[ ! "$tdir/$prog.c" -nt "$tdir/$prog" ] ||
+		info "warning: $prog is older than $prog.c (rebuild it)"
+done
 
 # insmod MODULE KO-FILE, unless loaded
 load() {
@@ -71,41 +84,67 @@ done
 vm="scripts/vm-run.sh --kdir $kdir --"
 [ -z "${RTUN_KO:-}" ] || vm="$vm env RTUN_KO=$RTUN_KO"
 rerun="$vm bash scripts/guest-diff.sh $count $seed"
-echo "guest-diff: seed $seed, $count write cases, $reads read cases (re-run: $rerun)"
+echo "guest-diff: seed $seed, $count write cases, $reads read cases, $ctl_seqs control sequences (re-run: $rerun)"
 marker="guest-diff-start $seed $$"
 echo "$marker" >/dev/kmsg
 log=$(mktemp)
 trap 'rm -f "$log"; on_exit' EXIT
-rc=0
-"$prog" --seed "$seed" --count "$count" --read-cases "$reads" "$@" 2>&1 |
-	tee "$log" || rc=${PIPESTATUS[0]}
-echo "guest-diff: tun_diff exit status $rc"
+pass=0
+failed=0
 
-# tun_diff's last line: "cases: N, differences: D, time: ...".
-line=$(grep -E '^cases: [0-9]+, differences: [0-9]+' "$log" | tail -n 1 || true)
-cases=$(sed -n 's/^cases: \([0-9]*\),.*/\1/p' <<<"$line")
-diffs=$(sed -n 's/.* differences: \([0-9]*\),.*/\1/p' <<<"$line")
-if [ -z "$line" ]; then
-	echo "guest-diff: FAIL: tun_diff ended without its summary (crashed or could not set up)"
-	cases=0
-	diffs=1
-elif [ "$rc" -ne 0 ] && [ "$diffs" -eq 0 ]; then
-	# Known gaps with --strict-gaps, say: a failure all the same.
-	echo "guest-diff: FAIL: tun_diff exit status $rc without a difference counted"
-	diffs=1
-fi
-if [ "$diffs" -gt 0 ]; then
+# run_tester NAME ARGS...: runs selftests/rtun/NAME, whose last line is
+# "cases: N, differences: D, ...", and adds its cases to pass and failed;
+# its output stays in $log.  Returns its exit status.
+run_tester() {
+	local name=$1 rc=0 line cases diffs
+
+	shift
+	"$tdir/$name" "$@" 2>&1 | tee "$log" || rc=${PIPESTATUS[0]}
+	echo "guest-diff: $name exit status $rc"
+	line=$(grep -E '^cases: [0-9]+, differences: [0-9]+' "$log" | tail -n 1 || true)
+	cases=$(sed -n 's/^cases: \([0-9]*\),.*/\1/p' <<<"$line")
+	diffs=$(sed -n 's/.* differences: \([0-9]*\),.*/\1/p' <<<"$line")
+	if [ -z "$line" ]; then
+		echo "guest-diff: FAIL: $name ended without its summary (crashed or could not set up)"
+		cases=0
+		diffs=1
+	elif [ "$rc" -ne 0 ] && [ "$diffs" -eq 0 ]; then
+		# Known gaps with --strict-gaps, say: a failure all the same.
+		echo "guest-diff: FAIL: $name exit status $rc without a difference counted"
+		diffs=1
+	fi
+	[ "$diffs" -eq 0 ] ||
+		echo "guest-diff: FAIL: $name: $diffs difference(s) in $cases cases (seed $seed)"
+	pass=$((pass + (cases > diffs ? cases - diffs : 0)))
+	failed=$((failed + diffs))
+	[ "$diffs" -eq 0 ] && return "$rc"
+	[ "$rc" -ne 0 ] || rc=1
+	return "$rc"
+}
+
+rc=0
+if run_tester tun_diff --seed "$seed" --count "$count" --read-cases "$reads" "$@"; then
+	:
+else
+	rc=1
 	first=$(grep -o -m 1 -- "--case '[^']*'" "$log" || true)
-	echo "guest-diff: FAIL: $diffs difference(s) in $cases cases (seed $seed)"
 	[ -z "$first" ] ||
 		echo "guest-diff: reproduce the first: $vm bash scripts/guest-diff.sh 0 $seed -- $first"
 	echo "guest-diff: reproduce the run: $rerun"
 fi
 
-# Cases without a difference pass; each differing case fails, and so does
-# a kernel warning or sanitizer report during the run.
-pass=$((cases > diffs ? cases - diffs : 0))
-failed=$diffs
+ctl_args=(--seed "$seed" --count "$ctl_seqs")
+[ "$ctl_secs" = 0 ] || ctl_args+=(--seconds "$ctl_secs")
+[ -z "${RTUN_CTLDIFF_OPS:-}" ] || ctl_args=(--ops "$RTUN_CTLDIFF_OPS")
+if ! run_tester tun_ctldiff "${ctl_args[@]}"; then
+	rc=1
+	first=$(grep -o -m 1 -- "--ops '[^']*'" "$log" | sed "s/^--ops //" || true)
+	[ -z "$first" ] ||
+		echo "guest-diff: reproduce the first (shrunk): $vm env RTUN_CTLDIFF_OPS=$first bash scripts/guest-diff.sh 0 $seed"
+	echo "guest-diff: reproduce the control sequences: $vm env RTUN_CTLDIFF_SEQS=$ctl_seqs bash scripts/guest-diff.sh 0 $seed"
+fi
+
+# A kernel warning or sanitizer report during the run fails it too.
 if ! dmesg | sed -n "/$marker/,\$p" | bash "$here/dmesg-check.sh" | sed 's/^/guest-diff: /'; then
 	echo "guest-diff: FAIL: the kernel log of the run reports problems (above)"
 	failed=$((failed + 1))

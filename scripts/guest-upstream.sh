@@ -169,27 +169,20 @@ is_rtun() {
 # rtun, or rtun-dropin, which is /dev/net/tun), its output in TAP; returns
 # its exit status (125: the bind mount failed).
 invoke() {
-	local drv=$1 tap=$2 rdev
+	local drv=$1 tap=$2
 
 	shift 2
 	if [ "$drv" != rtun ]; then
 		(cd "$out" && timeout -k 5 "$tmo" "$bin" "$@") </dev/null >"$tap" 2>&1
 		return
 	fi
-	# In a private mount namespace (util-linux unshare makes its mounts
-	# private): /dev/net/rtun bind-mounted over /dev/net/tun, checked by
-	# device number before the binary runs.
-	rdev=$(stat -c '%t:%T' /dev/net/rtun)
-	(cd "$out" && timeout -k 5 "$tmo" unshare -m --propagation private -- bash -c '
-		mount --bind /dev/net/rtun /dev/net/tun || exit 125
-		[ "$(stat -c %t:%T /dev/net/tun)" = "$1" ] || { echo "bind mount did not take"; exit 125; }
-		shift
-		exec "$@"' _ "$rdev" "$bin" "$@") </dev/null >"$tap" 2>&1
+	rtun_ns_prefix || { echo "no /dev/net/rtun or no unshare"; return 125; }
+	(cd "$out" && timeout -k 5 "$tmo" "${as_rtun[@]}" "$bin" "$@") </dev/null >"$tap" 2>&1
 }
 
 # run_one DRIVER: runs the binary, its TAP output in $out/upstream-DRIVER.tap.
 run_one() {
-	local drv=$1 tap=$out/upstream-$1.tap rc=0 cdev t0=$SECONDS
+	local drv=$1 tap=$out/upstream-$1.tap rc=0 t0=$SECONDS
 
 	echo "# guest-upstream: running $bin${harness_args[*]:+ ${harness_args[*]}} against $drv"
 	invoke "$drv" "$tap" "${harness_args[@]}" || rc=$?
@@ -199,12 +192,7 @@ run_one() {
 			check_fail "rtun: cannot bind-mount /dev/net/rtun over /dev/net/tun in a private mount namespace"
 			return
 		fi
-		cdev=$(stat -c '%t:%T' /dev/net/tun)
-		if [ "$cdev" = "$c_dev" ]; then
-			check_ok "rtun: /dev/net/rtun over /dev/net/tun in a private mount namespace only"
-		else
-			check_fail "rtun: the bind mount leaked: /dev/net/tun is $cdev, was $c_dev"
-		fi
+		check_bind_private "$c_dev"
 	fi
 	sed 's/^/    /' "$tap"
 	echo "# guest-upstream: $drv: the run took $((SECONDS - t0)) s"

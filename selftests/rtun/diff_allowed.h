@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one list of the differences between rtun and the C tun driver that
- * tun_diff accepts, each with its id in Documentation/differences.md and a
- * predicate that recognises exactly that difference in one observation and
- * nothing wider.  Any other difference tun_diff sees is a bug of rtun: the
- * C driver is the oracle.
+ * the differential testers (tun_diff, tun_ctldiff) accept, each with its
+ * id in Documentation/differences.md and a predicate that recognises
+ * exactly that difference in one observation and nothing wider.  Any other
+ * difference they see is a bug of rtun: the C driver is the oracle.
  *
  * Deliberate differences (the table of differences.md):
- *   D1  names, node and rtnl kind: tun_diff compares no names, never seen.
+ *   D1  names, node and rtnl kind: tun_diff compares no names, never seen;
+ *       tun_ctldiff gives each driver's devices names that differ only in
+ *       their first letter and compares them with that letter masked, and
+ *       masks the link kind only where it is each driver's own ("tun",
+ *       "rtun").
  *   D2  TUNGETFEATURES without IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS:
  *       0x7043 instead of 0x7173 on 6.12, 0x70c3 instead of 0x71f3 on
- *       7.x (IFF_BACKPRESSURE): checked once at start.
- *   D3  TUNSETIFF with IFF_MULTI_QUEUE/IFF_NAPI/IFF_NAPI_FRAGS: tun_diff
- *       uses none of these flags, never seen.
+ *       7.x (IFF_BACKPRESSURE): checked once at start by tun_diff, on
+ *       every TUNGETFEATURES operation by tun_ctldiff.
+ *   D3  TUNSETIFF with IFF_MULTI_QUEUE/IFF_NAPI/IFF_NAPI_FRAGS: neither
+ *       tester uses these flags, never seen.
  *   D4  6.12 only: header bytes 10..vnet_hdr_sz of a read are zeroes, not
  *       left alone (up to the first faulting iovec segment, if one falls in
  *       them).  7.x's C zeroes them itself, and rtun follows it there.

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the rtun selftests (and tun_diff): big-endian bytes
- * and Internet checksums, time, small files, opening a tun node,
- * TUNSETIFF, sysfs attributes of a network device, its flags and other
- * SIOC*IF* calls, ethtool features and statistics, and a network
- * namespace of a test's own.  All static inline: each program uses its
- * own subset.
+ * Helpers shared by the rtun selftests (and tun_diff, tun_ctldiff):
+ * big-endian bytes and Internet checksums, deterministic random numbers,
+ * time, small files, opening a tun node, TUNSETIFF and TUNGETIFF, the
+ * fdinfo of a tun fd, sysfs attributes of a network device, its flags and
+ * other SIOC*IF* calls, its rtnl link info, rtnetlink requests (ip link
+ * del), ethtool features and statistics, transmitting through a packet
+ * socket, dropping privileges, and a network namespace of a test's own.
+ * All static inline: each program uses its own subset.
  */
 
 #ifndef RTUN_TEST_H
@@ -13,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,14 +30,19 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if.h>
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <linux/virtio_net.h>
 
@@ -95,6 +103,55 @@ static inline uint16_t csum_fold(uint64_t sum)
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return sum;
+}
+
+/* ---- deterministic random numbers (splitmix64) ---- */
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
+
+struct rng {
+	uint64_t s;
+};
+
+static inline uint64_t rng_next(struct rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), 0 if n is 0. */
+static inline uint32_t rnd(struct rng *r, uint32_t n)
+{
+	return n ? rng_next(r) % n : 0;
+}
+
+static inline bool chance(struct rng *r, unsigned int percent)
+{
+	return rnd(r, 100) < percent;
+}
+
+#define PICK(r, a) ((a)[rnd((r), ARRAY_SIZE(a))])
+
+/* ---- errors ---- */
+
+/* "@prog: " and the message on stderr, after stdout; exit status 2. */
+static inline void __attribute__((noreturn, format(printf, 2, 3)))
+fatal(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
 }
 
 /* ---- time ---- */
@@ -217,6 +274,39 @@ static inline int set_iff(int fd, const char *name, int flags, char *out)
 	return ret;
 }
 
+/* TUNGETIFF's flags, or -1 with errno. */
+static inline int getiff_flags(int fd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr))
+		return -1;
+	return (unsigned short)ifr.ifr_flags;
+}
+
+/* The "iff:" line of /proc/self/fdinfo/@fd into @out (the name); 0 or -1. */
+static inline int fdinfo_iff(int fd, char *out, size_t len)
+{
+	char path[64], line[128];
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "iff:\t", 5))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(out, len, "%s", line + 5);
+		ret = 0;
+	}
+	fclose(f);
+	return ret;
+}
+
 /*
  * Read /sys/class/net/@dev/@attr into @buf without the trailing newline.
  * Returns 0 or -errno.
@@ -252,7 +342,7 @@ static inline bool netdev_exists(const char *dev)
 	char path[128];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s", dev);
+	snprintf(path, sizeof(path), "/sys/class/net/%.*s", IFNAMSIZ, dev);
 	return stat(path, &st) == 0;
 }
 
@@ -330,6 +420,172 @@ static inline int link_set(const char *dev, bool up)
 static inline int link_up(const char *dev)
 {
 	return link_set(dev, true);
+}
+
+/* The IFLA_TUN_* of a link, as RTM_GETLINK returns them. */
+struct tun_linkinfo {
+	char kind[16];
+	int type, pi, vnet_hdr, persist, multi_queue;	/* -1: absent */
+	long owner, group;				/* -1: absent */
+	int nattrs;					/* in IFLA_INFO_DATA */
+};
+
+/* RTM_GETLINK for @ifindex, parsed into @li; 0 or -1. */
+static inline int get_linkinfo(int ifindex, struct tun_linkinfo *li)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			.nlmsg_flags = NLM_F_REQUEST },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+	static char buf[16384];
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	struct rtattr *a, *b, *c;
+	int s, len, la, lb, lc;
+
+	memset(li, 0, sizeof(*li));
+	li->type = li->pi = li->vnet_hdr = li->persist = li->multi_queue = -1;
+	li->owner = li->group = -1;
+	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -1;
+	if (send(s, &req, sizeof(req), 0) != sizeof(req)) {
+		close(s);
+		return -1;
+	}
+	len = recv(s, buf, sizeof(buf), 0);
+	close(s);
+	if (len < (int)sizeof(*nh) || nh->nlmsg_type != RTM_NEWLINK)
+		return -1;
+	la = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	for (a = IFLA_RTA(NLMSG_DATA(nh)); RTA_OK(a, la); a = RTA_NEXT(a, la)) {
+		if (a->rta_type != IFLA_LINKINFO)
+			continue;
+		lb = RTA_PAYLOAD(a);
+		for (b = RTA_DATA(a); RTA_OK(b, lb); b = RTA_NEXT(b, lb)) {
+			if (b->rta_type == IFLA_INFO_KIND)
+				snprintf(li->kind, sizeof(li->kind), "%s",
+					 (char *)RTA_DATA(b));
+			if (b->rta_type != IFLA_INFO_DATA)
+				continue;
+			lc = RTA_PAYLOAD(b);
+			for (c = RTA_DATA(b); RTA_OK(c, lc); c = RTA_NEXT(c, lc)) {
+				unsigned char u8 = *(unsigned char *)RTA_DATA(c);
+				unsigned int u32 = *(unsigned int *)RTA_DATA(c);
+
+				li->nattrs++;
+				switch (c->rta_type) {
+				case IFLA_TUN_TYPE:
+					li->type = u8;
+					break;
+				case IFLA_TUN_PI:
+					li->pi = u8;
+					break;
+				case IFLA_TUN_VNET_HDR:
+					li->vnet_hdr = u8;
+					break;
+				case IFLA_TUN_PERSIST:
+					li->persist = u8;
+					break;
+				case IFLA_TUN_MULTI_QUEUE:
+					li->multi_queue = u8;
+					break;
+				case IFLA_TUN_OWNER:
+					li->owner = u32;
+					break;
+				case IFLA_TUN_GROUP:
+					li->group = u32;
+					break;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- rtnetlink requests ---- */
+
+/* An rtnetlink request being built. */
+struct nlreq {
+	struct nlmsghdr nh;
+	struct ifinfomsg ifi;
+	char attrs[256];
+};
+
+static inline struct rtattr *nl_attr(struct nlreq *r, int type,
+				     const void *data, int len)
+{
+	struct rtattr *rta = (struct rtattr *)((char *)r +
+					       NLMSG_ALIGN(r->nh.nlmsg_len));
+
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	if (len)
+		memcpy(RTA_DATA(rta), data, len);
+	r->nh.nlmsg_len = NLMSG_ALIGN(r->nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	return rta;
+}
+
+/* Close a nested attribute opened by nl_attr(r, type, NULL, 0). */
+static inline void nl_nest_end(struct nlreq *r, struct rtattr *nest)
+{
+	nest->rta_len = (char *)r + r->nh.nlmsg_len - (char *)nest;
+}
+
+static inline void nl_init(struct nlreq *r, int type, int flags,
+			   int ifindex)
+{
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(r->ifi));
+	r->nh.nlmsg_type = type;
+	r->nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	r->nh.nlmsg_seq = 1;
+	r->ifi.ifi_family = AF_UNSPEC;
+	r->ifi.ifi_index = ifindex;
+}
+
+/* Send @r and return the error of its ack: 0 or -errno. */
+static inline int nl_talk(struct nlreq *r)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096];
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	struct nlmsgerr *e;
+	ssize_t n;
+	int s, ret = -EPROTO;
+
+	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -errno;
+	if (sendto(s, r, r->nh.nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(s, buf, sizeof(buf), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (NLMSG_OK(nh, n) && nh->nlmsg_type == NLMSG_ERROR) {
+		e = NLMSG_DATA(nh);
+		ret = e->error;
+	}
+out:
+	close(s);
+	return ret;
+}
+
+/* "ip link del": RTM_DELLINK for @ifindex; 0 or -errno. */
+static inline int rtnl_link_del(int ifindex)
+{
+	struct nlreq r;
+
+	nl_init(&r, RTM_DELLINK, 0, ifindex);
+	return nl_talk(&r);
 }
 
 /* ---- ethtool features ---- */
@@ -507,6 +763,41 @@ out:
 	free(gs);
 	free(st);
 	return ret;
+}
+
+/* ---- credentials ---- */
+
+/* Who a child becomes before its ioctl. */
+struct who {
+	unsigned int uid;	/* 0: stays root */
+	unsigned int gid;
+	int supp;		/* a supplementary group, or -1 */
+	bool nocaps;		/* root without any capability */
+};
+
+/* Drop to @w; 0 or -1. */
+static inline int become(const struct who *w)
+{
+	gid_t supp = w->supp;
+
+	if (setgroups(w->supp < 0 ? 0 : 1, &supp))
+		return -1;
+	if (w->uid) {
+		if (setresgid(w->gid, w->gid, w->gid) ||
+		    setresuid(w->uid, w->uid, w->uid))
+			return -1;
+	}
+	if (w->nocaps) {
+		struct __user_cap_header_struct hdr = {
+			.version = _LINUX_CAPABILITY_VERSION_3,
+		};
+		struct __user_cap_data_struct data[2];
+
+		memset(data, 0, sizeof(data));
+		if (syscall(SYS_capset, &hdr, data))
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- namespaces ---- */

@@ -90,17 +90,6 @@ FIXTURE_TEARDOWN(tun_ctl)
 		sh("ip link del %s", self->name);
 }
 
-/* TUNGETIFF's flags, or -1 with errno. */
-static int getiff_flags(int fd)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	if (ioctl(fd, TUNGETIFF, &ifr))
-		return -1;
-	return (unsigned short)ifr.ifr_flags;
-}
-
 /*
  * The module's reference count (/sys/module/@mod/refcnt), or -1.  In
  * rtun's drop-in mode, the module behind /dev/net/tun is rtun, which
@@ -119,41 +108,8 @@ static long module_refcnt(const char *mod)
 	return strtol(buf, NULL, 10);
 }
 
-/* Who a child becomes before its ioctl. */
-struct who {
-	unsigned int uid;	/* 0: stays root */
-	unsigned int gid;
-	int supp;		/* a supplementary group, or -1 */
-	bool nocaps;		/* root without any capability */
-};
-
 static const struct who ROOT = { 0, 0, -1, false };
 static const struct who ROOT_NOCAPS = { 0, 0, -1, true };
-
-/* Drop to @w; 0 or -1. */
-static int become(const struct who *w)
-{
-	gid_t supp = w->supp;
-
-	if (setgroups(w->supp < 0 ? 0 : 1, &supp))
-		return -1;
-	if (w->uid) {
-		if (setresgid(w->gid, w->gid, w->gid) ||
-		    setresuid(w->uid, w->uid, w->uid))
-			return -1;
-	}
-	if (w->nocaps) {
-		struct __user_cap_header_struct hdr = {
-			.version = _LINUX_CAPABILITY_VERSION_3,
-		};
-		struct __user_cap_data_struct data[2];
-
-		memset(data, 0, sizeof(data));
-		if (syscall(SYS_capset, &hdr, data))
-			return -1;
-	}
-	return 0;
-}
 
 /*
  * In a child that became @w: ioctl(@fd, @cmd, @arg), or TUNSETIFF with
@@ -1202,76 +1158,6 @@ TEST_F(tun_ctl, sysfs_attrs)
 	close(fd2);
 }
 
-/* The IFLA_TUN_* of a link, as RTM_GETLINK returns them. */
-struct tun_linkinfo {
-	char kind[16];
-	int type, pi, vnet_hdr, persist, multi_queue;	/* -1: absent */
-	long owner, group;				/* -1: absent */
-	int nattrs;					/* in IFLA_INFO_DATA */
-};
-
-/* RTM_GETLINK for @ifindex, parsed into @li; 0 or -1. */
-static int get_linkinfo(int ifindex, struct tun_linkinfo *li)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
-			.nlmsg_flags = NLM_F_REQUEST },
-		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
-	};
-	static char buf[16384];
-	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-	struct rtattr *a, *b, *c;
-	int s, len, la, lb, lc;
-
-	memset(li, 0, sizeof(*li));
-	li->type = li->pi = li->vnet_hdr = li->persist = li->multi_queue = -1;
-	li->owner = li->group = -1;
-	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (s < 0)
-		return -1;
-	if (send(s, &req, sizeof(req), 0) != sizeof(req)) {
-		close(s);
-		return -1;
-	}
-	len = recv(s, buf, sizeof(buf), 0);
-	close(s);
-	if (len < (int)sizeof(*nh) || nh->nlmsg_type != RTM_NEWLINK)
-		return -1;
-	la = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	for (a = IFLA_RTA(NLMSG_DATA(nh)); RTA_OK(a, la); a = RTA_NEXT(a, la)) {
-		if (a->rta_type != IFLA_LINKINFO)
-			continue;
-		lb = RTA_PAYLOAD(a);
-		for (b = RTA_DATA(a); RTA_OK(b, lb); b = RTA_NEXT(b, lb)) {
-			if (b->rta_type == IFLA_INFO_KIND)
-				snprintf(li->kind, sizeof(li->kind), "%s",
-					 (char *)RTA_DATA(b));
-			if (b->rta_type != IFLA_INFO_DATA)
-				continue;
-			lc = RTA_PAYLOAD(b);
-			for (c = RTA_DATA(b); RTA_OK(c, lc); c = RTA_NEXT(c, lc)) {
-				unsigned char u8 = *(unsigned char *)RTA_DATA(c);
-				unsigned int u32 = *(unsigned int *)RTA_DATA(c);
-
-				li->nattrs++;
-				switch (c->rta_type) {
-				case IFLA_TUN_TYPE: li->type = u8; break;
-				case IFLA_TUN_PI: li->pi = u8; break;
-				case IFLA_TUN_VNET_HDR: li->vnet_hdr = u8; break;
-				case IFLA_TUN_PERSIST: li->persist = u8; break;
-				case IFLA_TUN_MULTI_QUEUE: li->multi_queue = u8; break;
-				case IFLA_TUN_OWNER: li->owner = u32; break;
-				case IFLA_TUN_GROUP: li->group = u32; break;
-				}
-			}
-		}
-	}
-	return 0;
-}
-
 /*
  * The rtnl link info (tun_fill_info()): IFLA_TUN_TYPE, PI, VNET_HDR,
  * PERSIST, MULTI_QUEUE always, OWNER and GROUP once set.  The kind is each
@@ -1346,28 +1232,6 @@ TEST_F(tun_ctl, ethtool_drvinfo)
 	ASSERT_EQ(0, ifr_ioctl(self->name, SIOCETHTOOL, &ifr))
 		TH_LOG("GDRVINFO %s: %s", self->name, strerror(errno));
 	EXPECT_STREQ("tun", info.bus_info);
-}
-
-/* The "iff:" line of /proc/self/fdinfo/@fd into @out (the name); 0 or -1. */
-static int fdinfo_iff(int fd, char *out, size_t len)
-{
-	char path[64], line[128];
-	int ret = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "iff:\t", 5))
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		snprintf(out, len, "%s", line + 5);
-		ret = 0;
-	}
-	fclose(f);
-	return ret;
 }
 
 /* show_fdinfo: "iff:\t<name>", empty while unattached or after deletion. */

@@ -80,10 +80,6 @@
 #include "pkt.h"
 #include "diff_allowed.h"
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#endif
-
 #define PI_LEN		4	/* sizeof(struct tun_pi) */
 #define VNET_HDR_LEN	10	/* sizeof(struct virtio_net_hdr) */
 #define VNET_MAX	64	/* largest vnet_hdr_sz a case uses */
@@ -127,35 +123,6 @@ enum { C_SIDE, R_SIDE };
 static const char * const side_name[] = { "C", "rtun" };
 
 /* ------------------------------------------------------------------ */
-/* Deterministic random numbers (splitmix64).                          */
-
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n), 0 if n is 0. */
-static uint32_t rnd(struct rng *r, uint32_t n)
-{
-	return n ? rng_next(r) % n : 0;
-}
-
-static bool chance(struct rng *r, unsigned int percent)
-{
-	return rnd(r, 100) < percent;
-}
-
-#define PICK(r, a) ((a)[rnd((r), ARRAY_SIZE(a))])
-
-/* ------------------------------------------------------------------ */
 /* Bytes and checksums.                                                 */
 
 /* What a reader's buffer holds before a read: never zero. */
@@ -175,19 +142,7 @@ static void *xmalloc(size_t len)
 	return p;
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	va_start(ap, fmt);
-	fprintf(stderr, "tun_diff: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
+#define die(...) fatal("tun_diff", __VA_ARGS__)
 
 /* ------------------------------------------------------------------ */
 /* Cases.                                                               */
