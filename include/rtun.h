@@ -228,6 +228,7 @@ void *rtun_netdev_priv(struct net_device *dev);
 struct net_device *rtun_netdev_get_by_name(struct net *net, const char *name);
 int rtun_netdev_kind(const struct net_device *dev);
 void rtun_netdev_name(const struct net_device *dev, char name[IFNAMSIZ]);
+void rtun_netdev_info(const struct net_device *dev, const char *msg);
 void rtun_netdev_hold(struct net_device *dev);
 struct net_device *rtun_netdev_get_rcu(struct net_device **slot);
 void rtun_netdev_put(struct net_device *dev);

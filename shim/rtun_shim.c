@@ -627,6 +627,12 @@ void rtun_netdev_name(const struct net_device *dev, char name[IFNAMSIZ])
 	strscpy(name, dev->name, IFNAMSIZ);
 }
 
+/* netif_info()'s line, which Rust decided to print and formatted. */
+void rtun_netdev_info(const struct net_device *dev, const char *msg)
+{
+	netdev_info(dev, "%s\n", msg);
+}
+
 void rtun_netdev_hold(struct net_device *dev)
 {
 	dev_hold(dev);

@@ -324,6 +324,16 @@ impl NetDevice {
             .then(|| unsafe { area.data.assume_init_ref() })
     }
 
+    /// Logs `args` at `KERN_INFO` under the device's name, as
+    /// `netdev_info()`; cut to [`LogLine::MAX`] bytes.
+    pub(crate) fn info(&self, args: core::fmt::Arguments<'_>) {
+        let mut line = LogLine::new();
+        // A message longer than the line is cut, not refused.
+        let _ = core::fmt::write(&mut line, args);
+        // SAFETY: `self` is live; the line is NUL-terminated.
+        unsafe { ffi::rtun_netdev_info(self.as_ptr(), line.as_ptr()) };
+    }
+
     /// Returns the interface name, NUL-padded.
     pub(crate) fn name(&self) -> [u8; IFNAMSIZ] {
         let mut buf = [0u8; IFNAMSIZ];
@@ -639,6 +649,42 @@ impl<T: NetDevOps> Drop for DevSlot<T> {
             // the pointer owns one reference.
             drop(unsafe { RtunNetDev::<T>::from_raw(p) });
         }
+    }
+}
+
+/// One log message, formatted on the stack and NUL-terminated.
+struct LogLine {
+    buf: [u8; LogLine::MAX + 1],
+    len: usize,
+}
+
+impl LogLine {
+    /// The longest message kept; the rest is cut.
+    const MAX: usize = 95;
+
+    fn new() -> Self {
+        Self {
+            buf: [0; LogLine::MAX + 1],
+            len: 0,
+        }
+    }
+
+    fn as_ptr(&self) -> *const c_char {
+        self.buf.as_ptr().cast()
+    }
+}
+
+impl core::fmt::Write for LogLine {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        // The last byte stays NUL; a NUL in `s` would end the message early.
+        let room = self.buf.iter_mut().take(LogLine::MAX).skip(self.len);
+        let mut n = 0;
+        for (dst, src) in room.zip(s.bytes()) {
+            *dst = src;
+            n += 1;
+        }
+        self.len += n;
+        Ok(())
     }
 }
 

@@ -308,6 +308,13 @@ impl Skb {
         unsafe { ffi::rtun_skb_copy_head(self.ptr.as_ptr(), buf.as_mut_ptr(), len) }.then_some(buf)
     }
 
+    /// Returns the packet's length (`skb->len`).
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: the skb is valid and ours (type invariant); `len` is a
+        // plain field nobody else writes meanwhile.
+        unsafe { (*self.ptr.as_ptr()).len }
+    }
+
     /// Detaches a packet the device is going to hold from its sender, as
     /// `tun_net_xmit()` does; false if its frags cannot be made private.
     pub(crate) fn tx_prepare(&mut self) -> bool {

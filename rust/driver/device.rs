@@ -16,7 +16,7 @@ use crate::pure::errno::{EINVAL, EOPNOTSUPP};
 use crate::pure::features;
 use crate::pure::iff::{Kind, SetIff};
 use crate::pure::txfilter::{TxFilter, Update, ETH_ALEN, FLT_EXACT_COUNT};
-use crate::pure::uapi::{IFF_BACKPRESSURE, IFF_PERSIST};
+use crate::pure::uapi::{IFF_BACKPRESSURE, IFF_PERSIST, NETIF_MSG_TX_QUEUED};
 use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{
     fence, AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
@@ -251,6 +251,14 @@ impl RtunDev {
         }
     }
 
+    /// Logs `args` under `dev`'s name if the message level has `bit`
+    /// (`netif_info()`; `TUNSETDEBUG` and ethtool set the level).
+    pub(crate) fn log(&self, dev: &NetDevice, bit: u32, args: core::fmt::Arguments<'_>) {
+        if self.msg_enable.load(Ordering::Relaxed) & bit != 0 {
+            dev.info(args);
+        }
+    }
+
     /// `TUNSETDEBUG`: sets the message level (`msg_enable = (u32)arg`).
     pub(crate) fn set_msg_enable(&self, level: u32) {
         self.msg_enable.store(level, Ordering::Relaxed);
@@ -463,7 +471,12 @@ impl NetDevOps for RtunDev {
         // As `tun_net_xmit()`: no file, the MAC filter, frags that cannot be
         // made private, or a full queue drop the packet, count it in
         // `tx_dropped`, and tell the sender (`NET_XMIT_DROP`).
-        let reason = match data.file.get_rcu(rcu) {
+        let file = data.file.get_rcu(rcu);
+        if file.is_some() {
+            let len = skb.len();
+            data.log(dev, NETIF_MSG_TX_QUEUED, format_args!("tun_net_xmit {len}"));
+        }
+        let reason = match file {
             None => DropReason::TxDropNoReader,
             Some(_) if !data.tx_filter_accepts(&skb) => DropReason::TxDropTxFilter,
             Some(_) if !skb.tx_prepare() => DropReason::TxDropOrphanFrags,

@@ -265,6 +265,15 @@ impl TunFile {
     }
 }
 
+/// Returns `on` or `off` as C's log lines word a flag.
+fn on_off(flag: bool, on: &'static str, off: &'static str) -> &'static str {
+    if flag {
+        on
+    } else {
+        off
+    }
+}
+
 /// Reads the caller's `struct ifreq` from user space (32 bytes from a
 /// 32-bit program), the rest zero.
 fn read_ifreq(arg: UserArg) -> Result<IfReq> {
@@ -344,24 +353,39 @@ impl FileOps for TunFile {
         }
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
+        // The lines C logs with the message level's NETIF_MSG_DRV bit.
+        let log = |args: core::fmt::Arguments<'_>| data.log(&dev, uapi::NETIF_MSG_DRV, args);
+        log(format_args!("tun_chr_ioctl cmd {cmd}"));
         match cmd {
             uapi::TUNGETIFF => write_ifreq(arg, &Self::get_iff(&dev, data))?,
             // Accepted and ignored, as upstream.
-            uapi::TUNSETNOCSUM => {}
+            uapi::TUNSETNOCSUM => log(format_args!(
+                "ignored: set checksum {}",
+                on_off(arg.value() != 0, "disabled", "enabled")
+            )),
             uapi::TUNSETPERSIST => {
                 if data.set_persist(arg.value(), &mut rtnl) {
                     dev.state_change(&mut rtnl);
                 }
+                let on = arg.value() != 0;
+                log(format_args!(
+                    "persist {}",
+                    on_off(on, "enabled", "disabled")
+                ));
             }
             uapi::TUNSETOWNER => {
                 let uid = cred::make_kuid(ctl::id_from_arg(arg.value()));
-                data.set_owner(ctl::set_id(uid).map_err(from_errno)?, &mut rtnl);
+                let uid = ctl::set_id(uid).map_err(from_errno)?;
+                data.set_owner(uid, &mut rtnl);
                 dev.state_change(&mut rtnl);
+                log(format_args!("owner set to {uid}"));
             }
             uapi::TUNSETGROUP => {
                 let gid = cred::make_kgid(ctl::id_from_arg(arg.value()));
-                data.set_group(ctl::set_id(gid).map_err(from_errno)?, &mut rtnl);
+                let gid = ctl::set_id(gid).map_err(from_errno)?;
+                data.set_group(gid, &mut rtnl);
                 dev.state_change(&mut rtnl);
+                log(format_args!("group set to {gid}"));
             }
             uapi::TUNSETDEBUG => data.set_msg_enable(arg.value() as u32),
             uapi::TUNSETCARRIER => {
@@ -413,9 +437,16 @@ impl FileOps for TunFile {
                 this.sock.set_sndbuf(sndbuf);
             }
             uapi::TUNSETLINK => {
-                ctl::set_link_allowed(dev.is_up(&rtnl)).map_err(from_errno)?;
+                if let Err(e) = ctl::set_link_allowed(dev.is_up(&rtnl)) {
+                    log(format_args!("Linktype set failed because interface is up"));
+                    return Err(from_errno(e));
+                }
                 let ty = ctl::link_type_from_arg(arg.value());
-                dev.set_link_type(ty, ctl::addr_len(ty), &mut rtnl)?;
+                if let Err(e) = dev.set_link_type(ty, ctl::addr_len(ty), &mut rtnl) {
+                    log(format_args!("Refused to change device type"));
+                    return Err(e);
+                }
+                log(format_args!("linktype set to {ty}"));
             }
             uapi::TUNGETVNETHDRSZ => {
                 arg.write_int(i32::try_from(data.vnet_hdr_sz()).unwrap_or(i32::MAX))?

@@ -141,6 +141,12 @@ pub const fn copies_ifreq(cmd: u32) -> bool {
         || ((cmd >> 8) & 0xff == SOCK_IOC_TYPE && cmd != SIOCGSKNS)
 }
 
+/// `NETIF_MSG_DRV`: the message level bit of tun's ioctl log lines.
+pub const NETIF_MSG_DRV: u32 = 0x1;
+
+/// `NETIF_MSG_TX_QUEUED`: the message level bit of tun's transmit log line.
+pub const NETIF_MSG_TX_QUEUED: u32 = 0x200;
+
 /// Length of an interface name buffer, including the NUL.
 pub const IFNAMSIZ: usize = 16;
 
@@ -150,6 +156,11 @@ pub const IFREQ_SIZE: usize = 40;
 /// Size of a 32-bit program's `struct ifreq` (`struct compat_ifreq`): its
 /// `ifr_map` is 8 bytes shorter, the fields tun uses sit at the same offsets.
 pub const COMPAT_IFREQ_SIZE: usize = 32;
+
+// The name, the flags and the hardware address, all tun reads and writes
+// of a `struct ifreq`, end within a 32-bit program's.
+const _: () = assert!(IFNAMSIZ + 2 <= COMPAT_IFREQ_SIZE);
+const _: () = assert!(IFNAMSIZ + SOCKADDR_SIZE <= COMPAT_IFREQ_SIZE);
 
 /// The size of `struct ifreq` tun copies in and out for a caller
 /// (`__tun_chr_ioctl()`'s `ifreq_len`).
@@ -309,9 +320,6 @@ mod tests {
     fn compat_ifreq_holds_every_field_tun_uses() {
         assert_eq!(ifreq_size(false), IFREQ_SIZE);
         assert_eq!(ifreq_size(true), COMPAT_IFREQ_SIZE);
-        // The name, the flags and the hardware address all end by byte 32.
-        assert!(IFREQ_FLAGS_OFFSET + 2 <= COMPAT_IFREQ_SIZE);
-        assert!(IFNAMSIZ + SOCKADDR_SIZE <= COMPAT_IFREQ_SIZE);
     }
 
     #[test]

@@ -1495,3 +1495,85 @@ TEST_F(tun_ctl, ethtool_link_settings)
 	EXPECT_EQ(DUPLEX_FULL, ec.duplex);
 	close(fd2);
 }
+
+/*
+ * The kernel log lines of @dev written since @kmsg (/dev/kmsg, opened at
+ * its end) was opened, without the "@dev: " prefix, each ended by '\n',
+ * into @out; their number.
+ */
+static int dev_log_lines(int kmsg, const char *dev, char *out, size_t len)
+{
+	char rec[512], prefix[IFNAMSIZ + 3];
+	size_t used = 0;
+	int n = 0;
+	ssize_t r;
+
+	snprintf(prefix, sizeof(prefix), "%s: ", dev);
+	out[0] = '\0';
+	while ((r = read(kmsg, rec, sizeof(rec) - 1)) > 0 || (r < 0 && errno == EPIPE)) {
+		char *msg, *nl;
+
+		if (r < 0)
+			continue;
+		rec[r] = '\0';
+		msg = strchr(rec, ';');
+		if (!msg || strncmp(msg + 1, prefix, strlen(prefix)))
+			continue;
+		msg += 1 + strlen(prefix);
+		nl = strchr(msg, '\n');
+		if (nl)
+			nl[1] = '\0';
+		used += snprintf(out + used, len - used, "%s", msg);
+		if (used >= len)
+			break;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * What TUNSETDEBUG's level prints (netif_info()): with NETIF_MSG_DRV,
+ * each ioctl's number and what persist, owner and link type changes did;
+ * with NETIF_MSG_TX_QUEUED, each transmitted packet's length.  The line
+ * of the TUNSETDEBUG that sets the level is printed with the old one.
+ */
+TEST_F(tun_ctl, setdebug_log_lines)
+{
+	char got[1024], want[1024];
+	int kmsg;
+
+	ASSERT_EQ(0, set_iff(self->fd, self->name, IFF_TAP | IFF_NO_PI, NULL));
+	ASSERT_EQ(0, ipv6_disable(self->name));
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, kmsg) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	ASSERT_LE(0, lseek(kmsg, 0, SEEK_END));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETDEBUG, 0x1));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETPERSIST, 1));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETOWNER, 4321));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETNOCSUM, 1));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETLINK, ARPHRD_ETHER));
+	ASSERT_EQ(0, link_up(self->name));
+	EXPECT_EQ(-1, ioctl(self->fd, TUNSETLINK, ARPHRD_ETHER));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETPERSIST, 0));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETDEBUG, 0x200));
+	EXPECT_EQ(1, tx_through(self->name, self->fd, &MAC_BCAST, 1));
+	EXPECT_EQ(0, ioctl(self->fd, TUNSETDEBUG, 0));
+	EXPECT_EQ(1, tx_through(self->name, self->fd, &MAC_BCAST, 1));
+	snprintf(want, sizeof(want),
+		 "tun_chr_ioctl cmd %u\npersist enabled\n"
+		 "tun_chr_ioctl cmd %u\nowner set to 4321\n"
+		 "tun_chr_ioctl cmd %u\nignored: set checksum disabled\n"
+		 "tun_chr_ioctl cmd %u\nlinktype set to %d\n"
+		 "tun_chr_ioctl cmd %u\nLinktype set failed because interface is up\n"
+		 "tun_chr_ioctl cmd %u\npersist disabled\n"
+		 "tun_chr_ioctl cmd %u\n"
+		 "tun_net_xmit 60\n",
+		 (unsigned int)TUNSETPERSIST, (unsigned int)TUNSETOWNER,
+		 (unsigned int)TUNSETNOCSUM, (unsigned int)TUNSETLINK, ARPHRD_ETHER,
+		 (unsigned int)TUNSETLINK, (unsigned int)TUNSETPERSIST,
+		 (unsigned int)TUNSETDEBUG);
+	sleep_ms(50);
+	EXPECT_EQ(14, dev_log_lines(kmsg, self->name, got, sizeof(got)));
+	EXPECT_STREQ(want, got);
+	close(kmsg);
+}
