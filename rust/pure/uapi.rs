@@ -145,7 +145,7 @@ pub const fn copies_ifreq(cmd: u32) -> bool {
 pub const NETIF_MSG_DRV: u32 = 0x1;
 
 /// `NETIF_MSG_TX_QUEUED`: the message level bit of tun's transmit log line.
-pub const NETIF_MSG_TX_QUEUED: u32 = 0x200;
+pub const NETIF_MSG_TX_QUEUED: u32 = 0x100;
 
 /// Length of an interface name buffer, including the NUL.
 pub const IFNAMSIZ: usize = 16;
