@@ -678,12 +678,13 @@ impl core::fmt::Write for LogLine {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         // The last byte stays NUL; a NUL in `s` would end the message early.
         let room = self.buf.iter_mut().take(LogLine::MAX).skip(self.len);
-        let mut n = 0;
+        let mut n: usize = 0;
         for (dst, src) in room.zip(s.bytes()) {
             *dst = src;
-            n += 1;
+            n = n.saturating_add(1);
         }
-        self.len += n;
+        // At most `MAX` in all: `room` ends there.
+        self.len = self.len.saturating_add(n);
         Ok(())
     }
 }
