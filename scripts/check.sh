@@ -212,7 +212,7 @@ else
 	ok "7.3-debug kernel ($dkdir)"
 	dmod=$RTUN_CACHE/mod-debug-7.3
 	quiet_step 7.3-debug-module env KDIR="$dkdir" bash "$here/build-module.sh" --out "$dmod"
-	vm_suite 7.3-vm-debug "$dkdir" 2400 "${diff_env[@]}" RTUN_KO="$dmod/rtun.ko" \
+	vm_suite 7.3-vm-debug "$dkdir" 3000 "${diff_env[@]}" RTUN_KO="$dmod/rtun.ko" \
 		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-1000}"
 fi
 summary
