@@ -58,12 +58,11 @@ impl kernel::Module for Rtun {
             return Err(EINVAL);
         };
         tunfile::set_abi(abi);
-        let (names, node) = if abstractions::param::dropin() {
-            (pure::iff::Names::Tun, "/dev/net/tun, drop-in for tun.ko")
+        let node = if abstractions::param::dropin() {
+            "/dev/net/tun, drop-in for tun.ko"
         } else {
-            (pure::iff::Names::Rtun, "/dev/net/rtun")
+            "/dev/net/rtun"
         };
-        tunfile::set_names(names);
         // The shim says why, should tun.ko hold the names in drop-in mode.
         let link = LinkRegistration::new()?;
         let misc = MiscRegistration::new()?;

@@ -10,6 +10,7 @@ use crate::abstractions::error::from_errno;
 use crate::abstractions::file::{File, FileOps, IovIter, PollTable};
 use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
 use crate::abstractions::netns::NetNs;
+use crate::abstractions::param;
 use crate::abstractions::queue::SkbQueue;
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::Skb;
@@ -39,17 +40,9 @@ pub(crate) fn set_abi(abi: Abi) {
     ABI.store(u8::from(abi == Abi::Rfc2008), Ordering::Relaxed);
 }
 
-/// Whose names the module uses, set once at module load (false: rtun's).
-static DROP_IN: AtomicBool = AtomicBool::new(false);
-
-/// Sets whose names every file uses; called once from module init.
-pub(crate) fn set_names(names: Names) {
-    DROP_IN.store(names == Names::Tun, Ordering::Relaxed);
-}
-
-/// Returns whose names the module uses.
+/// Returns whose names the module uses: the read-only `dropin` parameter.
 fn names() -> Names {
-    if DROP_IN.load(Ordering::Relaxed) {
+    if param::dropin() {
         Names::Tun
     } else {
         Names::Rtun
