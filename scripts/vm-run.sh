@@ -13,6 +13,13 @@
 # next to the log).  vm-run exits with CMD's exit status; 124 when the
 # global timeout expired, 255 when the guest died (e.g. kernel panic).
 #
+# Before CMD runs, the guest scans its own boot log (dmesg-check.sh): a
+# kernel that reported a bug while booting, before any module of ours was
+# loaded, is not one to test on (a KASAN or lockdep report also turns lock
+# debugging off for the rest of the boot), so vm-run says so and boots
+# again (RTUN_VM_BOOT_TRIES boots in all, default 2); CMD then runs on a
+# kernel whose log starts clean.  The timeout applies to each boot.
+#
 # The guest console (full kernel log) and CMD's output go to the log file,
 # by default $RTUN_CACHE/logs/vm-<timestamp>.log.
 #
@@ -25,6 +32,7 @@
 #                            again)
 #   RTUN_VM_TIMEOUT=SECS     global timeout (default 1200), as --timeout
 #   RTUN_VM_CPUS, RTUN_VM_MEM   vCPUs (default 2) and memory (default 1536M)
+#   RTUN_VM_BOOT_TRIES       boots allowed for a clean boot log (default 2)
 #   RTUN_KVM_PROBE_TIMEOUT   seconds allowed to the KVM probe boot (default 60)
 #   KDIR                     kernel build directory, as --kdir
 set -euo pipefail
@@ -33,7 +41,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '4,29s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,38s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -184,16 +192,27 @@ on_signal() {
 	[ -z "${vpid:-}" ] || kill -TERM "$vpid" 2>/dev/null || true
 }
 
-# Run the guest command; stdout is teed to the log, the console (stderr of
-# vng, which QEMU reopens through /proc/self/fd/2) is appended to it.
-run_command() {
-	local gcmd start rc=0
+# The guest's first step: the boot log must be clean before CMD runs.  If
+# it is not, the offending lines are printed, the marker file
+# $boot_unclean is left for the host and the guest exits with 75.
+boot_check() {
+	local m
 
-	gcmd="export RTUN_KDIR=$(printf %q "$kdir") RTUN_OUT=$(printf %q "$outdir"); exec 2>&1; $(printf '%q ' "$@")"
-	tmp=$(mktemp -d)
+	m=$(printf %q "$boot_unclean")
+	printf '%s' "dmesg | bash $(printf %q "$here/dmesg-check.sh") >$m || { echo 'vm-run: the kernel reported a problem while booting, before the guest command ran:'; cat $m; exit 75; }; rm -f $m; "
+}
+
+# Boots once and runs the guest command; stdout is teed to the log, the
+# console (stderr of vng, which QEMU reopens through /proc/self/fd/2) is
+# appended to it.  Sets rc and elapsed.
+run_once() {
+	local gcmd start
+
+	rc=0
+	boot_unclean=$outdir/boot-unclean
+	rm -f "$boot_unclean"
+	gcmd="export RTUN_KDIR=$(printf %q "$kdir") RTUN_OUT=$(printf %q "$outdir"); exec 2>&1; $(boot_check)$(printf '%q ' "$@")"
 	mkfifo "$tmp/out" "$tmp/err"
-	trap 'rm -rf "$tmp"' EXIT
-	trap on_signal INT TERM HUP
 
 	start=$SECONDS
 	timeout -k 10 "$tmo" "$vng" "${base[@]}" "${accel_opt[@]}" --verbose \
@@ -209,8 +228,33 @@ run_command() {
 		wait "$vpid" || rc=$?
 	done
 	wait "$tpid" "$cpid" || true
+	rm -f "$tmp/out" "$tmp/err"
 	elapsed=$((SECONDS - start))
 	[ $interrupted -eq 0 ] || { info "interrupted; VM stopped (log: $log)"; exit 130; }
+}
+
+# Boots until the boot log is clean (at most RTUN_VM_BOOT_TRIES boots),
+# runs the guest command and exits with its status.
+run_command() {
+	local try=1 tries=${RTUN_VM_BOOT_TRIES:-2} from=1
+
+	[[ "$tries" =~ ^[1-9][0-9]*$ ]] ||
+		die "RTUN_VM_BOOT_TRIES must be a positive number, not '$tries'"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	trap on_signal INT TERM HUP
+	while :; do
+		from=$(($(stat -c %s "$log") + 1))
+		run_once "$@"
+		[ "$rc" -eq 75 ] && [ -f "$boot_unclean" ] || break
+		if [ "$try" -ge "$tries" ]; then
+			info "the kernel's boot log was not clean in $tries boots; giving up (log: $log)"
+			break
+		fi
+		try=$((try + 1))
+		info "the kernel reported a problem while booting, before the guest command ran (no module of ours was loaded yet); booting again ($try of $tries)"
+		echo "vm-run: boot $try of $tries" >>"$log"
+	done
 
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] && [ "$elapsed" -ge "$tmo" ]; then
 		info "timeout: the VM ran longer than ${tmo}s and was killed; last console lines:"
@@ -222,7 +266,8 @@ run_command() {
 		info "the guest ended without a command status (kernel panic?); last console lines:"
 		tail -n 30 "$log" >&2
 	fi
-	bash "$here/dmesg-check.sh" "$log" >"$tmp/dmesg" ||
+	# The last boot's console only: an earlier boot's report was shown.
+	tail -c +"$from" "$log" | bash "$here/dmesg-check.sh" >"$tmp/dmesg" ||
 		{ info "warning: the kernel log has problems:"; cat "$tmp/dmesg" >&2; }
 	info "VM finished in ${elapsed}s ($accel), guest command exit status $rc; log: $log"
 	exit "$rc"

@@ -1075,16 +1075,22 @@ TEST_F_TIMEOUT(tun_stress, unread_queue_bounded, 90)
 	slab1 = meminfo("Slab");
 	avail1 = meminfo("MemAvailable");
 	EXPECT_EQ(burst2, a.tx_dropped - b.tx_dropped);
-	/* Queued, these frames would take at least burst2 * len bytes. */
+	/*
+	 * Kept, these frames would take at least burst2 * len bytes: their
+	 * data comes from kmalloc (Slab), so a quarter of them kept fails the
+	 * Slab bound.  MemAvailable moves with the page cache of the whole
+	 * guest too (swings of 3 MiB seen on a clean run), so it only has to
+	 * show that half of them were not kept.
+	 */
 	limit = burst2 * (long)len / 1024 / 4;
-	TH_LOG("Slab %+ld KiB, MemAvailable %+ld KiB over %ld dropped frames (limit %ld KiB)",
-	       slab1 - slab0, avail1 - avail0, burst2, limit);
+	TH_LOG("Slab %+ld KiB, MemAvailable %+ld KiB over %ld dropped frames (limits %ld and %ld KiB)",
+	       slab1 - slab0, avail1 - avail0, burst2, limit, 2 * limit);
 	ASSERT_LE(0, slab0 | avail0 | slab1 | avail1);
 	if (limit < 1024) {
 		TH_LOG("too few frames for a memory check");
 	} else {
 		EXPECT_GT(limit, slab1 - slab0);
-		EXPECT_GT(limit, avail0 - avail1);
+		EXPECT_GT(2 * limit, avail0 - avail1);
 	}
 
 	got = drain_in_order(_metadata, self->fd, true);
