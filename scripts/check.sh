@@ -213,6 +213,6 @@ else
 	dmod=$RTUN_CACHE/mod-debug-7.3
 	quiet_step 7.3-debug-module env KDIR="$dkdir" bash "$here/build-module.sh" --out "$dmod"
 	vm_suite 7.3-vm-debug "$dkdir" 3000 "${diff_env[@]}" RTUN_KO="$dmod/rtun.ko" \
-		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-1000}"
+		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-500}"
 fi
 summary
