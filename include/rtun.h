@@ -78,6 +78,25 @@ struct rtun_skb_geometry {
 	u32 smp_cache_bytes;
 };
 
+/*
+ * IFF_BACKPRESSURE (Linux 7.x) on a read: the device, and what the shim
+ * needs to check, under the ring's consumer lock, that the reading file
+ * still owns its queue's slot before it wakes that subqueue
+ * (__tun_wake_queue()): @index points to the file's queue index (the low
+ * 16 bits of the word it shares with its ifindex, as C's union does),
+ * @slots to the device's @nslots queue slots, @self is what the file's
+ * slot holds while it owns it.
+ */
+struct rtun_bp_owner {
+	struct net_device *dev;
+	void *const *slots;
+	const u32 *index;
+	const void *self;
+	u32 nslots;
+};
+
+struct rtun_flows;
+
 /* What the read path needs to know of an skb, read in one go. */
 struct rtun_skb_info {
 	u32 len;
@@ -122,6 +141,8 @@ struct rtun_link_info {
 	u8 has_group;
 	u32 owner;
 	u32 group;
+	u32 num_queues;		/* active queues (multiqueue devices) */
+	u32 num_disabled;	/* detached queues */
 };
 
 /* Offsets of the fields of struct net_device the data path reads. */
@@ -193,6 +214,8 @@ struct rtun_netdev_ops {
 	u32 (*get_rx_batched)(struct net_device *dev);
 	void (*set_rx_batched)(struct net_device *dev, u32 rx_frames);
 	u32 (*queues)(struct net_device *dev);
+	/* ndo_select_queue, under RCU. */
+	u16 (*select_queue)(struct net_device *dev, struct sk_buff *skb);
 	/*
 	 * ethtool -S (ETH_SS_STATS): rtun's per-reason drop counters, their
 	 * count, their names (ETH_GSTRING_LEN bytes each) and their values.
@@ -218,7 +241,8 @@ struct net *rtun_current_net_get(void);
 void rtun_net_put(struct net *net);
 bool rtun_net_admin_capable(struct net *net);
 
-struct net_device *rtun_netdev_alloc(const char *name);
+struct net_device *rtun_netdev_alloc(const char *name, unsigned int queues);
+void rtun_netdev_set_real_queues(struct net_device *dev, unsigned int n);
 void rtun_netdev_free(struct net_device *dev);
 void rtun_netdev_configure(struct net_device *dev, struct net *net,
 			   const struct rtun_netdev_cfg *cfg);
@@ -318,20 +342,33 @@ int rtun_ring_init(struct ptr_ring *ring);
 int rtun_ring_resize(struct ptr_ring *ring, unsigned int size);
 void rtun_ring_cleanup(struct ptr_ring *ring);
 bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
-		       struct sk_buff *skb, struct net_device *bp_dev);
+		       struct sk_buff *skb, struct net_device *bp_dev, u16 txq);
 void rtun_ring_force_wake(struct ptr_ring *ring, struct net_device *dev,
-			  u32 *cons_cnt);
+			  u32 *cons_cnt, u16 index, bool if_empty);
+void rtun_ring_consumer_lock(struct ptr_ring *ring);
+void rtun_ring_consumer_unlock(struct ptr_ring *ring);
 void rtun_ring_reset_consumed(struct ptr_ring *ring, u32 *cons_cnt);
 struct sk_buff *rtun_ring_consume(struct ptr_ring *ring);
 struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
 				       struct rtun_skb_info *info,
-				       struct net_device *bp_dev,
+				       const struct rtun_bp_owner *bp,
 				       u32 *cons_cnt);
 bool rtun_ring_empty(struct ptr_ring *ring);
 void rtun_waitqueue_init(struct wait_queue_head *wq);
 void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
 		    struct poll_table_struct *pt);
 bool rtun_skb_tx_prepare(struct sk_buff *skb);
+u16 rtun_skb_queue_mapping(const struct sk_buff *skb);
+u32 rtun_skb_hash_symmetric(struct sk_buff *skb);
+bool rtun_rps_needed(void);
+
+struct rtun_flows *rtun_flows_new(void);
+void rtun_flows_set_dev(struct rtun_flows *fl, struct net_device *dev,
+			const u32 *msg_enable);
+void rtun_flows_free(struct rtun_flows *fl);
+int rtun_flows_find(struct rtun_flows *fl, u32 hash);
+void rtun_flows_update(struct rtun_flows *fl, u32 hash, u16 queue);
+void rtun_flows_delete_by_queue(struct rtun_flows *fl, u32 queue);
 bool rtun_skb_copy_head(const struct sk_buff *skb, u8 *buf, u32 len);
 void rtun_file_set_nowait(struct file *file);
 

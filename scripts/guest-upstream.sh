@@ -38,23 +38,19 @@ usage() {
 	exit 2
 }
 
-# Tests that cannot pass on rtun until it has multiqueue (issue 12): rtun
-# refuses IFF_MULTI_QUEUE and IFF_NAPI in TUNSETIFF with EINVAL, so these
-# fail in their fixture set-up.  Entries: a pattern over the test names
-# the harness prints (FIXTURE[.VARIANT].TEST), then the TUNSETIFF flags the
-# test needs.  A listed test that fails on rtun is reported as
+# Tests that cannot pass on rtun until it has NAPI (issue 12): rtun
+# refuses IFF_NAPI in TUNSETIFF with EINVAL, so these fail in their
+# fixture set-up.  Entries: a pattern over the test names the harness
+# prints (FIXTURE[.VARIANT].TEST), then the TUNSETIFF flags the test
+# needs.  A listed test that fails on rtun is reported as
 # "skip (rtun: needs FLAGS, issue 12)" only while rtun's TUNGETFEATURES
 # lacks one of FLAGS; a listed test that passes is reported as a pass.
-# Remove an entry when issue 12 lands.
+# Remove an entry when rtun has what it needs.
 needs_mq=(
 	# FIXTURE(tun) (6.12 and 7.3: delete_detach_close, detach_delete_close,
 	# detach_close_delete, reattach_delete_close, reattach_close_delete):
 	# two fds on one IFF_TAP|IFF_NAPI|IFF_MULTI_QUEUE device, TUNSETQUEUE.
 	'tun.*' 'IFF_MULTI_QUEUE|IFF_NAPI'
-	# FIXTURE(tun_vnet_udptnl) (7.3: 36 variants x send_gso_packet,
-	# recv_gso_packet): IFF_TAP|IFF_VNET_HDR|IFF_MULTI_QUEUE|IFF_NO_PI,
-	# one queue, a GENEVE device over it.
-	'tun_vnet_udptnl.*' 'IFF_MULTI_QUEUE'
 )
 
 kdir=${KDIR:-${RTUN_KDIR:-}}

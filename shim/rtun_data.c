@@ -26,6 +26,8 @@
 #include <net/sch_generic.h>
 #include <net/sock.h>
 
+#include <net/rps.h>
+
 #include "rtun.h"
 #include "rtun_sock.h"
 
@@ -304,9 +306,9 @@ static bool rtun_ring_full(struct ptr_ring *ring)
  * full, and wakes it again if a reader made room meanwhile (tun_net_xmit()).
  */
 static void rtun_bp_after_produce(struct ptr_ring *ring,
-				  struct net_device *dev)
+				  struct net_device *dev, u16 index)
 {
-	struct netdev_queue *txq = netdev_get_tx_queue(dev, 0);
+	struct netdev_queue *txq = netdev_get_tx_queue(dev, index);
 	struct Qdisc *qdisc = rcu_access_pointer(txq->qdisc);
 
 	if (!netif_running(dev) || !qdisc->enqueue || !rtun_ring_full(ring))
@@ -321,17 +323,23 @@ static void rtun_bp_after_produce(struct ptr_ring *ring,
 /*
  * IFF_BACKPRESSURE, after @consumed packets left the ring under the
  * consumer lock: a stopped queue wakes once half the ring drained or it is
- * empty (__tun_wake_queue()).  A stop by ndo_stop is left alone.
+ * empty (__tun_wake_queue()).  A stop by ndo_stop is left alone, and only
+ * the file that owns the queue's slot now may wake it.
  */
 static void rtun_bp_after_consume(struct ptr_ring *ring,
-				  struct net_device *dev, u32 *cons_cnt,
-				  u32 consumed)
+				  const struct rtun_bp_owner *bp,
+				  u32 *cons_cnt, u32 consumed)
 {
 	struct netdev_queue *txq;
+	u16 index;
 
-	if (unlikely(!netif_running(dev)))
+	if (unlikely(!netif_running(bp->dev)))
 		return;
-	txq = netdev_get_tx_queue(dev, 0);
+	index = READ_ONCE(*bp->index) & 0xffff;
+	if (unlikely(index >= bp->nslots ||
+		     READ_ONCE(bp->slots[index]) != bp->self))
+		return;
+	txq = netdev_get_tx_queue(bp->dev, index);
 	/* Paired with smp_mb__after_atomic() in rtun_bp_after_produce(). */
 	smp_mb();
 	if (!netif_tx_queue_stopped(txq))
@@ -351,14 +359,14 @@ static void rtun_bp_after_consume(struct ptr_ring *ring,
 __rtun_data bool rtun_ring_produce(struct ptr_ring *ring,
 				   struct wait_queue_head *wq,
 				   struct sk_buff *skb,
-				   struct net_device *bp_dev)
+				   struct net_device *bp_dev, u16 txq)
 {
 	int ret;
 
 	spin_lock(&ring->producer_lock);
 	ret = __ptr_ring_produce(ring, skb);
 	if (bp_dev)
-		rtun_bp_after_produce(ring, bp_dev);
+		rtun_bp_after_produce(ring, bp_dev, txq);
 	spin_unlock(&ring->producer_lock);
 	if (ret)
 		return false;
@@ -404,15 +412,15 @@ static void rtun_skb_get_info(const struct sk_buff *skb,
  */
 __rtun_data struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
 						   struct rtun_skb_info *info,
-						   struct net_device *bp_dev,
+						   const struct rtun_bp_owner *bp,
 						   u32 *cons_cnt)
 {
 	struct sk_buff *skb;
 
 	spin_lock(&ring->consumer_lock);
 	skb = __ptr_ring_consume(ring);
-	if (skb && bp_dev)
-		rtun_bp_after_consume(ring, bp_dev, cons_cnt, 1);
+	if (skb && bp)
+		rtun_bp_after_consume(ring, bp, cons_cnt, 1);
 	spin_unlock(&ring->consumer_lock);
 	if (skb)
 		rtun_skb_get_info(skb, info);
@@ -428,6 +436,28 @@ __rtun_data void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,
 				struct poll_table_struct *pt)
 {
 	poll_wait(file, wq, pt);
+}
+
+/* The transmit queue the core picked for @skb (tun_net_xmit()'s txq). */
+__rtun_data u16 rtun_skb_queue_mapping(const struct sk_buff *skb)
+{
+	return skb_get_queue_mapping(skb);
+}
+
+/* Whether RPS or RFS is in use (the rps_needed static key). */
+__rtun_data bool rtun_rps_needed(void)
+{
+#ifdef CONFIG_RPS
+	return static_branch_unlikely(&rps_needed);
+#else
+	return false;
+#endif
+}
+
+/* The symmetric flow hash tun.c steers and learns flows by. */
+__rtun_data u32 rtun_skb_hash_symmetric(struct sk_buff *skb)
+{
+	return __skb_get_hash_symmetric(skb);
 }
 
 /* What tun_net_xmit() does to an skb it is going to hold on to. */

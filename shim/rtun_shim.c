@@ -136,6 +136,21 @@ static void rtun_setup(struct net_device *dev)
 static struct rtun_netdev_ops rtun_dev_ops __ro_after_init;
 
 /*
+ * ndo_select_queue, under RCU as tun_select_queue() (AF_PACKET's
+ * packet_pick_tx_queue() calls it without).
+ */
+static u16 rtun_select_queue(struct net_device *dev, struct sk_buff *skb,
+			     struct net_device *sb_dev)
+{
+	u16 ret;
+
+	rcu_read_lock();
+	ret = rtun_dev_ops.select_queue(dev, skb);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
  * What tools read: the sysfs attributes of tun_attr_group and tun.c's
  * tun_fill_info()/tun_get_size(), formatted as C formats them from what
  * Rust reports (struct rtun_link_info); ids are shown in the reader's user
@@ -203,7 +218,7 @@ static size_t rtun_get_size(const struct net_device *dev)
 	       0;
 }
 
-/* tun_fill_info(); rtun has no multiqueue devices (no NUM_QUEUES). */
+/* tun_fill_info() */
 static int rtun_fill_info(struct sk_buff *skb, const struct net_device *dev)
 {
 	struct rtun_link_info i;
@@ -228,6 +243,13 @@ static int rtun_fill_info(struct sk_buff *skb, const struct net_device *dev)
 	if (nla_put_u8(skb, IFLA_TUN_MULTI_QUEUE,
 		       !!(i.flags & IFF_MULTI_QUEUE)))
 		goto nla_put_failure;
+	if (i.flags & IFF_MULTI_QUEUE) {
+		if (nla_put_u32(skb, IFLA_TUN_NUM_QUEUES, i.num_queues))
+			goto nla_put_failure;
+		if (nla_put_u32(skb, IFLA_TUN_NUM_DISABLED_QUEUES,
+				i.num_disabled))
+			goto nla_put_failure;
+	}
 	return 0;
 
 nla_put_failure:
@@ -461,6 +483,7 @@ static void rtun_fill_netdev_ops(struct net_device_ops *nd,
 	nd->ndo_start_xmit = ops->start_xmit;
 	nd->ndo_fix_features = ops->fix_features;
 	nd->ndo_change_carrier = ops->change_carrier;
+	nd->ndo_select_queue = rtun_select_queue;
 }
 
 int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops)
@@ -527,11 +550,25 @@ bool rtun_net_admin_capable(struct net *net)
 	return ns_capable(net->user_ns, CAP_NET_ADMIN);
 }
 
-/* The private area is rtun_priv_size(): Rust's part, as registered, and C's. */
-struct net_device *rtun_netdev_alloc(const char *name)
+/*
+ * The private area is rtun_priv_size(): Rust's part, as registered, and
+ * C's.  @queues transmit and receive queues: 1, or MAX_TAP_QUEUES for a
+ * multiqueue device, as tun_set_iff().
+ */
+struct net_device *rtun_netdev_alloc(const char *name, unsigned int queues)
 {
 	return alloc_netdev_mqs(rtun_priv_size(), name, NET_NAME_UNKNOWN,
-				rtun_setup, 1, 1);
+				rtun_setup, queues, queues);
+}
+
+/*
+ * tun_set_real_num_queues(): the core refuses 0 (and keeps its count),
+ * which tun.c ignores, as here.
+ */
+void rtun_netdev_set_real_queues(struct net_device *dev, unsigned int n)
+{
+	netif_set_real_num_tx_queues(dev, n);
+	netif_set_real_num_rx_queues(dev, n);
 }
 
 void rtun_netdev_free(struct net_device *dev)
@@ -940,15 +977,30 @@ static void rtun_ring_free_skb(void *ptr)
  * undone (tun_force_wake_queue(), Linux 7.x).
  */
 void rtun_ring_force_wake(struct ptr_ring *ring, struct net_device *dev,
-			  u32 *cons_cnt)
+			  u32 *cons_cnt, u16 index, bool if_empty)
 {
 	spin_lock_bh(&ring->consumer_lock);
 	spin_lock(&ring->producer_lock);
 	*cons_cnt = 0;
-	if (netif_running(dev))
-		netif_wake_subqueue(dev, 0);
+	if (netif_running(dev) && (!if_empty || __ptr_ring_empty(ring)))
+		netif_wake_subqueue(dev, index);
 	spin_unlock(&ring->producer_lock);
 	spin_unlock_bh(&ring->consumer_lock);
+}
+
+/*
+ * The consumer lock, held around a queue slot's change (Linux 7.x's
+ * __tun_detach()) so that a reader's owner check in
+ * rtun_bp_after_consume() sees the slot before or after, not between.
+ */
+void rtun_ring_consumer_lock(struct ptr_ring *ring)
+{
+	spin_lock(&ring->consumer_lock);
+}
+
+void rtun_ring_consumer_unlock(struct ptr_ring *ring)
+{
+	spin_unlock(&ring->consumer_lock);
 }
 
 /* Forgets the consumed count under both ring locks (tun_net_close()). */

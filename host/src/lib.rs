@@ -11,6 +11,6 @@
 #[path = "../../rust/pure/mod.rs"]
 pub mod pure;
 
-pub use pure::{abi, ctl, drops, errno, features, iff, txfilter, uapi, vnet_hdr, vnet_out};
+pub use pure::{abi, ctl, drops, errno, features, iff, mq, txfilter, uapi, vnet_hdr, vnet_out};
 
 pub mod check;

@@ -14,6 +14,7 @@ pub(crate) mod cred;
 pub(crate) mod error;
 pub(crate) mod ffi;
 pub(crate) mod file;
+pub(crate) mod flow;
 pub(crate) mod netdev;
 pub(crate) mod netns;
 pub(crate) mod param;

@@ -90,6 +90,9 @@ pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
     fn set_rx_batched(data: &Self, rx_frames: u32);
     /// The number of attached queues (ethtool's channels), with RTNL held.
     fn queues(data: &Self, rtnl: &Rtnl) -> u32;
+    /// Picks the transmit queue of `skb` (`ndo_select_queue`), under RCU;
+    /// the core asks only when the device has more than one.
+    fn select_queue(dev: &NetDevice, data: &Self, skb: &Skb, rcu: &RcuRead) -> u16;
     /// The device came up (`NETDEV_UP`), with RTNL held.
     fn up(dev: &NetDevice, data: &Self, rtnl: &Rtnl);
     /// The error `ip link add type <kind>` gets (the link kind's `validate`).
@@ -104,6 +107,9 @@ pub(crate) struct LinkInfo {
     pub(crate) owner: Option<u32>,
     /// The group's kernel gid, if set.
     pub(crate) group: Option<u32>,
+    /// Active and detached queues (`IFLA_TUN_NUM_QUEUES`,
+    /// `IFLA_TUN_NUM_DISABLED_QUEUES`, shown for multiqueue devices).
+    pub(crate) queues: (u32, u32),
 }
 
 /// How a device's link layer is set up.
@@ -152,6 +158,8 @@ pub(crate) struct DevConfig {
     pub(crate) lltx: bool,
     /// `ifindex` (`TUNSETIFINDEX`); 0 lets the core choose.
     pub(crate) ifindex: i32,
+    /// Transmit and receive queues the device is allocated with.
+    pub(crate) queues: u32,
 }
 
 impl DevConfig {
@@ -357,6 +365,15 @@ impl NetDevice {
     pub(crate) fn set_carrier(&self, on: bool) {
         // SAFETY: `self` is live; carrier changes may happen in any context.
         unsafe { ffi::rtun_netif_carrier(self.as_ptr(), on) };
+    }
+
+    /// Tells the core how many transmit and receive queues are in use
+    /// (`netif_set_real_num_{tx,rx}_queues()`); 0 is refused and changes
+    /// nothing, as in C.
+    pub(crate) fn set_real_queues(&self, n: u32, _rtnl: &mut Rtnl) {
+        // SAFETY: `self` is live and RTNL is held, as the core requires for
+        // a registered device.
+        unsafe { ffi::rtun_netdev_set_real_queues(self.as_ptr(), n) };
     }
 
     /// Starts the transmit queues.
@@ -712,7 +729,7 @@ pub(crate) fn register<T: NetDevOps>(
     // SAFETY: `name` is NUL-terminated; the shim allocates the private area
     // registered by the live `LinkRegistration<T>` (checked above), which
     // starts with `PrivArea::<T>::SIZE` bytes for the area written below.
-    let raw = unsafe { ffi::rtun_netdev_alloc(name.as_ptr().cast()) };
+    let raw = unsafe { ffi::rtun_netdev_alloc(name.as_ptr().cast(), cfg.queues) };
     let raw = NonNull::new(raw).ok_or(ENOMEM)?.as_ptr();
     // SAFETY: `raw` is a fresh device whose private area starts with
     // `PrivArea::<T>::SIZE` bytes, aligned to 32 (checked by
@@ -830,6 +847,7 @@ impl<T: NetDevOps> Adapter<T> {
         get_rx_batched: Some(Self::get_rx_batched),
         set_rx_batched: Some(Self::set_rx_batched),
         queues: Some(Self::queues),
+        select_queue: Some(Self::select_queue),
         stats_count: Some(Self::stats_count),
         stats_strings: Some(Self::stats_strings),
         stats_values: Some(Self::stats_values),
@@ -921,6 +939,7 @@ impl<T: NetDevOps> Adapter<T> {
             flags: 0,
             owner: None,
             group: None,
+            queues: (0, 0),
         });
         // SAFETY: `out` is valid for writes by the contract.
         unsafe {
@@ -930,6 +949,8 @@ impl<T: NetDevOps> Adapter<T> {
                 has_group: u8::from(info.group.is_some()),
                 owner: info.owner.unwrap_or(0),
                 group: info.group.unwrap_or(0),
+                num_queues: info.queues.0,
+                num_disabled: info.queues.1,
             })
         };
     }
@@ -1096,6 +1117,26 @@ impl<T: NetDevOps> Adapter<T> {
         } else {
             NET_XMIT_DROP
         }
+    }
+
+    /// `ndo_select_queue`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim's `ndo_select_queue` only, inside
+    /// `rcu_read_lock()`, with a valid skb it keeps and a live device of
+    /// this table.
+    unsafe extern "C" fn select_queue(
+        dev: *mut bindings::net_device,
+        skb: *mut bindings::sk_buff,
+    ) -> u16 {
+        // SAFETY: the shim holds `rcu_read_lock()` around the call.
+        let rcu = unsafe { RcuRead::assume_held() };
+        // SAFETY: the skb is valid for the call; `ManuallyDrop` leaves it
+        // to the caller, who still owns it.
+        let skb = core::mem::ManuallyDrop::new(unsafe { Skb::from_raw(skb) });
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, 0, |d, p| T::select_queue(d, p, &skb, &rcu)) }
     }
 
     /// `ndo_fix_features`.

@@ -13,14 +13,51 @@ use super::compat::{opaque_raw, pin_init_from_closure, PinInit};
 use super::ffi;
 use super::file::{File, PollTable};
 use super::netdev::NetDevice;
+use super::rcu::RcuSlots;
 use super::skb::Skb;
 use crate::pure::vnet_out::SkbInfo;
-use core::marker::PhantomPinned;
+use core::marker::{PhantomData, PhantomPinned};
+use core::ptr;
+use core::sync::atomic::AtomicU32;
 use kernel::bindings;
 use kernel::error::code::{EAGAIN, EFAULT, ERESTARTSYS};
 use kernel::error::{to_result, Error, Result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
+
+/// What a read of a device with `IFF_BACKPRESSURE` gives the shim: the
+/// device, and what it needs to check, under the consumer lock, that the
+/// reading file still owns its queue's slot before it wakes that subqueue
+/// (`__tun_wake_queue()`).
+pub(crate) struct BpOwner<'a> {
+    raw: ffi::rtun_bp_owner,
+    _borrows: PhantomData<&'a ()>,
+}
+
+impl<'a> BpOwner<'a> {
+    /// Returns the owner check of the file `this`, published (while it
+    /// owns a queue) in `slots` at the index the low 16 bits of `index`
+    /// hold, for the device `dev`.
+    pub(crate) fn new<T>(
+        dev: &'a NetDevice,
+        slots: &'a RcuSlots<T>,
+        index: &'a AtomicU32,
+        this: &'a T,
+    ) -> Self {
+        Self {
+            raw: ffi::rtun_bp_owner {
+                dev: dev.as_ptr(),
+                slots: slots.as_raw(),
+                index: index.as_ptr().cast_const(),
+                // A slot holds the pointer `Arc::into_raw` gave, which is
+                // the address of the value.
+                self_: ptr::from_ref(this).cast(),
+                nslots: u32::try_from(slots.len()).unwrap_or(u32::MAX),
+            },
+            _borrows: PhantomData,
+        }
+    }
+}
 
 /// A queue of skbs that readers can sleep on.
 ///
@@ -93,12 +130,13 @@ impl SkbQueue {
     /// Called with bottom halves off (`ndo_start_xmit`).
     ///
     /// With `backpressure` (the device, when it has `IFF_BACKPRESSURE`), a
-    /// full ring stops the device's queue instead of dropping what comes
-    /// next, as Linux 7.x's `tun_net_xmit()` does.
+    /// full ring stops the device's transmit queue `txq` instead of
+    /// dropping what comes next, as Linux 7.x's `tun_net_xmit()` does.
     pub(crate) fn push(
         &self,
         skb: Skb,
         backpressure: Option<&NetDevice>,
+        txq: u16,
     ) -> core::result::Result<(), Skb> {
         let raw = skb.into_raw();
         let bp = backpressure.map_or(core::ptr::null_mut(), NetDevice::as_ptr);
@@ -106,7 +144,7 @@ impl SkbQueue {
         // with bottom halves off, as the producer lock requires; `bp` is null
         // or a live device (borrowed for the call); ownership of `raw` passes
         // to the ring when the call returns true.
-        if unsafe { ffi::rtun_ring_produce(self.ring(), self.wq.get(), raw, bp) } {
+        if unsafe { ffi::rtun_ring_produce(self.ring(), self.wq.get(), raw, bp, txq) } {
             Ok(())
         } else {
             // SAFETY: the ring refused `raw`, so it is still ours.
@@ -127,24 +165,49 @@ impl SkbQueue {
     /// With `backpressure`, a queue stopped by [`SkbQueue::push`] is woken
     /// once half the ring drained (`__tun_wake_queue()`).
     #[inline]
-    fn pop_info(&self, backpressure: Option<&NetDevice>) -> Option<(Skb, SkbInfo)> {
+    fn pop_info(&self, backpressure: Option<&BpOwner<'_>>) -> Option<(Skb, SkbInfo)> {
         let mut info = ffi::rtun_skb_info::default();
-        let bp = backpressure.map_or(core::ptr::null_mut(), NetDevice::as_ptr);
+        let bp = backpressure.map_or(core::ptr::null(), |b| ptr::from_ref(&b.raw));
         // SAFETY: the ring is initialised; the shim takes the consumer lock,
         // under which it alone touches `cons_cnt`, and fills `info`, valid
-        // for writes, when it returns an skb; `bp` is null or a live device.
+        // for writes, when it returns an skb; `bp` is null or points to a
+        // live device, slots, index and file, borrowed for the call.
         let raw =
             unsafe { ffi::rtun_ring_consume_info(self.ring(), &mut info, bp, self.cons_cnt.get()) };
         // SAFETY: a consumed skb is owned by the caller.
         (!raw.is_null()).then(|| (unsafe { Skb::from_raw(raw) }, Skb::info_from_raw(&info)))
     }
 
-    /// Wakes `dev`'s queue if it runs and forgets the packets counted
-    /// towards a backpressure wake (`tun_force_wake_queue()`, Linux 7.x).
-    pub(crate) fn force_wake(&self, dev: &NetDevice) {
-        // SAFETY: the ring is initialised and `dev` live; the shim takes
+    /// Wakes `dev`'s transmit queue `index` if it runs (and, with
+    /// `if_empty`, only if the ring is empty) and forgets the packets
+    /// counted towards a backpressure wake (`tun_force_wake_queue()`, and
+    /// the end of `__tun_detach()`, Linux 7.x).
+    pub(crate) fn force_wake(&self, dev: &NetDevice, index: u16, if_empty: bool) {
+        // SAFETY: the ring is initialised and `dev` live with at least
+        // `index + 1` queues (the caller's queue index); the shim takes
         // both ring locks around its use of `cons_cnt`.
-        unsafe { ffi::rtun_ring_force_wake(self.ring(), dev.as_ptr(), self.cons_cnt.get()) };
+        unsafe {
+            ffi::rtun_ring_force_wake(
+                self.ring(),
+                dev.as_ptr(),
+                self.cons_cnt.get(),
+                index,
+                if_empty,
+            )
+        };
+    }
+
+    /// Runs `f` with the consumer lock held, so that a reader's owner check
+    /// (see [`BpOwner`]) sees what `f` changes all or nothing; `f` runs
+    /// under a spinlock: it must not sleep nor read from this queue.
+    pub(crate) fn with_consumer_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: the ring is initialised; the lock is a spinlock released
+        // below, whoever `f` is.
+        unsafe { ffi::rtun_ring_consumer_lock(self.ring()) };
+        let r = f();
+        // SAFETY: taken above.
+        unsafe { ffi::rtun_ring_consumer_unlock(self.ring()) };
+        r
     }
 
     /// Forgets the packets counted towards a backpressure wake, as
@@ -184,7 +247,7 @@ impl SkbQueue {
         &self,
         nonblock: bool,
         shut_down: impl Fn() -> bool,
-        backpressure: Option<&NetDevice>,
+        backpressure: Option<&BpOwner<'_>>,
     ) -> Result<(Skb, SkbInfo)> {
         if let Some(popped) = self.pop_info(backpressure) {
             return Ok(popped);

@@ -315,6 +315,22 @@ impl Skb {
         unsafe { (*self.ptr.as_ptr()).len }
     }
 
+    /// Returns the transmit queue the core picked for the packet
+    /// (`skb_get_queue_mapping()`).
+    #[inline]
+    pub(crate) fn queue_mapping(&self) -> u16 {
+        // SAFETY: the skb is valid while borrowed.
+        unsafe { ffi::rtun_skb_queue_mapping(self.as_ptr()) }
+    }
+
+    /// Returns the packet's symmetric flow hash (`__skb_get_hash_symmetric()`),
+    /// the same for both directions of a flow.
+    #[inline]
+    pub(crate) fn hash_symmetric(&self) -> u32 {
+        // SAFETY: the skb is valid while borrowed; the kernel only reads it.
+        unsafe { ffi::rtun_skb_hash_symmetric(self.as_ptr()) }
+    }
+
     /// Detaches a packet the device is going to hold from its sender, as
     /// `tun_net_xmit()` does; false if its frags cannot be made private.
     pub(crate) fn tx_prepare(&mut self) -> bool {

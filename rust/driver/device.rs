@@ -6,17 +6,20 @@ use super::tunfile::TunFile;
 use crate::abstractions::compat::TUN_ABI;
 use crate::abstractions::cred::{self, ModuleRef};
 use crate::abstractions::error::from_errno;
+use crate::abstractions::flow::FlowTable;
 use crate::abstractions::netdev::{DevConfig, Framing, LinkInfo, NetDevOps, NetDevice};
-use crate::abstractions::rcu::{RcuArc, RcuRead};
+use crate::abstractions::queue::BpOwner;
+use crate::abstractions::rcu::{RcuRead, RcuSlots};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::{self, Skb};
 use crate::pure::ctl::{self, KernelId, Ownership, PersistChange};
 use crate::pure::drops::{self, Counter, DropCounters, DropReason};
 use crate::pure::errno::{EINVAL, EOPNOTSUPP};
 use crate::pure::features;
-use crate::pure::iff::{Kind, SetIff};
+use crate::pure::iff::{Kind, QueueCount, SetIff, MAX_TAP_QUEUES};
+use crate::pure::mq;
 use crate::pure::txfilter::{TxFilter, Update, ETH_ALEN, FLT_EXACT_COUNT};
-use crate::pure::uapi::{IFF_BACKPRESSURE, IFF_PERSIST, NETIF_MSG_TX_QUEUED};
+use crate::pure::uapi::{IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_PERSIST, NETIF_MSG_TX_QUEUED};
 use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{
     fence, AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
@@ -83,6 +86,7 @@ pub(crate) fn config(req: &SetIff) -> DevConfig {
         addr_len: 0,
         lltx: true,
         ifindex: 0,
+        queues: if req.multi_queue { MAX_TAP_QUEUES } else { 1 },
     };
     if req.kind == Kind::Tap {
         cfg.framing = Framing::Ether;
@@ -177,9 +181,20 @@ pub(crate) struct RtunDev {
     drops: DropCounters,
     /// The kernel's skb sizes, read once at creation.
     geometry: SkbGeometry,
-    /// The attached file; it holds a reference back to the device. Published
-    /// to `ndo_start_xmit` under RCU, changed with RTNL held.
-    file: RcuArc<TunFile>,
+    /// The files of the active queues (C's `tfiles[]`), dense in
+    /// `0..numqueues`; each holds a reference back to the device. Read by
+    /// `ndo_start_xmit` under RCU, changed with RTNL held.
+    queues: RcuSlots<TunFile>,
+    /// How many queues are active (C's `numqueues`): written under RTNL,
+    /// read once by the data path.
+    numqueues: AtomicU32,
+    /// The files whose queues were detached with `TUNSETQUEUE` (C's
+    /// `disabled` list), in any slot.
+    disabled: RcuSlots<TunFile>,
+    /// How many files are in `disabled` (C's `numdisabled`).
+    numdisabled: AtomicU32,
+    /// Which queue each flow was last written from (C's `flows`).
+    flows: FlowTable,
     /// The user features the reader allowed (C's `set_features`).
     allowed_features: RtnlLocked<u64>,
     /// `TUNSETOWNER` and `TUNSETGROUP` (C's `tun->owner`, `tun->group`):
@@ -203,8 +218,8 @@ pub(crate) struct RtunDev {
 
 impl RtunDev {
     /// Creates the state of a new device for the request `req`.
-    pub(crate) fn new(req: &SetIff) -> Self {
-        Self {
+    pub(crate) fn new(req: &SetIff) -> Result<Self> {
+        Ok(Self {
             kind: req.kind,
             flags: AtomicU16::new(req.dev_flags),
             hdr_read: AtomicBool::new(req.hdr_read),
@@ -213,7 +228,11 @@ impl RtunDev {
             vnet_be: AtomicBool::new(false),
             drops: DropCounters::new(),
             geometry: skb::geometry(),
-            file: RcuArc::new(),
+            queues: RcuSlots::new()?,
+            numqueues: AtomicU32::new(0),
+            disabled: RcuSlots::new()?,
+            numdisabled: AtomicU32::new(0),
+            flows: FlowTable::new()?,
             // Under the 2008 ABI the reader's offloads are fixed at creation.
             allowed_features: RtnlLocked::new(
                 req.fixed_features.unwrap_or(0) & features::user_features(TUN_ABI),
@@ -225,7 +244,13 @@ impl RtunDev {
             msg_enable: AtomicU32::new(0),
             tx_filter: TxFilterCell::new(),
             rx_batched: AtomicU32::new(0),
-        }
+        })
+    }
+
+    /// Lets the flow table log under the device's name, once it is
+    /// registered.
+    pub(crate) fn registered(&self, dev: &NetDevice) {
+        self.flows.set_dev(dev, &self.msg_enable);
     }
 
     /// Returns whether the device has `IFF_BACKPRESSURE` (Linux 7.x).
@@ -410,19 +435,202 @@ impl RtunDev {
         }
     }
 
-    /// Returns whether a file is attached.
-    pub(crate) fn has_file(&self, rtnl: &Rtnl) -> bool {
-        self.file.get(rtnl).is_some()
+    /// Returns whether a queue is active (C's `numqueues != 0`).
+    pub(crate) fn has_file(&self, _rtnl: &Rtnl) -> bool {
+        self.active() != 0
     }
 
-    /// Attaches `file`; the caller has checked that none is attached.
-    pub(crate) fn attach(&self, file: Arc<TunFile>, rtnl: &mut Rtnl) {
-        drop(self.file.replace(Some(file), rtnl));
+    /// Returns whether the device has one queue per file (`IFF_MULTI_QUEUE`).
+    pub(crate) fn multi_queue(&self) -> bool {
+        self.flags() & IFF_MULTI_QUEUE != 0
     }
 
-    /// Detaches and returns the attached file, once transmit can no longer see it.
-    pub(crate) fn take_file(&self, rtnl: &mut Rtnl) -> Option<Arc<TunFile>> {
-        self.file.replace(None, rtnl)
+    /// Returns the number of active queues, read once.
+    pub(crate) fn active(&self) -> u32 {
+        self.numqueues.load(Ordering::Relaxed)
+    }
+
+    /// Returns how many files the device has, active and detached.
+    pub(crate) fn count(&self, _rtnl: &Rtnl) -> QueueCount {
+        QueueCount {
+            active: self.active(),
+            detached: self.numdisabled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Returns the active queues' files, to a thread that holds RTNL.
+    pub(crate) fn active_files<'a>(&'a self, rtnl: &'a Rtnl) -> impl Iterator<Item = &'a TunFile> {
+        (0..self.active() as usize).filter_map(move |i| self.queues.get(i, rtnl))
+    }
+
+    /// Returns the detached queues' files, to a thread that holds RTNL.
+    fn detached_files<'a>(&'a self, rtnl: &'a Rtnl) -> impl Iterator<Item = &'a TunFile> {
+        (0..self.disabled.len()).filter_map(move |i| self.disabled.get(i, rtnl))
+    }
+
+    /// Tells the core how many queues are active (`tun_set_real_num_queues()`).
+    fn set_real_queues(&self, dev: &NetDevice, rtnl: &mut Rtnl) {
+        if let Some(n) = mq::real_queues(self.active()) {
+            dev.set_real_queues(n, rtnl);
+        }
+    }
+
+    /// The end of `tun_attach()`: `file` becomes the active queue at index
+    /// `numqueues`, taken off the detached list if it was there; the
+    /// caller has done `tun_attach()`'s checks.
+    pub(crate) fn attach(&self, dev: &NetDevice, file: Arc<TunFile>, rtnl: &mut Rtnl) -> Result {
+        let index = self.active();
+        let index16 = u16::try_from(index).map_err(|_| from_errno(EINVAL))?;
+        if file.is_detached() {
+            // tun_enable_queue().
+            if let Some(i) = self.disabled.position(&file, rtnl) {
+                drop(self.disabled.take(i, rtnl));
+                self.numdisabled.fetch_sub(1, Ordering::Relaxed);
+            }
+            file.set_detached(false);
+        }
+        file.set_queue_index(index16);
+        if TUN_ABI.force_wakes_queue() {
+            // Linux 7.x's tun_attach(): tun_force_wake_queue().
+            file.force_wake(dev, false);
+        }
+        self.queues
+            .publish(index as usize, file, rtnl)
+            .map_err(|_| from_errno(EINVAL))?;
+        self.numqueues.store(index + 1, Ordering::Relaxed);
+        self.set_real_queues(dev, rtnl);
+        Ok(())
+    }
+
+    /// `__tun_detach()` of the active queue of `file`: the last active
+    /// queue moves into its index, its flows are forgotten (C's own
+    /// quirk: by an index one past the last) and its packets freed; it
+    /// goes on the detached list unless the file is closing (`clean`).
+    /// Returns the device's reference to the file.
+    pub(crate) fn remove_queue(
+        &self,
+        dev: &NetDevice,
+        file: &TunFile,
+        clean: bool,
+        rtnl: &mut Rtnl,
+    ) -> Option<Arc<TunFile>> {
+        let index = usize::from(file.queue_index());
+        if !self
+            .queues
+            .get(index, rtnl)
+            .is_some_and(|f| core::ptr::eq(f, file))
+        {
+            return None;
+        }
+        let last = self.active().checked_sub(1)?;
+        // Linux 7.x moves the slots under the consumer locks, which a
+        // reader's backpressure owner check takes.
+        let mv = file.with_consumer_lock(|| self.queues.begin_move(last as usize, index, rtnl));
+        if let Some(moved) = mv.moved() {
+            moved.with_consumer_lock(|| moved.set_queue_index(index as u16));
+            moved.reset_backpressure();
+        }
+        let retired = mv.finish()?;
+        self.numqueues.store(last, Ordering::Relaxed);
+        let this = retired.wait();
+        if !clean {
+            // tun_disable_queue().
+            this.set_detached(true);
+            if let Some(i) = self.disabled.first_empty(rtnl) {
+                if self.disabled.publish(i, this.clone(), rtnl).is_ok() {
+                    self.numdisabled.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        self.flows.delete_by_queue(mq::flow_delete_index(last));
+        file.purge();
+        if TUN_ABI.force_wakes_queue() {
+            if let Some(moved) = self.queues.get(index, rtnl) {
+                moved.force_wake(dev, true);
+            }
+        }
+        self.set_real_queues(dev, rtnl);
+        Some(this)
+    }
+
+    /// Takes the detached `file` off the list as it closes (the
+    /// `tfile->detached` branch of `__tun_detach()`).
+    pub(crate) fn remove_detached(&self, file: &TunFile, rtnl: &mut Rtnl) -> Option<Arc<TunFile>> {
+        let i = self.disabled.position(file, rtnl)?;
+        let this = self.disabled.take(i, rtnl)?.wait();
+        self.numdisabled.fetch_sub(1, Ordering::Relaxed);
+        this.set_detached(false);
+        Some(this)
+    }
+
+    /// `tun_detach_all()`: the device goes away under its files, active
+    /// and detached; each forgets it and wakes its readers.
+    fn detach_all(&self, rtnl: &mut Rtnl) {
+        let n = self.active();
+        self.numqueues.store(0, Ordering::Relaxed);
+        for i in 0..n as usize {
+            if let Some(file) = self.queues.take(i, rtnl).map(|r| r.wait()) {
+                file.device_gone(rtnl);
+            }
+        }
+        for i in 0..self.disabled.len() {
+            if let Some(file) = self.disabled.take(i, rtnl).map(|r| r.wait()) {
+                file.set_detached(false);
+                file.device_gone(rtnl);
+            }
+        }
+        self.numdisabled.store(0, Ordering::Relaxed);
+    }
+
+    /// `TUNSETSNDBUF`: every active queue's send buffer (C's
+    /// `tun_set_sndbuf()`; detached queues keep theirs).
+    pub(crate) fn set_sndbuf(&self, sndbuf: i32, rtnl: &Rtnl) {
+        for file in self.active_files(rtnl) {
+            file.set_sndbuf(sndbuf);
+        }
+    }
+
+    /// `tun_select_queue()` without a steering program
+    /// (`tun_automq_select_queue()`).
+    fn select_queue(&self, skb: &Skb, rcu: &RcuRead) -> u16 {
+        let active = self.active();
+        let hash = skb.hash_symmetric();
+        mq::automq_queue(hash, self.flows.find(hash, rcu), active)
+    }
+
+    /// Returns the flow hash of a packet written on the active queue
+    /// `queue` (`None`: a detached one), if `tun_get_user()` would learn
+    /// its flow: then, and only then, C computes the hash; a hash of 0 is
+    /// not learnt.
+    pub(crate) fn flow_to_learn(&self, queue: Option<u16>, skb: &Skb) -> Option<(u32, u16)> {
+        let q = queue.filter(|_| mq::learns_flow(false, self.active(), false))?;
+        let hash = skb.hash_symmetric();
+        (hash != 0).then_some((hash, q))
+    }
+
+    /// `tun_automq_xmit()`: with one active queue the core does not ask
+    /// for a queue, so the transmit path notes the flow's hash for RPS
+    /// itself, if the flow is remembered.
+    fn automq_xmit(&self, skb: &Skb, rcu: &RcuRead) {
+        if self.active() == 1 && FlowTable::rps_needed() {
+            let _ = self.flows.find(skb.hash_symmetric(), rcu);
+        }
+    }
+
+    /// Records that the flow `hash` was written on queue `queue`
+    /// (`tun_flow_update()`), once the packet is delivered.
+    pub(crate) fn learn_flow(&self, (hash, queue): (u32, u16)) {
+        self.flows.update(hash, queue);
+    }
+
+    /// Returns what a read by `file` gives the shim for `IFF_BACKPRESSURE`.
+    pub(crate) fn bp_owner<'a>(
+        &'a self,
+        dev: &'a NetDevice,
+        file: &'a TunFile,
+    ) -> Option<BpOwner<'a>> {
+        self.backpressure()
+            .then(|| BpOwner::new(dev, &self.queues, file.index_cell(), file))
     }
 
     /// Sets the user features the reader allowed; the caller then updates the device.
@@ -439,12 +647,10 @@ impl NetDevOps for RtunDev {
     }
 
     fn uninit(_dev: &NetDevice, data: &Self, rtnl: &mut Rtnl) {
-        // The device goes away under an attached file (`ip link del`, module
-        // unload): blocked readers fail with EFAULT, as in C, and the file
-        // reports EBADFD from now on.
-        if let Some(file) = data.take_file(rtnl) {
-            file.device_gone(rtnl);
-        }
+        // The device goes away under its files (`ip link del`, module
+        // unload): blocked readers fail with EFAULT, as in C, and the files
+        // report EBADFD from now on.
+        data.detach_all(rtnl);
         // A persistent device gives back its module reference as it goes,
         // as C's tun_detach_all() does.
         drop(data.persist.borrow_mut(rtnl).take());
@@ -460,8 +666,10 @@ impl NetDevOps for RtunDev {
         // Linux 7.x's `tun_net_close()` first forgets what readers counted
         // towards a backpressure wake, under the ring locks, so that the
         // stop below is the last word.
-        if let Some(file) = data.file.get(rtnl).filter(|_| TUN_ABI.has_backpressure()) {
-            file.reset_backpressure();
+        if TUN_ABI.has_backpressure() {
+            for file in data.active_files(rtnl) {
+                file.reset_backpressure();
+            }
         }
         dev.tx_stop();
         Ok(())
@@ -471,7 +679,11 @@ impl NetDevOps for RtunDev {
         // As `tun_net_xmit()`: no file, the MAC filter, frags that cannot be
         // made private, or a full queue drop the packet, count it in
         // `tx_dropped`, and tell the sender (`NET_XMIT_DROP`).
-        let file = data.file.get_rcu(rcu);
+        let txq = skb.queue_mapping();
+        let file = data.queues.get_rcu(usize::from(txq), rcu);
+        if file.is_some() {
+            data.automq_xmit(&skb, rcu);
+        }
         if file.is_some() {
             let len = skb.len();
             data.log(dev, NETIF_MSG_TX_QUEUED, format_args!("tun_net_xmit {len}"));
@@ -482,7 +694,7 @@ impl NetDevOps for RtunDev {
             Some(_) if !skb.tx_prepare() => DropReason::TxDropOrphanFrags,
             Some(file) => {
                 let backpressure = data.backpressure();
-                if file.queue_packet(skb, backpressure.then_some(dev)) {
+                if file.queue_packet(skb, backpressure.then_some(dev), txq) {
                     return true;
                 }
                 if backpressure {
@@ -528,6 +740,7 @@ impl NetDevOps for RtunDev {
             flags: data.tun_flags(),
             owner: own.has_owner().then_some(own.owner),
             group: own.has_group().then_some(own.group),
+            queues: (data.active(), data.numdisabled.load(Ordering::Relaxed)),
         }
     }
 
@@ -540,25 +753,37 @@ impl NetDevOps for RtunDev {
             .store(ctl::rx_batched(rx_frames), Ordering::Relaxed);
     }
 
-    fn queues(data: &Self, rtnl: &Rtnl) -> u32 {
-        u32::from(data.has_file(rtnl))
+    fn queues(data: &Self, _rtnl: &Rtnl) -> u32 {
+        data.active()
+    }
+
+    fn select_queue(_dev: &NetDevice, data: &Self, skb: &Skb, rcu: &RcuRead) -> u16 {
+        data.select_queue(skb, rcu)
     }
 
     fn up(_dev: &NetDevice, data: &Self, rtnl: &Rtnl) {
         // As tun_device_event(): a poller that found no room while the
         // device was down is woken (the callback checks for room).
-        if let Some(file) = data.file.get(rtnl) {
+        for file in data.active_files(rtnl) {
             file.write_space();
         }
     }
 
     fn tx_queue_len_changed(dev: &NetDevice, data: &Self, rtnl: &Rtnl) -> Result {
-        // C resizes the file's ring, keeping the oldest packets and freeing
-        // the rest without counting them (tun_queue_resize()); if that
-        // fails, the core puts the old length back.
-        match data.file.get(rtnl) {
-            Some(file) => file.resize_queue(dev, dev.tx_queue_len(), rtnl),
-            None => Ok(()),
+        // C resizes every file's ring, active or detached, keeping the
+        // oldest packets and freeing the rest without counting them
+        // (tun_queue_resize()); if that fails, the core puts the old
+        // length back.
+        let len = dev.tx_queue_len();
+        for file in data.active_files(rtnl).chain(data.detached_files(rtnl)) {
+            file.resize_queue(len, rtnl)?;
         }
+        // Linux 7.x then wakes every active queue (tun_force_wake_queue()).
+        if TUN_ABI.force_wakes_queue() {
+            for file in data.active_files(rtnl) {
+                file.force_wake(dev, false);
+            }
+        }
+        Ok(())
     }
 }

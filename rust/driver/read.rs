@@ -10,7 +10,7 @@ use crate::abstractions::compat::{PAD_FAULT, TUN_ABI};
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::{net_ratelimit, NetDevice};
-use crate::abstractions::queue::SkbQueue;
+use crate::abstractions::queue::{BpOwner, SkbQueue};
 use crate::abstractions::skb::Skb;
 use crate::pure::drops::DropReason;
 use crate::pure::errno::EFAULT;
@@ -104,6 +104,7 @@ pub(crate) fn read(
     dev: &NetDevice,
     data: &RtunDev,
     queue: &SkbQueue,
+    backpressure: Option<BpOwner<'_>>,
     to: &mut IovIter,
     nonblock: bool,
     shut_down: impl Fn() -> bool,
@@ -123,7 +124,7 @@ pub(crate) fn read(
     if !ctx.dequeues() {
         return Ok(0);
     }
-    let (skb, info) = queue.pop_wait(nonblock, shut_down, data.backpressure().then_some(dev))?;
+    let (skb, info) = queue.pop_wait(nonblock, shut_down, backpressure.as_ref())?;
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {

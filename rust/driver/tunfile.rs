@@ -12,7 +12,7 @@ use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
 use crate::abstractions::netns::NetNs;
 use crate::abstractions::param;
 use crate::abstractions::queue::SkbQueue;
-use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
+use crate::abstractions::rtnl::Rtnl;
 use crate::abstractions::skb::Skb;
 use crate::abstractions::sock::Sock;
 use crate::abstractions::uaccess::UserArg;
@@ -20,9 +20,10 @@ use crate::pure::ctl;
 use crate::pure::errno::{EBADFD, EEXIST, EINVAL, ENXIO, EPERM};
 use crate::pure::features;
 use crate::pure::iff::{self, Abi, IffError, Kind, Names, SetIff};
+use crate::pure::mq::{self, FileQueue, QueueOp};
 use crate::pure::txfilter;
 use crate::pure::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use kernel::error::{Error, Result};
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -92,9 +93,14 @@ pub(crate) struct TunFile {
     /// The file's socket (C's `tfile->sk`): the send buffer writes are
     /// charged against, `TUNSETSNDBUF`/`TUNGETSNDBUF`.
     sock: Sock,
-    /// `TUNSETIFINDEX`: the interface index of the next device this file
-    /// creates (0: the core chooses); C's `tfile->ifindex`.
-    ifindex: RtnlLocked<i32>,
+    /// `TUNSETIFINDEX`, the interface index of the next device this file
+    /// creates (0: the core chooses), and the file's queue index in its
+    /// low 16 bits: one word, as C's `union { u16 queue_index; unsigned int
+    /// ifindex; }` (see [`mq::ifindex_with_queue`]). Written under RTNL.
+    index: AtomicU32,
+    /// Whether the file's queue is detached (`TUNSETQUEUE`); it keeps its
+    /// device (C's `tfile->detached`). Written under RTNL.
+    detached: AtomicBool,
 }
 
 impl TunFile {
@@ -106,13 +112,19 @@ impl TunFile {
         self.queue.wake_all();
     }
 
-    /// Queues a transmitted packet for `read()` unless the queue is full.
+    /// Queues a packet transmitted on the device's queue `txq` for
+    /// `read()` unless the queue is full.
     ///
     /// Called from `ndo_start_xmit`; returns false if the packet was dropped.
     ///
     /// `backpressure` is the device when it has `IFF_BACKPRESSURE`.
-    pub(crate) fn queue_packet(&self, skb: Skb, backpressure: Option<&NetDevice>) -> bool {
-        match self.queue.push(skb, backpressure) {
+    pub(crate) fn queue_packet(
+        &self,
+        skb: Skb,
+        backpressure: Option<&NetDevice>,
+        txq: u16,
+    ) -> bool {
+        match self.queue.push(skb, backpressure, txq) {
             Ok(()) => {
                 // C's tun_net_xmit(): SIGIO to an O_ASYNC file's owner.
                 self.sock.signal_readable();
@@ -127,15 +139,59 @@ impl TunFile {
 
     /// Makes the queue hold `size` packets, keeping the oldest (C's
     /// `tun_queue_resize()`); `ENOMEM` leaves it as it was.
-    ///
-    /// On Linux 7.x a resized queue wakes the device's queue
-    /// (`tun_queue_resize()`).
-    pub(crate) fn resize_queue(&self, dev: &NetDevice, size: u32, _rtnl: &Rtnl) -> Result {
-        self.queue.resize(size)?;
-        if TUN_ABI.force_wakes_queue() {
-            self.queue.force_wake(dev);
-        }
-        Ok(())
+    pub(crate) fn resize_queue(&self, size: u32, _rtnl: &Rtnl) -> Result {
+        self.queue.resize(size)
+    }
+
+    /// Returns whether the file's queue is detached.
+    pub(crate) fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::Relaxed)
+    }
+
+    /// Marks the file's queue detached or not (RTNL held by the caller).
+    pub(crate) fn set_detached(&self, on: bool) {
+        self.detached.store(on, Ordering::Relaxed);
+    }
+
+    /// Returns the file's queue index.
+    pub(crate) fn queue_index(&self) -> u16 {
+        mq::queue_of(self.index.load(Ordering::Relaxed))
+    }
+
+    /// Gives the file the queue index `index` (RTNL held by the caller),
+    /// which rewrites the low half of its `TUNSETIFINDEX` value, as in C.
+    pub(crate) fn set_queue_index(&self, index: u16) {
+        let word = self.index.load(Ordering::Relaxed);
+        self.index
+            .store(mq::ifindex_with_queue(word, index), Ordering::Relaxed);
+    }
+
+    /// Returns the word that holds the queue index, for the shim's
+    /// backpressure owner check.
+    pub(crate) fn index_cell(&self) -> &AtomicU32 {
+        &self.index
+    }
+
+    /// Wakes the device's transmit queue of this file (see
+    /// [`SkbQueue::force_wake`]).
+    pub(crate) fn force_wake(&self, dev: &NetDevice, if_empty: bool) {
+        self.queue.force_wake(dev, self.queue_index(), if_empty);
+    }
+
+    /// Runs `f` under the queue's consumer lock (see
+    /// [`SkbQueue::with_consumer_lock`]).
+    pub(crate) fn with_consumer_lock<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.queue.with_consumer_lock(f)
+    }
+
+    /// Frees the queued packets (`tun_queue_purge()`).
+    pub(crate) fn purge(&self) {
+        self.queue.purge();
+    }
+
+    /// Sets the send buffer (`TUNSETSNDBUF` on any queue of the device).
+    pub(crate) fn set_sndbuf(&self, sndbuf: i32) {
+        self.sock.set_sndbuf(sndbuf);
     }
 
     /// Forgets the packets read towards a backpressure wake (`tun_net_close()`).
@@ -164,25 +220,29 @@ impl TunFile {
         let existing = NetDevice::get_by_name(&this.net, &name, rtnl).map(ARef::from);
         let dev = match existing {
             Some(dev) => {
-                // tun_set_iff()'s order: IFF_TUN_EXCL, the kind, then
-                // tun_permitted(), then tun_attach()'s single-queue check.
-                let kind = dev.data::<RtunDev>().map(|d| d.kind());
+                // tun_set_iff()'s order: IFF_TUN_EXCL, the kind,
+                // IFF_MULTI_QUEUE, then tun_permitted(), then tun_attach().
+                let kind = dev.data::<RtunDev>().map(|d| (d.kind(), d.multi_queue()));
                 let want = want.for_existing(kind).map_err(iff_error)?;
                 let dev = RtunNetDev::<RtunDev>::new(dev).ok_or_else(|| from_errno(EINVAL))?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
                 if !data.permitted(&dev, rtnl) {
                     return Err(iff_error(IffError::NotPermitted));
                 }
-                iff::check_attach(data.has_file(rtnl)).map_err(iff_error)?;
+                iff::check_attach(data.multi_queue(), data.count(rtnl), false)
+                    .map_err(iff_error)?;
                 // The queue holds `tx_queue_len` packets, sized before the
                 // device can transmit to this file, as C's `tun_attach()`.
                 this.queue.resize(dev.tx_queue_len())?;
-                data.set_flags(&want, rtnl);
-                data.attach(this.into(), rtnl);
-                dev.state_change(rtnl);
-                if ctl::setiff_clears_ifindex(true, None) {
-                    *this.ifindex.borrow_mut(rtnl) = 0;
+                data.attach(&dev, this.into(), rtnl)?;
+                if !want.sets_up_existing(data.count(rtnl).files()) {
+                    // Another queue of a multiqueue device: flags, carrier
+                    // and the name the caller gave stay as they are.
+                    this.publish(dev, rtnl);
+                    return Ok(());
                 }
+                data.set_flags(&want, rtnl);
+                dev.state_change(rtnl);
                 dev
             }
             None => {
@@ -199,62 +259,110 @@ impl TunFile {
                     name
                 };
                 let mut cfg = device::config(&want);
-                cfg.ifindex = *this.ifindex.borrow(rtnl);
+                // C's `dev->ifindex = tfile->ifindex`, an unsigned int.
+                cfg.ifindex = this.index.load(Ordering::Relaxed) as i32;
                 this.queue.resize(cfg.tx_queue_len)?;
-                let state = RtunDev::new(&want);
+                let state = RtunDev::new(&want)?;
                 let reg = netdev::register(rtnl, &this.net, &name, &cfg, state);
                 let errno = reg.as_ref().err().map(|e| e.to_errno().saturating_neg());
-                if ctl::setiff_clears_ifindex(false, errno) {
-                    *this.ifindex.borrow_mut(rtnl) = 0;
+                if ctl::setiff_attached(false, errno) && reg.is_err() {
+                    // `ndo_init` attached the file at queue 0 before the
+                    // core found the interface index in use.
+                    this.set_queue_index(0);
                 }
                 let dev = reg?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
-                data.attach(this.into(), rtnl);
+                data.registered(&dev);
+                data.attach(&dev, this.into(), rtnl)?;
                 dev
             }
         };
         dev.set_carrier(want.carrier);
-        if TUN_ABI.force_wakes_queue() {
-            // Linux 7.x's `tun_attach()`: `tun_force_wake_queue()`.
-            this.queue.force_wake(&dev);
-        } else if dev.is_running() {
-            dev.tx_wake();
+        if let Some(data) = dev.data() {
+            if TUN_ABI.force_wakes_queue() {
+                // Linux 7.x's `tun_set_iff()`: `tun_force_wake_queue()` for
+                // every active queue.
+                for file in data.active_files(rtnl) {
+                    file.force_wake(&dev, false);
+                }
+            } else if dev.is_running() {
+                dev.tx_wake();
+            }
         }
         req.set_name(&dev.name());
-        // Nothing was published (checked above), so this does not wait.
-        drop(this.dev.replace(Some(dev), rtnl));
+        this.publish(dev, rtnl);
+        Ok(())
+    }
+
+    /// Publishes `dev` as the file's device, once it is attached.
+    fn publish(&self, dev: RtunNetDev<RtunDev>, rtnl: &mut Rtnl) {
+        // Nothing was published (checked by the callers), so this does not
+        // wait.
+        drop(self.dev.replace(Some(dev), rtnl));
         // A file whose device went away may attach again; its readers then
         // sleep again (C's tun_attach() clears RCV_SHUTDOWN).
-        this.shut_down.store(false, Ordering::Release);
+        self.shut_down.store(false, Ordering::Release);
+    }
+
+    /// `TUNSETQUEUE`: detaches the file's queue, keeping its device, or
+    /// attaches it again (`tun_set_queue()`).
+    fn set_queue(this: ArcBorrow<'_, Self>, rtnl: &mut Rtnl, flags: u16) -> Result {
+        let dev = this.device();
+        let data = dev.as_ref().and_then(|d| d.data());
+        let state = match data {
+            None => FileQueue::None,
+            Some(_) if this.is_detached() => FileQueue::Detached,
+            Some(d) => FileQueue::Active {
+                multi_queue: d.multi_queue(),
+            },
+        };
+        let op = mq::set_queue(flags, state).map_err(from_errno)?;
+        let (Some(dev), Some(data)) = (dev.as_ref(), data) else {
+            return Err(from_errno(EINVAL));
+        };
+        match op {
+            // tun_attach() of a detached queue: no E2BIG, no resize.
+            QueueOp::Attach => data.attach(dev, this.into(), rtnl)?,
+            QueueOp::Detach => drop(data.remove_queue(dev, &this, false, rtnl)),
+        }
+        dev.state_change(rtnl);
         Ok(())
     }
 
     /// `TUNGETIFF`: the attached device's name and flags.
-    fn get_iff(dev: &NetDevice, data: &RtunDev) -> IfReq {
+    fn get_iff(&self, dev: &NetDevice, data: &RtunDev) -> IfReq {
         let mut req = IfReq::zeroed();
         req.set_name(&dev.name());
-        req.set_flags(iff::getiff_flags(data.tun_flags()));
+        req.set_flags(iff::getiff_flags(data.tun_flags(), self.is_detached()));
         req
     }
 
     /// Detaches from the device, as closing the file does (C's
-    /// `__tun_detach()`): the carrier goes off, and the device is
+    /// `tun_detach()`): the file's queue goes, active or detached; with the
+    /// device's last file the carrier goes off, and the device is
     /// unregistered unless it is persistent.
     fn detach(&self, rtnl: &mut Rtnl) {
         let Some(dev) = self.dev.replace(None, rtnl) else {
             return;
         };
         if let Some(data) = dev.data() {
-            // Drop the device's reference to this file before unregistering,
-            // so `ndo_uninit` finds nothing to detach.
-            drop(data.take_file(rtnl));
+            // Drop the device's reference to this file before a possible
+            // unregister, so `ndo_uninit` finds nothing of it.
+            let this = if self.is_detached() {
+                data.remove_detached(self, rtnl)
+            } else {
+                data.remove_queue(&dev, self, true, rtnl)
+            };
+            drop(this);
+            if data.count(rtnl).files() == 0 {
+                dev.set_carrier(false);
+                if !data.is_persistent() {
+                    dev.unregister(rtnl);
+                    return;
+                }
+            }
         }
-        dev.set_carrier(false);
-        if dev.data().is_some_and(|d| d.is_persistent()) {
-            dev.state_change(rtnl);
-        } else {
-            dev.unregister(rtnl);
-        }
+        dev.state_change(rtnl);
     }
 }
 
@@ -290,7 +398,8 @@ impl FileOps for TunFile {
         let init = try_pin_init!(TunFile {
             net,
             sock,
-            ifindex: RtnlLocked::new(0),
+            index: AtomicU32::new(0),
+            detached: AtomicBool::new(false),
             dev: DevSlot::new(),
             queue <- SkbQueue::new(),
             shut_down: AtomicBool::new(false),
@@ -318,9 +427,10 @@ impl FileOps for TunFile {
                 arg.write(&iff::tungetfeatures(TUN_ABI).to_ne_bytes())?;
                 return Ok(0);
             }
-            // rtun has no multiqueue devices; C fails the same way for a
-            // device without IFF_MULTI_QUEUE.
-            uapi::TUNSETQUEUE => return Err(from_errno(EINVAL)),
+            uapi::TUNSETQUEUE => {
+                Self::set_queue(this, &mut Rtnl::lock(), req.flags())?;
+                return Ok(0);
+            }
             uapi::SIOCGSKNS => {
                 // The namespace the file was opened in (C's sock_net()).
                 if !this.net.admin_capable() {
@@ -341,7 +451,8 @@ impl FileOps for TunFile {
         if cmd == uapi::TUNSETIFINDEX {
             ctl::ifindex_settable(this.dev.is_set(&rtnl)).map_err(from_errno)?;
             let ifindex = ctl::ifindex(arg.read_int()?).map_err(from_errno)?;
-            *this.ifindex.borrow_mut(&mut rtnl) = ifindex;
+            // Not negative: the unsigned word C stores.
+            this.index.store(ifindex as u32, Ordering::Relaxed);
             return Ok(0);
         }
         let dev = this.device().ok_or_else(ebadfd)?;
@@ -350,7 +461,7 @@ impl FileOps for TunFile {
         let log = |args: core::fmt::Arguments<'_>| data.log(&dev, uapi::NETIF_MSG_DRV, args);
         log(format_args!("tun_chr_ioctl cmd {cmd}"));
         match cmd {
-            uapi::TUNGETIFF => write_ifreq(arg, &Self::get_iff(&dev, data))?,
+            uapi::TUNGETIFF => write_ifreq(arg, &this.get_iff(&dev, data))?,
             // Accepted and ignored, as upstream.
             uapi::TUNSETNOCSUM => log(format_args!(
                 "ignored: set checksum {}",
@@ -425,9 +536,7 @@ impl FileOps for TunFile {
             uapi::TUNGETSNDBUF => arg.write_int(this.sock.sndbuf())?,
             uapi::TUNSETSNDBUF => {
                 let sndbuf = ctl::sndbuf(arg.read_int()?).map_err(from_errno)?;
-                // rtun's devices have one queue: C's tun_set_sndbuf() writes
-                // the file attached to it, this one.
-                this.sock.set_sndbuf(sndbuf);
+                data.set_sndbuf(sndbuf, &rtnl);
             }
             uapi::TUNSETLINK => {
                 if let Err(e) = ctl::set_link_allowed(dev.is_up(&rtnl)) {
@@ -512,12 +621,14 @@ impl FileOps for TunFile {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
         let shut_down = || this.shut_down.load(Ordering::Acquire);
-        read::read(&dev, data, &this.queue, to, nonblock, shut_down)
+        let bp = data.bp_owner(&dev, &this);
+        read::read(&dev, data, &this.queue, bp, to, nonblock, shut_down)
     }
 
     fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, nonblock: bool) -> Result<usize> {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
-        write::write(&dev, data, &this.sock, from, nonblock)
+        let queue = (!this.is_detached()).then(|| this.queue_index());
+        write::write(&dev, data, &this.sock, from, nonblock, queue)
     }
 }

@@ -124,13 +124,16 @@ fn tun_proto(
 ///
 /// `nonblock` is true for a non-blocking write, which on a TAP device may
 /// take `tun_build_skb()`'s layout, as in C. Other writes are charged to
-/// the file's socket `sock` until their skb is freed.
+/// the file's socket `sock` until their skb is freed. `queue` is the
+/// writer's queue index while it is active (`None`: detached), for the
+/// flow table.
 pub(crate) fn write(
     dev: &NetDevice,
     data: &RtunDev,
     sock: &Sock,
     from: &mut IovIter,
     nonblock: bool,
+    queue: Option<u16>,
 ) -> Result<usize> {
     let total = from.count();
     let flags = data.flags();
@@ -248,6 +251,8 @@ pub(crate) fn write(
         let proto = tun_proto(dev, data, &mut skb, pi)?;
         skb.set_l3(dev, proto);
     }
+    // C hashes before it checks that the device is up.
+    let flow = data.flow_to_learn(queue, &skb);
     if !dev.is_running() {
         return Err(dropped(
             dev,
@@ -257,5 +262,8 @@ pub(crate) fn write(
         ));
     }
     skb.deliver(dev, u32::try_from(layout.copy_len).unwrap_or(u32::MAX));
+    if let Some(flow) = flow {
+        data.learn_flow(flow);
+    }
     Ok(total)
 }

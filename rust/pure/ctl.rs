@@ -136,13 +136,13 @@ pub const fn ifindex(value: i32) -> Result<i32, i32> {
 }
 
 /// Whether a `TUNSETIFF` that ended with `result` (`None`: success, else
-/// the errno) leaves the file's `TUNSETIFINDEX` value at 0. In C the value
-/// shares its storage with the queue index (a union in `struct tun_file`),
-/// which `tun_attach()` sets (to 0, for a device's first file): after an
-/// attach to an existing device, and after a creation that got as far as
-/// `ndo_init` (`tun_net_init()` attaches): a success, or the `EBUSY` of an
-/// `ifindex` in use, which `register_netdevice()` finds after `ndo_init`.
-pub const fn setiff_clears_ifindex(existing: bool, result: Option<i32>) -> bool {
+/// the errno) ran `tun_attach()`, which gives the file a queue index and
+/// so rewrites the low half of its `TUNSETIFINDEX` value
+/// ([`crate::pure::mq::ifindex_with_queue`]): after an attach to an
+/// existing device, and after a creation that got as far as `ndo_init`
+/// (`tun_net_init()` attaches): a success, or the `EBUSY` of an `ifindex`
+/// in use, which `register_netdevice()` finds after `ndo_init`.
+pub const fn setiff_attached(existing: bool, result: Option<i32>) -> bool {
     match result {
         None => true,
         Some(e) => !existing && e == EBUSY,
@@ -336,12 +336,12 @@ mod tests {
 
     #[test]
     fn ifindex_cleared_as_the_queue_index_is_set() {
-        assert!(setiff_clears_ifindex(false, None));
-        assert!(setiff_clears_ifindex(true, None));
-        assert!(setiff_clears_ifindex(false, Some(EBUSY)));
-        assert!(!setiff_clears_ifindex(true, Some(EBUSY)));
-        assert!(!setiff_clears_ifindex(false, Some(EINVAL)));
-        assert!(!setiff_clears_ifindex(true, Some(EPERM)));
+        assert!(setiff_attached(false, None));
+        assert!(setiff_attached(true, None));
+        assert!(setiff_attached(false, Some(EBUSY)));
+        assert!(!setiff_attached(true, Some(EBUSY)));
+        assert!(!setiff_attached(false, Some(EINVAL)));
+        assert!(!setiff_attached(true, Some(EPERM)));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::pure::abi::TunAbi;
 use crate::pure::features::Rfc2008Flags;
 use crate::pure::uapi::*;
 
-use crate::pure::errno::{EBUSY, EINVAL, EPERM};
+use crate::pure::errno::{E2BIG, EBUSY, EINVAL, EPERM};
 
 /// The kind of device a file is attached to.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -56,9 +56,9 @@ pub enum Names {
 
 /// Per-device flags rtun implements and stores, the counterpart of C's `TUN_FEATURES`.
 ///
-/// rtun does not (yet) implement `IFF_MULTI_QUEUE`, `IFF_NAPI` or
-/// `IFF_NAPI_FRAGS`; it neither advertises them nor accepts them.
-pub const RTUN_FEATURES: u16 = IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR;
+/// rtun does not (yet) implement `IFF_NAPI` or `IFF_NAPI_FRAGS`; it
+/// neither advertises them nor accepts them.
+pub const RTUN_FEATURES: u16 = IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR | IFF_MULTI_QUEUE;
 
 /// What rtun's `TUNGETFEATURES` reports on Linux 6.12.
 pub const RTUN_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | RTUN_FEATURES) as u32;
@@ -123,6 +123,9 @@ pub struct SetIff {
     pub carrier: bool,
     /// Whether an existing device of that name is an error (`IFF_TUN_EXCL`).
     pub exclusive: bool,
+    /// Whether the device has, or is to have, one queue per file
+    /// (`IFF_MULTI_QUEUE`).
+    pub multi_queue: bool,
     /// Whether a virtio-net header precedes each written packet.
     pub hdr_write: bool,
     /// Whether a virtio-net header precedes each read packet.
@@ -142,8 +145,12 @@ pub enum IffError {
     Exists,
     /// The name belongs to a device of another kind or driver.
     WrongDevice,
+    /// `IFF_MULTI_QUEUE` asked for a device without it, or the reverse.
+    QueueMismatch,
     /// The device already has a file attached and is not multiqueue.
     Busy,
+    /// The device has `MAX_TAP_QUEUES` files, active or detached.
+    TooManyQueues,
     /// The caller is neither the device's owner nor in its group, nor
     /// capable (`tun_permitted()`).
     NotPermitted,
@@ -153,8 +160,12 @@ impl IffError {
     /// Returns the positive errno C tun returns for this case.
     pub const fn errno(self) -> i32 {
         match self {
-            IffError::NoType | IffError::Unsupported(_) | IffError::WrongDevice => EINVAL,
+            IffError::NoType
+            | IffError::Unsupported(_)
+            | IffError::WrongDevice
+            | IffError::QueueMismatch => EINVAL,
             IffError::Exists | IffError::Busy => EBUSY,
+            IffError::TooManyQueues => E2BIG,
             IffError::NotPermitted => EPERM,
         }
     }
@@ -184,6 +195,7 @@ impl SetIff {
             dev_flags: kind.flag() | (flags & RTUN_FEATURES),
             carrier: flags & IFF_NO_CARRIER == 0,
             exclusive: flags & IFF_TUN_EXCL != 0,
+            multi_queue: flags & IFF_MULTI_QUEUE != 0,
             hdr_write: vnet,
             hdr_read: vnet,
             fixed_features: None,
@@ -231,21 +243,32 @@ impl SetIff {
     }
 
     /// Returns the request for a device that already has its name, of
-    /// kind `existing` (`None`: not an rtun device).
+    /// kind `existing` (`None`: not an rtun device) with `multi_queue` its
+    /// `IFF_MULTI_QUEUE`.
     ///
     /// These are `tun_set_iff()`'s first checks: `IFF_TUN_EXCL`, then a
     /// type bit matching the device's kind (so `IFF_TUN | IFF_TAP` matches
-    /// either); the permission check ([`IffError::NotPermitted`],
-    /// `tun_permitted()`) and [`check_attach`] follow, in C's order. The
-    /// device keeps its kind.
-    pub fn for_existing(self, existing: Option<Kind>) -> Result<Self, IffError> {
+    /// either), then `IFF_MULTI_QUEUE` as the device has it; the
+    /// permission check ([`IffError::NotPermitted`], `tun_permitted()`)
+    /// and [`check_attach`] follow, in C's order. The device keeps its kind.
+    pub fn for_existing(self, existing: Option<(Kind, bool)>) -> Result<Self, IffError> {
         if self.exclusive {
             return Err(IffError::Exists);
         }
         match existing {
-            Some(kind) if self.type_bits & kind.flag() != 0 => Ok(self.with_kind(kind)),
-            _ => Err(IffError::WrongDevice),
+            Some((kind, _)) if self.type_bits & kind.flag() == 0 => Err(IffError::WrongDevice),
+            Some((_, mq)) if mq != self.multi_queue => Err(IffError::QueueMismatch),
+            Some((kind, _)) => Ok(self.with_kind(kind)),
+            None => Err(IffError::WrongDevice),
         }
+    }
+
+    /// Whether `TUNSETIFF` on an existing device goes on to set its flags,
+    /// carrier and name after attaching, with `files` files (active and
+    /// detached, this one included) now on it: not for a multiqueue
+    /// device that had one already (`tun_set_iff()` returns early).
+    pub const fn sets_up_existing(self, files: u32) -> bool {
+        !(self.multi_queue && files > 1)
     }
 
     /// Returns the request with `kind` and its type bit in `dev_flags`.
@@ -256,23 +279,53 @@ impl SetIff {
     }
 }
 
-/// `tun_attach()`'s check for a device that is not multiqueue: a second
-/// file is refused.
-pub const fn check_attach(attached: bool) -> Result<(), IffError> {
-    if attached {
+/// How many files a device has: active queues and detached ones (C's
+/// `numqueues` and `numdisabled`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct QueueCount {
+    /// Attached and active, in `tfiles[0..active]`.
+    pub active: u32,
+    /// Detached with `TUNSETQUEUE`, still holding the device.
+    pub detached: u32,
+}
+
+impl QueueCount {
+    /// Returns the number of files, active or detached.
+    pub const fn files(self) -> u32 {
+        self.active.saturating_add(self.detached)
+    }
+}
+
+/// `tun_attach()`'s checks, for a file that is re-attaching a detached
+/// queue (`reattach`) or attaching anew: a second file of a single-queue
+/// device is `EBUSY`; a new one beyond `MAX_TAP_QUEUES` files is `E2BIG`.
+pub const fn check_attach(
+    multi_queue: bool,
+    n: QueueCount,
+    reattach: bool,
+) -> Result<(), IffError> {
+    if !multi_queue && n.active == 1 {
         Err(IffError::Busy)
+    } else if !reattach && n.files() >= MAX_TAP_QUEUES {
+        Err(IffError::TooManyQueues)
     } else {
         Ok(())
     }
 }
 
-/// Returns the flags `TUNGETIFF` reports for a device with stored flags `dev_flags`.
+/// C's `MAX_TAP_QUEUES`: the most files a multiqueue device has, and its
+/// number of transmit and receive queues.
+pub const MAX_TAP_QUEUES: u32 = 256;
+
+/// Returns the flags `TUNGETIFF` reports for a device with stored flags
+/// `dev_flags`, to a file whose queue is `detached` or not.
 ///
 /// rtun attaches no socket filters, so `IFF_NOFILTER` is always set, as C
 /// does when no filter is attached.
-pub const fn getiff_flags(dev_flags: u16) -> u16 {
+pub const fn getiff_flags(dev_flags: u16, detached: bool) -> u16 {
     let kept = RTUN_FEATURES | IFF_BACKPRESSURE | IFF_PERSIST | IFF_TUN | IFF_TAP;
-    (dev_flags & kept) | IFF_NOFILTER
+    let queue = if detached { IFF_DETACH_QUEUE } else { 0 };
+    (dev_flags & kept) | IFF_NOFILTER | queue
 }
 
 #[cfg(test)]
@@ -281,11 +334,11 @@ mod tests {
 
     #[test]
     fn features_word_is_the_implemented_subset_of_c() {
-        assert_eq!(RTUN_TUNGETFEATURES, 0x7043);
+        assert_eq!(RTUN_TUNGETFEATURES, 0x7143);
         assert_eq!(RTUN_TUNGETFEATURES & !C_TUNGETFEATURES, 0);
-        assert_eq!(tungetfeatures(TunAbi::Linux6_12), 0x7043);
-        // 7.x's C reports 0x71f3: rtun has all but multiqueue and NAPI.
-        assert_eq!(tungetfeatures(TunAbi::Linux7), 0x70c3);
+        assert_eq!(tungetfeatures(TunAbi::Linux6_12), 0x7143);
+        // 7.x's C reports 0x71f3: rtun has all but NAPI.
+        assert_eq!(tungetfeatures(TunAbi::Linux7), 0x71c3);
     }
 
     #[test]
@@ -294,7 +347,7 @@ mod tests {
         let r = SetIff::parse_for(f, Abi::Upstream, TunAbi::Linux7).unwrap();
         assert_eq!(r.dev_flags, IFF_TAP | IFF_BACKPRESSURE);
         assert_eq!(
-            getiff_flags(r.dev_flags),
+            getiff_flags(r.dev_flags, false),
             IFF_TAP | IFF_BACKPRESSURE | IFF_NOFILTER
         );
         let r = SetIff::parse_for(f, Abi::Upstream, TunAbi::Linux6_12).unwrap();
@@ -315,17 +368,23 @@ mod tests {
         assert_eq!(IffError::NoType.errno(), EINVAL);
         // An existing device: IFF_TUN_EXCL first, then the kind.
         let excl = SetIff::parse(IFF_NO_PI | IFF_TUN_EXCL).unwrap();
-        assert_eq!(excl.for_existing(Some(Kind::Tap)), Err(IffError::Exists));
-        assert_eq!(r.for_existing(Some(Kind::Tap)), Err(IffError::WrongDevice));
+        assert_eq!(
+            excl.for_existing(Some((Kind::Tap, false))),
+            Err(IffError::Exists)
+        );
+        assert_eq!(
+            r.for_existing(Some((Kind::Tap, false))),
+            Err(IffError::WrongDevice)
+        );
     }
 
     #[test]
     fn both_type_bits_match_either_existing_kind() {
         let both = SetIff::parse(IFF_TUN | IFF_TAP | IFF_VNET_HDR).unwrap();
-        let tap = both.for_existing(Some(Kind::Tap)).unwrap();
+        let tap = both.for_existing(Some((Kind::Tap, false))).unwrap();
         assert_eq!(tap.kind, Kind::Tap);
         assert_eq!(tap.dev_flags, IFF_TAP | IFF_VNET_HDR);
-        let tun = both.for_existing(Some(Kind::Tun)).unwrap();
+        let tun = both.for_existing(Some((Kind::Tun, false))).unwrap();
         assert_eq!(tun.kind, Kind::Tun);
         assert_eq!(tun.dev_flags, IFF_TUN | IFF_VNET_HDR);
         assert_eq!(both.for_existing(None), Err(IffError::WrongDevice));
@@ -343,7 +402,7 @@ mod tests {
 
     #[test]
     fn unimplemented_c_features_are_refused() {
-        for f in [IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS] {
+        for f in [IFF_NAPI, IFF_NAPI_FRAGS] {
             let e = SetIff::parse(IFF_TUN | f).unwrap_err();
             assert_eq!(e, IffError::Unsupported(f));
             assert_eq!(e.errno(), EINVAL);
@@ -363,14 +422,21 @@ mod tests {
         let tun = SetIff::parse(IFF_TUN).unwrap();
         assert_eq!(tun.for_existing(None), Err(IffError::WrongDevice));
         assert_eq!(
-            tun.for_existing(Some(Kind::Tap)),
+            tun.for_existing(Some((Kind::Tap, false))),
             Err(IffError::WrongDevice)
         );
-        assert_eq!(tun.for_existing(Some(Kind::Tun)), Ok(tun));
-        assert_eq!(check_attach(true), Err(IffError::Busy));
-        assert_eq!(check_attach(false), Ok(()));
+        assert_eq!(tun.for_existing(Some((Kind::Tun, false))), Ok(tun));
+        let one = QueueCount {
+            active: 1,
+            detached: 0,
+        };
+        assert_eq!(check_attach(false, one, false), Err(IffError::Busy));
+        assert_eq!(check_attach(false, QueueCount::default(), false), Ok(()));
         let excl = SetIff::parse(IFF_TUN | IFF_TUN_EXCL).unwrap();
-        assert_eq!(excl.for_existing(Some(Kind::Tun)), Err(IffError::Exists));
+        assert_eq!(
+            excl.for_existing(Some((Kind::Tun, false))),
+            Err(IffError::Exists)
+        );
         // IFF_TUN_EXCL comes first, even for a foreign device.
         assert_eq!(excl.for_existing(None), Err(IffError::Exists));
         assert_eq!(IffError::Exists.errno(), EBUSY);
@@ -380,11 +446,51 @@ mod tests {
 
     #[test]
     fn getiff_reports_nofilter_and_masks() {
-        assert_eq!(getiff_flags(IFF_TUN), IFF_TUN | IFF_NOFILTER);
+        assert_eq!(getiff_flags(IFF_TUN, false), IFF_TUN | IFF_NOFILTER);
         assert_eq!(
-            getiff_flags(IFF_TAP | IFF_ONE_QUEUE),
+            getiff_flags(IFF_TAP | IFF_ONE_QUEUE, false),
             IFF_TAP | IFF_ONE_QUEUE | IFF_NOFILTER
         );
+        let mq = IFF_TAP | IFF_MULTI_QUEUE;
+        assert_eq!(getiff_flags(mq, true), mq | IFF_NOFILTER | IFF_DETACH_QUEUE);
+    }
+
+    #[test]
+    fn multi_queue_must_match_the_device() {
+        let mq = SetIff::parse(IFF_TAP | IFF_MULTI_QUEUE).unwrap();
+        assert!(mq.multi_queue);
+        assert_eq!(mq.dev_flags, IFF_TAP | IFF_MULTI_QUEUE);
+        assert_eq!(mq.for_existing(Some((Kind::Tap, true))), Ok(mq));
+        let e = mq.for_existing(Some((Kind::Tap, false))).unwrap_err();
+        assert_eq!((e, e.errno()), (IffError::QueueMismatch, EINVAL));
+        let sq = SetIff::parse(IFF_TAP).unwrap();
+        assert_eq!(
+            sq.for_existing(Some((Kind::Tap, true))),
+            Err(IffError::QueueMismatch)
+        );
+        // The kind is checked first, as in tun_set_iff().
+        assert_eq!(
+            mq.for_existing(Some((Kind::Tun, false))),
+            Err(IffError::WrongDevice)
+        );
+    }
+
+    #[test]
+    fn attach_limits_are_c_s() {
+        let n = |active, detached| QueueCount { active, detached };
+        // Multiqueue: up to 256 files; a detached one re-attaches anyway.
+        assert_eq!(check_attach(true, n(255, 0), false), Ok(()));
+        let e = check_attach(true, n(200, 56), false).unwrap_err();
+        assert_eq!((e, e.errno()), (IffError::TooManyQueues, E2BIG));
+        assert_eq!(check_attach(true, n(200, 56), true), Ok(()));
+        assert_eq!(check_attach(true, n(1, 0), false), Ok(()));
+        // Single queue: a persistent device without a file takes one.
+        assert_eq!(check_attach(false, n(0, 0), false), Ok(()));
+        assert_eq!(check_attach(false, n(1, 0), false), Err(IffError::Busy));
+        // Only the first file of a multiqueue device sets it up again.
+        let mq = SetIff::parse(IFF_TAP | IFF_MULTI_QUEUE).unwrap();
+        assert!(mq.sets_up_existing(1) && !mq.sets_up_existing(2));
+        assert!(SetIff::parse(IFF_TAP).unwrap().sets_up_existing(1));
     }
 
     #[test]

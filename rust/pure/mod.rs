@@ -13,6 +13,7 @@ pub mod drops;
 pub mod errno;
 pub mod features;
 pub mod iff;
+pub mod mq;
 pub mod txfilter;
 pub mod uapi;
 pub mod vnet_hdr;

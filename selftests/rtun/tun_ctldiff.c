@@ -38,8 +38,11 @@
  * (read first: it runs the pending link watch events, so that the rest
  * does not depend on their timing) and the ifindex when the test asked
  * for one.  Names and the link kind are normalised (differences.md, D1),
- * TUNGETFEATURES goes through diff_allowed.h (D2).  The generator never
- * sets IFF_MULTI_QUEUE, IFF_NAPI or IFF_NAPI_FRAGS (D3: rtun refuses what
+ * TUNGETFEATURES goes through diff_allowed.h (D2).  A third of the
+ * TUNSETIFF requests ask for IFF_MULTI_QUEUE, and TUNSETQUEUE detaches and
+ * attaches queues, so the files of a sequence are often queues of one
+ * device: their reads show which queue the stack's packets went to.  The
+ * generator never sets IFF_NAPI or IFF_NAPI_FRAGS (D3: rtun refuses what
  * it lacks, after which the two sides could no longer be compared).
  *
  * On a difference it prints the seed, the sequence, the operation and
@@ -53,6 +56,7 @@
  * of its own, so the devices it makes go with it.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -109,7 +113,7 @@ enum op_kind {
 	OP_GROUP, OP_LINK, OP_SNDBUF, OP_GETSNDBUF, OP_VNETHDRSZ,
 	OP_GETVNETHDRSZ, OP_VNETLE, OP_OFFLOAD, OP_CARRIER, OP_IFINDEX,
 	OP_DEBUG, OP_TXFILTER, OP_GETHWADDR, OP_SETHWADDR, OP_FEATURES,
-	OP_DEVNETNS, OP_LINKUP, OP_WRITE, OP_INJECT, OP_READ, N_OPS
+	OP_DEVNETNS, OP_LINKUP, OP_WRITE, OP_INJECT, OP_READ, OP_QUEUE, N_OPS
 };
 
 static const char * const op_names[N_OPS] = {
@@ -117,7 +121,7 @@ static const char * const op_names[N_OPS] = {
 	"link", "sndbuf", "getsndbuf", "vnethdrsz", "getvnethdrsz", "vnetle",
 	"offload", "carrier", "ifindex", "debug", "txfilter", "gethwaddr",
 	"sethwaddr", "features", "devnetns", "linkup", "write", "inject",
-	"read",
+	"read", "queue",
 };
 
 /* How often each operation is drawn, in parts of the sum. */
@@ -129,7 +133,7 @@ static const unsigned char op_weight[N_OPS] = {
 	[OP_CARRIER] = 3, [OP_IFINDEX] = 3, [OP_DEBUG] = 2,
 	[OP_TXFILTER] = 3, [OP_GETHWADDR] = 2, [OP_SETHWADDR] = 3,
 	[OP_FEATURES] = 1, [OP_DEVNETNS] = 2, [OP_LINKUP] = 8, [OP_WRITE] = 4,
-	[OP_INJECT] = 4, [OP_READ] = 4,
+	[OP_INJECT] = 4, [OP_READ] = 4, [OP_QUEUE] = 5,
 };
 
 /* Who runs an operation. */
@@ -213,7 +217,7 @@ static int gen_iff_flags(struct rng *r)
 		{ IFF_ONE_QUEUE, 15 }, { IFF_NO_CARRIER, 15 },
 		{ IFF_PERSIST, 5 }, { 0x0004, 4 }, { 0x0008, 4 },
 		{ IFF_BACKPRESSURE, 8 }, { IFF_ATTACH_QUEUE, 3 },
-		{ IFF_DETACH_QUEUE, 3 },
+		{ IFF_DETACH_QUEUE, 3 }, { IFF_MULTI_QUEUE, 35 },
 	};
 	int flags = PICK(r, types);
 	size_t i;
@@ -324,6 +328,15 @@ static void gen_op(struct rng *r, struct op *o, const bool *open)
 	case OP_INJECT:
 		o->arg = rnd(r, ARRAY_SIZE(mac_pool));
 		break;
+	case OP_QUEUE: {
+		static const int qflags[] = {
+			IFF_ATTACH_QUEUE, IFF_DETACH_QUEUE, IFF_ATTACH_QUEUE,
+			IFF_DETACH_QUEUE, IFF_ATTACH_QUEUE | IFF_DETACH_QUEUE, 0,
+		};
+
+		o->arg = PICK(r, qflags) | (chance(r, 10) ? IFF_TAP : 0);
+		break;
+	}
 	}
 }
 
@@ -576,6 +589,12 @@ static void op_body(struct side *s, const struct op *o, struct res *r,
 	case OP_CLOSE:
 		r->ret = close(fd);
 		s->fd[o->slot] = -1;
+		break;
+	case OP_QUEUE:
+		/* tun_set_queue() looks at the flags only, not the name. */
+		ifr_set_name(&ifr, dev_name(k, o->name, name));
+		ifr.ifr_flags = ival;
+		r->ret = ioctl(fd, TUNSETQUEUE, &ifr);
 		break;
 	case OP_SETIFF:
 	case OP_GETIFF:
@@ -873,6 +892,12 @@ static void t_rtnl(struct text *t, int k, const char *dev)
 		case IFLA_TXQLEN:
 			tprintf(t, "  tx_queue_len: %u\n", u32);
 			break;
+		case IFLA_NUM_TX_QUEUES:
+			tprintf(t, "  num_tx_queues: %u\n", u32);
+			break;
+		case IFLA_NUM_RX_QUEUES:
+			tprintf(t, "  num_rx_queues: %u\n", u32);
+			break;
 		case IFLA_CARRIER_CHANGES:
 			tprintf(t, "  carrier_changes: %u\n", u32);
 			break;
@@ -920,8 +945,34 @@ static void t_rtnl(struct text *t, int k, const char *dev)
 }
 
 /*
+ * The real numbers of transmit and receive queues, which sysfs shows as
+ * directories (tun_set_real_num_queues()).
+ */
+static void t_queues(struct text *t, const char *dev)
+{
+	char path[64 + IFNAMSIZ];
+	unsigned int tx = 0, rx = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%.*s/queues", IFNAMSIZ,
+		 dev);
+	d = opendir(path);
+	if (!d) {
+		tprintf(t, "  queues: errno %d\n", errno);
+		return;
+	}
+	while ((e = readdir(d))) {
+		tx += !strncmp(e->d_name, "tx-", 3);
+		rx += !strncmp(e->d_name, "rx-", 3);
+	}
+	closedir(d);
+	tprintf(t, "  queues: tx %u rx %u\n", tx, rx);
+}
+
+/*
  * One device: its rtnetlink view, the sysfs attributes of tun (which
- * have their own code), the ethtool features.
+ * have their own code), the queues, the ethtool features.
  */
 static void t_dev(struct text *t, int k, const char *dev)
 {
@@ -938,6 +989,7 @@ static void t_dev(struct text *t, int k, const char *dev)
 	t_rtnl(t, k, dev);
 	for (i = 0; i < ARRAY_SIZE(attrs); i++)
 		t_sysfs(t, dev, attrs[i]);
+	t_queues(t, dev);
 	memset(&ifr, 0, sizeof(ifr));
 	ifr_set_name(&ifr, dev);
 	ifr.ifr_data = (void *)&gf;
