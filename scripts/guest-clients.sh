@@ -6,18 +6,18 @@
 # same QEMU on rtun in drop-in mode, at the end of the file).
 #
 # qemu_tap_phase: the host's unmodified qemu-system-x86_64 (the guest sees
-# the host's root read only), doing nothing (-M none -S, TCG), with three
+# the host's root read only), doing nothing (-M none -S, TCG), with four
 # tap backends: vnet_hdr=on with sndbuf=1048576 (TUNSETSNDBUF), vnet_hdr=on
-# with queues=1, vnet_hdr=off.  Once on C's /dev/net/tun, once on rtun's
+# with queues=1, vnet_hdr=off, and vnet_hdr=on with queues=2 (two files
+# on one IFF_MULTI_QUEUE device).  Once on C's /dev/net/tun, once on rtun's
 # node bind-mounted over it in a private mount namespace (as_rtun of
 # guest-lib.sh).  QEMU must come up and stay up without a tap error, and
 # what user space sees of each tap (sysfs, ip -d -j link, the IFLA_TUN_*
 # attributes, ethtool -k, the tap fd's fdinfo, QEMU's own messages) must
 # be the same for both drivers, names and the link kind aside
 # (differences.md, D1); after QEMU is killed
-# its taps must be gone.  No multiqueue (queues=2): rtun has none yet
-# (issue 12, D2/D3).  Without qemu-system-x86_64 the phase is a counted
-# skip with the reason.
+# its taps must be gone.  Without qemu-system-x86_64 the phase is a
+# counted skip with the reason.
 #
 # Needs: $out (a writable directory), $only (empty: both drivers loaded),
 # ip, ethtool, jq, unshare.
@@ -32,6 +32,7 @@ qemu_taps=(
 	"0 vnet_hdr=on,sndbuf=1048576"
 	"1 vnet_hdr=on,queues=1"
 	"2 vnet_hdr=off"
+	"3 vnet_hdr=on,queues=2"
 )
 
 # The IFLA_TUN_* attributes of device $1 (RTM_GETLINK), one a line:
@@ -88,6 +89,8 @@ qemu_tap_view() {
 		for a in tun_flags owner group mtu type addr_len tx_queue_len flags carrier; do
 			echo "$a: $(cat "/sys/class/net/$dev/$a" 2>&1)"
 		done
+		# The real queue counts (tun_set_real_num_queues()).
+		echo "queues: $(ls "/sys/class/net/$dev/queues" | sed 's/-[0-9]*$//' | sort | uniq -c | xargs)"
 		ip -d -j link show dev "$dev" |
 			jq -c '.[0] | del(.ifindex, .ifname, .address, .linkinfo)'
 		tun_link_attrs "$dev"
