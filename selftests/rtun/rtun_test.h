@@ -13,6 +13,7 @@
 #ifndef RTUN_TEST_H
 #define RTUN_TEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -346,6 +347,39 @@ static inline bool netdev_exists(const char *dev)
 	return stat(path, &st) == 0;
 }
 
+/*
+ * How many entries of /sys/class/net/@dev/queues begin with @prefix
+ * ("tx-", "rx-"): the device's real number of transmit or receive queues.
+ * -1 with errno if the directory cannot be read.
+ */
+static inline int sysfs_queues(const char *dev, const char *prefix)
+{
+	char path[64 + IFNAMSIZ];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%.*s/queues", IFNAMSIZ,
+		 dev);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
+}
+
+/* TUNSETQUEUE with @flags on @fd; 0 or -1 with errno. */
+static inline int set_queue(int fd, int flags)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = flags;
+	return ioctl(fd, TUNSETQUEUE, &ifr);
+}
+
 /* Device unregistration may be deferred: wait up to @ms for @dev to go. */
 static inline bool netdev_wait_gone(const char *dev, long ms)
 {
@@ -427,6 +461,7 @@ struct tun_linkinfo {
 	char kind[16];
 	int type, pi, vnet_hdr, persist, multi_queue;	/* -1: absent */
 	long owner, group;				/* -1: absent */
+	long num_queues, num_disabled;			/* -1: absent */
 	int nattrs;					/* in IFLA_INFO_DATA */
 };
 
@@ -448,6 +483,7 @@ static inline int get_linkinfo(int ifindex, struct tun_linkinfo *li)
 
 	memset(li, 0, sizeof(*li));
 	li->type = li->pi = li->vnet_hdr = li->persist = li->multi_queue = -1;
+	li->num_queues = li->num_disabled = -1;
 	li->owner = li->group = -1;
 	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (s < 0)
@@ -498,6 +534,12 @@ static inline int get_linkinfo(int ifindex, struct tun_linkinfo *li)
 					break;
 				case IFLA_TUN_GROUP:
 					li->group = u32;
+					break;
+				case IFLA_TUN_NUM_QUEUES:
+					li->num_queues = u32;
+					break;
+				case IFLA_TUN_NUM_DISABLED_QUEUES:
+					li->num_disabled = u32;
 					break;
 				}
 			}

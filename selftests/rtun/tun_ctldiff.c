@@ -950,24 +950,12 @@ static void t_rtnl(struct text *t, int k, const char *dev)
  */
 static void t_queues(struct text *t, const char *dev)
 {
-	char path[64 + IFNAMSIZ];
-	unsigned int tx = 0, rx = 0;
-	struct dirent *e;
-	DIR *d;
+	int tx = sysfs_queues(dev, "tx-"), rx = sysfs_queues(dev, "rx-");
 
-	snprintf(path, sizeof(path), "/sys/class/net/%.*s/queues", IFNAMSIZ,
-		 dev);
-	d = opendir(path);
-	if (!d) {
+	if (tx < 0 || rx < 0)
 		tprintf(t, "  queues: errno %d\n", errno);
-		return;
-	}
-	while ((e = readdir(d))) {
-		tx += !strncmp(e->d_name, "tx-", 3);
-		rx += !strncmp(e->d_name, "rx-", 3);
-	}
-	closedir(d);
-	tprintf(t, "  queues: tx %u rx %u\n", tx, rx);
+	else
+		tprintf(t, "  queues: tx %d rx %d\n", tx, rx);
 }
 
 /*

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Fault injection into tun drivers: open, TUNSETIFF, a small write, a
- * 64 KiB GSO write with a vnet header, and reads (plain and GSO), each run
+ * Fault injection into tun drivers: open, TUNSETIFF, a queue's attach, a
+ * small write, a 64 KiB GSO write with a vnet header, and reads (plain
+ * and GSO), each run
  * with the N-th fault point of the call failing (/proc/thread-self/fail-nth,
  * Documentation/fault-injection/fault-injection.rst), for every N the call
  * has.  Every failed call must return a clean errno, leave the counters
@@ -549,6 +550,102 @@ TEST_F_TIMEOUT(tun_faults, setiff, 600)
 	}
 	fault_report(_metadata, r, "TUNSETIFF");
 	TH_LOG("%d attached despite EFAULT", attached_after_err);
+	free(r);
+}
+
+/*
+ * A second queue attached to a multiqueue device by name, then detached
+ * and attached again with TUNSETQUEUE, each call with each of its fault
+ * points failing.  A failed TUNSETIFF leaves the new fd unattached (or,
+ * EFAULT copying the answer out, attached, as C) and the device with its
+ * first queue; a failed TUNSETQUEUE leaves the queue as it was.  The
+ * queue counts (IFLA_TUN_NUM_QUEUES: the real counts of the core may lag
+ * when their sysfs objects could not be allocated, which tun.c ignores)
+ * follow, and closing the second fd leaves one.
+ */
+
+/* IFLA_TUN_NUM_QUEUES of @dev, or -1. */
+static long num_queues(const char *dev)
+{
+	struct tun_linkinfo li;
+	long ifindex = sysfs_num(dev, "ifindex");
+
+	if (ifindex <= 0 || get_linkinfo(ifindex, &li))
+		return -1;
+	return li.num_queues;
+}
+
+TEST_F_TIMEOUT(tun_faults, queue_attach, 600)
+{
+	const int flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
+	struct fault_run *r = calloc(1, sizeof(*r));
+	unsigned int points, left, n;
+	char name[IFNAMSIZ];
+	int fd0, fd, ret, err, q;
+
+	ASSERT_NE(NULL, r);
+	snprintf(name, sizeof(name), "%s%dq", variant->tag, getpid());
+	fd0 = dev_open(variant->node);
+	ASSERT_LE(0, fd0);
+	ASSERT_EQ(0, set_iff(fd0, name, flags, NULL))
+		TH_LOG("TUNSETIFF: %s", strerror(errno));
+
+	fd = dev_open(variant->node);
+	ASSERT_LE(0, fd);
+	points = COUNT_POINTS(self->nth, ret = set_iff(fd, name, flags, NULL));
+	ASSERT_EQ(0, ret) TH_LOG("second queue: %s", strerror(errno));
+	close(fd);
+	fault_plan(r, points, 2);
+	while ((n = fault_next(r))) {
+		fd = dev_open(variant->node);
+		ASSERT_LE(0, fd) TH_LOG("open: %s", strerror(errno));
+		fault_arm(self->nth, n);
+		ret = set_iff(fd, name, flags, NULL);
+		err = errno;
+		left = fault_disarm(self->nth);
+		fault_done(_metadata, r, n, left, ret, err, setiff_errs,
+			   "TUNSETIFF (queue)");
+		q = getiff_flags(fd) < 0 ? 1 : 2;
+		if (ret && q == 2)
+			EXPECT_EQ(EFAULT, err)
+				TH_LOG("fault %u: failed (%s) yet attached", n,
+				       strerror(err));
+		EXPECT_EQ(q, num_queues(name))
+			TH_LOG("fault %u: %s", n, ret ? strerror(err) : "ok");
+		close(fd);
+		EXPECT_EQ(1, num_queues(name))
+			TH_LOG("fault %u: queues after close", n);
+	}
+	fault_report(_metadata, r, "TUNSETIFF (queue)");
+
+	fd = dev_open(variant->node);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, set_iff(fd, name, flags, NULL));
+	ASSERT_EQ(0, set_queue(fd, IFF_DETACH_QUEUE));
+	points = COUNT_POINTS(self->nth, ret = set_queue(fd, IFF_ATTACH_QUEUE));
+	ASSERT_EQ(0, ret) TH_LOG("TUNSETQUEUE: %s", strerror(errno));
+	fault_plan(r, points, 1);
+	while ((n = fault_next(r))) {
+		ASSERT_EQ(0, set_queue(fd, IFF_DETACH_QUEUE))
+			TH_LOG("fault %u: detach: %s", n, strerror(errno));
+		fault_arm(self->nth, n);
+		ret = set_queue(fd, IFF_ATTACH_QUEUE);
+		err = errno;
+		left = fault_disarm(self->nth);
+		fault_done(_metadata, r, n, left, ret, err, setiff_errs,
+			   "TUNSETQUEUE");
+		if (ret)
+			EXPECT_EQ(0, set_queue(fd, IFF_ATTACH_QUEUE))
+				TH_LOG("fault %u: attach after: %s", n,
+				       strerror(errno));
+		EXPECT_FALSE(getiff_flags(fd) & IFF_DETACH_QUEUE);
+		EXPECT_EQ(2, num_queues(name))
+			TH_LOG("fault %u: %s", n, ret ? strerror(err) : "ok");
+	}
+	fault_report(_metadata, r, "TUNSETQUEUE");
+	close(fd);
+	close(fd0);
+	EXPECT_TRUE(netdev_wait_gone(name, SETTLE_MS));
 	free(r);
 }
 

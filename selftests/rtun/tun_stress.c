@@ -809,34 +809,6 @@ TEST_F(tun_stress, link_del_during_io)
 /* Queues of the multiqueue tests. */
 #define MQ_QUEUES	4
 
-/* The real number of transmit queues of @dev (its tx-N in sysfs), or -1. */
-static int tx_queues(const char *dev)
-{
-	char path[64 + IFNAMSIZ];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", dev);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += !strncmp(de->d_name, "tx-", 3);
-	closedir(d);
-	return n;
-}
-
-/* TUNSETQUEUE with @flags on @fd; 0 or -1 with errno. */
-static int set_queue(int fd, int flags)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = flags;
-	return ioctl(fd, TUNSETQUEUE, &ifr);
-}
-
 /* What the churn thread of mq_churn_then_link_del does and saw. */
 struct churn {
 	pthread_t tid;
@@ -967,7 +939,7 @@ TEST_F_TIMEOUT(tun_stress, mq_churn_then_link_del, 60)
 	EXPECT_EQ(writes, a.rx_packets - b.rx_packets);
 	EXPECT_EQ(0, a.rx_dropped - b.rx_dropped);
 	/* Every queue is attached again: the core uses all four. */
-	EXPECT_EQ(MQ_QUEUES, tx_queues(self->name));
+	EXPECT_EQ(MQ_QUEUES, sysfs_queues(self->name, "tx-"));
 
 	/* Delete the device under the readers and the sender. */
 	ASSERT_EQ(0, rtnl_link_del(self->ifindex));
