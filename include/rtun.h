@@ -292,8 +292,9 @@ void rtun_skb_set_udp_tunnel(struct sk_buff *skb,
 			     const struct rtun_udp_tunnel *tnl);
 void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto);
 void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
-void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
-		      unsigned int len);
+int rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+		     unsigned int len, u16 rxq, struct sock *napi_sk,
+		     const bool *detached);
 void rtun_kfree_skb(struct sk_buff *skb);
 
 const char *rtun_param_abi(size_t *len);
@@ -310,6 +311,12 @@ bool rtun_sock_poll_out(struct sock *sk, bool up);
 void rtun_sock_write_space_now(struct sock *sk);
 int rtun_sock_fasync(int fd, struct file *file, struct sock *sk, bool on);
 void rtun_sock_signal_in(struct sock *sk);
+void rtun_sock_napi_init(struct sock *sk, struct net_device *dev, bool on);
+void rtun_sock_napi_enable(struct sock *sk);
+void rtun_sock_napi_disable(struct sock *sk);
+void rtun_sock_napi_del(struct sock *sk);
+bool rtun_sock_napi_enabled(const struct sock *sk);
+void rtun_sock_purge(struct sock *sk);
 
 /* Namespaces as file descriptors (SIOCGSKNS, TUNGETDEVNETNS). */
 int rtun_net_open_fd(struct net *net);

@@ -38,20 +38,16 @@ usage() {
 	exit 2
 }
 
-# Tests that cannot pass on rtun until it has NAPI (issue 12): rtun
-# refuses IFF_NAPI in TUNSETIFF with EINVAL, so these fail in their
-# fixture set-up.  Entries: a pattern over the test names the harness
-# prints (FIXTURE[.VARIANT].TEST), then the TUNSETIFF flags the test
-# needs.  A listed test that fails on rtun is reported as
-# "skip (rtun: needs FLAGS, issue 12)" only while rtun's TUNGETFEATURES
-# lacks one of FLAGS; a listed test that passes is reported as a pass.
-# Remove an entry when rtun has what it needs.
-needs_mq=(
-	# FIXTURE(tun) (6.12 and 7.3: delete_detach_close, detach_delete_close,
-	# detach_close_delete, reattach_delete_close, reattach_close_delete):
-	# two fds on one IFF_TAP|IFF_NAPI|IFF_MULTI_QUEUE device, TUNSETQUEUE.
-	'tun.*' 'IFF_MULTI_QUEUE|IFF_NAPI'
-)
+# Tests that cannot pass on rtun until it has what they need: rtun
+# refuses a TUNSETIFF flag it lacks (differences.md, D3) with EINVAL, so
+# such a test fails in its fixture set-up.  Entries: a pattern over the
+# test names the harness prints (FIXTURE[.VARIANT].TEST), then the
+# TUNSETIFF flags the test needs.  A listed test that fails on rtun is
+# reported as "skip (rtun: needs FLAGS, issue 12)" only while rtun's
+# TUNGETFEATURES lacks one of FLAGS; a listed test that passes is reported
+# as a pass.  None at present: rtun has multiqueue and NAPI, all the
+# upstream tests ask for.
+needs_mq=()
 
 kdir=${KDIR:-${RTUN_KDIR:-}}
 embedded=0

@@ -259,24 +259,45 @@ __rtun_data void rtun_skb_eth_type_trans(struct sk_buff *skb,
 }
 
 /*
- * The end of tun_get_user() for an accepted packet: set the headers up,
- * deliver it now as tun_rx_batched() does for one packet, count @len bytes.
+ * The end of tun_get_user(): the headers and the writer's queue @rxq
+ * recorded, then the packet goes to the stack at once, or, for a file
+ * with IFF_NAPI (@napi_sk), onto its socket's write queue for its NAPI
+ * poll, unless the queue was detached meanwhile (@detached, read under
+ * the queue's lock as C reads tfile->detached): then -EBUSY and the skb
+ * stays the caller's.  @len bytes are counted as received.
  */
-__rtun_data void rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
-				  unsigned int len)
+__rtun_data int rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+				 unsigned int len, u16 rxq,
+				 struct sock *napi_sk, const bool *detached)
 {
 	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
-	skb_record_rx_queue(skb, 0);
+	skb_record_rx_queue(skb, rxq);
 
-	local_bh_disable();
-	netif_receive_skb(skb);
-	local_bh_enable();
+	if (napi_sk) {
+		struct sk_buff_head *queue = &napi_sk->sk_write_queue;
+
+		spin_lock_bh(&queue->lock);
+		if (unlikely(READ_ONCE(*detached))) {
+			spin_unlock_bh(&queue->lock);
+			return -EBUSY;
+		}
+		__skb_queue_tail(queue, skb);
+		spin_unlock(&queue->lock);
+		/* A write() is never MSG_MORE: C schedules every time. */
+		napi_schedule(&rtun_sk(napi_sk)->napi);
+		local_bh_enable();
+	} else {
+		local_bh_disable();
+		netif_receive_skb(skb);
+		local_bh_enable();
+	}
 
 	/* Per-CPU counters: the caller is in process context, as in C. */
 	preempt_disable();
 	dev_sw_netstats_rx_add(dev, len);
 	preempt_enable();
+	return 0;
 }
 
 __rtun_data void rtun_kfree_skb(struct sk_buff *skb)

@@ -773,12 +773,89 @@ struct sock *rtun_sock_alloc(struct net *net)
 	rs->sk.sk_write_space = rtun_sock_write_space;
 	rs->sk.sk_sndbuf = INT_MAX;
 	rs->fasync = NULL;
+	rs->napi_enabled = false;
 	return &rs->sk;
 }
 
 void rtun_sock_put(struct sock *sk)
 {
 	sock_put(sk);
+}
+
+/*
+ * tun_napi_receive() and tun_napi_poll(): up to @budget of the skbs that
+ * IFF_NAPI writes queued on the socket go to GRO.
+ */
+static int rtun_napi_poll(struct napi_struct *napi, int budget)
+{
+	struct rtun_sk *rs = container_of(napi, struct rtun_sk, napi);
+	struct sk_buff_head *queue = &rs->sk.sk_write_queue;
+	struct sk_buff_head process_queue;
+	struct sk_buff *skb;
+	int received = 0;
+
+	__skb_queue_head_init(&process_queue);
+	spin_lock(&queue->lock);
+	skb_queue_splice_tail_init(queue, &process_queue);
+	spin_unlock(&queue->lock);
+
+	while (received < budget && (skb = __skb_dequeue(&process_queue))) {
+		napi_gro_receive(napi, skb);
+		++received;
+	}
+
+	if (!skb_queue_empty(&process_queue)) {
+		spin_lock(&queue->lock);
+		skb_queue_splice(&process_queue, queue);
+		spin_unlock(&queue->lock);
+	}
+
+	if (received < budget)
+		napi_complete_done(napi, received);
+	return received;
+}
+
+/* tun_napi_init(): the file's NAPI context on @dev, if @on (IFF_NAPI). */
+void rtun_sock_napi_init(struct sock *sk, struct net_device *dev, bool on)
+{
+	struct rtun_sk *rs = rtun_sk(sk);
+
+	rs->napi_enabled = on;
+	if (on) {
+		netif_napi_add_tx(dev, &rs->napi, rtun_napi_poll);
+		napi_enable(&rs->napi);
+	}
+}
+
+/* tun_napi_enable(), tun_napi_disable(), tun_napi_del() */
+void rtun_sock_napi_enable(struct sock *sk)
+{
+	if (rtun_sk(sk)->napi_enabled)
+		napi_enable(&rtun_sk(sk)->napi);
+}
+
+void rtun_sock_napi_disable(struct sock *sk)
+{
+	if (rtun_sk(sk)->napi_enabled)
+		napi_disable(&rtun_sk(sk)->napi);
+}
+
+void rtun_sock_napi_del(struct sock *sk)
+{
+	if (rtun_sk(sk)->napi_enabled)
+		netif_napi_del(&rtun_sk(sk)->napi);
+}
+
+bool rtun_sock_napi_enabled(const struct sock *sk)
+{
+	return rtun_sk((struct sock *)sk)->napi_enabled;
+}
+
+/* The socket's part of tun_queue_purge(): IFF_NAPI writes not yet polled. */
+void rtun_sock_purge(struct sock *sk)
+{
+	skb_queue_purge(&sk->sk_write_queue);
+	skb_queue_purge(&sk->sk_error_queue);
 }
 
 /* TUNSETSNDBUF: written as is; nobody is woken, as in C. */

@@ -8,6 +8,7 @@
 #define RTUN_SOCK_H
 
 #include <linux/fs.h>
+#include <linux/netdevice.h>
 #include <net/sock.h>
 
 /*
@@ -30,6 +31,13 @@ struct rtun_sk {
 	 */
 	struct socket_alloc sa;
 	struct fasync_struct *fasync;
+	/*
+	 * IFF_NAPI (C's tfile->napi, napi_enabled): writes queue their skbs
+	 * on sk_write_queue and this NAPI context hands them to GRO.  Set up
+	 * at the file's first attach, deleted when it leaves its device.
+	 */
+	struct napi_struct napi;
+	bool napi_enabled;
 };
 
 static inline struct rtun_sk *rtun_sk(struct sock *sk)

@@ -12,7 +12,7 @@ use rtun_host::vnet_out::OutError;
 use std::collections::HashSet;
 
 /// The reasons that are not a planner's refusal: the driver's own checks.
-const DRIVER_REASONS: [DropReason; 11] = [
+const DRIVER_REASONS: [DropReason; 12] = [
     DropReason::RxFrameSkbRefused,
     DropReason::RxDropAllocFailed,
     DropReason::RxDropCopyFault,
@@ -24,6 +24,7 @@ const DRIVER_REASONS: [DropReason; 11] = [
     DropReason::TxDropRingFull,
     DropReason::TxDropRingFullBackpressure,
     DropReason::TxLostReadFault,
+    DropReason::RxLostNapiDetached,
 ];
 
 #[test]
@@ -93,7 +94,7 @@ fn names_are_unique_short_ascii_and_name_their_counter() {
             Counter::RxFrameErrors => &["rx_frame_"],
             Counter::RxDropped => &["rx_drop_"],
             Counter::TxDropped => &["tx_drop_"],
-            Counter::None => &["rx_inval_", "tx_lost_"],
+            Counter::None => &["rx_inval_", "tx_lost_", "rx_lost_"],
         };
         assert!(
             prefixes.iter().any(|p| n.starts_with(p)),

@@ -9,6 +9,7 @@ use super::sock::Sock;
 use crate::pure::vnet_hdr::{FlowKeys, SkbGeometry, TunnelOffsets, TunnelPlan};
 use crate::pure::vnet_out::{IpSummed, SkbInfo, VlanTag};
 use core::ptr::NonNull;
+use core::sync::atomic::AtomicBool;
 use kernel::bindings;
 use kernel::error::{
     code::{EFAULT, ENOMEM},
@@ -291,12 +292,35 @@ impl Skb {
         unsafe { ffi::rtun_skb_consume_sent(self.into_raw(), dev.as_ptr(), len) };
     }
 
-    /// Sets the network and transport headers, hands the packet to the stack
-    /// (`netif_receive_skb()`) and counts `len` bytes received on `dev`.
-    pub(crate) fn deliver(self, dev: &NetDevice, len: u32) {
-        // SAFETY: ownership of the skb passes to the stack; `dev` is live and
-        // the shim disables preemption around its per-CPU counters.
-        unsafe { ffi::rtun_skb_deliver(self.into_raw(), dev.as_ptr(), len) };
+    /// Sets the network and transport headers and the receive queue `rxq`,
+    /// hands the packet to the stack (`netif_receive_skb()`), or with
+    /// `napi` (a file's socket with `IFF_NAPI`, and whether its queue is
+    /// detached) queues it for the socket's NAPI poll, and counts `len`
+    /// bytes received on `dev`. A detached queue refuses the packet with
+    /// `EBUSY` and gives it back.
+    pub(crate) fn deliver(
+        self,
+        dev: &NetDevice,
+        len: u32,
+        rxq: u16,
+        napi: Option<(&Sock, &AtomicBool)>,
+    ) -> core::result::Result<(), Skb> {
+        let (sk, detached) = napi.map_or((core::ptr::null_mut(), core::ptr::null()), |(s, d)| {
+            (s.as_ptr(), d.as_ptr().cast_const())
+        });
+        let raw = self.into_raw();
+        // SAFETY: ownership of the skb passes to the stack unless the call
+        // fails; `dev` is live; `sk` is null or a live socket whose NAPI
+        // context is set up, and `detached` then a live flag (an
+        // `AtomicBool` is a `bool` in memory); the shim disables preemption
+        // around its per-CPU counters.
+        let ret = unsafe { ffi::rtun_skb_deliver(raw, dev.as_ptr(), len, rxq, sk, detached) };
+        if ret == 0 {
+            Ok(())
+        } else {
+            // SAFETY: refused: the skb is still ours.
+            Err(unsafe { Skb::from_raw(raw) })
+        }
     }
 
     /// Returns the first `N` bytes of the packet's data, or `None` if it is

@@ -8,7 +8,9 @@
 
 use super::ffi;
 use super::file::{File, PollTable};
+use super::netdev::NetDevice;
 use super::netns::NetNs;
+use super::rtnl::Rtnl;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{code::ENOMEM, to_result, Result};
@@ -100,6 +102,55 @@ impl Sock {
         // SAFETY: the socket is live; the callback is the shim's, which
         // may run in any context.
         unsafe { ffi::rtun_sock_write_space_now(self.as_ptr()) };
+    }
+}
+
+/// The NAPI context of a file's socket (`IFF_NAPI`), with the lifecycle
+/// of C's `tun_napi_*()`: set up on the device at the file's first attach,
+/// disabled while its queue is detached, deleted when it leaves the device.
+impl Sock {
+    /// Sets up the NAPI context on `dev` if `on` (`tun_napi_init()`).
+    pub(crate) fn napi_init(&self, dev: &NetDevice, on: bool, _rtnl: &mut Rtnl) {
+        // SAFETY: the socket and `dev` are live; RTNL is held and the file
+        // is attaching, so the context is not set up yet; it is deleted
+        // (`napi_del`) before the file leaves the device or the device
+        // goes (`ndo_uninit`), as the socket's memory outlives both.
+        unsafe { ffi::rtun_sock_napi_init(self.as_ptr(), dev.as_ptr(), on) };
+    }
+
+    /// Enables the NAPI context again, for a re-attached queue.
+    pub(crate) fn napi_enable(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: the socket is live; RTNL serialises the context's state
+        // changes, and it was disabled when the queue was detached.
+        unsafe { ffi::rtun_sock_napi_enable(self.as_ptr()) };
+    }
+
+    /// Disables the NAPI context, waiting for a running poll.
+    pub(crate) fn napi_disable(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: the socket is live; RTNL serialises state changes, and
+        // every caller disables an enabled context (an active queue).
+        unsafe { ffi::rtun_sock_napi_disable(self.as_ptr()) };
+    }
+
+    /// Deletes the NAPI context from its device.
+    pub(crate) fn napi_del(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: the socket is live; RTNL is held; the context was set up
+        // by `napi_init` and is deleted once, as the file leaves the device.
+        unsafe { ffi::rtun_sock_napi_del(self.as_ptr()) };
+    }
+
+    /// Returns whether writes go through the NAPI context (`IFF_NAPI` at
+    /// the file's first attach).
+    pub(crate) fn napi_enabled(&self) -> bool {
+        // SAFETY: the socket is live; the flag is written under RTNL once,
+        // before the file is published to writers.
+        unsafe { ffi::rtun_sock_napi_enabled(self.as_ptr()) }
+    }
+
+    /// Frees the packets written through NAPI and not yet polled.
+    pub(crate) fn purge(&self) {
+        // SAFETY: the socket is live; the queues have their own locks.
+        unsafe { ffi::rtun_sock_purge(self.as_ptr()) };
     }
 }
 

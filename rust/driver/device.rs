@@ -19,7 +19,9 @@ use crate::pure::features;
 use crate::pure::iff::{Kind, QueueCount, SetIff, MAX_TAP_QUEUES};
 use crate::pure::mq;
 use crate::pure::txfilter::{TxFilter, Update, ETH_ALEN, FLT_EXACT_COUNT};
-use crate::pure::uapi::{IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_PERSIST, NETIF_MSG_TX_QUEUED};
+use crate::pure::uapi::{
+    IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_NAPI, IFF_PERSIST, NETIF_MSG_TX_QUEUED,
+};
 use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{
     fence, AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
@@ -445,6 +447,12 @@ impl RtunDev {
         self.flags() & IFF_MULTI_QUEUE != 0
     }
 
+    /// Returns whether the device has `IFF_NAPI`, which a queue re-attached
+    /// with `TUNSETQUEUE` would get if it had none (it keeps its own).
+    pub(crate) fn napi(&self) -> bool {
+        self.flags() & IFF_NAPI != 0
+    }
+
     /// Returns the number of active queues, read once.
     pub(crate) fn active(&self) -> u32 {
         self.numqueues.load(Ordering::Relaxed)
@@ -476,24 +484,38 @@ impl RtunDev {
     }
 
     /// The end of `tun_attach()`: `file` becomes the active queue at index
-    /// `numqueues`, taken off the detached list if it was there; the
+    /// `numqueues`, taken off the detached list if it was there (its NAPI
+    /// context enabled again), else with a NAPI context if `napi`; the
     /// caller has done `tun_attach()`'s checks.
-    pub(crate) fn attach(&self, dev: &NetDevice, file: Arc<TunFile>, rtnl: &mut Rtnl) -> Result {
+    pub(crate) fn attach(
+        &self,
+        dev: &NetDevice,
+        file: Arc<TunFile>,
+        napi: bool,
+        rtnl: &mut Rtnl,
+    ) -> Result {
         let index = self.active();
         let index16 = u16::try_from(index).map_err(|_| from_errno(EINVAL))?;
-        if file.is_detached() {
-            // tun_enable_queue().
-            if let Some(i) = self.disabled.position(&file, rtnl) {
-                drop(self.disabled.take(i, rtnl));
-                self.numdisabled.fetch_sub(1, Ordering::Relaxed);
-            }
-            file.set_detached(false);
+        if self.queues.get(index as usize, rtnl).is_some() {
+            return Err(from_errno(EINVAL));
         }
         file.set_queue_index(index16);
         if TUN_ABI.force_wakes_queue() {
             // Linux 7.x's tun_attach(): tun_force_wake_queue().
             file.force_wake(dev, false);
         }
+        if file.is_detached() {
+            // tun_enable_queue(), tun_napi_enable().
+            if let Some(i) = self.disabled.position(&file, rtnl) {
+                drop(self.disabled.take(i, rtnl));
+                self.numdisabled.fetch_sub(1, Ordering::Relaxed);
+            }
+            file.set_detached(false);
+            file.sock().napi_enable(rtnl);
+        } else {
+            file.sock().napi_init(dev, napi, rtnl);
+        }
+        // The slot is empty (checked above), so this cannot fail.
         self.queues
             .publish(index as usize, file, rtnl)
             .map_err(|_| from_errno(EINVAL))?;
@@ -523,6 +545,11 @@ impl RtunDev {
             return None;
         }
         let last = self.active().checked_sub(1)?;
+        if clean {
+            // tun_napi_disable() and tun_napi_del() of a closing file.
+            file.sock().napi_disable(rtnl);
+            file.sock().napi_del(rtnl);
+        }
         // Linux 7.x moves the slots under the consumer locks, which a
         // reader's backpressure owner check takes.
         let mv = file.with_consumer_lock(|| self.queues.begin_move(last as usize, index, rtnl));
@@ -532,6 +559,9 @@ impl RtunDev {
         }
         let retired = mv.finish()?;
         self.numqueues.store(last, Ordering::Relaxed);
+        if !clean {
+            file.sock().napi_disable(rtnl);
+        }
         let this = retired.wait();
         if !clean {
             // tun_disable_queue().
@@ -557,6 +587,7 @@ impl RtunDev {
     /// `tfile->detached` branch of `__tun_detach()`).
     pub(crate) fn remove_detached(&self, file: &TunFile, rtnl: &mut Rtnl) -> Option<Arc<TunFile>> {
         let i = self.disabled.position(file, rtnl)?;
+        file.sock().napi_del(rtnl);
         let this = self.disabled.take(i, rtnl)?.wait();
         self.numdisabled.fetch_sub(1, Ordering::Relaxed);
         this.set_detached(false);
@@ -570,11 +601,14 @@ impl RtunDev {
         self.numqueues.store(0, Ordering::Relaxed);
         for i in 0..n as usize {
             if let Some(file) = self.queues.take(i, rtnl).map(|r| r.wait()) {
+                file.sock().napi_disable(rtnl);
+                file.sock().napi_del(rtnl);
                 file.device_gone(rtnl);
             }
         }
         for i in 0..self.disabled.len() {
             if let Some(file) = self.disabled.take(i, rtnl).map(|r| r.wait()) {
+                file.sock().napi_del(rtnl);
                 file.set_detached(false);
                 file.device_gone(rtnl);
             }

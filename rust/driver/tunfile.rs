@@ -108,7 +108,7 @@ impl TunFile {
     pub(crate) fn device_gone(&self, rtnl: &mut Rtnl) {
         drop(self.dev.replace(None, rtnl));
         self.shut_down.store(true, Ordering::Release);
-        self.queue.purge();
+        self.purge();
         self.queue.wake_all();
     }
 
@@ -184,9 +184,22 @@ impl TunFile {
         self.queue.with_consumer_lock(f)
     }
 
-    /// Frees the queued packets (`tun_queue_purge()`).
+    /// Frees the queued packets, and the `IFF_NAPI` writes not yet
+    /// polled (`tun_queue_purge()`).
     pub(crate) fn purge(&self) {
         self.queue.purge();
+        self.sock.purge();
+    }
+
+    /// Returns the file's socket.
+    pub(crate) fn sock(&self) -> &Sock {
+        &self.sock
+    }
+
+    /// Returns the flag that says the file's queue is detached, for the
+    /// shim to read under the `IFF_NAPI` queue's lock.
+    pub(crate) fn detached_flag(&self) -> &AtomicBool {
+        &self.detached
     }
 
     /// Sets the send buffer (`TUNSETSNDBUF` on any queue of the device).
@@ -234,7 +247,7 @@ impl TunFile {
                 // The queue holds `tx_queue_len` packets, sized before the
                 // device can transmit to this file, as C's `tun_attach()`.
                 this.queue.resize(dev.tx_queue_len())?;
-                data.attach(&dev, this.into(), rtnl)?;
+                data.attach(&dev, this.into(), want.napi, rtnl)?;
                 if !want.sets_up_existing(data.count(rtnl).files()) {
                     // Another queue of a multiqueue device: flags, carrier
                     // and the name the caller gave stay as they are.
@@ -273,7 +286,7 @@ impl TunFile {
                 let dev = reg?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
                 data.registered(&dev);
-                data.attach(&dev, this.into(), rtnl)?;
+                data.attach(&dev, this.into(), want.napi, rtnl)?;
                 dev
             }
         };
@@ -322,7 +335,7 @@ impl TunFile {
         };
         match op {
             // tun_attach() of a detached queue: no E2BIG, no resize.
-            QueueOp::Attach => data.attach(dev, this.into(), rtnl)?,
+            QueueOp::Attach => data.attach(dev, this.into(), data.napi(), rtnl)?,
             QueueOp::Detach => drop(data.remove_queue(dev, &this, false, rtnl)),
         }
         dev.state_change(rtnl);
@@ -411,7 +424,7 @@ impl FileOps for TunFile {
         let mut rtnl = Rtnl::lock();
         this.detach(&mut rtnl);
         drop(rtnl);
-        this.queue.purge();
+        this.purge();
     }
 
     fn ioctl(this: ArcBorrow<'_, Self>, _file: &File, cmd: u32, arg: UserArg) -> Result<isize> {
@@ -628,7 +641,6 @@ impl FileOps for TunFile {
     fn write_iter(this: ArcBorrow<'_, Self>, from: &mut IovIter, nonblock: bool) -> Result<usize> {
         let dev = this.device().ok_or_else(ebadfd)?;
         let data = dev.data().ok_or_else(ebadfd)?;
-        let queue = (!this.is_detached()).then(|| this.queue_index());
-        write::write(&dev, data, &this.sock, from, nonblock, queue)
+        write::write(&dev, data, &this, from, nonblock)
     }
 }

@@ -7,15 +7,15 @@
 //! skb through [`Skb`], picks the protocol, and counts as C counts.
 
 use super::device::RtunDev;
+use super::tunfile::TunFile;
 use crate::abstractions::compat::TUN_ABI;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::skb::Skb;
-use crate::abstractions::sock::Sock;
 use crate::pure::abi::TUN_VNET_TNL_SIZE;
 use crate::pure::drops::DropReason;
-use crate::pure::errno::{EAGAIN, EFAULT, EINVAL, EIO, ENOMEM};
+use crate::pure::errno::{EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENOMEM};
 use crate::pure::iff::Kind;
 use crate::pure::uapi::{IFF_NO_PI, IFF_VNET_HDR};
 use crate::pure::vnet_hdr::{
@@ -124,17 +124,18 @@ fn tun_proto(
 ///
 /// `nonblock` is true for a non-blocking write, which on a TAP device may
 /// take `tun_build_skb()`'s layout, as in C. Other writes are charged to
-/// the file's socket `sock` until their skb is freed. `queue` is the
-/// writer's queue index while it is active (`None`: detached), for the
-/// flow table.
+/// the writer's socket until their skb is freed. The writer's queue is
+/// the packet's receive queue and, while active, where its flow is
+/// learnt; with `IFF_NAPI` the packet goes through the file's NAPI
+/// context (`EBUSY` if its queue is detached).
 pub(crate) fn write(
     dev: &NetDevice,
     data: &RtunDev,
-    sock: &Sock,
+    file: &TunFile,
     from: &mut IovIter,
     nonblock: bool,
-    queue: Option<u16>,
 ) -> Result<usize> {
+    let sock = file.sock();
     let total = from.count();
     let flags = data.flags();
     let no_pi = flags & IFF_NO_PI != 0;
@@ -252,7 +253,9 @@ pub(crate) fn write(
         skb.set_l3(dev, proto);
     }
     // C hashes before it checks that the device is up.
-    let flow = data.flow_to_learn(queue, &skb);
+    let queue = file.queue_index();
+    let active = (!file.is_detached()).then_some(queue);
+    let flow = data.flow_to_learn(active, &skb);
     if !dev.is_running() {
         return Err(dropped(
             dev,
@@ -261,7 +264,13 @@ pub(crate) fn write(
             from_errno(EIO),
         ));
     }
-    skb.deliver(dev, u32::try_from(layout.copy_len).unwrap_or(u32::MAX));
+    let napi = sock.napi_enabled().then(|| (sock, file.detached_flag()));
+    let len = u32::try_from(layout.copy_len).unwrap_or(u32::MAX);
+    if let Err(skb) = skb.deliver(dev, len, queue, napi) {
+        drop(skb);
+        data.count_drop(dev, DropReason::RxLostNapiDetached);
+        return Err(from_errno(EBUSY));
+    }
     if let Some(flow) = flow {
         data.learn_flow(flow);
     }

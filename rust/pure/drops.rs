@@ -145,11 +145,14 @@ pub enum DropReason {
     TxLostReadHdrTooSmall,
     /// Writing the PI or the header to the reader's buffer faulted (`EFAULT`).
     TxLostReadFault,
+    /// An `IFF_NAPI` write on a queue detached meanwhile (`EBUSY`): C
+    /// frees the built packet and counts nothing.
+    RxLostNapiDetached,
 }
 
 impl DropReason {
     /// How many reasons there are.
-    pub const COUNT: usize = 44;
+    pub const COUNT: usize = 45;
 
     /// Every reason, in `ethtool -S` order (`ALL[r.index()] == r`).
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -197,6 +200,7 @@ impl DropReason {
         DropReason::TxLostReadBadTunnel,
         DropReason::TxLostReadHdrTooSmall,
         DropReason::TxLostReadFault,
+        DropReason::RxLostNapiDetached,
     ];
 
     /// Returns the reason's position in [`DropReason::ALL`] and in `ethtool -S`.
@@ -252,6 +256,7 @@ impl DropReason {
             DropReason::TxLostReadBadTunnel => "tx_lost_read_bad_tunnel",
             DropReason::TxLostReadHdrTooSmall => "tx_lost_read_hdr_too_small",
             DropReason::TxLostReadFault => "tx_lost_read_fault",
+            DropReason::RxLostNapiDetached => "rx_lost_napi_detached",
         }
     }
 
@@ -301,7 +306,8 @@ impl DropReason {
             | DropReason::TxLostReadBadGsoType
             | DropReason::TxLostReadBadTunnel
             | DropReason::TxLostReadHdrTooSmall
-            | DropReason::TxLostReadFault => Counter::None,
+            | DropReason::TxLostReadFault
+            | DropReason::RxLostNapiDetached => Counter::None,
         }
     }
 

@@ -56,9 +56,10 @@ pub enum Names {
 
 /// Per-device flags rtun implements and stores, the counterpart of C's `TUN_FEATURES`.
 ///
-/// rtun does not (yet) implement `IFF_NAPI` or `IFF_NAPI_FRAGS`; it
-/// neither advertises them nor accepts them.
-pub const RTUN_FEATURES: u16 = IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR | IFF_MULTI_QUEUE;
+/// rtun does not (yet) implement `IFF_NAPI_FRAGS`; it neither advertises
+/// it nor accepts it.
+pub const RTUN_FEATURES: u16 =
+    IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_NAPI;
 
 /// What rtun's `TUNGETFEATURES` reports on Linux 6.12.
 pub const RTUN_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | RTUN_FEATURES) as u32;
@@ -126,6 +127,9 @@ pub struct SetIff {
     /// Whether the device has, or is to have, one queue per file
     /// (`IFF_MULTI_QUEUE`).
     pub multi_queue: bool,
+    /// Whether this file's writes go through a NAPI context (`IFF_NAPI`),
+    /// decided by each file's own request.
+    pub napi: bool,
     /// Whether a virtio-net header precedes each written packet.
     pub hdr_write: bool,
     /// Whether a virtio-net header precedes each read packet.
@@ -196,6 +200,7 @@ impl SetIff {
             carrier: flags & IFF_NO_CARRIER == 0,
             exclusive: flags & IFF_TUN_EXCL != 0,
             multi_queue: flags & IFF_MULTI_QUEUE != 0,
+            napi: flags & IFF_NAPI != 0,
             hdr_write: vnet,
             hdr_read: vnet,
             fixed_features: None,
@@ -334,11 +339,11 @@ mod tests {
 
     #[test]
     fn features_word_is_the_implemented_subset_of_c() {
-        assert_eq!(RTUN_TUNGETFEATURES, 0x7143);
+        assert_eq!(RTUN_TUNGETFEATURES, 0x7153);
         assert_eq!(RTUN_TUNGETFEATURES & !C_TUNGETFEATURES, 0);
-        assert_eq!(tungetfeatures(TunAbi::Linux6_12), 0x7143);
-        // 7.x's C reports 0x71f3: rtun has all but NAPI.
-        assert_eq!(tungetfeatures(TunAbi::Linux7), 0x71c3);
+        assert_eq!(tungetfeatures(TunAbi::Linux6_12), 0x7153);
+        // 7.x's C reports 0x71f3: rtun has all but NAPI frags.
+        assert_eq!(tungetfeatures(TunAbi::Linux7), 0x71d3);
     }
 
     #[test]
@@ -402,9 +407,9 @@ mod tests {
 
     #[test]
     fn unimplemented_c_features_are_refused() {
-        for f in [IFF_NAPI, IFF_NAPI_FRAGS] {
-            let e = SetIff::parse(IFF_TUN | f).unwrap_err();
-            assert_eq!(e, IffError::Unsupported(f));
+        for f in [IFF_NAPI_FRAGS, IFF_NAPI | IFF_NAPI_FRAGS] {
+            let e = SetIff::parse(IFF_TAP | f).unwrap_err();
+            assert_eq!(e, IffError::Unsupported(IFF_NAPI_FRAGS));
             assert_eq!(e.errno(), EINVAL);
         }
     }

@@ -46,7 +46,7 @@ FIXTURE_VARIANT(rtun_abi) {
 	const char *tag;	/* prefix of the names the tests choose */
 	unsigned int features;	/* exact TUNGETFEATURES answer (6.12) */
 	unsigned int features_7; /* the same on 7.x */
-	int unimplemented_errno; /* TUNSETIFF with NAPI(_FRAGS): 0 or errno */
+	int unimplemented_errno; /* TUNSETIFF with NAPI_FRAGS: 0 or errno */
 };
 
 FIXTURE_VARIANT_ADD(rtun_abi, c_tun) {
@@ -69,12 +69,13 @@ FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
 	.tap_prefix = "rtap",
 	.tag = "rt",
 	/*
-	 * Grows as rtun implements NAPI and NAPI_FRAGS; see
+	 * Grows as rtun implements NAPI_FRAGS; see
 	 * Documentation/differences.md.
 	 */
-	.features = REQUIRED_FEATURES | IFF_VNET_HDR | IFF_MULTI_QUEUE,
+	.features = REQUIRED_FEATURES | IFF_VNET_HDR | IFF_MULTI_QUEUE |
+		    IFF_NAPI,
 	.features_7 = REQUIRED_FEATURES | IFF_VNET_HDR | IFF_MULTI_QUEUE |
-		      IFF_BACKPRESSURE,
+		      IFF_NAPI | IFF_BACKPRESSURE,
 	/* Documentation/differences.md D3: refused, not silently ignored. */
 	.unimplemented_errno = EINVAL,
 };
@@ -425,9 +426,8 @@ TEST_F(rtun_abi, second_setiff_eexist)
 TEST_F(rtun_abi, setiff_unsupported_flags)
 {
 	static const int cases[] = {
-		IFF_TAP | IFF_NAPI,
-		IFF_TAP | IFF_MULTI_QUEUE | IFF_NAPI,
 		IFF_TAP | IFF_NAPI | IFF_NAPI_FRAGS,
+		IFF_TAP | IFF_MULTI_QUEUE | IFF_NAPI | IFF_NAPI_FRAGS,
 	};
 	char name[IFNAMSIZ];
 	unsigned int feat;

@@ -41,9 +41,10 @@
  * TUNGETFEATURES goes through diff_allowed.h (D2).  A third of the
  * TUNSETIFF requests ask for IFF_MULTI_QUEUE, and TUNSETQUEUE detaches and
  * attaches queues, so the files of a sequence are often queues of one
- * device: their reads show which queue the stack's packets went to.  The
- * generator never sets IFF_NAPI or IFF_NAPI_FRAGS (D3: rtun refuses what
- * it lacks, after which the two sides could no longer be compared).
+ * device: their reads show which queue the stack's packets went to; some
+ * ask for IFF_NAPI.  The generator never sets IFF_NAPI_FRAGS (D3: rtun
+ * refuses what it lacks, after which the two sides could no longer be
+ * compared).
  *
  * On a difference it prints the seed, the sequence, the operation and
  * both sides, shrinks the sequence to a minimal one that still differs
@@ -217,7 +218,7 @@ static int gen_iff_flags(struct rng *r)
 		{ IFF_ONE_QUEUE, 15 }, { IFF_NO_CARRIER, 15 },
 		{ IFF_PERSIST, 5 }, { 0x0004, 4 }, { 0x0008, 4 },
 		{ IFF_BACKPRESSURE, 8 }, { IFF_ATTACH_QUEUE, 3 },
-		{ IFF_DETACH_QUEUE, 3 }, { IFF_MULTI_QUEUE, 35 },
+		{ IFF_DETACH_QUEUE, 3 }, { IFF_MULTI_QUEUE, 35 }, { IFF_NAPI, 20 },
 	};
 	int flags = PICK(r, types);
 	size_t i;
