@@ -96,6 +96,7 @@ struct rtun_bp_owner {
 };
 
 struct rtun_flows;
+struct rtun_prog;
 
 /* What the read path needs to know of an skb, read in one go. */
 struct rtun_skb_info {
@@ -368,6 +369,11 @@ bool rtun_skb_tx_prepare(struct sk_buff *skb);
 u16 rtun_skb_queue_mapping(const struct sk_buff *skb);
 u32 rtun_skb_hash_symmetric(struct sk_buff *skb);
 bool rtun_rps_needed(void);
+
+u32 rtun_prog_run(const struct rtun_prog *p, struct sk_buff *skb);
+bool rtun_skb_trim(struct sk_buff *skb, u32 len);
+struct rtun_prog *rtun_prog_get(int fd, int *err);
+void rtun_prog_release(struct rtun_prog *p);
 
 struct rtun_flows *rtun_flows_new(void);
 void rtun_flows_set_dev(struct rtun_flows *fl, struct net_device *dev,

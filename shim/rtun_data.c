@@ -29,6 +29,7 @@
 #include <net/rps.h>
 
 #include "rtun.h"
+#include "rtun_prog.h"
 #include "rtun_sock.h"
 
 #ifdef RTUN_DATA_BITCODE
@@ -479,6 +480,21 @@ __rtun_data bool rtun_rps_needed(void)
 __rtun_data u32 rtun_skb_hash_symmetric(struct sk_buff *skb)
 {
 	return __skb_get_hash_symmetric(skb);
+}
+
+/*
+ * Runs a steering program or filter on @skb (bpf_prog_run_clear_cb(),
+ * which uses skb->cb as its scratch, as in C); the caller holds RCU.
+ */
+__rtun_data u32 rtun_prog_run(const struct rtun_prog *p, struct sk_buff *skb)
+{
+	return bpf_prog_run_clear_cb(p->prog, skb);
+}
+
+/* pskb_trim() to @len bytes (nothing if it is no shorter); false: ENOMEM. */
+__rtun_data bool rtun_skb_trim(struct sk_buff *skb, u32 len)
+{
+	return !pskb_trim(skb, len);
 }
 
 /* What tun_net_xmit() does to an skb it is going to hold on to. */

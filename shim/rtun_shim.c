@@ -8,6 +8,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bpf.h>
 #include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/etherdevice.h>
@@ -32,6 +33,7 @@
 #include <net/sock.h>
 
 #include "rtun.h"
+#include "rtun_prog.h"
 #include "rtun_sock.h"
 
 /* Which ABI TUNSETIFF speaks; Rust parses it (rust/pure/iff.rs). */
@@ -780,6 +782,49 @@ struct sock *rtun_sock_alloc(struct net *net)
 void rtun_sock_put(struct sock *sk)
 {
 	sock_put(sk);
+}
+
+/*
+ * tun_set_ebpf()'s program: NULL for @fd -1, else the socket filter
+ * program @fd refers to (EBADF, EINVAL for another type or a
+ * device-bound one, ENOMEM), in *@err.
+ */
+struct rtun_prog *rtun_prog_get(int fd, int *err)
+{
+	struct rtun_prog *p;
+	struct bpf_prog *prog;
+
+	*err = 0;
+	if (fd == -1)
+		return NULL;
+	prog = bpf_prog_get_type(fd, BPF_PROG_TYPE_SOCKET_FILTER);
+	if (IS_ERR(prog)) {
+		*err = PTR_ERR(prog);
+		return NULL;
+	}
+	p = kmalloc(sizeof(*p), GFP_KERNEL);
+	if (!p) {
+		bpf_prog_put(prog);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	p->prog = prog;
+	return p;
+}
+
+static void rtun_prog_free(struct rcu_head *rcu)
+{
+	struct rtun_prog *p = container_of(rcu, struct rtun_prog, rcu);
+
+	bpf_prog_destroy(p->prog);
+	kfree(p);
+}
+
+/* Frees @p once no reader can run it (tun_prog_free() via call_rcu()). */
+void rtun_prog_release(struct rtun_prog *p)
+{
+	if (p)
+		call_rcu(&p->rcu, rtun_prog_free);
 }
 
 /*

@@ -12,7 +12,7 @@ use rtun_host::vnet_out::OutError;
 use std::collections::HashSet;
 
 /// The reasons that are not a planner's refusal: the driver's own checks.
-const DRIVER_REASONS: [DropReason; 12] = [
+const DRIVER_REASONS: [DropReason; 14] = [
     DropReason::RxFrameSkbRefused,
     DropReason::RxDropAllocFailed,
     DropReason::RxDropCopyFault,
@@ -25,6 +25,8 @@ const DRIVER_REASONS: [DropReason; 12] = [
     DropReason::TxDropRingFullBackpressure,
     DropReason::TxLostReadFault,
     DropReason::RxLostNapiDetached,
+    DropReason::TxDropEbpfFilter,
+    DropReason::TxDropTrimFailed,
 ];
 
 #[test]

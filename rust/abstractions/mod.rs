@@ -9,6 +9,7 @@
 //! traits ([`file::FileOps`], [`netdev::NetDevOps`]) and type parameters,
 //! as `kernel::net::phy` does with its `Adapter<T>`.
 
+pub(crate) mod bpf;
 pub(crate) mod compat;
 pub(crate) mod cred;
 pub(crate) mod error;

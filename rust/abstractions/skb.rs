@@ -148,7 +148,7 @@ impl Skb {
         }
     }
 
-    fn as_ptr(&self) -> *mut bindings::sk_buff {
+    pub(super) fn as_ptr(&self) -> *mut bindings::sk_buff {
         self.ptr.as_ptr()
     }
 
@@ -353,6 +353,13 @@ impl Skb {
     pub(crate) fn hash_symmetric(&self) -> u32 {
         // SAFETY: the skb is valid while borrowed; the kernel only reads it.
         unsafe { ffi::rtun_skb_hash_symmetric(self.as_ptr()) }
+    }
+
+    /// Trims the packet to `len` bytes, if it is longer (`pskb_trim()`);
+    /// false if that needed memory it could not get.
+    pub(crate) fn trim(&mut self, len: u32) -> bool {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rtun_skb_trim(self.as_ptr(), len) }
     }
 
     /// Detaches a packet the device is going to hold from its sender, as

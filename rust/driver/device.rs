@@ -3,6 +3,7 @@
 //! Per-device state and the net device callbacks.
 
 use super::tunfile::TunFile;
+use crate::abstractions::bpf::ProgSlot;
 use crate::abstractions::compat::TUN_ABI;
 use crate::abstractions::cred::{self, ModuleRef};
 use crate::abstractions::error::from_errno;
@@ -197,6 +198,12 @@ pub(crate) struct RtunDev {
     numdisabled: AtomicU32,
     /// Which queue each flow was last written from (C's `flows`).
     flows: FlowTable,
+    /// `TUNSETSTEERINGEBPF`: a program that picks the queue instead of
+    /// the flow table (C's `steering_prog`).
+    steering: ProgSlot,
+    /// `TUNSETFILTEREBPF`: a program that drops or trims what the device
+    /// transmits (C's `filter_prog`).
+    filter: ProgSlot,
     /// The user features the reader allowed (C's `set_features`).
     allowed_features: RtnlLocked<u64>,
     /// `TUNSETOWNER` and `TUNSETGROUP` (C's `tun->owner`, `tun->group`):
@@ -235,6 +242,8 @@ impl RtunDev {
             disabled: RcuSlots::new()?,
             numdisabled: AtomicU32::new(0),
             flows: FlowTable::new()?,
+            steering: ProgSlot::new(),
+            filter: ProgSlot::new(),
             // Under the 2008 ABI the reader's offloads are fixed at creation.
             allowed_features: RtnlLocked::new(
                 req.fixed_features.unwrap_or(0) & features::user_features(TUN_ABI),
@@ -624,12 +633,43 @@ impl RtunDev {
         }
     }
 
-    /// `tun_select_queue()` without a steering program
+    /// `tun_select_queue()`: the steering program's choice
+    /// (`tun_ebpf_select_queue()`), else the flow table's
     /// (`tun_automq_select_queue()`).
     fn select_queue(&self, skb: &Skb, rcu: &RcuRead) -> u16 {
         let active = self.active();
+        if self.steering.is_set() {
+            if active == 0 {
+                return 0;
+            }
+            let ret = self.steering.run(skb, rcu).unwrap_or(0);
+            return mq::ebpf_queue(ret, active);
+        }
         let hash = skb.hash_symmetric();
         mq::automq_queue(hash, self.flows.find(hash, rcu), active)
+    }
+
+    /// `TUNSETSTEERINGEBPF`: sets or (`fd` -1) clears the steering program.
+    pub(crate) fn set_steering(&self, fd: i32, rtnl: &mut Rtnl) -> Result {
+        self.steering.set(fd, rtnl)
+    }
+
+    /// `TUNSETFILTEREBPF`: sets or (`fd` -1) clears the transmit filter.
+    pub(crate) fn set_filter(&self, fd: i32, rtnl: &mut Rtnl) -> Result {
+        self.filter.set(fd, rtnl)
+    }
+
+    /// `run_ebpf_filter()` and the trim that follows in `tun_net_xmit()`:
+    /// the reason to drop `skb`, if any.
+    fn ebpf_filter(&self, skb: &mut Skb, rcu: &RcuRead) -> Option<DropReason> {
+        let len = self.filter.run(skb, rcu)?;
+        if len == 0 {
+            Some(DropReason::TxDropEbpfFilter)
+        } else if !skb.trim(len) {
+            Some(DropReason::TxDropTrimFailed)
+        } else {
+            None
+        }
     }
 
     /// Returns the flow hash of a packet written on the active queue
@@ -637,7 +677,9 @@ impl RtunDev {
     /// its flow: then, and only then, C computes the hash; a hash of 0 is
     /// not learnt.
     pub(crate) fn flow_to_learn(&self, queue: Option<u16>, skb: &Skb) -> Option<(u32, u16)> {
-        let q = queue.filter(|_| mq::learns_flow(false, self.active(), false))?;
+        // C's rcu_access_pointer(): whether a program is set, not its use.
+        let steering = self.steering.is_set();
+        let q = queue.filter(|_| mq::learns_flow(steering, self.active(), false))?;
         let hash = skb.hash_symmetric();
         (hash != 0).then_some((hash, q))
     }
@@ -646,7 +688,7 @@ impl RtunDev {
     /// for a queue, so the transmit path notes the flow's hash for RPS
     /// itself, if the flow is remembered.
     fn automq_xmit(&self, skb: &Skb, rcu: &RcuRead) {
-        if self.active() == 1 && FlowTable::rps_needed() {
+        if !self.steering.is_set() && self.active() == 1 && FlowTable::rps_needed() {
             let _ = self.flows.find(skb.hash_symmetric(), rcu);
         }
     }
@@ -710,23 +752,27 @@ impl NetDevOps for RtunDev {
     }
 
     fn start_xmit(dev: &NetDevice, data: &Self, mut skb: Skb, rcu: &RcuRead) -> bool {
-        // As `tun_net_xmit()`: no file, the MAC filter, frags that cannot be
-        // made private, or a full queue drop the packet, count it in
+        // As `tun_net_xmit()`: no file, the MAC filter, the BPF filter (or
+        // no memory to trim to its length), frags that cannot be made
+        // private, or a full queue drop the packet, count it in
         // `tx_dropped`, and tell the sender (`NET_XMIT_DROP`).
         let txq = skb.queue_mapping();
-        let file = data.queues.get_rcu(usize::from(txq), rcu);
-        if file.is_some() {
-            data.automq_xmit(&skb, rcu);
-        }
-        if file.is_some() {
-            let len = skb.len();
-            data.log(dev, NETIF_MSG_TX_QUEUED, format_args!("tun_net_xmit {len}"));
-        }
-        let reason = match file {
-            None => DropReason::TxDropNoReader,
-            Some(_) if !data.tx_filter_accepts(&skb) => DropReason::TxDropTxFilter,
-            Some(_) if !skb.tx_prepare() => DropReason::TxDropOrphanFrags,
-            Some(file) => {
+        let Some(file) = data.queues.get_rcu(usize::from(txq), rcu) else {
+            data.count_drop(dev, DropReason::TxDropNoReader);
+            return false;
+        };
+        data.automq_xmit(&skb, rcu);
+        let len = skb.len();
+        data.log(dev, NETIF_MSG_TX_QUEUED, format_args!("tun_net_xmit {len}"));
+        let refused = if data.tx_filter_accepts(&skb) {
+            data.ebpf_filter(&mut skb, rcu)
+        } else {
+            Some(DropReason::TxDropTxFilter)
+        };
+        let reason = match refused {
+            Some(reason) => reason,
+            None if !skb.tx_prepare() => DropReason::TxDropOrphanFrags,
+            None => {
                 let backpressure = data.backpressure();
                 if file.queue_packet(skb, backpressure.then_some(dev), txq) {
                     return true;

@@ -509,6 +509,9 @@ impl FileOps for TunFile {
                 let on = arg.read_int()? != 0;
                 data.change_carrier(&dev, on, &rtnl)?;
             }
+            // tun_set_ebpf(): the program's fd, -1 for none.
+            uapi::TUNSETSTEERINGEBPF => data.set_steering(arg.read_int()?, &mut rtnl)?,
+            uapi::TUNSETFILTEREBPF => data.set_filter(arg.read_int()?, &mut rtnl)?,
             uapi::TUNGETDEVNETNS => {
                 // The device's namespace now, which may not be the file's.
                 if !dev.admin_capable(&rtnl) {

@@ -148,11 +148,16 @@ pub enum DropReason {
     /// An `IFF_NAPI` write on a queue detached meanwhile (`EBUSY`): C
     /// frees the built packet and counts nothing.
     RxLostNapiDetached,
+    /// The `TUNSETFILTEREBPF` program returned 0.
+    TxDropEbpfFilter,
+    /// Trimming to the filter program's length needed memory it did not
+    /// get.
+    TxDropTrimFailed,
 }
 
 impl DropReason {
     /// How many reasons there are.
-    pub const COUNT: usize = 45;
+    pub const COUNT: usize = 47;
 
     /// Every reason, in `ethtool -S` order (`ALL[r.index()] == r`).
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -201,6 +206,8 @@ impl DropReason {
         DropReason::TxLostReadHdrTooSmall,
         DropReason::TxLostReadFault,
         DropReason::RxLostNapiDetached,
+        DropReason::TxDropEbpfFilter,
+        DropReason::TxDropTrimFailed,
     ];
 
     /// Returns the reason's position in [`DropReason::ALL`] and in `ethtool -S`.
@@ -257,6 +264,8 @@ impl DropReason {
             DropReason::TxLostReadHdrTooSmall => "tx_lost_read_hdr_too_small",
             DropReason::TxLostReadFault => "tx_lost_read_fault",
             DropReason::RxLostNapiDetached => "rx_lost_napi_detached",
+            DropReason::TxDropEbpfFilter => "tx_drop_ebpf_filter",
+            DropReason::TxDropTrimFailed => "tx_drop_trim_failed",
         }
     }
 
@@ -295,7 +304,9 @@ impl DropReason {
             | DropReason::TxDropTxFilter
             | DropReason::TxDropOrphanFrags
             | DropReason::TxDropRingFull
-            | DropReason::TxDropRingFullBackpressure => Counter::TxDropped,
+            | DropReason::TxDropRingFullBackpressure
+            | DropReason::TxDropEbpfFilter
+            | DropReason::TxDropTrimFailed => Counter::TxDropped,
             DropReason::RxInvalShortForPi
             | DropReason::RxInvalShortForVnetHdr
             | DropReason::RxInvalHdrLenTooLong

@@ -101,6 +101,16 @@ pub const fn automq_queue(hash: u32, learnt: Option<u16>, active: u32) -> u16 {
     }
 }
 
+/// `tun_ebpf_select_queue()` with `active` (non-zero) queues: the
+/// steering program's result `ret`, cut to 16 bits, modulo `active`.
+pub const fn ebpf_queue(ret: u32, active: u32) -> u16 {
+    if active == 0 {
+        0
+    } else {
+        ((ret as u16) as u32 % active) as u16
+    }
+}
+
 /// Whether a write learns its flow (`tun_get_user()` computes the hash
 /// only then): no steering program, more than one active queue, and the
 /// writer's queue active.
@@ -171,6 +181,10 @@ mod tests {
         assert_eq!(flow_bucket(1024 + 7), 7);
         assert_eq!(automq_queue(u32::MAX, None, 8), 7);
         assert_eq!(automq_queue(u32::MAX, Some(9), 2), 9);
+        // Cut to 16 bits first: 0x10004 is queue 4 % 3.
+        assert_eq!(ebpf_queue(0x1_0004, 3), 1);
+        assert_eq!(ebpf_queue(7, 0), 0);
+        assert_eq!(ebpf_queue(u32::MAX, 256), 255);
     }
 
     #[test]
