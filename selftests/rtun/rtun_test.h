@@ -2,11 +2,12 @@
 /*
  * Helpers shared by the rtun selftests (and tun_diff, tun_ctldiff):
  * big-endian bytes and Internet checksums, deterministic random numbers,
- * time, small files, opening a tun node, TUNSETIFF and TUNGETIFF, the
- * fdinfo of a tun fd, sysfs attributes of a network device, its flags and
- * other SIOC*IF* calls, its rtnl link info, rtnetlink requests (ip link
- * del), ethtool features and statistics, transmitting through a packet
- * socket, dropping privileges, and a network namespace of a test's own.
+ * time, small files, opening a tun node, TUNSETIFF, TUNSETQUEUE and
+ * TUNGETIFF, the fdinfo of a tun fd, sysfs attributes of a network device,
+ * its flags and other SIOC*IF* calls, its rtnl link info and queue counts,
+ * rtnetlink requests (ip link del), ethtool features and statistics,
+ * transmitting through a packet socket, dropping privileges, and a network
+ * namespace of a test's own.
  * All static inline: each program uses its own subset.
  */
 
@@ -275,6 +276,19 @@ static inline int set_iff(int fd, const char *name, int flags, char *out)
 	return ret;
 }
 
+/*
+ * TUNSETQUEUE with @flags (IFF_ATTACH_QUEUE, IFF_DETACH_QUEUE) and an
+ * empty name.  Returns the ioctl's return value, errno as the ioctl left it.
+ */
+static inline int set_queue(int fd, int flags)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = flags;
+	return ioctl(fd, TUNSETQUEUE, &ifr);
+}
+
 /* TUNGETIFF's flags, or -1 with errno. */
 static inline int getiff_flags(int fd)
 {
@@ -370,16 +384,6 @@ static inline int sysfs_queues(const char *dev, const char *prefix)
 	return n;
 }
 
-/* TUNSETQUEUE with @flags on @fd; 0 or -1 with errno. */
-static inline int set_queue(int fd, int flags)
-{
-	struct ifreq ifr;
-
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = flags;
-	return ioctl(fd, TUNSETQUEUE, &ifr);
-}
-
 /* Device unregistration may be deferred: wait up to @ms for @dev to go. */
 static inline bool netdev_wait_gone(const char *dev, long ms)
 {
@@ -456,12 +460,17 @@ static inline int link_up(const char *dev)
 	return link_set(dev, true);
 }
 
-/* The IFLA_TUN_* of a link, as RTM_GETLINK returns them. */
+/*
+ * The IFLA_TUN_* of a link, as RTM_GETLINK returns them, and its queue
+ * counts (IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES: num_tx_queues and
+ * num_rx_queues, what the device was allocated with).
+ */
 struct tun_linkinfo {
 	char kind[16];
 	int type, pi, vnet_hdr, persist, multi_queue;	/* -1: absent */
 	long owner, group;				/* -1: absent */
 	long num_queues, num_disabled;			/* -1: absent */
+	long num_tx_queues, num_rx_queues;		/* -1: absent */
 	int nattrs;					/* in IFLA_INFO_DATA */
 };
 
@@ -483,8 +492,9 @@ static inline int get_linkinfo(int ifindex, struct tun_linkinfo *li)
 
 	memset(li, 0, sizeof(*li));
 	li->type = li->pi = li->vnet_hdr = li->persist = li->multi_queue = -1;
-	li->num_queues = li->num_disabled = -1;
 	li->owner = li->group = -1;
+	li->num_queues = li->num_disabled = -1;
+	li->num_tx_queues = li->num_rx_queues = -1;
 	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (s < 0)
 		return -1;
@@ -498,6 +508,10 @@ static inline int get_linkinfo(int ifindex, struct tun_linkinfo *li)
 		return -1;
 	la = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct ifinfomsg));
 	for (a = IFLA_RTA(NLMSG_DATA(nh)); RTA_OK(a, la); a = RTA_NEXT(a, la)) {
+		if (a->rta_type == IFLA_NUM_TX_QUEUES)
+			li->num_tx_queues = *(unsigned int *)RTA_DATA(a);
+		if (a->rta_type == IFLA_NUM_RX_QUEUES)
+			li->num_rx_queues = *(unsigned int *)RTA_DATA(a);
 		if (a->rta_type != IFLA_LINKINFO)
 			continue;
 		lb = RTA_PAYLOAD(a);
