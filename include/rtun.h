@@ -98,6 +98,9 @@ struct rtun_bp_owner {
 struct rtun_flows;
 struct rtun_prog;
 
+/* Queues of a multiqueue device: C's MAX_TAP_QUEUES (checked by both sides). */
+#define RTUN_MAX_QUEUES		256
+
 /* What the read path needs to know of an skb, read in one go. */
 struct rtun_skb_info {
 	u32 len;
@@ -293,8 +296,9 @@ void rtun_skb_set_udp_tunnel(struct sk_buff *skb,
 			     const struct rtun_udp_tunnel *tnl);
 void rtun_skb_set_l3(struct sk_buff *skb, struct net_device *dev, u16 proto);
 void rtun_skb_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
+void rtun_skb_rx_headers(struct sk_buff *skb, u16 rxq);
 int rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
-		     unsigned int len, u16 rxq, struct sock *napi_sk,
+		     unsigned int len, struct sock *napi_sk,
 		     const bool *detached);
 void rtun_kfree_skb(struct sk_buff *skb);
 

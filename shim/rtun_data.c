@@ -260,21 +260,28 @@ __rtun_data void rtun_skb_eth_type_trans(struct sk_buff *skb,
 }
 
 /*
- * The end of tun_get_user(): the headers and the writer's queue @rxq
- * recorded, then the packet goes to the stack at once, or, for a file
- * with IFF_NAPI (@napi_sk), onto its socket's write queue for its NAPI
- * poll, unless the queue was detached meanwhile (@detached, read under
- * the queue's lock as C reads tfile->detached): then -EBUSY and the skb
- * stays the caller's.  @len bytes are counted as received.
+ * tun_get_user() once the link layer is done: the network and transport
+ * headers, and the writer's queue @rxq as the receive queue (before the
+ * flow hash, which needs the headers).
  */
-__rtun_data int rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
-				 unsigned int len, u16 rxq,
-				 struct sock *napi_sk, const bool *detached)
+__rtun_data void rtun_skb_rx_headers(struct sk_buff *skb, u16 rxq)
 {
 	skb_reset_network_header(skb);
 	skb_probe_transport_header(skb);
 	skb_record_rx_queue(skb, rxq);
+}
 
+/*
+ * The end of tun_get_user(): the packet goes to the stack at once, or,
+ * for a file with IFF_NAPI (@napi_sk), onto its socket's write queue for
+ * its NAPI poll, unless the queue was detached meanwhile (@detached, read
+ * under the queue's lock as C reads tfile->detached): then -EBUSY and the
+ * skb stays the caller's.  @len bytes are counted as received.
+ */
+__rtun_data int rtun_skb_deliver(struct sk_buff *skb, struct net_device *dev,
+				 unsigned int len, struct sock *napi_sk,
+				 const bool *detached)
+{
 	if (napi_sk) {
 		struct sk_buff_head *queue = &napi_sk->sk_write_queue;
 

@@ -21,6 +21,7 @@
 #include <linux/poll.h>
 #include <linux/proc_fs.h>
 #include <linux/ptr_ring.h>
+#include <linux/if_tap.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
@@ -299,12 +300,20 @@ static int rtun_set_coalesce(struct net_device *dev,
 	return 0;
 }
 
-/* tun_get_channels(): one combined channel per attached file, at most 1. */
+static_assert(RTUN_MAX_QUEUES == MAX_TAP_QUEUES);
+
+/*
+ * tun_get_channels(): one combined channel per active queue, at most
+ * MAX_TAP_QUEUES on a multiqueue device, else 1.
+ */
 static void rtun_get_channels(struct net_device *dev,
 			      struct ethtool_channels *channels)
 {
+	struct rtun_link_info i;
+
+	rtun_dev_ops.link_info(dev, &i);
 	channels->combined_count = rtun_dev_ops.queues(dev);
-	channels->max_combined = 1;
+	channels->max_combined = i.flags & IFF_MULTI_QUEUE ? RTUN_MAX_QUEUES : 1;
 }
 
 /*

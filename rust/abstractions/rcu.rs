@@ -70,6 +70,9 @@ pub(crate) struct RcuSlots<T> {
 /// the device (as C's array).
 pub(crate) const SLOTS: usize = crate::pure::iff::MAX_TAP_QUEUES as usize;
 
+// The pure layer's queue limit is the shim's (which checks it against C's).
+const _: () = assert!(crate::pure::iff::MAX_TAP_QUEUES == super::ffi::RTUN_MAX_QUEUES);
+
 // SAFETY: as for `RcuArc<T>`: `&T` goes to any thread, `Arc<T>` moves
 // between threads.
 unsafe impl<T: Send + Sync> Sync for RcuSlots<T> {}

@@ -292,8 +292,15 @@ impl Skb {
         unsafe { ffi::rtun_skb_consume_sent(self.into_raw(), dev.as_ptr(), len) };
     }
 
-    /// Sets the network and transport headers and the receive queue `rxq`,
-    /// hands the packet to the stack (`netif_receive_skb()`), or with
+    /// Sets the network and transport headers of a written packet and its
+    /// receive queue `rxq` (the writer's), as `tun_get_user()` does before
+    /// it hashes the flow.
+    pub(crate) fn set_rx_headers(&mut self, rxq: u16) {
+        // SAFETY: the skb is ours, its data set up by the write path.
+        unsafe { ffi::rtun_skb_rx_headers(self.as_ptr(), rxq) };
+    }
+
+    /// Hands the packet to the stack (`netif_receive_skb()`), or with
     /// `napi` (a file's socket with `IFF_NAPI`, and whether its queue is
     /// detached) queues it for the socket's NAPI poll, and counts `len`
     /// bytes received on `dev`. A detached queue refuses the packet with
@@ -302,7 +309,6 @@ impl Skb {
         self,
         dev: &NetDevice,
         len: u32,
-        rxq: u16,
         napi: Option<(&Sock, &AtomicBool)>,
     ) -> core::result::Result<(), Skb> {
         let (sk, detached) = napi.map_or((core::ptr::null_mut(), core::ptr::null()), |(s, d)| {
@@ -314,7 +320,7 @@ impl Skb {
         // context is set up, and `detached` then a live flag (an
         // `AtomicBool` is a `bool` in memory); the shim disables preemption
         // around its per-CPU counters.
-        let ret = unsafe { ffi::rtun_skb_deliver(raw, dev.as_ptr(), len, rxq, sk, detached) };
+        let ret = unsafe { ffi::rtun_skb_deliver(raw, dev.as_ptr(), len, sk, detached) };
         if ret == 0 {
             Ok(())
         } else {

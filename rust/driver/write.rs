@@ -252,8 +252,9 @@ pub(crate) fn write(
         let proto = tun_proto(dev, data, &mut skb, pi)?;
         skb.set_l3(dev, proto);
     }
-    // C hashes before it checks that the device is up.
+    // C hashes (headers set) before it checks that the device is up.
     let queue = file.queue_index();
+    skb.set_rx_headers(queue);
     let active = (!file.is_detached()).then_some(queue);
     let flow = data.flow_to_learn(active, &skb);
     if !dev.is_running() {
@@ -266,7 +267,7 @@ pub(crate) fn write(
     }
     let napi = sock.napi_enabled().then(|| (sock, file.detached_flag()));
     let len = u32::try_from(layout.copy_len).unwrap_or(u32::MAX);
-    if let Err(skb) = skb.deliver(dev, len, queue, napi) {
+    if let Err(skb) = skb.deliver(dev, len, napi) {
         drop(skb);
         data.count_drop(dev, DropReason::RxLostNapiDetached);
         return Err(from_errno(EBUSY));
