@@ -73,8 +73,8 @@ pub(crate) const SLOTS: usize = crate::pure::iff::MAX_TAP_QUEUES as usize;
 // The pure layer's queue limit is the shim's (which checks it against C's).
 const _: () = assert!(crate::pure::iff::MAX_TAP_QUEUES == super::ffi::RTUN_MAX_QUEUES);
 
-// SAFETY: as for `RcuArc<T>`: `&T` goes to any thread, `Arc<T>` moves
-// between threads.
+// SAFETY: the slots hand out `&T` to any thread and move `Arc<T>`
+// between threads, which `Arc<T>` allows when `T: Send + Sync`.
 unsafe impl<T: Send + Sync> Sync for RcuSlots<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for RcuSlots<T> {}
