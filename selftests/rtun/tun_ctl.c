@@ -1351,7 +1351,8 @@ static int ethtool_cmd(const char *dev, void *p)
 /*
  * ethtool coalescing: rx-frames only (the rx batch size, capped at 64);
  * any other parameter is EOPNOTSUPP.  Channels: one combined channel
- * while a file is attached, at most one (no multiqueue).
+ * while a file is attached, at most one on a single-queue device
+ * (tun_mq.*.attach_views has the multiqueue ones).
  */
 TEST_F(tun_ctl, ethtool_coalesce_channels)
 {
