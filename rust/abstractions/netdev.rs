@@ -26,7 +26,7 @@
 use super::compat::{ARef, AlwaysRefCounted};
 use super::ffi;
 use super::netns::NetNs;
-use super::rcu::RcuRead;
+use super::rcu::{RcuRead, Retired};
 use super::rtnl::{Rtnl, RtnlLocked};
 use super::skb::Skb;
 use crate::pure::drops::ETH_GSTRING_LEN;
@@ -44,6 +44,7 @@ use kernel::error::{
     to_result, Error, Result,
 };
 use kernel::ffi::{c_char, c_int};
+use kernel::sync::Arc;
 use kernel::types::Opaque;
 
 // The pure layer's ethtool string size is the kernel's.
@@ -656,6 +657,29 @@ impl<T: NetDevOps> DevSlot<T> {
         super::rcu::synchronize_net();
         // SAFETY: `old` owned a reference, and no reader can find it any more.
         Some(unsafe { RtunNetDev::from_raw(old) })
+    }
+}
+
+impl<T: NetDevOps> DevSlot<T> {
+    /// Empties the slot and releases `retired` (a value taken out of an
+    /// `RcuSlots`) with it, after one grace period for both instead of
+    /// one each, as C's `__tun_detach()` clears `tfile->tun` and its slot
+    /// of `tfiles[]` before one `synchronize_net()`.
+    pub(crate) fn take_with<U>(
+        &self,
+        retired: Retired<U>,
+        _rtnl: &mut Rtnl,
+    ) -> (Option<RtunNetDev<T>>, Arc<U>) {
+        // INVARIANT: null; the old pointer's reference goes below.
+        let old = NonNull::new(self.ptr.swap(ptr::null_mut(), Ordering::AcqRel));
+        let value = retired.into_raw();
+        super::rcu::synchronize_net();
+        // SAFETY: `old` owned a reference, and after the grace period no
+        // reader can find it any more.
+        let dev = old.map(|p| unsafe { RtunNetDev::from_raw(p) });
+        // SAFETY: `value` came from `Arc::into_raw` (a `Retired` owns such
+        // a pointer) and was unpublished before the grace period.
+        (dev, unsafe { Arc::from_raw(value.as_ptr()) })
     }
 }
 

@@ -13,7 +13,7 @@ use kernel::alloc::{
     KBox,
 };
 use kernel::error::Result;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 
 /// Proof of being inside an RCU read-side critical section.
 ///
@@ -90,6 +90,22 @@ pub(crate) struct Retired<T> {
 }
 
 impl<T> Retired<T> {
+    /// Returns a new reference to the value (readers may still see it).
+    pub(crate) fn clone_arc(&self) -> Arc<T> {
+        // SAFETY: `ptr` owns a reference (type invariant), so the value is
+        // alive; the borrow lives only for the clone.
+        let borrow = unsafe { ArcBorrow::from_raw(self.ptr.as_ptr()) };
+        borrow.into()
+    }
+
+    /// Gives the value up without waiting, for one grace period that
+    /// covers several unpublished values (see `DevSlot::take_with`).
+    pub(super) fn into_raw(self) -> NonNull<T> {
+        let p = self.ptr;
+        core::mem::forget(self);
+        p
+    }
+
     /// Waits until no reader can see the value (`synchronize_net()`) and
     /// returns it.
     pub(crate) fn wait(self) -> Arc<T> {

@@ -568,10 +568,13 @@ impl RtunDev {
         }
         let retired = mv.finish()?;
         self.numqueues.store(last, Ordering::Relaxed);
-        if !clean {
+        let this = if clean {
+            // The file forgets the device in the same grace period.
+            file.leave(retired, rtnl)
+        } else {
             file.sock().napi_disable(rtnl);
-        }
-        let this = retired.wait();
+            retired.wait()
+        };
         if !clean {
             // tun_disable_queue().
             this.set_detached(true);
@@ -597,7 +600,8 @@ impl RtunDev {
     pub(crate) fn remove_detached(&self, file: &TunFile, rtnl: &mut Rtnl) -> Option<Arc<TunFile>> {
         let i = self.disabled.position(file, rtnl)?;
         file.sock().napi_del(rtnl);
-        let this = self.disabled.take(i, rtnl)?.wait();
+        let retired = self.disabled.take(i, rtnl)?;
+        let this = file.leave(retired, rtnl);
         self.numdisabled.fetch_sub(1, Ordering::Relaxed);
         this.set_detached(false);
         Some(this)
@@ -609,17 +613,19 @@ impl RtunDev {
         let n = self.active();
         self.numqueues.store(0, Ordering::Relaxed);
         for i in 0..n as usize {
-            if let Some(file) = self.queues.take(i, rtnl).map(|r| r.wait()) {
+            if let Some(retired) = self.queues.take(i, rtnl) {
+                let file = retired.clone_arc();
                 file.sock().napi_disable(rtnl);
                 file.sock().napi_del(rtnl);
-                file.device_gone(rtnl);
+                file.device_gone(retired, rtnl);
             }
         }
         for i in 0..self.disabled.len() {
-            if let Some(file) = self.disabled.take(i, rtnl).map(|r| r.wait()) {
+            if let Some(retired) = self.disabled.take(i, rtnl) {
+                let file = retired.clone_arc();
                 file.sock().napi_del(rtnl);
                 file.set_detached(false);
-                file.device_gone(rtnl);
+                file.device_gone(retired, rtnl);
             }
         }
         self.numdisabled.store(0, Ordering::Relaxed);

@@ -12,6 +12,7 @@ use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
 use crate::abstractions::netns::NetNs;
 use crate::abstractions::param;
 use crate::abstractions::queue::SkbQueue;
+use crate::abstractions::rcu::Retired;
 use crate::abstractions::rtnl::Rtnl;
 use crate::abstractions::skb::Skb;
 use crate::abstractions::sock::Sock;
@@ -104,12 +105,22 @@ pub(crate) struct TunFile {
 }
 
 impl TunFile {
-    /// Forgets the device, which is being unregistered, and wakes its readers.
-    pub(crate) fn device_gone(&self, rtnl: &mut Rtnl) {
-        drop(self.dev.replace(None, rtnl));
+    /// Forgets the device, which is being unregistered, and wakes its
+    /// readers; `retired` is the device's reference to this file, released
+    /// in the same grace period.
+    pub(crate) fn device_gone(&self, retired: Retired<TunFile>, rtnl: &mut Rtnl) {
+        drop(self.leave(retired, rtnl));
         self.shut_down.store(true, Ordering::Release);
         self.purge();
         self.queue.wake_all();
+    }
+
+    /// Leaves the device: forgets it and releases the device's reference
+    /// to this file (`retired`), after one grace period for both.
+    pub(crate) fn leave(&self, retired: Retired<TunFile>, rtnl: &mut Rtnl) -> Arc<TunFile> {
+        let (dev, this) = self.dev.take_with(retired, rtnl);
+        drop(dev);
+        this
     }
 
     /// Queues a packet transmitted on the device's queue `txq` for
@@ -355,18 +366,23 @@ impl TunFile {
     /// device's last file the carrier goes off, and the device is
     /// unregistered unless it is persistent.
     fn detach(&self, rtnl: &mut Rtnl) {
-        let Some(dev) = self.dev.replace(None, rtnl) else {
+        let Some(dev) = self.device() else {
             return;
         };
         if let Some(data) = dev.data() {
             // Drop the device's reference to this file before a possible
-            // unregister, so `ndo_uninit` finds nothing of it.
+            // unregister, so `ndo_uninit` finds nothing of it; the file
+            // forgets the device in the same grace period.
             let this = if self.is_detached() {
                 data.remove_detached(self, rtnl)
             } else {
                 data.remove_queue(&dev, self, true, rtnl)
             };
             drop(this);
+        }
+        // Empty already, unless the device had no place for the file.
+        drop(self.dev.replace(None, rtnl));
+        if let Some(data) = dev.data() {
             if data.count(rtnl).files() == 0 {
                 dev.set_carrier(false);
                 if !data.is_persistent() {
