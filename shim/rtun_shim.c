@@ -68,11 +68,19 @@ static struct file_operations rtun_fops __ro_after_init = {
 	.owner		= THIS_MODULE,
 };
 
+/*
+ * Mode 0666: what udev's rule (KERNEL=="tun", MODE="0666") makes of C's
+ * node, given by devtmpfs at once: the rule does not match "rtun", and in
+ * drop-in mode a program that opens /dev/net/tun right after the module
+ * loads would otherwise race udev (EACCES on a 0600 node).  Who may use a
+ * device is TUNSETIFF's business (tun_permitted()), as in C.
+ */
 static struct miscdevice rtun_miscdev = {
 	.minor		= MISC_DYNAMIC_MINOR,
 	.name		= "rtun",
 	.nodename	= "net/rtun",
 	.fops		= &rtun_fops,
+	.mode		= 0666,
 };
 
 static struct net_device_ops rtun_tun_netdev_ops __ro_after_init;
