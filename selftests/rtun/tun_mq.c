@@ -13,7 +13,6 @@
  * loaded.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -152,25 +151,6 @@ static int attach_queues(int *fd, int n, const char *node, const char *name)
 	return 0;
 }
 
-/* How many @prefix ("tx-", "rx-") directories @dev's queues/ has, or -1. */
-static int queue_dirs(const char *dev, const char *prefix)
-{
-	char path[96];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", dev);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* The rtnl link info of @dev; num_queues -2 if RTM_GETLINK failed. */
 static struct tun_linkinfo linkinfo(const char *dev)
 {
@@ -208,8 +188,8 @@ static void check_queues(struct __test_metadata *_metadata, const char *dev,
 
 	EXPECT_EQ(active, li.num_queues) TH_LOG("line %d", line);
 	EXPECT_EQ(disabled, li.num_disabled) TH_LOG("line %d", line);
-	EXPECT_EQ(real, queue_dirs(dev, "tx-")) TH_LOG("line %d", line);
-	EXPECT_EQ(real, queue_dirs(dev, "rx-")) TH_LOG("line %d", line);
+	EXPECT_EQ(real, sysfs_queues(dev, "tx-")) TH_LOG("line %d", line);
+	EXPECT_EQ(real, sysfs_queues(dev, "rx-")) TH_LOG("line %d", line);
 	EXPECT_EQ(0, channels(dev, &ch)) TH_LOG("line %d", line);
 	EXPECT_EQ(active, ch.combined_count) TH_LOG("line %d", line);
 }
