@@ -13,7 +13,6 @@
  * loaded.
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -152,25 +151,6 @@ static int attach_queues(int *fd, int n, const char *node, const char *name)
 	return 0;
 }
 
-/* How many @prefix ("tx-", "rx-") directories @dev's queues/ has, or -1. */
-static int queue_dirs(const char *dev, const char *prefix)
-{
-	char path[96];
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", dev);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* The rtnl link info of @dev; num_queues -2 if RTM_GETLINK failed. */
 static struct tun_linkinfo linkinfo(const char *dev)
 {
@@ -208,8 +188,8 @@ static void check_queues(struct __test_metadata *_metadata, const char *dev,
 
 	EXPECT_EQ(active, li.num_queues) TH_LOG("line %d", line);
 	EXPECT_EQ(disabled, li.num_disabled) TH_LOG("line %d", line);
-	EXPECT_EQ(real, queue_dirs(dev, "tx-")) TH_LOG("line %d", line);
-	EXPECT_EQ(real, queue_dirs(dev, "rx-")) TH_LOG("line %d", line);
+	EXPECT_EQ(real, sysfs_queues(dev, "tx-")) TH_LOG("line %d", line);
+	EXPECT_EQ(real, sysfs_queues(dev, "rx-")) TH_LOG("line %d", line);
 	EXPECT_EQ(0, channels(dev, &ch)) TH_LOG("line %d", line);
 	EXPECT_EQ(active, ch.combined_count) TH_LOG("line %d", line);
 }
@@ -722,8 +702,9 @@ TEST_F(tun_mq, detach_purges)
 	ASSERT_EQ(0, steer_setup(self, variant->node, 2));
 	ASSERT_EQ(0, set_queue(self->fd[1], IFF_DETACH_QUEUE));
 	/* One active queue: all of it goes to fd[0]. */
-	for (f = 0; f < 3; f++)
+	for (f = 0; f < 3; f++) {
 		ASSERT_EQ(0, stack_send(self, f, f, false));
+	}
 	EXPECT_EQ(1, poll(&(struct pollfd){ .fd = self->fd[0], .events = POLLIN },
 			  1, ARRIVAL_MS));
 	ASSERT_EQ(0, set_queue(self->fd[1], IFF_ATTACH_QUEUE));
@@ -988,9 +969,10 @@ TEST_F(tun_mq, steer_by_hash)
 	EXPECT_EQ(0, lost) TH_LOG("flows lost or duplicated");
 	EXPECT_EQ(0, asym) TH_LOG("flows whose directions differ");
 	EXPECT_EQ(0, moved) TH_LOG("flows that changed queue");
-	for (f = 0; f < 4; f++)
+	for (f = 0; f < 4; f++) {
 		EXPECT_LT(0, n[f]) TH_LOG("queue %d: %d %d %d %d", f, n[0],
 					  n[1], n[2], n[3]);
+	}
 }
 
 /*
@@ -1065,8 +1047,9 @@ TEST_F(tun_mq, steer_single_queue)
 	int f, q[16], all = 0;
 
 	ASSERT_EQ(0, steer_setup(self, variant->node, 4));
-	for (f = 0; f < 16; f++)
+	for (f = 0; f < 16; f++) {
 		ASSERT_EQ(0, flow_write(self->fd[f % 4], f));
+	}
 	/* Queues 0..3 hold fd 0..3; then 3 1 2; 3 2; 2. */
 	ASSERT_EQ(0, set_queue(self->fd[0], IFF_DETACH_QUEUE));
 	ASSERT_EQ(0, set_queue(self->fd[1], IFF_DETACH_QUEUE));
@@ -1100,8 +1083,11 @@ TEST_F(tun_mq, steer_entry_keeps_index)
 
 /*
  * A flow entry ages out 3 s after its last write (TUN_FLOW_EXPIRE,
- * tun_flow_cleanup(), whose timer runs on whole seconds); what the stack
- * sends does not refresh it.  The flow then goes by hash again.
+ * tun_flow_cleanup(), whose timer is rounded up to a whole second: gone
+ * 3 to 4 s after it); what the stack sends does not refresh it.  The flow
+ * then goes by hash again.  Checked: still learnt at 2.5 s, gone from
+ * 2.8 s (the time of the send that saw it gone) to 8 s (slack for a slow
+ * VM).
  */
 TEST_F(tun_mq, steer_flow_ageing)
 {
@@ -1119,15 +1105,17 @@ TEST_F(tun_mq, steer_flow_ageing)
 	t = now_ms() - t0;
 	q = flow_queue(self, 2, f);
 	/* Asserted only if the VM did not stall. */
-	if (t < 2800)
+	if (t < 2800) {
 		EXPECT_EQ(1, q) TH_LOG("expired after %ld ms", t);
+	}
 	do {
 		sleep_ms(250);
 		t = now_ms() - t0;
 		q = flow_queue(self, 2, f);
 	} while (q == 1 && t < 10000);
 	EXPECT_EQ(0, q) TH_LOG("still learnt after %ld ms", t);
-	EXPECT_LE(2500, t);
+	EXPECT_LE(2800, t);
+	EXPECT_GE(8000, t);
 }
 
 /* A socket filter program that returns @ret; its fd, or -1. */
@@ -1214,8 +1202,9 @@ TEST_F(tun_mq, backpressure_per_queue)
 	ASSERT_EQ(0, flow_write(self->fd[0], 0));
 	ASSERT_EQ(0, flow_write(self->fd[1], 1));
 	drops = sysfs_num(self->name, "statistics/tx_dropped");
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 6; i++) {
 		ASSERT_EQ(0, stack_send(self, 0, i, false));
+	}
 	ASSERT_EQ(0, stack_send(self, 1, 6, false));
 
 	/* Queue 1 first: reading queue 0 would wake it. */
@@ -1227,8 +1216,9 @@ TEST_F(tun_mq, backpressure_per_queue)
 	one[1] = -1;
 	collect(one, 2, &a, 6);
 	EXPECT_EQ(6, a.count);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 6; i++) {
 		EXPECT_EQ(0, a.queue[i]) TH_LOG("frame %d", i);
+	}
 	EXPECT_EQ(drops, sysfs_num(self->name, "statistics/tx_dropped"));
 }
 
