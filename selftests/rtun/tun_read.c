@@ -727,7 +727,7 @@ struct offload_case {
  * CSUM, TSO_ECN needs TSO4 or TSO6, USO4 and USO6 only together, UFO is
  * accepted and maps to nothing, any unknown bit is EINVAL.
  */
-TEST_F(tun_read, offload_features)
+TEST_F_TIMEOUT(tun_read, offload_features, 120)
 {
 	static const struct offload_case cases[] = {
 		{ 0, 0, 0 },
@@ -789,7 +789,7 @@ TEST_F(tun_read, offload_features)
  * ethtool -K can switch off what TUNSETOFFLOAD allowed, never switch on
  * more; a later TUNSETOFFLOAD sets the wanted features again.
  */
-TEST_F(tun_read, offload_ethtool_cannot_exceed)
+TEST_F_TIMEOUT(tun_read, offload_ethtool_cannot_exceed, 120)
 {
 	struct tdev *d = &self->dev[0];
 
