@@ -463,7 +463,7 @@ TEST_F(tun_mq, setqueue_unprivileged)
  * IFF_DETACH_QUEUE, fdinfo names the device; the device has one real
  * queue less.  Re-attached, it is a queue like the others again.
  */
-TEST_F(tun_mq, detach_reattach)
+TEST_F_TIMEOUT(tun_mq, detach_reattach, 120)
 {
 	char buf[128];
 
@@ -737,7 +737,7 @@ static long stat_after(const char *dev, const char *attr, long old)
  * sends is dropped (tun_net_xmit()).  The carrier cannot be turned on
  * without an active queue (tun_net_change_carrier(): EPERM).
  */
-TEST_F(tun_mq, detach_all)
+TEST_F_TIMEOUT(tun_mq, detach_all, 120)
 {
 	struct arrivals a;
 	long drops;
@@ -775,7 +775,7 @@ TEST_F(tun_mq, detach_all)
  * detached (__tun_detach(): numqueues and numdisabled both 0); the last
  * one, detached, re-attaches as the only queue.
  */
-TEST_F(tun_mq, close_lifetime)
+TEST_F_TIMEOUT(tun_mq, close_lifetime, 120)
 {
 	ASSERT_EQ(0, attach_queues(self->fd, 3, variant->node, self->name));
 	ASSERT_EQ(0, link_up(self->name));
@@ -805,7 +805,7 @@ TEST_F(tun_mq, close_lifetime)
  * device; a later one changes neither (tun_set_iff() returns early when
  * the device has another file, even a detached one).
  */
-TEST_F(tun_mq, persist_flags_carrier)
+TEST_F_TIMEOUT(tun_mq, persist_flags_carrier, 120)
 {
 	char buf[32];
 
@@ -864,7 +864,7 @@ TEST_F(tun_mq, persist_flags_carrier)
  * TUNSETIFINDEX's value (struct tun_file): a new TUNSETIFF on the former
  * queue 1 asks for ifindex 1, lo's (EBUSY); queue 0 asks for none.
  */
-TEST_F(tun_mq, link_del)
+TEST_F_TIMEOUT(tun_mq, link_del, 120)
 {
 	char buf[128];
 	int i;
