@@ -8,7 +8,7 @@
 # with "N passed, N failed"; exits non-zero on any failure or leak.
 #
 # Usage: scripts/vm-run.sh --kdir DEBUG_KDIR -- scripts/guest-debug.sh [DIFF_CASES]
-#   DIFF_CASES  write cases of the differential run (default 500; a
+#   DIFF_CASES  write cases of the differential run (default 200; a
 #               quarter as many read cases on top)
 # Environment: RTUN_KO (required: rtun.ko built for the debug kernel);
 # RTUN_DEBUG_DIFF=0 leaves the differential run out, RTUN_DIFF_SEED is
@@ -20,7 +20,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-diff_cases=${1:-500}
+diff_cases=${1:-200}
 [[ "$diff_cases" =~ ^[0-9]+$ ]] || die "DIFF_CASES must be a number, not '$diff_cases'"
 [ -n "${RTUN_KO:-}" ] || die "RTUN_KO must name the rtun.ko built for this kernel"
 kml=/sys/kernel/debug/kmemleak
@@ -79,8 +79,8 @@ add_summary "$tmp/check.log" "guest-check"
 # loads rtun again (guest-check.sh unloaded it) and ends with its own
 # "N passed, N failed" over the cases.
 if [ "${RTUN_DEBUG_DIFF:-1}" = 1 ]; then
-	# 20 control-plane sequences (about 500 operations) under lockdep.
-	RTUN_CTLDIFF_SEQS=${RTUN_CTLDIFF_SEQS:-20} \
+	# 10 control-plane sequences (about 250 operations) under lockdep.
+	RTUN_CTLDIFF_SEQS=${RTUN_CTLDIFF_SEQS:-10} \
 		bash "$here/guest-diff.sh" "$diff_cases" 2>&1 | tee "$tmp/diff.log"
 	add_summary "$tmp/diff.log" "guest-diff"
 	rmmod rtun 2>/dev/null || true
