@@ -259,6 +259,12 @@ __rtun_data void rtun_skb_eth_type_trans(struct sk_buff *skb,
 	skb->protocol = eth_type_trans(skb, dev);
 }
 
+/* Whether a write goes through the file's NAPI context (IFF_NAPI). */
+__rtun_data bool rtun_sock_napi_enabled(const struct sock *sk)
+{
+	return rtun_sk((struct sock *)sk)->napi_enabled;
+}
+
 /*
  * tun_get_user() once the link layer is done: the network and transport
  * headers, and the writer's queue @rxq as the receive queue (before the

@@ -908,11 +908,6 @@ void rtun_sock_napi_del(struct sock *sk)
 		netif_napi_del(&rtun_sk(sk)->napi);
 }
 
-bool rtun_sock_napi_enabled(const struct sock *sk)
-{
-	return rtun_sk((struct sock *)sk)->napi_enabled;
-}
-
 /* The socket's part of tun_queue_purge(): IFF_NAPI writes not yet polled. */
 void rtun_sock_purge(struct sock *sk)
 {
