@@ -34,11 +34,14 @@ failures=()
 logdir=$RTUN_CACHE/logs/check-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$logdir" || die "cannot create $logdir"
 
-ok() { passed=$((passed + ${2:-1})); printf 'check: ok   %s\n' "$1"; }
+# Minutes:seconds since make check started, on every step's line, so that
+# a log shows where the time went (README's measured phases come from it).
+since() { printf '%3d:%02d' $((SECONDS / 60)) $((SECONDS % 60)); }
+ok() { passed=$((passed + ${2:-1})); printf 'check: %s ok   %s\n' "$(since)" "$1"; }
 bad() {
 	failed=$((failed + ${2:-1}))
 	failures+=("$1")
-	printf 'check: FAIL %s\n' "$1"
+	printf 'check: %s FAIL %s\n' "$(since)" "$1"
 }
 summary() {
 	echo

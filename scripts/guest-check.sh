@@ -119,7 +119,7 @@ count_totals() {
 }
 
 run_one() {
-	local prog=$1 ktap=$out/$1.ktap rc=0 totals
+	local prog=$1 ktap=$out/$1.ktap rc=0 totals start=$SECONDS
 
 	shift
 	if [ "$prog" = tun_compat32 ] && ! grep -q '^CONFIG_IA32_EMULATION=y' "$kdir/.config"; then
@@ -140,6 +140,7 @@ run_one() {
 	(cd "$tdir" && timeout -k 5 "$(test_timeout)" "./$prog" "${args[@]}") 2>&1 |
 		tee "$ktap" || rc=${PIPESTATUS[0]}
 	totals=$(grep '^# Totals:' "$ktap" | tail -1 || true)
+	echo "# guest-check: $prog took $((SECONDS - start)) s"
 	if [ -z "$totals" ]; then
 		check_fail "$prog ended (status $rc) without KTAP totals: crashed or timed out"
 		return

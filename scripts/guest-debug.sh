@@ -64,11 +64,17 @@ tmp=$(mktemp -d)
 # C's answers to the same tests were compared on the release build of the
 # same source, in the same make check.
 # The differential run below still drives both drivers.
+# tun_compat, tun_compat32 and tun_rfc2008 are left out here too: they
+# check argument layouts (32-bit ifreq, the 2008 flag values) through the
+# same ioctl code tun_ctl and tun_abi drive on this kernel, and cost
+# minutes here (tun_rfc2008 alone two, with its module reloads) that make
+# check, which must fit a fresh machine's 75, does not have; both release
+# kernels run them against both drivers.
 only=${RTUN_DEBUG_ONLY-rtun}
 only_args=()
 [ -z "$only" ] || only_args=(--only "$only")
 RTUN_TEST_TIMEOUT_SCALE=${RTUN_TEST_TIMEOUT_SCALE:-6} \
-	RTUN_SKIP_TESTS=${RTUN_SKIP_TESTS-e2e_iperf.sh} \
+	RTUN_SKIP_TESTS=${RTUN_SKIP_TESTS-e2e_iperf.sh tun_compat tun_compat32 tun_rfc2008} \
 	RTUN_CLIENTS=${RTUN_CLIENTS:-0} \
 	bash "$here/guest-check.sh" "${only_args[@]}" 2>&1 |
 	tee "$tmp/check.log"
