@@ -322,6 +322,14 @@ void rtun_sock_napi_disable(struct sock *sk);
 void rtun_sock_napi_del(struct sock *sk);
 bool rtun_sock_napi_enabled(const struct sock *sk);
 void rtun_sock_purge(struct sock *sk);
+/*
+ * Classic socket filters (TUNATTACHFILTER): @filter is the user-space
+ * address of @len instructions, copied in by sk_attach_filter().
+ */
+int rtun_sock_attach_filter(struct sock *sk, u16 len, u64 filter);
+void rtun_sock_detach_filter(struct sock *sk);
+bool rtun_sock_has_filter(const struct sock *sk);
+bool rtun_sock_filter_drops(struct sock *sk, struct sk_buff *skb);
 
 /* Namespaces as file descriptors (SIOCGSKNS, TUNGETDEVNETNS). */
 int rtun_net_open_fd(struct net *net);

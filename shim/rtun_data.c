@@ -15,6 +15,7 @@
  */
 
 #include <linux/etherdevice.h>
+#include <linux/filter.h>
 #include <linux/fs.h>
 #include <linux/if_vlan.h>
 #include <linux/netdevice.h>
@@ -263,6 +264,17 @@ __rtun_data void rtun_skb_eth_type_trans(struct sk_buff *skb,
 __rtun_data bool rtun_sock_napi_enabled(const struct sock *sk)
 {
 	return rtun_sk((struct sock *)sk)->napi_enabled;
+}
+
+/*
+ * tun_net_xmit()'s classic filter: whether the file's socket filter drops
+ * @skb; one that passes may be trimmed to the length the program chose.
+ * Linux 7.x asks sk_filter_reason() for the reason, which is non-zero
+ * exactly when sk_filter() is.
+ */
+__rtun_data bool rtun_sock_filter_drops(struct sock *sk, struct sk_buff *skb)
+{
+	return rcu_access_pointer(sk->sk_filter) && sk_filter(sk, skb);
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <linux/cred.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
+#include <linux/filter.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -941,6 +942,38 @@ int rtun_sock_fasync(int fd, struct file *file, struct sock *sk, bool on)
 	if (on)
 		__f_setown(file, task_pid(current), PIDTYPE_TGID, 0);
 	return 0;
+}
+
+/*
+ * Attaches @len classic BPF instructions at the user address @filter to
+ * @sk, replacing its filter, as tun_attach_filter() does per queue.
+ */
+int rtun_sock_attach_filter(struct sock *sk, u16 len, u64 filter)
+{
+	struct sock_fprog fprog = {
+		.len = len,
+		.filter = u64_to_user_ptr(filter),
+	};
+	int err;
+
+	lock_sock(sk);
+	err = sk_attach_filter(&fprog, sk);
+	release_sock(sk);
+	return err;
+}
+
+/* Removes @sk's filter, if any (tun_detach_filter() per queue). */
+void rtun_sock_detach_filter(struct sock *sk)
+{
+	lock_sock(sk);
+	sk_detach_filter(sk);
+	release_sock(sk);
+}
+
+/* Whether @sk has a filter: TUNGETIFF's IFF_NOFILTER when it has none. */
+bool rtun_sock_has_filter(const struct sock *sk)
+{
+	return rcu_access_pointer(sk->sk_filter);
 }
 
 /* The write space callback, as tun_device_event() runs it on NETDEV_UP. */

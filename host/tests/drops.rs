@@ -12,7 +12,7 @@ use rtun_host::vnet_out::OutError;
 use std::collections::HashSet;
 
 /// The reasons that are not a planner's refusal: the driver's own checks.
-const DRIVER_REASONS: [DropReason; 14] = [
+const DRIVER_REASONS: [DropReason; 15] = [
     DropReason::RxFrameSkbRefused,
     DropReason::RxDropAllocFailed,
     DropReason::RxDropCopyFault,
@@ -27,6 +27,7 @@ const DRIVER_REASONS: [DropReason; 14] = [
     DropReason::RxLostNapiDetached,
     DropReason::TxDropEbpfFilter,
     DropReason::TxDropTrimFailed,
+    DropReason::TxDropSocketFilter,
 ];
 
 #[test]

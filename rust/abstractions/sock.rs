@@ -10,7 +10,10 @@ use super::ffi;
 use super::file::{File, PollTable};
 use super::netdev::NetDevice;
 use super::netns::NetNs;
+use super::rcu::RcuRead;
 use super::rtnl::Rtnl;
+use super::skb::Skb;
+use crate::pure::uapi::SockFprog;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{code::ENOMEM, to_result, Result};
@@ -102,6 +105,48 @@ impl Sock {
         // SAFETY: the socket is live; the callback is the shim's, which
         // may run in any context.
         unsafe { ffi::rtun_sock_write_space_now(self.as_ptr()) };
+    }
+}
+
+/// The classic socket filter (`TUNATTACHFILTER`), which C attaches to each
+/// queue's socket and runs on what the device transmits to that queue.
+impl Sock {
+    /// Attaches `fprog`'s program to the socket, replacing its filter
+    /// (`sk_attach_filter()` under the socket lock, which serialises it
+    /// with other changes of the socket's filter); the instructions are
+    /// copied from the caller's memory now, so a bad address is `EFAULT`
+    /// and a program the checker refuses `EINVAL`, as in C.
+    pub(crate) fn attach_filter(&self, fprog: &SockFprog) -> Result {
+        // SAFETY: the socket is live; process context (an ioctl); the
+        // address is a user-space one, read only through `copy_from_user()`,
+        // which checks it, so any value is safe to pass.
+        to_result(unsafe {
+            ffi::rtun_sock_attach_filter(self.as_ptr(), fprog.len(), fprog.filter())
+        })
+    }
+
+    /// Removes the socket's filter, if it has one (`sk_detach_filter()`).
+    pub(crate) fn detach_filter(&self) {
+        // SAFETY: the socket is live; process context; the filter is freed
+        // after a grace period, as transmit may be running it.
+        unsafe { ffi::rtun_sock_detach_filter(self.as_ptr()) };
+    }
+
+    /// Returns whether the socket has a filter (`TUNGETIFF` reports
+    /// `IFF_NOFILTER` when it has not).
+    pub(crate) fn has_filter(&self) -> bool {
+        // SAFETY: the socket is live; only the pointer is read.
+        unsafe { ffi::rtun_sock_has_filter(self.as_ptr()) }
+    }
+
+    /// Runs the socket's filter, if any, on a packet transmitted to this
+    /// queue: true if it drops the packet; one it passes may be trimmed.
+    #[inline]
+    pub(crate) fn filter_drops(&self, skb: &mut Skb, _rcu: &RcuRead) -> bool {
+        // SAFETY: the socket is live (the transmitting queue's file holds
+        // it and RCU keeps the file); the skb is ours; `sk_filter()` reads
+        // the filter under its own RCU read section.
+        unsafe { ffi::rtun_sock_filter_drops(self.as_ptr(), skb.as_ptr()) }
     }
 }
 

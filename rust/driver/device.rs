@@ -13,6 +13,7 @@ use crate::abstractions::queue::BpOwner;
 use crate::abstractions::rcu::{RcuRead, RcuSlots};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::{self, Skb};
+use crate::abstractions::sock::Sock;
 use crate::pure::ctl::{self, KernelId, Ownership, PersistChange};
 use crate::pure::drops::{self, Counter, DropCounters, DropReason};
 use crate::pure::errno::{EINVAL, EOPNOTSUPP};
@@ -21,7 +22,7 @@ use crate::pure::iff::{Kind, QueueCount, SetIff, MAX_TAP_QUEUES};
 use crate::pure::mq;
 use crate::pure::txfilter::{TxFilter, Update, ETH_ALEN, FLT_EXACT_COUNT};
 use crate::pure::uapi::{
-    IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_NAPI, IFF_PERSIST, NETIF_MSG_TX_QUEUED,
+    SockFprog, IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_NAPI, IFF_PERSIST, NETIF_MSG_TX_QUEUED,
 };
 use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{
@@ -212,6 +213,13 @@ pub(crate) struct RtunDev {
     group: AtomicU32,
     /// `TUNSETTXFILTER`.
     tx_filter: TxFilterCell,
+    /// `TUNATTACHFILTER`'s program as the caller named it (C's `fprog`),
+    /// attached to each queue's socket and kept for `TUNGETFILTER` and for
+    /// queues that attach later.
+    sock_fprog: RtnlLocked<SockFprog>,
+    /// Whether the active queues have `sock_fprog` attached (C's
+    /// `filter_attached`), so that a queue attaching gets it too.
+    filter_attached: RtnlLocked<bool>,
     /// ethtool's `rx-frames` (C's `rx_batched`), which batches only
     /// `MSG_MORE` sends in C, which rtun's files do not take: stored, shown.
     rx_batched: AtomicU32,
@@ -254,6 +262,8 @@ impl RtunDev {
             persist_flag: AtomicBool::new(false),
             msg_enable: AtomicU32::new(0),
             tx_filter: TxFilterCell::new(),
+            sock_fprog: RtnlLocked::new(SockFprog::zeroed()),
+            filter_attached: RtnlLocked::new(false),
             rx_batched: AtomicU32::new(0),
         })
     }
@@ -272,6 +282,66 @@ impl RtunDev {
     /// `TUNSETTXFILTER`: installs the filter `update_filter()` decided.
     pub(crate) fn set_tx_filter(&self, update: &Update, rtnl: &mut Rtnl) {
         self.tx_filter.store(update, rtnl);
+    }
+
+    /// `TUNATTACHFILTER` (C's `tun_attach_filter()`): keeps `fprog` and
+    /// attaches it to every active queue's socket. If one refuses it, the
+    /// queues before that one lose their filter and the error is returned;
+    /// the queues after it keep what they had, as in C.
+    pub(crate) fn attach_sock_filter(&self, fprog: SockFprog, rtnl: &mut Rtnl) -> Result {
+        *self.sock_fprog.borrow_mut(rtnl) = fprog;
+        let mut attached = 0;
+        let mut result = Ok(());
+        for file in self.active_files(rtnl) {
+            result = file.sock().attach_filter(&fprog);
+            if result.is_err() {
+                break;
+            }
+            attached += 1;
+        }
+        match result {
+            Ok(()) => *self.filter_attached.borrow_mut(rtnl) = true,
+            Err(_) => self.detach_sock_filters(attached, rtnl),
+        }
+        result
+    }
+
+    /// `TUNDETACHFILTER` (C's `tun_detach_filter()` over every active
+    /// queue): the active queues' sockets lose their filters; detached
+    /// queues keep theirs.
+    pub(crate) fn detach_sock_filter(&self, rtnl: &mut Rtnl) {
+        self.detach_sock_filters(usize::MAX, rtnl);
+    }
+
+    /// Detaches the filters of the first `n` active queues; queues that
+    /// attach later get none.
+    fn detach_sock_filters(&self, n: usize, rtnl: &mut Rtnl) {
+        for file in self.active_files(rtnl).take(n) {
+            file.sock().detach_filter();
+        }
+        *self.filter_attached.borrow_mut(rtnl) = false;
+    }
+
+    /// `TUNGETFILTER`: the program `TUNATTACHFILTER` last named, whether or
+    /// not attaching it worked (C keeps what it copied in).
+    pub(crate) fn sock_filter(&self, rtnl: &Rtnl) -> SockFprog {
+        *self.sock_fprog.borrow(rtnl)
+    }
+
+    /// `tun_attach()`'s first step for a queue that is attaching (`sock`
+    /// its file's socket): the device's filter, if it has one attached,
+    /// goes on the new queue too, unless the caller asked for none
+    /// (`skip`: `TUNSETIFF` with `IFF_NOFILTER`).
+    ///
+    /// C returns here on success without attaching the queue (its check
+    /// reads `if (!err) goto out`), so a file that attaches to a device
+    /// with a filter gets a filter but no device; rtun attaches the queue
+    /// (`Documentation/differences.md`, D6).
+    pub(crate) fn filter_new_queue(&self, sock: &Sock, skip: bool, rtnl: &Rtnl) -> Result {
+        if skip || !*self.filter_attached.borrow(rtnl) {
+            return Ok(());
+        }
+        sock.attach_filter(self.sock_fprog.borrow(rtnl))
     }
 
     /// `check_filter()`: whether `tun_net_xmit()` lets `skb` pass the MAC
@@ -758,7 +828,8 @@ impl NetDevOps for RtunDev {
     }
 
     fn start_xmit(dev: &NetDevice, data: &Self, mut skb: Skb, rcu: &RcuRead) -> bool {
-        // As `tun_net_xmit()`: no file, the MAC filter, the BPF filter (or
+        // As `tun_net_xmit()`: no file, the MAC filter, the queue's socket
+        // filter, the BPF filter (or
         // no memory to trim to its length), frags that cannot be made
         // private, or a full queue drop the packet, count it in
         // `tx_dropped`, and tell the sender (`NET_XMIT_DROP`).
@@ -770,10 +841,12 @@ impl NetDevOps for RtunDev {
         data.automq_xmit(&skb, rcu);
         let len = skb.len();
         data.log(dev, NETIF_MSG_TX_QUEUED, format_args!("tun_net_xmit {len}"));
-        let refused = if data.tx_filter_accepts(&skb) {
-            data.ebpf_filter(&mut skb, rcu)
-        } else {
+        let refused = if !data.tx_filter_accepts(&skb) {
             Some(DropReason::TxDropTxFilter)
+        } else if file.sock().filter_drops(&mut skb, rcu) {
+            Some(DropReason::TxDropSocketFilter)
+        } else {
+            data.ebpf_filter(&mut skb, rcu)
         };
         let reason = match refused {
             Some(reason) => reason,

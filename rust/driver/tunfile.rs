@@ -23,7 +23,7 @@ use crate::pure::features;
 use crate::pure::iff::{self, Abi, IffError, Kind, Names, SetIff};
 use crate::pure::mq::{self, FileQueue, QueueOp};
 use crate::pure::txfilter;
-use crate::pure::uapi::{self, IfReq, IFNAMSIZ, IFREQ_SIZE};
+use crate::pure::uapi::{self, IfReq, SockFprog, IFNAMSIZ, IFREQ_SIZE};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use kernel::error::{Error, Result};
 use kernel::prelude::*;
@@ -255,6 +255,10 @@ impl TunFile {
                 }
                 iff::check_attach(data.multi_queue(), data.count(rtnl), false)
                     .map_err(iff_error)?;
+                // The device's classic filter, unless the caller asked for
+                // none (IFF_NOFILTER, the bit of IFF_NO_PI).
+                let skip = req.flags() & uapi::IFF_NOFILTER != 0;
+                data.filter_new_queue(&this.sock, skip, rtnl)?;
                 // The queue holds `tx_queue_len` packets, sized before the
                 // device can transmit to this file, as C's `tun_attach()`.
                 this.queue.resize(dev.tx_queue_len())?;
@@ -345,8 +349,12 @@ impl TunFile {
             return Err(from_errno(EINVAL));
         };
         match op {
-            // tun_attach() of a detached queue: no E2BIG, no resize.
-            QueueOp::Attach => data.attach(dev, this.into(), data.napi(), rtnl)?,
+            // tun_attach() of a detached queue: the device's classic
+            // filter, no E2BIG, no resize.
+            QueueOp::Attach => {
+                data.filter_new_queue(&this.sock, false, rtnl)?;
+                data.attach(dev, this.into(), data.napi(), rtnl)?
+            }
             QueueOp::Detach => drop(data.remove_queue(dev, &this, false, rtnl)),
         }
         dev.state_change(rtnl);
@@ -357,7 +365,11 @@ impl TunFile {
     fn get_iff(&self, dev: &NetDevice, data: &RtunDev) -> IfReq {
         let mut req = IfReq::zeroed();
         req.set_name(&dev.name());
-        req.set_flags(iff::getiff_flags(data.tun_flags(), self.is_detached()));
+        req.set_flags(iff::getiff_flags(
+            data.tun_flags(),
+            self.is_detached(),
+            self.sock.has_filter(),
+        ));
         req
     }
 
@@ -564,6 +576,26 @@ impl FileOps for TunFile {
                 data.set_tx_filter(&update, &mut rtnl);
                 // The number of exact addresses, a positive return value.
                 return Ok(update.ret() as isize);
+            }
+            // Classic socket filters, TAP only (`tun_attach_filter()`).
+            uapi::TUNATTACHFILTER => {
+                if data.kind() != Kind::Tap {
+                    return Err(from_errno(EINVAL));
+                }
+                let fprog = SockFprog::from_bytes(arg.read()?);
+                data.attach_sock_filter(fprog, &mut rtnl)?;
+            }
+            uapi::TUNDETACHFILTER => {
+                if data.kind() != Kind::Tap {
+                    return Err(from_errno(EINVAL));
+                }
+                data.detach_sock_filter(&mut rtnl);
+            }
+            uapi::TUNGETFILTER => {
+                if data.kind() != Kind::Tap {
+                    return Err(from_errno(EINVAL));
+                }
+                arg.write(data.sock_filter(&rtnl).as_bytes())?;
             }
             uapi::TUNGETSNDBUF => arg.write_int(this.sock.sndbuf())?,
             uapi::TUNSETSNDBUF => {

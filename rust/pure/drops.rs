@@ -153,11 +153,15 @@ pub enum DropReason {
     /// Trimming to the filter program's length needed memory it did not
     /// get.
     TxDropTrimFailed,
+    /// The file's classic socket filter (`TUNATTACHFILTER`) refused the
+    /// packet, or `sk_filter()`'s own checks did (a memory-reserve skb, a
+    /// security module).
+    TxDropSocketFilter,
 }
 
 impl DropReason {
     /// How many reasons there are.
-    pub const COUNT: usize = 47;
+    pub const COUNT: usize = 48;
 
     /// Every reason, in `ethtool -S` order (`ALL[r.index()] == r`).
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -208,6 +212,7 @@ impl DropReason {
         DropReason::RxLostNapiDetached,
         DropReason::TxDropEbpfFilter,
         DropReason::TxDropTrimFailed,
+        DropReason::TxDropSocketFilter,
     ];
 
     /// Returns the reason's position in [`DropReason::ALL`] and in `ethtool -S`.
@@ -266,6 +271,7 @@ impl DropReason {
             DropReason::RxLostNapiDetached => "rx_lost_napi_detached",
             DropReason::TxDropEbpfFilter => "tx_drop_ebpf_filter",
             DropReason::TxDropTrimFailed => "tx_drop_trim_failed",
+            DropReason::TxDropSocketFilter => "tx_drop_socket_filter",
         }
     }
 
@@ -306,7 +312,8 @@ impl DropReason {
             | DropReason::TxDropRingFull
             | DropReason::TxDropRingFullBackpressure
             | DropReason::TxDropEbpfFilter
-            | DropReason::TxDropTrimFailed => Counter::TxDropped,
+            | DropReason::TxDropTrimFailed
+            | DropReason::TxDropSocketFilter => Counter::TxDropped,
             DropReason::RxInvalShortForPi
             | DropReason::RxInvalShortForVnetHdr
             | DropReason::RxInvalHdrLenTooLong

@@ -323,14 +323,16 @@ pub const fn check_attach(
 pub const MAX_TAP_QUEUES: u32 = 256;
 
 /// Returns the flags `TUNGETIFF` reports for a device with stored flags
-/// `dev_flags`, to a file whose queue is `detached` or not.
+/// `dev_flags`, to a file whose queue is `detached` or not and whose socket
+/// has a classic filter (`filtered`) or not.
 ///
-/// rtun attaches no socket filters, so `IFF_NOFILTER` is always set, as C
-/// does when no filter is attached.
-pub const fn getiff_flags(dev_flags: u16, detached: bool) -> u16 {
+/// `IFF_NOFILTER` is the bit of `IFF_NO_PI`: a file without a filter
+/// reports it whether or not the device has `IFF_NO_PI`, as in C.
+pub const fn getiff_flags(dev_flags: u16, detached: bool, filtered: bool) -> u16 {
     let kept = RTUN_FEATURES | IFF_BACKPRESSURE | IFF_PERSIST | IFF_TUN | IFF_TAP;
     let queue = if detached { IFF_DETACH_QUEUE } else { 0 };
-    (dev_flags & kept) | IFF_NOFILTER | queue
+    let nofilter = if filtered { 0 } else { IFF_NOFILTER };
+    (dev_flags & kept) | nofilter | queue
 }
 
 #[cfg(test)]
@@ -352,7 +354,7 @@ mod tests {
         let r = SetIff::parse_for(f, Abi::Upstream, TunAbi::Linux7).unwrap();
         assert_eq!(r.dev_flags, IFF_TAP | IFF_BACKPRESSURE);
         assert_eq!(
-            getiff_flags(r.dev_flags, false),
+            getiff_flags(r.dev_flags, false, false),
             IFF_TAP | IFF_BACKPRESSURE | IFF_NOFILTER
         );
         let r = SetIff::parse_for(f, Abi::Upstream, TunAbi::Linux6_12).unwrap();
@@ -451,13 +453,22 @@ mod tests {
 
     #[test]
     fn getiff_reports_nofilter_and_masks() {
-        assert_eq!(getiff_flags(IFF_TUN, false), IFF_TUN | IFF_NOFILTER);
+        assert_eq!(getiff_flags(IFF_TUN, false, false), IFF_TUN | IFF_NOFILTER);
         assert_eq!(
-            getiff_flags(IFF_TAP | IFF_ONE_QUEUE, false),
+            getiff_flags(IFF_TAP | IFF_ONE_QUEUE, false, false),
             IFF_TAP | IFF_ONE_QUEUE | IFF_NOFILTER
         );
         let mq = IFF_TAP | IFF_MULTI_QUEUE;
-        assert_eq!(getiff_flags(mq, true), mq | IFF_NOFILTER | IFF_DETACH_QUEUE);
+        assert_eq!(
+            getiff_flags(mq, true, false),
+            mq | IFF_NOFILTER | IFF_DETACH_QUEUE
+        );
+        // A filtered file: no IFF_NOFILTER, unless IFF_NO_PI sets its bit.
+        assert_eq!(getiff_flags(IFF_TAP, false, true), IFF_TAP);
+        assert_eq!(
+            getiff_flags(IFF_TAP | IFF_NO_PI, false, true),
+            IFF_TAP | IFF_NO_PI
+        );
     }
 
     #[test]

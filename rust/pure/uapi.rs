@@ -16,7 +16,12 @@ const IOC_READ: u32 = 2;
 const T: u8 = b'T';
 const INT: u32 = 4;
 /// Size of `struct sock_fprog` on 64-bit kernels.
-const SOCK_FPROG: u32 = 16;
+const SOCK_FPROG: u32 = SOCK_FPROG_SIZE as u32;
+/// Size of `struct sock_fprog` on 64-bit kernels, in bytes.
+pub const SOCK_FPROG_SIZE: usize = 16;
+/// Offset of `sock_fprog.filter`, the program's user-space address, after
+/// `len` and its padding.
+const SOCK_FPROG_FILTER_OFFSET: usize = 8;
 
 /// `TUNSETNOCSUM`: accepted and ignored, as upstream.
 pub const TUNSETNOCSUM: u32 = ioc(IOC_WRITE, T, 200, INT);
@@ -178,6 +183,63 @@ const IFREQ_FLAGS_OFFSET: usize = IFNAMSIZ;
 /// Size of `struct sockaddr`, `ifr_hwaddr`.
 pub const SOCKADDR_SIZE: usize = 16;
 
+/// A classic BPF program as `TUNATTACHFILTER` names it: `struct sock_fprog`,
+/// its length and the user-space address of its instructions.
+///
+/// Kept as the caller's bytes, padding included, because C's device keeps
+/// the structure it copied in (`tun->fprog`) and `TUNGETFILTER` copies it
+/// back out whole; the instructions themselves stay in user space and are
+/// read again each time the program is attached to another queue.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SockFprog {
+    raw: [u8; SOCK_FPROG_SIZE],
+}
+
+impl SockFprog {
+    /// Builds the structure from the bytes the caller passed.
+    pub const fn from_bytes(raw: [u8; SOCK_FPROG_SIZE]) -> Self {
+        Self { raw }
+    }
+
+    /// Returns an all-zero structure, what a new device keeps.
+    pub const fn zeroed() -> Self {
+        Self {
+            raw: [0; SOCK_FPROG_SIZE],
+        }
+    }
+
+    /// Returns the bytes, as `TUNGETFILTER` copies them out.
+    pub const fn as_bytes(&self) -> &[u8; SOCK_FPROG_SIZE] {
+        &self.raw
+    }
+
+    /// Returns `len`, the number of instructions (a native-endian `unsigned short`).
+    pub const fn len(&self) -> u16 {
+        u16::from_ne_bytes([self.raw[0], self.raw[1]])
+    }
+
+    /// Returns whether the program has no instructions.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns `filter`, the user-space address of the instructions.
+    pub const fn filter(&self) -> u64 {
+        let o = SOCK_FPROG_FILTER_OFFSET;
+        let r = &self.raw;
+        u64::from_ne_bytes([
+            r[o],
+            r[o + 1],
+            r[o + 2],
+            r[o + 3],
+            r[o + 4],
+            r[o + 5],
+            r[o + 6],
+            r[o + 7],
+        ])
+    }
+}
+
 /// The parts of `struct ifreq` that tun's ioctls use: the name and the flags.
 ///
 /// The remaining bytes of the user's structure are preserved so that a copy back
@@ -267,6 +329,19 @@ mod tests {
     use super::*;
 
     // Values printed by a C program built against Linux's <linux/if_tun.h>.
+    #[test]
+    fn sock_fprog_fields_are_where_c_puts_them() {
+        let mut raw = [0xaau8; SOCK_FPROG_SIZE];
+        raw[..2].copy_from_slice(&3u16.to_ne_bytes());
+        raw[8..].copy_from_slice(&0x7fff_1234_5678u64.to_ne_bytes());
+        let f = SockFprog::from_bytes(raw);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f.filter(), 0x7fff_1234_5678);
+        // The padding is kept: TUNGETFILTER gives back what was set.
+        assert_eq!(f.as_bytes(), &raw);
+        assert!(SockFprog::zeroed().is_empty());
+    }
+
     #[test]
     fn ioctl_numbers_match_the_c_header() {
         let expect = [
