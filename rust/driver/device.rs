@@ -290,20 +290,17 @@ impl RtunDev {
     /// the queues after it keep what they had, as in C.
     pub(crate) fn attach_sock_filter(&self, fprog: SockFprog, rtnl: &mut Rtnl) -> Result {
         *self.sock_fprog.borrow_mut(rtnl) = fprog;
-        let mut attached = 0;
-        let mut result = Ok(());
-        for file in self.active_files(rtnl) {
-            result = file.sock().attach_filter(&fprog);
-            if result.is_err() {
-                break;
+        for i in 0..self.active() as usize {
+            let Some(file) = self.queues.get(i, rtnl) else {
+                continue;
+            };
+            if let Err(e) = file.sock().attach_filter(&fprog) {
+                self.detach_sock_filters(i, rtnl);
+                return Err(e);
             }
-            attached += 1;
         }
-        match result {
-            Ok(()) => *self.filter_attached.borrow_mut(rtnl) = true,
-            Err(_) => self.detach_sock_filters(attached, rtnl),
-        }
-        result
+        *self.filter_attached.borrow_mut(rtnl) = true;
+        Ok(())
     }
 
     /// `TUNDETACHFILTER` (C's `tun_detach_filter()` over every active
@@ -316,8 +313,10 @@ impl RtunDev {
     /// Detaches the filters of the first `n` active queues; queues that
     /// attach later get none.
     fn detach_sock_filters(&self, n: usize, rtnl: &mut Rtnl) {
-        for file in self.active_files(rtnl).take(n) {
-            file.sock().detach_filter();
+        for i in 0..n.min(self.active() as usize) {
+            if let Some(file) = self.queues.get(i, rtnl) {
+                file.sock().detach_filter();
+            }
         }
         *self.filter_attached.borrow_mut(rtnl) = false;
     }
