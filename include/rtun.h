@@ -316,11 +316,25 @@ bool rtun_sock_poll_out(struct sock *sk, bool up);
 void rtun_sock_write_space_now(struct sock *sk);
 int rtun_sock_fasync(int fd, struct file *file, struct sock *sk, bool on);
 void rtun_sock_signal_in(struct sock *sk);
-void rtun_sock_napi_init(struct sock *sk, struct net_device *dev, bool on);
+void rtun_sock_napi_init(struct sock *sk, struct net_device *dev, bool on,
+			 bool frags);
 void rtun_sock_napi_enable(struct sock *sk);
 void rtun_sock_napi_disable(struct sock *sk);
 void rtun_sock_napi_del(struct sock *sk);
 bool rtun_sock_napi_enabled(const struct sock *sk);
+/*
+ * IFF_NAPI_FRAGS writes: under the socket's frags lock, an skb from the
+ * NAPI context's frags (one per iovec segment after the first), handed
+ * to napi_gro_frags(); the unlock forgets an skb the writer freed.
+ */
+bool rtun_sock_napi_frags(const struct sock *sk);
+void rtun_sock_frags_lock(struct sock *sk);
+void rtun_sock_frags_unlock(struct sock *sk);
+struct sk_buff *rtun_skb_napi_alloc_frags(struct sock *sk, size_t len,
+					  const struct iov_iter *it, int *err);
+int rtun_skb_deliver_frags(struct sk_buff *skb, struct net_device *dev,
+			   unsigned int len, struct sock *sk);
+bool rtun_capable_net_admin(void);
 void rtun_sock_purge(struct sock *sk);
 /*
  * Classic socket filters (TUNATTACHFILTER): @filter is the user-space

@@ -38,15 +38,15 @@ usage() {
 	exit 2
 }
 
-# Tests that cannot pass on rtun until it has what they need: rtun
-# refuses a TUNSETIFF flag it lacks (differences.md, D3) with EINVAL, so
-# such a test fails in its fixture set-up.  Entries: a pattern over the
+# Tests that cannot pass on rtun until it has what they need: a rtun
+# without a TUNSETIFF flag refuses it with EINVAL, so such a test fails
+# in its fixture set-up.  Entries: a pattern over the
 # test names the harness prints (FIXTURE[.VARIANT].TEST), then the
 # TUNSETIFF flags the test needs.  A listed test that fails on rtun is
 # reported as "skip (rtun: needs FLAGS, issue 12)" only while rtun's
 # TUNGETFEATURES lacks one of FLAGS; a listed test that passes is reported
-# as a pass.  None at present: rtun has multiqueue and NAPI, all the
-# upstream tests ask for.
+# as a pass.  None at present: rtun has every flag of tun.c (TUNGETFEATURES
+# is C's).
 needs_mq=()
 
 kdir=${KDIR:-${RTUN_KDIR:-}}

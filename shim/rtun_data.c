@@ -266,6 +266,132 @@ __rtun_data bool rtun_sock_napi_enabled(const struct sock *sk)
 	return rtun_sk((struct sock *)sk)->napi_enabled;
 }
 
+/* Whether a write builds its skb in the NAPI context's frags. */
+__rtun_data bool rtun_sock_napi_frags(const struct sock *sk)
+{
+	return rtun_sk((struct sock *)sk)->napi_frags_enabled;
+}
+
+/* tun_get_user()'s napi_mutex around an IFF_NAPI_FRAGS write. */
+__rtun_data void rtun_sock_frags_lock(struct sock *sk)
+{
+	mutex_lock(&rtun_sk(sk)->napi_mutex);
+}
+
+/*
+ * The end of an IFF_NAPI_FRAGS write (C's unlock_frags): napi.skb is
+ * gone, handed to GRO, freed by napi_free_frags() or by the writer.
+ */
+__rtun_data void rtun_sock_frags_unlock(struct sock *sk)
+{
+	rtun_sk(sk)->napi.skb = NULL;
+	mutex_unlock(&rtun_sk(sk)->napi_mutex);
+}
+
+/*
+ * tun_napi_alloc_frags(): the NAPI context's skb for a @len-byte packet
+ * laid out as the rest of @it: the current iovec segment in the linear
+ * part, each further segment in a page fragment of its own.  EMSGSIZE
+ * for too many segments or too long a packet, EINVAL for an empty
+ * segment or one larger than a page, ENOMEM; in *@err.  The frags lock
+ * is held.
+ */
+__rtun_data struct sk_buff *rtun_skb_napi_alloc_frags(struct sock *sk,
+						      size_t len,
+						      const struct iov_iter *it,
+						      int *err)
+{
+	struct napi_struct *napi = &rtun_sk(sk)->napi;
+	struct sk_buff *skb;
+	size_t linear;
+	int i;
+
+	if (it->nr_segs > MAX_SKB_FRAGS + 1 ||
+	    len > (ETH_MAX_MTU - NET_SKB_PAD - NET_IP_ALIGN)) {
+		*err = -EMSGSIZE;
+		return NULL;
+	}
+
+	local_bh_disable();
+	skb = napi_get_frags(napi);
+	local_bh_enable();
+	if (!skb) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+
+	linear = iov_iter_single_seg_count(it);
+	*err = __skb_grow(skb, linear);
+	if (*err)
+		goto free;
+
+	skb->len = len;
+	skb->data_len = len - linear;
+	skb->truesize += skb->data_len;
+
+	for (i = 1; i < it->nr_segs; i++) {
+		const struct iovec *iov = iter_iov(it) + i;
+		size_t fragsz = iov->iov_len;
+		struct page *page;
+		void *frag;
+
+		if (fragsz == 0 || fragsz > PAGE_SIZE) {
+			*err = -EINVAL;
+			goto free;
+		}
+		frag = netdev_alloc_frag(fragsz);
+		if (!frag) {
+			*err = -ENOMEM;
+			goto free;
+		}
+		page = virt_to_head_page(frag);
+		skb_fill_page_desc(skb, i - 1, page,
+				   frag - page_address(page), fragsz);
+	}
+	return skb;
+
+free:
+	/* The skb and every frag given to it so far. */
+	napi_free_frags(napi);
+	return NULL;
+}
+
+/*
+ * The IFF_NAPI_FRAGS end of tun_get_user(): the Ethernet header back in
+ * front (GRO parses it again), its headers within the linear part, then
+ * napi_gro_frags() if the NAPI context can be scheduled (not if its
+ * queue is detached: -EBUSY); a layout whose headers are not linear is
+ * -ENOMEM, where C also warns.  The skb is the context's and is gone
+ * either way; @len bytes are counted as received on success.
+ */
+__rtun_data int rtun_skb_deliver_frags(struct sk_buff *skb,
+				       struct net_device *dev,
+				       unsigned int len, struct sock *sk)
+{
+	struct napi_struct *napi = &rtun_sk(sk)->napi;
+	u32 headlen;
+
+	skb_push(skb, ETH_HLEN);
+	headlen = eth_get_headlen(dev, skb->data, skb_headlen(skb));
+	if (unlikely(headlen > skb_headlen(skb))) {
+		napi_free_frags(napi);
+		return -ENOMEM;
+	}
+	if (unlikely(!napi_schedule_prep(napi))) {
+		napi_free_frags(napi);
+		return -EBUSY;
+	}
+	local_bh_disable();
+	napi_gro_frags(napi);
+	napi_complete(napi);
+	local_bh_enable();
+
+	preempt_disable();
+	dev_sw_netstats_rx_add(dev, len);
+	preempt_enable();
+	return 0;
+}
+
 /*
  * tun_net_xmit()'s classic filter: whether the file's socket filter drops
  * @skb; one that passes may be trimmed to the length the program chose.

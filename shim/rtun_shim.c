@@ -794,6 +794,8 @@ struct sock *rtun_sock_alloc(struct net *net)
 	rs->sk.sk_sndbuf = INT_MAX;
 	rs->fasync = NULL;
 	rs->napi_enabled = false;
+	rs->napi_frags_enabled = false;
+	mutex_init(&rs->napi_mutex);
 	return &rs->sk;
 }
 
@@ -878,12 +880,17 @@ static int rtun_napi_poll(struct napi_struct *napi, int budget)
 	return received;
 }
 
-/* tun_napi_init(): the file's NAPI context on @dev, if @on (IFF_NAPI). */
-void rtun_sock_napi_init(struct sock *sk, struct net_device *dev, bool on)
+/*
+ * tun_napi_init(): the file's NAPI context on @dev, if @on (IFF_NAPI),
+ * building writes in frags if @frags too (IFF_NAPI_FRAGS).
+ */
+void rtun_sock_napi_init(struct sock *sk, struct net_device *dev, bool on,
+			 bool frags)
 {
 	struct rtun_sk *rs = rtun_sk(sk);
 
 	rs->napi_enabled = on;
+	rs->napi_frags_enabled = on && frags;
 	if (on) {
 		netif_napi_add_tx(dev, &rs->napi, rtun_napi_poll);
 		napi_enable(&rs->napi);
@@ -1076,6 +1083,12 @@ bool rtun_in_egroup(u32 kgid)
 }
 
 /* CAP_NET_ADMIN in the user namespace of @dev's network namespace. */
+/* capable(CAP_NET_ADMIN): in the initial user namespace (IFF_NAPI_FRAGS). */
+bool rtun_capable_net_admin(void)
+{
+	return capable(CAP_NET_ADMIN);
+}
+
 bool rtun_netdev_admin_capable(const struct net_device *dev)
 {
 	return ns_capable(dev_net(dev)->user_ns, CAP_NET_ADMIN);

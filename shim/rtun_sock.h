@@ -38,6 +38,12 @@ struct rtun_sk {
 	 */
 	struct napi_struct napi;
 	bool napi_enabled;
+	/*
+	 * IFF_NAPI_FRAGS (C's napi_frags_enabled): writes build their skb
+	 * in napi.skb, one writer at a time (napi_mutex, C's too).
+	 */
+	bool napi_frags_enabled;
+	struct mutex napi_mutex;
 };
 
 static inline struct rtun_sk *rtun_sk(struct sock *sk)

@@ -12,7 +12,7 @@ use rtun_host::vnet_out::OutError;
 use std::collections::HashSet;
 
 /// The reasons that are not a planner's refusal: the driver's own checks.
-const DRIVER_REASONS: [DropReason; 15] = [
+const DRIVER_REASONS: [DropReason; 17] = [
     DropReason::RxFrameSkbRefused,
     DropReason::RxDropAllocFailed,
     DropReason::RxDropCopyFault,
@@ -28,6 +28,8 @@ const DRIVER_REASONS: [DropReason; 15] = [
     DropReason::TxDropEbpfFilter,
     DropReason::TxDropTrimFailed,
     DropReason::TxDropSocketFilter,
+    DropReason::RxDropBadLayout,
+    DropReason::RxDropFragsHeadlen,
 ];
 
 #[test]
@@ -117,7 +119,18 @@ fn alloc_errno_picks_copy_fault_or_alloc() {
         DropReason::from_alloc_errno(12),
         DropReason::RxDropAllocFailed
     );
-    for r in [DropReason::RxDropCopyFault, DropReason::RxDropAllocFailed] {
+    // Too long (EMSGSIZE), or an IFF_NAPI_FRAGS segment the frags refuse.
+    for errno in [90, 22] {
+        assert_eq!(
+            DropReason::from_alloc_errno(errno),
+            DropReason::RxDropBadLayout
+        );
+    }
+    for r in [
+        DropReason::RxDropCopyFault,
+        DropReason::RxDropAllocFailed,
+        DropReason::RxDropBadLayout,
+    ] {
         assert_eq!(r.counter(), Counter::RxDropped);
     }
 }

@@ -28,6 +28,13 @@ pub(crate) fn current_euid() -> KernelId {
     unsafe { ffi::rtun_current_euid() }
 }
 
+/// Whether the caller has `CAP_NET_ADMIN` in the initial user namespace
+/// (`capable()`), which `IFF_NAPI_FRAGS` asks for.
+pub(crate) fn capable_net_admin() -> bool {
+    // SAFETY: called in process context, where the credentials are valid.
+    unsafe { ffi::rtun_capable_net_admin() }
+}
+
 /// Whether the caller's effective or supplementary groups hold `gid`
 /// (`in_egroup_p()`).
 pub(crate) fn in_egroup(gid: KernelId) -> bool {

@@ -5,7 +5,7 @@
 use super::ffi;
 use super::file::IovIter;
 use super::netdev::NetDevice;
-use super::sock::Sock;
+use super::sock::{FragsGuard, Sock};
 use crate::pure::vnet_hdr::{FlowKeys, SkbGeometry, TunnelOffsets, TunnelPlan};
 use crate::pure::vnet_out::{IpSummed, SkbInfo, VlanTag};
 use core::ptr::NonNull;
@@ -13,7 +13,7 @@ use core::sync::atomic::AtomicBool;
 use kernel::bindings;
 use kernel::error::{
     code::{EFAULT, ENOMEM},
-    Error, Result,
+    to_result, Error, Result,
 };
 use kernel::ffi::c_int;
 
@@ -111,6 +111,28 @@ impl Skb {
         // SAFETY: process context (a write), where the task's page frag is
         // ours to use; the iterator is ours; `err` is valid for writes.
         let raw = unsafe { ffi::rtun_skb_build_from_iter(headroom, len, from.as_ptr(), &mut err) };
+        Self::fresh(raw, err)
+    }
+
+    /// Takes the NAPI context's skb for an `IFF_NAPI_FRAGS` write of `len`
+    /// bytes laid out as the rest of `from` (`tun_napi_alloc_frags()`): the
+    /// current segment linear, each further one a page fragment.
+    ///
+    /// Fails with `EMSGSIZE` (too many segments, too long), `EINVAL` (an
+    /// empty segment, or one longer than a page) or `ENOMEM`.
+    pub(crate) fn napi_alloc_frags(
+        frags: &FragsGuard<'_>,
+        len: usize,
+        from: &mut IovIter,
+    ) -> Result<Skb> {
+        let mut err: c_int = 0;
+        // SAFETY: the frags lock is held (the guard), so the context's skb
+        // is this write's; the socket's NAPI context was set up for frags
+        // (the caller checked `napi_frags()`); the iterator is only read;
+        // `err` is valid for writes.
+        let raw = unsafe {
+            ffi::rtun_skb_napi_alloc_frags(frags.sock_ptr(), len, from.as_ptr(), &mut err)
+        };
         Self::fresh(raw, err)
     }
 
@@ -327,6 +349,19 @@ impl Skb {
             // SAFETY: refused: the skb is still ours.
             Err(unsafe { Skb::from_raw(raw) })
         }
+    }
+
+    /// Hands an `IFF_NAPI_FRAGS` skb to GRO through its NAPI context
+    /// (`napi_gro_frags()`), counting `len` received bytes; the skb is gone
+    /// either way. Fails with `EBUSY` if the context cannot be scheduled
+    /// (its queue is detached), `ENOMEM` if the packet's headers are not in
+    /// its linear part.
+    pub(crate) fn deliver_frags(self, dev: &NetDevice, len: u32, frags: &FragsGuard<'_>) -> Result {
+        let raw = self.into_raw();
+        // SAFETY: the skb is the context's (made by `napi_alloc_frags()`
+        // under the same lock, which the guard proves held); the shim frees
+        // or delivers it in every case; `dev` is live.
+        to_result(unsafe { ffi::rtun_skb_deliver_frags(raw, dev.as_ptr(), len, frags.sock_ptr()) })
     }
 
     /// Returns the first `N` bytes of the packet's data, or `None` if it is

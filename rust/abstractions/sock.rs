@@ -154,13 +154,33 @@ impl Sock {
 /// of C's `tun_napi_*()`: set up on the device at the file's first attach,
 /// disabled while its queue is detached, deleted when it leaves the device.
 impl Sock {
-    /// Sets up the NAPI context on `dev` if `on` (`tun_napi_init()`).
-    pub(crate) fn napi_init(&self, dev: &NetDevice, on: bool, _rtnl: &mut Rtnl) {
+    /// Sets up the NAPI context on `dev` if `on` (`tun_napi_init()`), with
+    /// writes built in its frags if `frags` too (`IFF_NAPI_FRAGS`).
+    pub(crate) fn napi_init(&self, dev: &NetDevice, on: bool, frags: bool, _rtnl: &mut Rtnl) {
         // SAFETY: the socket and `dev` are live; RTNL is held and the file
         // is attaching, so the context is not set up yet; it is deleted
         // (`napi_del`) before the file leaves the device or the device
         // goes (`ndo_uninit`), as the socket's memory outlives both.
-        unsafe { ffi::rtun_sock_napi_init(self.as_ptr(), dev.as_ptr(), on) };
+        unsafe { ffi::rtun_sock_napi_init(self.as_ptr(), dev.as_ptr(), on, frags) };
+    }
+
+    /// Returns whether writes are built in the NAPI context's frags
+    /// (`IFF_NAPI_FRAGS` at the file's first attach).
+    #[inline]
+    pub(crate) fn napi_frags(&self) -> bool {
+        // SAFETY: the socket is live; the flag is written under RTNL once,
+        // before the file is published to writers.
+        unsafe { ffi::rtun_sock_napi_frags(self.as_ptr()) }
+    }
+
+    /// Takes the lock an `IFF_NAPI_FRAGS` write holds from its allocation
+    /// to its delivery (C's `napi_mutex`): the context has one skb in the
+    /// making.
+    pub(crate) fn lock_frags(&self) -> FragsGuard<'_> {
+        // SAFETY: the socket is live; process context (a write), where the
+        // mutex may sleep; the guard unlocks it.
+        unsafe { ffi::rtun_sock_frags_lock(self.as_ptr()) };
+        FragsGuard { sock: self }
     }
 
     /// Enables the NAPI context again, for a re-attached queue.
@@ -196,6 +216,30 @@ impl Sock {
     pub(crate) fn purge(&self) {
         // SAFETY: the socket is live; the queues have their own locks.
         unsafe { ffi::rtun_sock_purge(self.as_ptr()) };
+    }
+}
+
+/// The frags lock of a socket whose writes use `IFF_NAPI_FRAGS`, held.
+///
+/// # Invariants
+///
+/// The socket's `napi_mutex` is held by this thread until the guard drops.
+pub(crate) struct FragsGuard<'a> {
+    sock: &'a Sock,
+}
+
+impl FragsGuard<'_> {
+    /// Returns the socket whose NAPI context the skb is built in.
+    pub(super) fn sock_ptr(&self) -> *mut bindings::sock {
+        self.sock.as_ptr()
+    }
+}
+
+impl Drop for FragsGuard<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the lock is held (type invariant); the context's skb was
+        // handed to GRO or freed before this, so forgetting it is right.
+        unsafe { ffi::rtun_sock_frags_unlock(self.sock.as_ptr()) };
     }
 }
 

@@ -22,7 +22,8 @@ use crate::pure::iff::{Kind, QueueCount, SetIff, MAX_TAP_QUEUES};
 use crate::pure::mq;
 use crate::pure::txfilter::{TxFilter, Update, ETH_ALEN, FLT_EXACT_COUNT};
 use crate::pure::uapi::{
-    SockFprog, IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_NAPI, IFF_PERSIST, NETIF_MSG_TX_QUEUED,
+    SockFprog, IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS, IFF_PERSIST,
+    NETIF_MSG_TX_QUEUED,
 };
 use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{
@@ -531,6 +532,11 @@ impl RtunDev {
         self.flags() & IFF_NAPI != 0
     }
 
+    /// Returns whether the device has `IFF_NAPI_FRAGS`, as [`Self::napi`].
+    pub(crate) fn napi_frags(&self) -> bool {
+        self.flags() & IFF_NAPI_FRAGS != 0
+    }
+
     /// Returns the number of active queues, read once.
     pub(crate) fn active(&self) -> u32 {
         self.numqueues.load(Ordering::Relaxed)
@@ -563,13 +569,15 @@ impl RtunDev {
 
     /// The end of `tun_attach()`: `file` becomes the active queue at index
     /// `numqueues`, taken off the detached list if it was there (its NAPI
-    /// context enabled again), else with a NAPI context if `napi`; the
-    /// caller has done `tun_attach()`'s checks.
+    /// context enabled again), else with a NAPI context if `napi` (its
+    /// writes built in frags if `frags`); the caller has done
+    /// `tun_attach()`'s checks.
     pub(crate) fn attach(
         &self,
         dev: &NetDevice,
         file: Arc<TunFile>,
         napi: bool,
+        frags: bool,
         rtnl: &mut Rtnl,
     ) -> Result {
         let index = self.active();
@@ -591,7 +599,7 @@ impl RtunDev {
             file.set_detached(false);
             file.sock().napi_enable(rtnl);
         } else {
-            file.sock().napi_init(dev, napi, rtnl);
+            file.sock().napi_init(dev, napi, frags, rtnl);
         }
         // The slot is empty (checked above), so this cannot fail.
         self.queues

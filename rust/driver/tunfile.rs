@@ -240,6 +240,8 @@ impl TunFile {
             return Err(from_errno(EEXIST));
         }
         let want = SetIff::parse_for(req.flags(), abi(), TUN_ABI).map_err(iff_error)?;
+        want.check_napi_frags(cred::capable_net_admin())
+            .map_err(iff_error)?;
         let name = req.name_buf();
         let existing = NetDevice::get_by_name(&this.net, &name, rtnl).map(ARef::from);
         let dev = match existing {
@@ -262,7 +264,7 @@ impl TunFile {
                 // The queue holds `tx_queue_len` packets, sized before the
                 // device can transmit to this file, as C's `tun_attach()`.
                 this.queue.resize(dev.tx_queue_len())?;
-                data.attach(&dev, this.into(), want.napi, rtnl)?;
+                data.attach(&dev, this.into(), want.napi, want.napi_frags, rtnl)?;
                 if !want.sets_up_existing(data.count(rtnl).files()) {
                     // Another queue of a multiqueue device: flags, carrier
                     // and the name the caller gave stay as they are.
@@ -301,7 +303,7 @@ impl TunFile {
                 let dev = reg?;
                 let data = dev.data().ok_or_else(|| from_errno(EINVAL))?;
                 data.registered(&dev);
-                data.attach(&dev, this.into(), want.napi, rtnl)?;
+                data.attach(&dev, this.into(), want.napi, want.napi_frags, rtnl)?;
                 dev
             }
         };
@@ -353,7 +355,7 @@ impl TunFile {
             // filter, no E2BIG, no resize.
             QueueOp::Attach => {
                 data.filter_new_queue(&this.sock, false, rtnl)?;
-                data.attach(dev, this.into(), data.napi(), rtnl)?
+                data.attach(dev, this.into(), data.napi(), data.napi_frags(), rtnl)?
             }
             QueueOp::Detach => drop(data.remove_queue(dev, &this, false, rtnl)),
         }

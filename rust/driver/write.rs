@@ -127,7 +127,8 @@ fn tun_proto(
 /// the writer's socket until their skb is freed. The writer's queue is
 /// the packet's receive queue and, while active, where its flow is
 /// learnt; with `IFF_NAPI` the packet goes through the file's NAPI
-/// context (`EBUSY` if its queue is detached).
+/// context (`EBUSY` if its queue is detached), with `IFF_NAPI_FRAGS` it is
+/// built in that context's frags and handed to GRO at once.
 pub(crate) fn write(
     dev: &NetDevice,
     data: &RtunDev,
@@ -179,16 +180,29 @@ pub(crate) fn write(
         (hdr, tunnel) = VnetHdr::parse_tnl(&raw, order);
     }
     // `split.len` is now the packet's length, C's `len`.
-    // C's tun_can_build_skb() also wants the default send buffer.
-    let build_ok = nonblock && sock.sndbuf() == i32::MAX;
+    // C's tun_can_build_skb() also wants the default send buffer, and is
+    // not asked for IFF_NAPI_FRAGS writes.
+    let frags = sock.napi_frags();
+    let build_ok = !frags && nonblock && sock.sndbuf() == i32::MAX;
     ctx.alloc = vnet_hdr::write_alloc(is_tap, build_ok, split.len, &geometry);
     let layout: Layout =
         vnet_hdr::plan_layout_split(&hdr, &ctx, split).map_err(|e| refuse(dev, data, e))?;
     // The rest of a header larger than what was parsed is skipped.
     from.advance(layout.split.vnet_hdr_sz.saturating_sub(parsed));
 
-    let mut skb = match ctx.alloc {
-        SkbAlloc::Paged => {
+    // IFF_NAPI_FRAGS: the NAPI context has one skb in the making, this
+    // write's from its allocation to its delivery (C's napi_mutex). Taken
+    // first, dropped last: an skb freed on an error goes before the lock.
+    let frags_lock = frags.then(|| sock.lock_frags());
+    let mut skb = match (&frags_lock, ctx.alloc) {
+        (Some(lock), _) => {
+            let mut skb = Skb::napi_alloc_frags(lock, layout.copy_len, from)
+                .map_err(|e| alloc_failed(dev, data, e))?;
+            skb.copy_from_iter(from, layout.copy_len)
+                .map_err(|_| dropped(dev, data, DropReason::RxDropCopyFault, from_errno(EFAULT)))?;
+            skb
+        }
+        (None, SkbAlloc::Paged) => {
             let mut skb = Skb::alloc(
                 sock,
                 nonblock,
@@ -201,8 +215,10 @@ pub(crate) fn write(
                 .map_err(|_| dropped(dev, data, DropReason::RxDropCopyFault, from_errno(EFAULT)))?;
             skb
         }
-        SkbAlloc::Linear { headroom } => Skb::build_from_iter(headroom, layout.copy_len, from)
-            .map_err(|e| alloc_failed(dev, data, e))?,
+        (None, SkbAlloc::Linear { headroom }) => {
+            Skb::build_from_iter(headroom, layout.copy_len, from)
+                .map_err(|e| alloc_failed(dev, data, e))?
+        }
     };
 
     // Linux 7.x sets the packet's layer 3 up before it applies the header
@@ -265,12 +281,26 @@ pub(crate) fn write(
             from_errno(EIO),
         ));
     }
-    let napi = sock.napi_enabled().then(|| (sock, file.detached_flag()));
     let len = u32::try_from(layout.copy_len).unwrap_or(u32::MAX);
-    if let Err(skb) = skb.deliver(dev, len, napi) {
-        drop(skb);
-        data.count_drop(dev, DropReason::RxLostNapiDetached);
-        return Err(from_errno(EBUSY));
+    if let Some(lock) = &frags_lock {
+        // GRO through the context; C counts nothing when it cannot be
+        // scheduled (a detached queue), and its headers check in rx_dropped.
+        if let Err(e) = skb.deliver_frags(dev, len, lock) {
+            let reason = if e.to_errno() == -EBUSY {
+                DropReason::RxLostNapiDetached
+            } else {
+                DropReason::RxDropFragsHeadlen
+            };
+            data.count_drop(dev, reason);
+            return Err(e);
+        }
+    } else {
+        let napi = sock.napi_enabled().then(|| (sock, file.detached_flag()));
+        if let Err(skb) = skb.deliver(dev, len, napi) {
+            drop(skb);
+            data.count_drop(dev, DropReason::RxLostNapiDetached);
+            return Err(from_errno(EBUSY));
+        }
     }
     if let Some(flow) = flow {
         data.learn_flow(flow);

@@ -157,11 +157,19 @@ pub enum DropReason {
     /// packet, or `sk_filter()`'s own checks did (a memory-reserve skb, a
     /// security module).
     TxDropSocketFilter,
+    /// The write cannot be laid out in an skb (not a failed allocation):
+    /// too long for its pages (`EMSGSIZE`), or with `IFF_NAPI_FRAGS` too
+    /// many iovec segments (`EMSGSIZE`) or one empty or longer than a page
+    /// (`EINVAL`).
+    RxDropBadLayout,
+    /// An `IFF_NAPI_FRAGS` packet whose headers are not all in its linear
+    /// part, the first iovec segment (`ENOMEM`; C also warns).
+    RxDropFragsHeadlen,
 }
 
 impl DropReason {
     /// How many reasons there are.
-    pub const COUNT: usize = 48;
+    pub const COUNT: usize = 50;
 
     /// Every reason, in `ethtool -S` order (`ALL[r.index()] == r`).
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -213,6 +221,8 @@ impl DropReason {
         DropReason::TxDropEbpfFilter,
         DropReason::TxDropTrimFailed,
         DropReason::TxDropSocketFilter,
+        DropReason::RxDropBadLayout,
+        DropReason::RxDropFragsHeadlen,
     ];
 
     /// Returns the reason's position in [`DropReason::ALL`] and in `ethtool -S`.
@@ -272,6 +282,8 @@ impl DropReason {
             DropReason::TxDropEbpfFilter => "tx_drop_ebpf_filter",
             DropReason::TxDropTrimFailed => "tx_drop_trim_failed",
             DropReason::TxDropSocketFilter => "tx_drop_socket_filter",
+            DropReason::RxDropBadLayout => "rx_drop_bad_layout",
+            DropReason::RxDropFragsHeadlen => "rx_drop_frags_headlen",
         }
     }
 
@@ -305,7 +317,9 @@ impl DropReason {
             | DropReason::RxDropAllocFailed
             | DropReason::RxDropCopyFault
             | DropReason::RxDropEthHdrTrunc
-            | DropReason::RxDropDevDown => Counter::RxDropped,
+            | DropReason::RxDropDevDown
+            | DropReason::RxDropBadLayout
+            | DropReason::RxDropFragsHeadlen => Counter::RxDropped,
             DropReason::TxDropNoReader
             | DropReason::TxDropTxFilter
             | DropReason::TxDropOrphanFrags
@@ -332,10 +346,11 @@ impl DropReason {
     /// Returns why a failed skb allocation or build of a write dropped it:
     /// a fault while copying (`EFAULT`, positive), else the allocation.
     pub const fn from_alloc_errno(errno: i32) -> Self {
-        if errno == crate::pure::errno::EFAULT {
-            DropReason::RxDropCopyFault
-        } else {
-            DropReason::RxDropAllocFailed
+        use crate::pure::errno::{EFAULT, EINVAL, EMSGSIZE};
+        match errno {
+            EFAULT => DropReason::RxDropCopyFault,
+            EMSGSIZE | EINVAL => DropReason::RxDropBadLayout,
+            _ => DropReason::RxDropAllocFailed,
         }
     }
 }

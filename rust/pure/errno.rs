@@ -27,6 +27,8 @@ pub const EBUSY: i32 = 16;
 pub const EEXIST: i32 = 17;
 /// `EINVAL`: invalid argument.
 pub const EINVAL: i32 = 22;
+/// `EMSGSIZE`: message too long.
+pub const EMSGSIZE: i32 = 90;
 /// `EBADFD`: file descriptor in bad state.
 pub const EBADFD: i32 = 77;
 /// `EOPNOTSUPP`: operation not supported.

@@ -55,11 +55,8 @@ pub enum Names {
 }
 
 /// Per-device flags rtun implements and stores, the counterpart of C's `TUN_FEATURES`.
-///
-/// rtun does not (yet) implement `IFF_NAPI_FRAGS`; it neither advertises
-/// it nor accepts it.
 pub const RTUN_FEATURES: u16 =
-    IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_NAPI;
+    IFF_NO_PI | IFF_ONE_QUEUE | IFF_VNET_HDR | IFF_MULTI_QUEUE | IFF_NAPI | IFF_NAPI_FRAGS;
 
 /// What rtun's `TUNGETFEATURES` reports on Linux 6.12.
 pub const RTUN_TUNGETFEATURES: u32 = (IFF_TUN | IFF_TAP | IFF_NO_CARRIER | RTUN_FEATURES) as u32;
@@ -79,13 +76,6 @@ pub const fn tungetfeatures(abi: TunAbi) -> u32 {
     RTUN_TUNGETFEATURES | kernel_features(abi) as u32
 }
 
-/// Flags C tun accepts that rtun refuses with `EINVAL` instead of ignoring.
-///
-/// C tun never rejected unknown `TUNSETIFF` flags, which is why `TUNGETFEATURES`
-/// exists. These bits are known to C and ask for behaviour rtun does not
-/// implement; silently creating a device without it would be worse than a
-/// clear error. Bits unknown to both drivers stay ignored, as upstream.
-pub const RTUN_REFUSED: u16 = C_TUN_FEATURES & !RTUN_FEATURES;
 
 /// Which meaning `TUNSETIFF` gives its flags, chosen with the module parameter `abi`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -130,6 +120,9 @@ pub struct SetIff {
     /// Whether this file's writes go through a NAPI context (`IFF_NAPI`),
     /// decided by each file's own request.
     pub napi: bool,
+    /// Whether this file's writes are built in page fragments and handed
+    /// to GRO by that context (`IFF_NAPI_FRAGS`), also per file.
+    pub napi_frags: bool,
     /// Whether a virtio-net header precedes each written packet.
     pub hdr_write: bool,
     /// Whether a virtio-net header precedes each read packet.
@@ -143,8 +136,8 @@ pub struct SetIff {
 pub enum IffError {
     /// Neither `IFF_TUN` nor `IFF_TAP`.
     NoType,
-    /// A flag rtun knows but does not implement (see [`RTUN_REFUSED`]).
-    Unsupported(u16),
+    /// `IFF_NAPI_FRAGS` without `IFF_NAPI`, or for a device that is not a TAP.
+    NapiFragsInvalid,
     /// `IFF_TUN_EXCL` and the name exists.
     Exists,
     /// The name belongs to a device of another kind or driver.
@@ -165,7 +158,7 @@ impl IffError {
     pub const fn errno(self) -> i32 {
         match self {
             IffError::NoType
-            | IffError::Unsupported(_)
+            | IffError::NapiFragsInvalid
             | IffError::WrongDevice
             | IffError::QueueMismatch => EINVAL,
             IffError::Exists | IffError::Busy => EBUSY,
@@ -182,10 +175,6 @@ impl SetIff {
     /// by [`SetIff::for_new`] and [`SetIff::for_existing`], where C checks
     /// them.
     pub fn parse(flags: u16) -> Result<Self, IffError> {
-        let refused = flags & RTUN_REFUSED;
-        if refused != 0 {
-            return Err(IffError::Unsupported(refused));
-        }
         let type_bits = flags & (IFF_TUN | IFF_TAP);
         let kind = if type_bits == IFF_TAP {
             Kind::Tap
@@ -201,6 +190,7 @@ impl SetIff {
             exclusive: flags & IFF_TUN_EXCL != 0,
             multi_queue: flags & IFF_MULTI_QUEUE != 0,
             napi: flags & IFF_NAPI != 0,
+            napi_frags: flags & IFF_NAPI_FRAGS != 0,
             hdr_write: vnet,
             hdr_read: vnet,
             fixed_features: None,
@@ -213,6 +203,22 @@ impl SetIff {
         let mut req = Self::parse_abi(flags, abi)?;
         req.dev_flags |= flags & kernel_features(tun_abi);
         Ok(req)
+    }
+
+    /// `tun_set_iff()`'s first check: `IFF_NAPI_FRAGS` needs `CAP_NET_ADMIN`
+    /// (`capable`, in the initial user namespace: `EPERM`), then `IFF_NAPI`
+    /// and exactly the `IFF_TAP` type bit (`EINVAL`), for a new device and
+    /// an existing one alike.
+    pub fn check_napi_frags(&self, capable: bool) -> Result<(), IffError> {
+        if !self.napi_frags {
+            Ok(())
+        } else if !capable {
+            Err(IffError::NotPermitted)
+        } else if !self.napi || self.type_bits != IFF_TAP {
+            Err(IffError::NapiFragsInvalid)
+        } else {
+            Ok(())
+        }
     }
 
     /// Validates the flags of a `TUNSETIFF` request under `abi`.
@@ -341,11 +347,11 @@ mod tests {
 
     #[test]
     fn features_word_is_the_implemented_subset_of_c() {
-        assert_eq!(RTUN_TUNGETFEATURES, 0x7153);
-        assert_eq!(RTUN_TUNGETFEATURES & !C_TUNGETFEATURES, 0);
-        assert_eq!(tungetfeatures(TunAbi::Linux6_12), 0x7153);
-        // 7.x's C reports 0x71f3: rtun has all but NAPI frags.
-        assert_eq!(tungetfeatures(TunAbi::Linux7), 0x71d3);
+        // C's words: all of tun.c's features on each kernel.
+        assert_eq!(RTUN_TUNGETFEATURES, 0x7173);
+        assert_eq!(RTUN_TUNGETFEATURES, C_TUNGETFEATURES);
+        assert_eq!(tungetfeatures(TunAbi::Linux6_12), 0x7173);
+        assert_eq!(tungetfeatures(TunAbi::Linux7), 0x71f3);
     }
 
     #[test]
@@ -408,12 +414,27 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_c_features_are_refused() {
-        for f in [IFF_NAPI_FRAGS, IFF_NAPI | IFF_NAPI_FRAGS] {
-            let e = SetIff::parse(IFF_TAP | f).unwrap_err();
-            assert_eq!(e, IffError::Unsupported(IFF_NAPI_FRAGS));
-            assert_eq!(e.errno(), EINVAL);
+    fn napi_frags_needs_napi_a_tap_and_the_capability() {
+        let frags = IFF_NAPI | IFF_NAPI_FRAGS;
+        let ok = SetIff::parse(IFF_TAP | frags).unwrap();
+        assert_eq!(ok.check_napi_frags(true), Ok(()));
+        assert_eq!(ok.dev_flags, IFF_TAP | frags);
+        // The capability first, then the shape, as tun_set_iff().
+        let e = SetIff::parse(IFF_TUN | IFF_NAPI_FRAGS).unwrap();
+        assert_eq!(e.check_napi_frags(false), Err(IffError::NotPermitted));
+        for f in [
+            IFF_TAP | IFF_NAPI_FRAGS,
+            IFF_TUN | frags,
+            IFF_TUN | IFF_TAP | frags,
+            frags,
+        ] {
+            let r = SetIff::parse(f).unwrap();
+            assert_eq!(r.check_napi_frags(true), Err(IffError::NapiFragsInvalid));
+            assert_eq!(IffError::NapiFragsInvalid.errno(), EINVAL);
         }
+        // Without the flag nothing is checked.
+        let plain = SetIff::parse(IFF_TUN).unwrap();
+        assert_eq!(plain.check_napi_frags(false), Ok(()));
     }
 
     #[test]

@@ -12,15 +12,14 @@
  *       their first letter and compares them with that letter masked, and
  *       masks the link kind only where it is each driver's own ("tun",
  *       "rtun").
- *   D2  TUNGETFEATURES without IFF_NAPI_FRAGS: 0x7153 instead of 0x7173
- *       on 6.12, 0x71d3 instead of 0x71f3 on 7.x (IFF_BACKPRESSURE):
- *       checked once at start by tun_diff, on every TUNGETFEATURES
- *       operation by tun_ctldiff.
- *   D3  TUNSETIFF with IFF_NAPI_FRAGS: neither tester uses this flag,
- *       never seen.
+ *   D2, D3 are gone (rtun has IFF_NAPI_FRAGS now): TUNGETFEATURES must
+ *       be C's, checked once at start by tun_diff, on every
+ *       TUNGETFEATURES operation by tun_ctldiff.
  *   D4  6.12 only: header bytes 10..vnet_hdr_sz of a read are zeroes, not
  *       left alone (up to the first faulting iovec segment, if one falls in
  *       them).  7.x's C zeroes them itself, and rtun follows it there.
+ *   D6  a file attaching to a tap with a classic filter: neither tester
+ *       attaches classic filters, never seen.
  *
  * Known gaps ("Not implemented yet" in differences.md: missing, not
  * better) that tun_diff can see would be listed here too, marked as gaps:
@@ -77,16 +76,6 @@ struct diff_allowed {
 	bool (*match)(const struct diff_obs *o);
 };
 
-/* D2: rtun advertises only what it implements, on each kernel. */
-static inline bool diff_d2_features(const struct diff_obs *o)
-{
-	if (o->where != DIFF_FEATURES)
-		return false;
-	if (o->linux7)
-		return o->c_features == 0x71f3 && o->r_features == 0x71d3;
-	return o->c_features == 0x7173 && o->r_features == 0x7153;
-}
-
 /* Where the vnet header of a read starts in the reader's buffer. */
 static inline size_t diff_hdr_off(const struct diff_obs *o)
 {
@@ -125,8 +114,6 @@ static inline bool diff_d4_hdr_padding(const struct diff_obs *o)
 }
 
 static const struct diff_allowed diff_allowed[] = {
-	{ "D2", "TUNGETFEATURES 0x7153/0x71d3 (rtun) vs 0x7173/0x71f3 (C)", false,
-	  diff_d2_features },
 	{ "D4", "read: vnet header bytes 10..vnet_hdr_sz zeroed by rtun, left by C",
 	  false, diff_d4_hdr_padding },
 };

@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/if.h>
 #include <linux/if_arp.h>
 #include <linux/if_tun.h>
@@ -46,7 +47,6 @@ FIXTURE_VARIANT(rtun_abi) {
 	const char *tag;	/* prefix of the names the tests choose */
 	unsigned int features;	/* exact TUNGETFEATURES answer (6.12) */
 	unsigned int features_7; /* the same on 7.x */
-	int unimplemented_errno; /* TUNSETIFF with NAPI_FRAGS: 0 or errno */
 };
 
 FIXTURE_VARIANT_ADD(rtun_abi, c_tun) {
@@ -59,7 +59,6 @@ FIXTURE_VARIANT_ADD(rtun_abi, c_tun) {
 	.features = 0x7173,
 	/* ... | IFF_BACKPRESSURE */
 	.features_7 = 0x71f3,
-	.unimplemented_errno = 0,
 };
 
 FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
@@ -68,16 +67,9 @@ FIXTURE_VARIANT_ADD(rtun_abi, rtun) {
 	.tun_prefix = "rtun",
 	.tap_prefix = "rtap",
 	.tag = "rt",
-	/*
-	 * Grows as rtun implements NAPI_FRAGS; see
-	 * Documentation/differences.md.
-	 */
-	.features = REQUIRED_FEATURES | IFF_VNET_HDR | IFF_MULTI_QUEUE |
-		    IFF_NAPI,
-	.features_7 = REQUIRED_FEATURES | IFF_VNET_HDR | IFF_MULTI_QUEUE |
-		      IFF_NAPI | IFF_BACKPRESSURE,
-	/* Documentation/differences.md D3: refused, not silently ignored. */
-	.unimplemented_errno = EINVAL,
+	/* C's: rtun has every feature of tun.c on each kernel. */
+	.features = 0x7173,
+	.features_7 = 0x71f3,
 };
 
 /* TUNGETIFF: name into @out (IFNAMSIZ bytes) and flags into @flags. */
@@ -419,39 +411,66 @@ TEST_F(rtun_abi, second_setiff_eexist)
 }
 
 /*
- * Flags C implements and rtun does not (yet): C creates the device, rtun
- * refuses with EINVAL and creates nothing (differences.md, D3).  Only a
- * flag a driver advertises in TUNGETFEATURES may be accepted.
+ * IFF_NAPI_FRAGS (tun_set_iff()'s first check): CAP_NET_ADMIN in the
+ * initial user namespace (EPERM), then IFF_NAPI and a TAP (EINVAL, also
+ * with both type bits); accepted, it is stored and reported.
  */
-TEST_F(rtun_abi, setiff_unsupported_flags)
+TEST_F(rtun_abi, setiff_napi_frags)
 {
-	static const int cases[] = {
+	static const int refused[] = {
+		IFF_TAP | IFF_NAPI_FRAGS,
+		IFF_TUN | IFF_NAPI | IFF_NAPI_FRAGS,
+		IFF_TUN | IFF_TAP | IFF_NAPI | IFF_NAPI_FRAGS,
+		IFF_NAPI | IFF_NAPI_FRAGS,
+	};
+	static const int accepted[] = {
 		IFF_TAP | IFF_NAPI | IFF_NAPI_FRAGS,
 		IFF_TAP | IFF_MULTI_QUEUE | IFF_NAPI | IFF_NAPI_FRAGS,
 	};
-	char name[IFNAMSIZ];
+	const struct who nocaps = { .supp = -1, .nocaps = true };
+	char name[IFNAMSIZ], got[IFNAMSIZ];
+	unsigned short flags;
 	unsigned int feat;
+	int status;
 	size_t i;
+	pid_t pid;
 
 	ASSERT_EQ(0, ioctl(self->fd, TUNGETFEATURES, &feat));
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	EXPECT_EQ(IFF_NAPI_FRAGS, feat & IFF_NAPI_FRAGS);
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
 		int fd = dev_open(variant->node);
-		int ret;
 
 		ASSERT_LE(0, fd);
-		ret = set_iff(fd, "", cases[i], name);
-		if (variant->unimplemented_errno) {
-			EXPECT_EQ(-1, ret);
-			EXPECT_EQ(variant->unimplemented_errno, errno)
-				TH_LOG("flags 0x%x: %s", cases[i], strerror(errno));
-			EXPECT_NE((unsigned int)cases[i], feat & cases[i]);
-		} else {
-			EXPECT_EQ(0, ret) TH_LOG("flags 0x%x: %s", cases[i],
-						 strerror(errno));
-			EXPECT_EQ((unsigned int)cases[i], feat & cases[i]);
-		}
+		EXPECT_EQ(-1, set_iff(fd, "", refused[i], NULL));
+		EXPECT_EQ(EINVAL, errno)
+			TH_LOG("flags 0x%x: %s", refused[i], strerror(errno));
 		close(fd);
 	}
+	for (i = 0; i < ARRAY_SIZE(accepted); i++) {
+		int fd = dev_open(variant->node);
+
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, set_iff(fd, "", accepted[i], name))
+			TH_LOG("flags 0x%x: %s", accepted[i], strerror(errno));
+		ASSERT_EQ(0, get_iff(fd, got, &flags));
+		EXPECT_EQ(accepted[i], flags & ~IFF_NOFILTER);
+		close(fd);
+	}
+	/* Without the capability: EPERM before the shape is looked at. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = dev_open(variant->node);
+
+		if (fd < 0 || become(&nocaps))
+			_exit(2);
+		if (set_iff(fd, "", IFF_TUN | IFF_NAPI_FRAGS, NULL) == 0)
+			_exit(3);
+		_exit(errno == EPERM ? 0 : 4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child status 0x%x", status);
 }
 
 TEST_F(rtun_abi, setiff_no_type_einval)

@@ -38,13 +38,13 @@
  * (read first: it runs the pending link watch events, so that the rest
  * does not depend on their timing) and the ifindex when the test asked
  * for one.  Names and the link kind are normalised (differences.md, D1),
- * TUNGETFEATURES goes through diff_allowed.h (D2).  A third of the
+ * TUNGETFEATURES must be C's (diff_allowed.h lists no difference for it
+ * any more).  A third of the
  * TUNSETIFF requests ask for IFF_MULTI_QUEUE, and TUNSETQUEUE detaches and
  * attaches queues, so the files of a sequence are often queues of one
  * device: their reads show which queue the stack's packets went to; some
- * ask for IFF_NAPI.  The generator never sets IFF_NAPI_FRAGS (D3: rtun
- * refuses what it lacks, after which the two sides could no longer be
- * compared).
+ * ask for IFF_NAPI, some for IFF_NAPI_FRAGS (refused without IFF_NAPI, a
+ * TAP or, for the unprivileged user, the capability).
  *
  * On a difference it prints the seed, the sequence, the operation and
  * both sides, shrinks the sequence to a minimal one that still differs
@@ -100,7 +100,7 @@ static const int ifindex_base[] = { IFINDEX_BASE_C, IFINDEX_BASE_R };
 /* Each driver's rtnl link kind (D1); C's twice for --rtun-node /dev/net/tun. */
 static const char *kinds[] = { "tun", "rtun" };
 
-/* Whether the kernel is 7.x: diff_allowed.h's D2 differs. */
+/* Whether the kernel is 7.x (diff_allowed.h's D4 is 6.12's only). */
 static bool linux7;
 static bool verbose;
 
@@ -219,6 +219,7 @@ static int gen_iff_flags(struct rng *r)
 		{ IFF_PERSIST, 5 }, { 0x0004, 4 }, { 0x0008, 4 },
 		{ IFF_BACKPRESSURE, 8 }, { IFF_ATTACH_QUEUE, 3 },
 		{ IFF_DETACH_QUEUE, 3 }, { IFF_MULTI_QUEUE, 35 }, { IFF_NAPI, 20 },
+		{ IFF_NAPI_FRAGS, 10 },
 	};
 	int flags = PICK(r, types);
 	size_t i;
@@ -1078,7 +1079,7 @@ static void reset(void)
 	}
 }
 
-/* TUNGETFEATURES answers that differ as D2 says. */
+/* TUNGETFEATURES answers that differ as diff_allowed.h says (none now). */
 static bool features_allowed(const struct res *c, const struct res *r)
 {
 	struct diff_obs o = { .where = DIFF_FEATURES, .linux7 = linux7 };

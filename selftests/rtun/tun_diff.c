@@ -3065,7 +3065,7 @@ static void coverage_print(void)
 	       cov.rd_efault, cov.rd_tnlhdr);
 }
 
-/* TUNGETFEATURES of both drivers: they differ as D2 says, or it is a bug. */
+/* TUNGETFEATURES of both drivers: the same, or as diff_allowed.h says. */
 static void check_features(void)
 {
 	struct diff_obs o = { .where = DIFF_FEATURES, .linux7 = linux7 };
