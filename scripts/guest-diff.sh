@@ -7,7 +7,8 @@
 # tun.ko and rtun.ko unless they are loaded.
 #
 # Usage: scripts/vm-run.sh -- bash scripts/guest-diff.sh [COUNT [SEED]] [-- ARGS]
-#   COUNT   write cases (default 20000)
+#   COUNT   write cases (default 20000): eight tenths on plain devices,
+#           a tenth on multiqueue NAPI devices, a tenth with NAPI frags
 #   SEED    seed of both generators (default $RTUN_DIFF_SEED, else 4242;
 #           "random": from the clock); printed either way
 #   ARGS    more tun_diff options (e.g. --verbose, --max-diffs 3)
@@ -122,16 +123,33 @@ run_tester() {
 	return "$rc"
 }
 
+# The packet paths three times: plain devices with most of the cases, a
+# tenth with multiqueue NAPI devices (IFF_MULTI_QUEUE | IFF_NAPI), a tenth
+# with NAPI frags on the TAP devices (IFF_NAPI | IFF_NAPI_FRAGS), each run
+# from a seed of its own (seed, seed + 1, seed + 2).  With DIFF_ARGS
+# (--case ...) only the first runs.
 rc=0
-if run_tester tun_diff --seed "$seed" --count "$count" --read-cases "$reads" "$@"; then
-	:
-else
+tenth=$((count / 10))
+rtenth=$((reads / 10))
+runs=("0 $((count - 2 * tenth)) $((reads - 2 * rtenth))")
+if [ $# -eq 0 ] && [ "$tenth" -gt 0 ]; then
+	runs+=("0x110 $tenth $rtenth" "0x30 $tenth $rtenth")
+fi
+n=0
+for run in "${runs[@]}"; do
+	read -r qflags c r <<<"$run"
+	s=$((seed + n))
+	n=$((n + 1))
+	if run_tester tun_diff --seed "$s" --count "$c" --read-cases "$r" \
+		--queue-flags "$qflags" "$@"; then
+		continue
+	fi
 	rc=1
 	first=$(grep -o -m 1 -- "--case '[^']*'" "$log" || true)
 	[ -z "$first" ] ||
-		echo "guest-diff: reproduce the first: $vm bash scripts/guest-diff.sh 0 $seed -- $first"
+		echo "guest-diff: reproduce the first: $vm bash scripts/guest-diff.sh 0 $seed -- --queue-flags $qflags $first"
 	echo "guest-diff: reproduce the run: $rerun"
-fi
+done
 
 ctl_args=(--seed "$seed" --count "$ctl_seqs")
 [ "$ctl_secs" = 0 ] || ctl_args+=(--seconds "$ctl_secs")

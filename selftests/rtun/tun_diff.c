@@ -9,7 +9,7 @@
  *
  *   tun_diff [--seed S] [--count N] [--read-cases M] [--seconds T]
  *            [--case LINE] [--max-diffs K] [--strict-gaps] [--no-vlan]
- *            [--rtun-node PATH] [--verbose]
+ *            [--rtun-node PATH] [--queue-flags F] [--verbose]
  *
  * From the seed, N write cases and M read cases are generated, interleaved;
  * with --seconds, no new case starts after T seconds (make fuzz).
@@ -51,6 +51,11 @@
  * are counted apart and fail the run only with --strict-gaps.
  * --rtun-node /dev/net/tun runs C against itself: any difference then is
  * nondeterminism of the tester.  --no-vlan: no VLAN (bridge) read cases.
+ * --queue-flags F: every device also gets the TUNSETIFF flags F of
+ * IFF_MULTI_QUEUE, IFF_NAPI and IFF_NAPI_FRAGS (the last on TAP devices
+ * only), so that writes go through the NAPI paths and reads through a
+ * multiqueue device's queue selection; the flags are part of the run, not
+ * of a case line (pass them again with --case).
  *
  * Exit status: 0 no difference, 1 differences, 2 usage or setup error.
  * Needs root, the ip command and both modules loaded; it creates devices
@@ -1545,13 +1550,26 @@ static int mode_of(const struct tcase *c)
 	return c->tap << 2 | c->pi << 1 | !!c->vnet;
 }
 
+/*
+ * TUNSETIFF flags every device gets on top of its mode's (--queue-flags):
+ * IFF_MULTI_QUEUE, IFF_NAPI, and IFF_NAPI_FRAGS, which only TAP devices
+ * get (C refuses it for the others).
+ */
+static int queue_flags;
+
 /* TUNSETIFF flags of @mode. */
 static int mode_flags(int mode)
 {
+	int f;
+
 	if (mode >= MODE_VLAN)
 		mode = 4 | (mode - MODE_VLAN) << 1 | 1;
-	return (mode & 4 ? IFF_TAP : IFF_TUN) | (mode & 2 ? 0 : IFF_NO_PI) |
-	       (mode & 1 ? IFF_VNET_HDR : 0);
+	f = (mode & 4 ? IFF_TAP : IFF_TUN) | (mode & 2 ? 0 : IFF_NO_PI) |
+	    (mode & 1 ? IFF_VNET_HDR : 0);
+	f |= queue_flags & ~IFF_NAPI_FRAGS;
+	if (f & IFF_TAP)
+		f |= queue_flags & IFF_NAPI_FRAGS;
+	return f;
 }
 
 static int set_mac(const char *dev, const unsigned char *mac)
@@ -3131,7 +3149,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: tun_diff [--seed S] [--count N] [--read-cases M] [--seconds T]\n"
 		"                [--case LINE] [--max-diffs K] [--strict-gaps] [--no-vlan]\n"
-		"                [--rtun-node PATH] [--verbose]\n");
+		"                [--rtun-node PATH] [--queue-flags F] [--verbose]\n");
 	exit(2);
 }
 
@@ -3176,6 +3194,12 @@ int main(int argc, char **argv)
 			   !strcmp(arg, "--rtun-node")) {
 			nodes[R_SIDE] = argv[++i];
 		} else if (i + 1 < (unsigned long)argc &&
+			   !strcmp(arg, "--queue-flags")) {
+			queue_flags = strtol(argv[++i], NULL, 0);
+			if (queue_flags & ~(IFF_MULTI_QUEUE | IFF_NAPI |
+					    IFF_NAPI_FRAGS))
+				usage();
+		} else if (i + 1 < (unsigned long)argc &&
 			   !strcmp(arg, "--max-diffs")) {
 			max_diffs = atoi(argv[++i]);
 		} else {
@@ -3199,8 +3223,9 @@ int main(int argc, char **argv)
 			print_details(&c);
 		}
 	} else {
-		printf("tun_diff: seed %llu, %lu write cases, %lu read cases, Linux %s rules\n",
-		       seed, count, reads, linux7 ? "7.x" : "6.12");
+		printf("tun_diff: seed %llu, %lu write cases, %lu read cases, Linux %s rules, queue flags 0x%x\n",
+		       seed, count, reads, linux7 ? "7.x" : "6.12",
+		       queue_flags);
 		total = count + reads;
 		for (i = 0; i < total; i++) {
 			/* Read cases spread evenly among the write cases. */
