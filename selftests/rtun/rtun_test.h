@@ -277,6 +277,28 @@ static inline int set_iff(int fd, const char *name, int flags, char *out)
 }
 
 /*
+ * Open @node (O_NONBLOCK if @nonblock) and TUNSETIFF it to @name with
+ * @flags; the fd, or -1 with errno as the failing call left it.
+ */
+static inline int tun_open_iff(const char *node, const char *name, int flags,
+			       bool nonblock)
+{
+	int fd = dev_open(node), err;
+
+	if (fd < 0)
+		return -1;
+	if ((nonblock &&
+	     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)) ||
+	    set_iff(fd, name, flags, NULL)) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * TUNSETQUEUE with @flags (IFF_ATTACH_QUEUE, IFF_DETACH_QUEUE) and an
  * empty name.  Returns the ioctl's return value, errno as the ioctl left it.
  */
@@ -819,6 +841,19 @@ out:
 	free(gs);
 	free(st);
 	return ret;
+}
+
+/* rtun's ethtool -S counter @stat of @ifname (a drop reason), or -1. */
+static inline long long ethtool_stat(const char *ifname, const char *stat)
+{
+	char names[128][ETH_GSTRING_LEN];
+	uint64_t vals[128];
+	int n = ethtool_stats(ifname, names, vals, 128), i;
+
+	for (i = 0; i < n; i++)
+		if (!strncmp(names[i], stat, ETH_GSTRING_LEN))
+			return (long long)vals[i];
+	return -1;
 }
 
 /* ---- credentials ---- */

@@ -141,23 +141,6 @@ static int filtered(int fd)
 
 /* ---- devices and frames ---- */
 
-/* Open @node non-blocking and TUNSETIFF it to @name; the fd, or -1. */
-static int tap_open(const char *node, const char *name, int flags)
-{
-	int fd = dev_open(node), err;
-
-	if (fd < 0)
-		return -1;
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) ||
-	    set_iff(fd, name, flags, NULL)) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
-}
-
 /* Bring the device up (IPv6 off: no frames of its own), note its index. */
 static int dev_up(FIXTURE_DATA(tun_filter) *self)
 {
@@ -224,19 +207,6 @@ static long tx_dropped(const char *name)
 	return sysfs_num(name, "statistics/tx_dropped");
 }
 
-/* rtun's ethtool counter @stat of @name, or -1. */
-static long long reason(const char *name, const char *stat)
-{
-	char names[128][ETH_GSTRING_LEN];
-	uint64_t vals[128];
-	int n = ethtool_stats(name, names, vals, 128), i;
-
-	for (i = 0; i < n; i++)
-		if (!strncmp(names[i], stat, ETH_GSTRING_LEN))
-			return (long long)vals[i];
-	return -1;
-}
-
 /* ---- tests ---- */
 
 /* The three ioctls are for taps only: EINVAL on a tun device, as in C. */
@@ -244,7 +214,7 @@ TEST_F(tun_filter, tun_refused)
 {
 	struct sock_fprog got;
 
-	self->fd[0] = tap_open(variant->node, self->name, IFF_TUN);
+	self->fd[0] = tun_open_iff(variant->node, self->name, IFF_TUN, true);
 	ASSERT_LE(0, self->fd[0]) TH_LOG("TUNSETIFF: %s", strerror(errno));
 	EXPECT_EQ(-1, attach(self->fd[0], FPROG(prog_drop)));
 	EXPECT_EQ(EINVAL, errno);
@@ -272,7 +242,7 @@ TEST_F(tun_filter, attach_get_detach)
 	EXPECT_EQ(EBADFD, errno);
 	close(fd);
 
-	self->fd[0] = tap_open(variant->node, self->name, TAP_PI);
+	self->fd[0] = tun_open_iff(variant->node, self->name, TAP_PI, true);
 	ASSERT_LE(0, self->fd[0]);
 	memset(&got, 0xa5, sizeof(got));
 	ASSERT_EQ(0, ioctl(self->fd[0], TUNGETFILTER, &got));
@@ -316,7 +286,7 @@ TEST_F(tun_filter, refused_programs)
 	struct sock_fprog got;
 	unsigned char buf[256];
 
-	self->fd[0] = tap_open(variant->node, self->name, TAP_PI);
+	self->fd[0] = tun_open_iff(variant->node, self->name, TAP_PI, true);
 	ASSERT_LE(0, self->fd[0]);
 	ASSERT_EQ(0, dev_up(self));
 
@@ -352,13 +322,14 @@ TEST_F(tun_filter, drops_counted)
 	long long r0 = 0;
 	int i;
 
-	self->fd[0] = tap_open(variant->node, self->name, IFF_TAP | IFF_NO_PI);
+	self->fd[0] = tun_open_iff(variant->node, self->name,
+					   IFF_TAP | IFF_NO_PI, true);
 	ASSERT_LE(0, self->fd[0]);
 	ASSERT_EQ(0, dev_up(self));
 	ASSERT_EQ(0, attach(self->fd[0], FPROG(prog_long)));
 	drop0 = tx_dropped(self->name);
 	if (variant->reasons)
-		r0 = reason(self->name, "tx_drop_socket_filter");
+		r0 = ethtool_stat(self->name, "tx_drop_socket_filter");
 	ASSERT_LE(0, r0);
 
 	for (i = 0; i < 5; i++)
@@ -372,7 +343,7 @@ TEST_F(tun_filter, drops_counted)
 				 ABSENT_MS));
 	EXPECT_EQ(drop0 + 5, tx_dropped(self->name));
 	if (variant->reasons) {
-		EXPECT_EQ(r0 + 5, reason(self->name, "tx_drop_socket_filter"));
+		EXPECT_EQ(r0 + 5, ethtool_stat(self->name, "tx_drop_socket_filter"));
 	}
 
 	ASSERT_EQ(0, ioctl(self->fd[0], TUNDETACHFILTER, NULL));
@@ -389,7 +360,8 @@ TEST_F(tun_filter, trims)
 	unsigned char buf[256], want[256];
 	long drop0;
 
-	self->fd[0] = tap_open(variant->node, self->name, IFF_TAP | IFF_NO_PI);
+	self->fd[0] = tun_open_iff(variant->node, self->name,
+					   IFF_TAP | IFF_NO_PI, true);
 	ASSERT_LE(0, self->fd[0]);
 	ASSERT_EQ(0, dev_up(self));
 	drop0 = tx_dropped(self->name);
@@ -424,14 +396,14 @@ TEST_F(tun_filter, persistent_reattach)
 	unsigned char buf[256];
 	int fd;
 
-	fd = tap_open(variant->node, self->name, TAP_PI);
+	fd = tun_open_iff(variant->node, self->name, TAP_PI, true);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, TUNSETPERSIST, 1));
 	ASSERT_EQ(0, attach(fd, FPROG(prog_drop)));
 	close(fd);
 
 	/* Without IFF_NOFILTER. */
-	self->fd[0] = tap_open(variant->node, self->name, TAP_PI);
+	self->fd[0] = tun_open_iff(variant->node, self->name, TAP_PI, true);
 	ASSERT_LE(0, self->fd[0]) TH_LOG("TUNSETIFF: %s", strerror(errno));
 	if (variant->reattach_works) {
 		EXPECT_EQ(1, filtered(self->fd[0]));
@@ -446,8 +418,8 @@ TEST_F(tun_filter, persistent_reattach)
 	close(self->fd[0]);
 
 	/* With it: no filter, and frames come. */
-	self->fd[0] = tap_open(variant->node, self->name,
-			       TAP_PI | IFF_NOFILTER);
+	self->fd[0] = tun_open_iff(variant->node, self->name,
+					   TAP_PI | IFF_NOFILTER, true);
 	ASSERT_LE(0, self->fd[0]) TH_LOG("TUNSETIFF: %s", strerror(errno));
 	EXPECT_EQ(0, getiff_flags(self->fd[0]) < 0);
 	ASSERT_EQ(0, dev_up(self));
@@ -457,7 +429,7 @@ TEST_F(tun_filter, persistent_reattach)
 	/* Detaching clears the device's program for later files. */
 	ASSERT_EQ(0, ioctl(self->fd[0], TUNDETACHFILTER, NULL));
 	close(self->fd[0]);
-	self->fd[0] = tap_open(variant->node, self->name, TAP_PI);
+	self->fd[0] = tun_open_iff(variant->node, self->name, TAP_PI, true);
 	ASSERT_LE(0, self->fd[0]);
 	EXPECT_EQ(0, filtered(self->fd[0]));
 	EXPECT_EQ(0, ioctl(self->fd[0], TUNSETPERSIST, 0));
@@ -474,9 +446,10 @@ TEST_F(tun_filter, multiqueue)
 	int flags = TAP_PI | IFF_MULTI_QUEUE;
 	int f;
 
-	self->fd[0] = tap_open(variant->node, self->name, flags);
+	self->fd[0] = tun_open_iff(variant->node, self->name, flags, true);
 	ASSERT_LE(0, self->fd[0]);
-	self->fd[1] = tap_open(variant->node, self->name, flags | IFF_NOFILTER);
+	self->fd[1] = tun_open_iff(variant->node, self->name,
+					   flags | IFF_NOFILTER, true);
 	ASSERT_LE(0, self->fd[1]);
 	ASSERT_EQ(0, attach(self->fd[1], FPROG(prog_drop)));
 	EXPECT_EQ(1, filtered(self->fd[0]));

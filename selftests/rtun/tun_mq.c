@@ -119,18 +119,7 @@ FIXTURE_TEARDOWN(tun_mq)
 /* Open @node non-blocking and TUNSETIFF it to @name; the fd, or -1. */
 static int queue_open(const char *node, const char *name, int flags)
 {
-	int fd = dev_open(node), err;
-
-	if (fd < 0)
-		return -1;
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) ||
-	    set_iff(fd, name, flags, NULL)) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
+	return tun_open_iff(node, name, flags, true);
 }
 
 /*

@@ -83,22 +83,6 @@ FIXTURE_TEARDOWN(tun_napi)
 		close(self->fd[1]);
 }
 
-/* Open @node and TUNSETIFF it to the fixture's device; the fd, or -1. */
-static int queue_open(const char *node, const char *name, int flags)
-{
-	int fd = dev_open(node), err;
-
-	if (fd < 0)
-		return -1;
-	if (set_iff(fd, name, flags, NULL)) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
-}
-
 /*
  * Bring the device up (IPv6 off: no frames of its own) and bind a packet
  * socket to it that sees every frame it receives.  0 or -1.
@@ -198,19 +182,6 @@ static long stat_of(const char *name, const char *stat)
 	return sysfs_num(name, path);
 }
 
-/* rtun's ethtool counter @stat of @name, or -1. */
-static long long reason(const char *name, const char *stat)
-{
-	char names[128][ETH_GSTRING_LEN];
-	uint64_t vals[128];
-	int n = ethtool_stats(name, names, vals, 128), i;
-
-	for (i = 0; i < n; i++)
-		if (!strncmp(names[i], stat, ETH_GSTRING_LEN))
-			return (long long)vals[i];
-	return -1;
-}
-
 /*
  * Frames cut into one to eighteen segments (the headers in the first, or
  * split across the first two) arrive whole, and count as received.
@@ -240,7 +211,7 @@ TEST_F(tun_napi, frags_write)
 
 	for (i = 0; i < MAX_SEGS; i++)
 		many[i] = i ? 64 : 42;
-	self->fd[0] = queue_open(variant->node, self->name, FRAGS_TAP);
+	self->fd[0] = tun_open_iff(variant->node, self->name, FRAGS_TAP, false);
 	ASSERT_LE(0, self->fd[0]) TH_LOG("TUNSETIFF: %s", strerror(errno));
 	ASSERT_EQ(0, watch(self));
 	rx0 = stat_of(self->name, "rx_packets");
@@ -279,12 +250,12 @@ TEST_F(tun_napi, frags_refused)
 
 	for (i = 0; i < MAX_SEGS + 1; i++)
 		many[i] = i ? 32 : 42;
-	self->fd[0] = queue_open(variant->node, self->name, FRAGS_TAP);
+	self->fd[0] = tun_open_iff(variant->node, self->name, FRAGS_TAP, false);
 	ASSERT_LE(0, self->fd[0]);
 	ASSERT_EQ(0, watch(self));
 	drop0 = stat_of(self->name, "rx_dropped");
 	if (variant->reasons)
-		r0 = reason(self->name, "rx_drop_bad_layout");
+		r0 = ethtool_stat(self->name, "rx_drop_bad_layout");
 	ASSERT_LE(0, r0);
 
 	len = napi_frame(frame, 1000, 1);
@@ -295,7 +266,7 @@ TEST_F(tun_napi, frags_refused)
 	EXPECT_EQ(-EINVAL, write_cut(self->fd[0], frame, len, big, 3));
 	EXPECT_EQ(drop0 + 3, stat_of(self->name, "rx_dropped"));
 	if (variant->reasons) {
-		EXPECT_EQ(r0 + 3, reason(self->name, "rx_drop_bad_layout"));
+		EXPECT_EQ(r0 + 3, ethtool_stat(self->name, "rx_drop_bad_layout"));
 	}
 
 	len = napi_frame(frame, 300, 2);
@@ -315,9 +286,9 @@ TEST_F(tun_napi, frags_detached_queue)
 	long drop0;
 	size_t len;
 
-	self->fd[0] = queue_open(variant->node, self->name, flags);
+	self->fd[0] = tun_open_iff(variant->node, self->name, flags, false);
 	ASSERT_LE(0, self->fd[0]);
-	self->fd[1] = queue_open(variant->node, self->name, flags);
+	self->fd[1] = tun_open_iff(variant->node, self->name, flags, false);
 	ASSERT_LE(0, self->fd[1]);
 	ASSERT_EQ(0, watch(self));
 	drop0 = stat_of(self->name, "rx_dropped");
@@ -348,10 +319,10 @@ TEST_F(tun_napi, frags_per_file)
 	int mq = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
 	size_t len;
 
-	self->fd[0] = queue_open(variant->node, self->name,
-				 mq | IFF_NAPI | IFF_NAPI_FRAGS);
+	self->fd[0] = tun_open_iff(variant->node, self->name,
+					   mq | IFF_NAPI | IFF_NAPI_FRAGS, false);
 	ASSERT_LE(0, self->fd[0]);
-	self->fd[1] = queue_open(variant->node, self->name, mq);
+	self->fd[1] = tun_open_iff(variant->node, self->name, mq, false);
 	ASSERT_LE(0, self->fd[1]);
 	ASSERT_EQ(0, watch(self));
 	len = napi_frame(frame, 1400, 6);
