@@ -197,6 +197,24 @@ static void dev_setup(struct __test_metadata *_metadata,
 }
 
 /*
+ * Let the packet socket's sends go through the qdisc again before the
+ * device is deleted under them.  With PACKET_QDISC_BYPASS, af_packet
+ * picks the queue as cpu % real_num_tx_queues (packet_pick_tx_queue()),
+ * and unregistering sets real_num_tx_queues to 0 (remove_queue_kobjects())
+ * while a send that saw the device up may still be on its way: a divide
+ * error in the kernel, whichever driver the device is (seen once on 7.3
+ * with rtun's, under load).  Through the qdisc the queue is picked without
+ * a division, and the qdisc of a closed device drops.
+ */
+static int bypass_off(int pfd)
+{
+	int zero = 0;
+
+	return setsockopt(pfd, SOL_PACKET, PACKET_QDISC_BYPASS, &zero,
+			  sizeof(zero));
+}
+
+/*
  * A frame of @len bytes (at least 24) carrying @seq: for TAP an IPv4
  * Ethernet frame to a unicast address that is not the device's (IP drops
  * it as PACKET_OTHERHOST without counting it: an unknown ethertype would
@@ -778,6 +796,7 @@ TEST_F(tun_stress, link_del_during_io)
 	ASSERT_EQ(0, worker_start(&w[2], W_READER, self->fd, true));
 	w[3].len = 64;
 	w[3].term[ENXIO] = w[3].term[ENODEV] = true;
+	ASSERT_EQ(0, bypass_off(self->pfd));
 	ASSERT_EQ(0, worker_start(&w[3], W_SENDER, self->pfd, true));
 	sleep_ms(500);
 	ASSERT_EQ(0, rtnl_link_del(self->ifindex));
@@ -941,7 +960,13 @@ TEST_F_TIMEOUT(tun_stress, mq_churn_then_link_del, 60)
 	/* Every queue is attached again: the core uses all four. */
 	EXPECT_EQ(MQ_QUEUES, sysfs_queues(self->name, "tx-"));
 
-	/* Delete the device under the readers and the sender. */
+	/*
+	 * Delete the device under the readers and the sender, whose sends
+	 * go through the qdisc from here on (bypass_off(); what the driver
+	 * drops or queues is still at most what was sent).
+	 */
+	ASSERT_EQ(0, bypass_off(self->pfd));
+	sleep_ms(100);
 	ASSERT_EQ(0, rtnl_link_del(self->ifindex));
 	for (i = MQ_QUEUES; i < nw; i++) {
 		EXPECT_TRUE(worker_wait(&w[i], SETTLE_MS))
@@ -1196,8 +1221,9 @@ TEST_F_TIMEOUT(tun_stress, unread_queue_bounded, 90)
 {
 	const size_t len = 1400;
 	long qlen, slab0, avail0, slab1, avail1, limit, got, nobufs, t0;
-	long burst2 = 0, fails = 0;
+	long burst2 = 0, fails = 0, seq;
 	struct dstats b, a;
+	int try;
 
 	dev_setup(_metadata, self, variant->node, IFF_TAP | IFF_NO_PI, NULL,
 		  true);
@@ -1220,38 +1246,44 @@ TEST_F_TIMEOUT(tun_stress, unread_queue_bounded, 90)
 	dstats_read(self->name, &a);
 	EXPECT_EQ(qlen / 10, a.tx_dropped - b.tx_dropped);
 	EXPECT_EQ(0, a.tx_packets - b.tx_packets);
+	seq = qlen + qlen / 10;
 
 	/*
 	 * A larger burst (8000 frames, or what 5 seconds allow on a slow
-	 * kernel): all dropped, memory flat.
+	 * kernel): all dropped, memory flat.  Kept, these frames would take
+	 * at least burst2 * len bytes: their data comes from kmalloc (Slab),
+	 * so a quarter of them kept fails the Slab bound.  MemAvailable moves
+	 * with the page cache of the whole guest too (swings of 3 MiB seen on
+	 * a clean run, 10 MiB once for C's driver on a loaded host), so it
+	 * only has to show that half of them were not kept, and a burst that
+	 * misses a bound is measured once more: a leak misses it again, noise
+	 * hardly ever twice.
 	 */
-	slabs_shrink();
-	slab0 = meminfo("Slab");
-	avail0 = meminfo("MemAvailable");
-	dstats_read(self->name, &b);
-	t0 = now_ms();
-	while (burst2 < 8000 && now_ms() - t0 < 5000) {
-		fails += burst(self->pfd, 500, len, true,
-			       qlen + qlen / 10 + burst2, &nobufs);
-		burst2 += 500;
+	for (try = 0; try < 2; try++) {
+		slabs_shrink();
+		slab0 = meminfo("Slab");
+		avail0 = meminfo("MemAvailable");
+		dstats_read(self->name, &b);
+		t0 = now_ms();
+		for (burst2 = 0; burst2 < 8000 && now_ms() - t0 < 5000;
+		     burst2 += 500)
+			fails += burst(self->pfd, 500, len, true, seq + burst2,
+				       &nobufs);
+		seq += burst2;
+		EXPECT_EQ(0, fails);
+		dstats_read(self->name, &a);
+		slabs_shrink();
+		slab1 = meminfo("Slab");
+		avail1 = meminfo("MemAvailable");
+		EXPECT_EQ(burst2, a.tx_dropped - b.tx_dropped);
+		limit = burst2 * (long)len / 1024 / 4;
+		TH_LOG("Slab %+ld KiB, MemAvailable %+ld KiB over %ld dropped frames (limits %ld and %ld KiB)",
+		       slab1 - slab0, avail1 - avail0, burst2, limit, 2 * limit);
+		ASSERT_LE(0, slab0 | avail0 | slab1 | avail1);
+		if (limit < 1024 || (limit > slab1 - slab0 &&
+				     2 * limit > avail0 - avail1))
+			break;
 	}
-	EXPECT_EQ(0, fails);
-	dstats_read(self->name, &a);
-	slabs_shrink();
-	slab1 = meminfo("Slab");
-	avail1 = meminfo("MemAvailable");
-	EXPECT_EQ(burst2, a.tx_dropped - b.tx_dropped);
-	/*
-	 * Kept, these frames would take at least burst2 * len bytes: their
-	 * data comes from kmalloc (Slab), so a quarter of them kept fails the
-	 * Slab bound.  MemAvailable moves with the page cache of the whole
-	 * guest too (swings of 3 MiB seen on a clean run), so it only has to
-	 * show that half of them were not kept.
-	 */
-	limit = burst2 * (long)len / 1024 / 4;
-	TH_LOG("Slab %+ld KiB, MemAvailable %+ld KiB over %ld dropped frames (limits %ld and %ld KiB)",
-	       slab1 - slab0, avail1 - avail0, burst2, limit, 2 * limit);
-	ASSERT_LE(0, slab0 | avail0 | slab1 | avail1);
 	if (limit < 1024) {
 		TH_LOG("too few frames for a memory check");
 	} else {
