@@ -76,7 +76,6 @@ pub const fn tungetfeatures(abi: TunAbi) -> u32 {
     RTUN_TUNGETFEATURES | kernel_features(abi) as u32
 }
 
-
 /// Which meaning `TUNSETIFF` gives its flags, chosen with the module parameter `abi`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Abi {
