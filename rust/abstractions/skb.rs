@@ -380,6 +380,13 @@ impl Skb {
         unsafe { (*self.ptr.as_ptr()).len }
     }
 
+    /// Returns the length of the linear part (`skb_headlen()`).
+    pub(crate) fn headlen(&self) -> u32 {
+        // SAFETY: as in `len`; `data_len` is a plain field as well.
+        let data_len = unsafe { (*self.ptr.as_ptr()).data_len };
+        self.len().saturating_sub(data_len)
+    }
+
     /// Returns the transmit queue the core picked for the packet
     /// (`skb_get_queue_mapping()`).
     #[inline]

@@ -242,6 +242,17 @@ pub(crate) fn write(
             skb.set_protocol(l3_proto);
         }
     }
+    // IFF_NAPI_FRAGS: the head is the first iovec segment, not the
+    // planned linear part, so the header rules' pulls start from the skb's
+    // own head (tun_napi_alloc_frags()).
+    let layout = if frags_lock.is_some() {
+        Layout {
+            linear: usize::try_from(skb.headlen()).unwrap_or(layout.linear),
+            ..layout
+        }
+    } else {
+        layout
+    };
     let apply_ctx = ApplyCtx {
         abi: TUN_ABI,
         order,

@@ -60,7 +60,10 @@
 //! Not modelled, because they do not depend on the header alone: failed
 //! allocations (`ENOMEM`, `EAGAIN`), faulting user memory (`EFAULT`), the
 //! zerocopy path (only for `msg_control` from vhost-net, never for
-//! `write()`), and the `IFF_NAPI_FRAGS` layout of `tun_napi_alloc_frags()`.
+//! `write()`). The `IFF_NAPI_FRAGS` layout of `tun_napi_alloc_frags()`
+//! (the first iovec segment linear, whatever its length) is the driver's
+//! to pass: it plans the header with [`Layout::linear`] set to the skb's
+//! own head, where C's pulls start.
 
 use core::cmp::{max, min};
 
