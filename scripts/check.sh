@@ -20,7 +20,7 @@
 # tree) replaces them and skips the debug kernel; RTUN_SKIP_DEBUG=1 skips
 # it too.  RTUN_DIFF_SEED sets the seed of the differential runs (default:
 # guest-diff.sh's, printed), RTUN_DIFF_CASES and RTUN_DEBUG_DIFF_CASES
-# their numbers of write cases (default 20000 and 200; a quarter as many
+# their numbers of write cases (default 20000 and 120; a quarter as many
 # read cases come on top).  The last line is the total, "N passed, N
 # failed", counting host tests, selftest cases, differential cases and the
 # build/lint steps; the exit status is non-zero on any failure.
@@ -249,6 +249,6 @@ else
 	dmod=$RTUN_CACHE/mod-debug-7.3
 	quiet_step 7.3-debug-module env KDIR="$dkdir" bash "$here/build-module.sh" --out "$dmod"
 	vm_suite 7.3-vm-debug "$dkdir" 3000 "${diff_env[@]}" RTUN_KO="$dmod/rtun.ko" \
-		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-200}"
+		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-120}"
 fi
 summary

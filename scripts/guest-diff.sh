@@ -16,7 +16,8 @@
 # (default COUNT/4); RTUN_CTLDIFF_SEQS, the number of tun_ctldiff
 # sequences (default 200, about 5,400 operations); RTUN_CTLDIFF_SECONDS,
 # no new sequence after that many seconds; RTUN_CTLDIFF_OPS, instead of
-# the sequences, the one tun_ctldiff --ops list to replay; RTUN_KDIR, the
+# the sequences, the one tun_ctldiff --ops list to replay;
+# RTUN_DIFF_QUEUE_FLAGS (below); RTUN_KDIR, the
 # kernel build (set by vm-run.sh, else read from /proc/cmdline); RTUN_KO
 # (default $RTUN_ROOT/rtun.ko).
 #
@@ -126,15 +127,18 @@ run_tester() {
 # The packet paths three times: plain devices with most of the cases, a
 # tenth with multiqueue NAPI devices (IFF_MULTI_QUEUE | IFF_NAPI), a tenth
 # with NAPI frags on the TAP devices (IFF_NAPI | IFF_NAPI_FRAGS), each run
-# from a seed of its own (seed, seed + 1, seed + 2).  With DIFF_ARGS
-# (--case ...) only the first runs.
+# from a seed of its own (seed, seed + 1, seed + 2).  RTUN_DIFF_QUEUE_FLAGS
+# lists the extra runs' flags (default "0x110 0x30"; empty: none).  With
+# DIFF_ARGS (--case ...) only the first runs.
 rc=0
 tenth=$((count / 10))
 rtenth=$((reads / 10))
-runs=("0 $((count - 2 * tenth)) $((reads - 2 * rtenth))")
-if [ $# -eq 0 ] && [ "$tenth" -gt 0 ]; then
-	runs+=("0x110 $tenth $rtenth" "0x30 $tenth $rtenth")
-fi
+qruns=(${RTUN_DIFF_QUEUE_FLAGS-0x110 0x30})
+[ $# -eq 0 ] && [ "$tenth" -gt 0 ] || qruns=()
+runs=("0 $((count - ${#qruns[@]} * tenth)) $((reads - ${#qruns[@]} * rtenth))")
+for q in "${qruns[@]}"; do
+	runs+=("$q $tenth $rtenth")
+done
 n=0
 for run in "${runs[@]}"; do
 	read -r qflags c r <<<"$run"
