@@ -336,8 +336,7 @@ print("re-attached as uid 4321")
 # owner (compared with what C showed in this boot), QEMU's tap backend
 # (compared with C's run of this boot), tun_ctl and
 # tun_compat(32)'s c_tun variant (told that rtun is the module behind
-# /dev/net/tun), and the kernel's own selftests/net/tun.c but for its UDP
-# tunnel tests.  Then
+# /dev/net/tun), and the kernel's own selftests/net/tun.c.  Then
 # tun.ko and the default rtun are loaded again.
 dropin_phase() {
 	local err c_view r_view prog
@@ -381,11 +380,7 @@ dropin_phase() {
 		for prog in tun_ctl tun_compat tun_compat32; do
 			RTUN_TUN_MODULE=rtun run_one "$prog" -v c_tun
 		done
-		# Its UDP tunnel fixture (7.x: 96 tests, two and a half minutes
-		# under TCG) drives the packet path, which ran on rtun in this
-		# boot already; what drop-in changes are names and registration.
-		[ -z "${RTUN_UPSTREAM_TUN:-}" ] ||
-			upstream_run "$out/upstream-dropin.log" --dropin -- -F tun_vnet_udptnl
+		[ -z "${RTUN_UPSTREAM_TUN:-}" ] || upstream_run "$out/upstream-dropin.log" --dropin
 		if rmmod_rtun; then
 			check_ok "rmmod rtun (dropin=1)"
 		else
