@@ -176,19 +176,14 @@ upstream_phase() {
 	upstream_run "$out/upstream.log"
 }
 
-# upstream_run LOG [GUEST-UPSTREAM-OPTIONS] [-- HARNESS-ARGS]: runs
-# guest-upstream.sh, output in LOG, its summary line added to the counters.
+# upstream_run LOG [GUEST-UPSTREAM-OPTIONS]: runs guest-upstream.sh,
+# output in LOG, its summary line added to the counters.
 upstream_run() {
-	local log=$1 line opts=() hargs=()
+	local log=$1 line
 
 	shift
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do
-		opts+=("$1")
-		shift
-	done
-	[ $# -eq 0 ] || { shift; hargs=("$@"); }
-	RTUN_OUT=$out bash "$here/guest-upstream.sh" --embedded "${opts[@]}" --kdir "$kdir" \
-		"$RTUN_UPSTREAM_TUN" "${hargs[@]}" 2>&1 | tee "$log" || true
+	RTUN_OUT=$out bash "$here/guest-upstream.sh" --embedded "$@" --kdir "$kdir" \
+		"$RTUN_UPSTREAM_TUN" 2>&1 | tee "$log" || true
 	line=$(sed -n 's/^# guest-upstream: total: //p' "$log" | tail -n 1)
 	if [ -z "$line" ]; then
 		check_fail "guest-upstream.sh $* ended without a summary line"
