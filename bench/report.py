@@ -55,6 +55,10 @@ TITLES = {
     "w5-tap60": "W5 write 60 B frames, TAP",
     "w5-tap60-nb": "W5 same, O_NONBLOCK fd",
     "w6-iperf3": "W6 iperf3 TCP via forwarder",
+    "w7-mq-write": "W7 multiqueue writes, 2q vs 1q",
+    "w7-mq-read": "W7 multiqueue reads, 2q vs 1q",
+    "w8-napi": "W8 write 1500 B TCP, IFF_NAPI, GRO",
+    "w8-napi-frags": "W8 same, IFF_NAPI_FRAGS",
     "mem-dev": "memory per device",
     "mem-pkt-small": "memory per queued 46 B packet",
     "mem-pkt-gso": "memory per queued 64 KiB GSO skb",
@@ -181,6 +185,8 @@ def fmt(v, metric):
         if v >= 1e3:
             return "%.1f k" % (v / 1e3)
         return "%.0f" % v
+    if "scaling" in metric or "GRO" in metric:
+        return "%.2f" % v
     if "Gbit" in metric:
         return "%.3f" % v if v < 1 else "%.2f" % v
     if metric.startswith("B"):

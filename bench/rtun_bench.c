@@ -30,11 +30,15 @@
  * netif_receive_skb(), so the time is the driver's plus a constant.
  *
  * W6 (bench/w6-iperf.sh) is not here: it runs iperf3 through the
- * end-to-end test's forwarder, selftests/rtun/tun_fwd.
+ * end-to-end test's forwarder, selftests/rtun/tun_fwd.  W7 (multiqueue)
+ * and W8 (NAPI and GRO, with a sink of its own) are described in their
+ * sections below.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -52,6 +56,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -323,7 +328,7 @@ static const struct driver drivers[2] = {
 	{ "rust", "/dev/net/rtun" },
 };
 
-enum kind { K_WRITE, K_READ, K_MEM_DEV, K_MEM_PKT };
+enum kind { K_WRITE, K_READ, K_MEM_DEV, K_MEM_PKT, K_MQ_WRITE, K_MQ_READ, K_NAPI };
 
 struct workload {
 	const char *id;
@@ -382,6 +387,16 @@ static const struct workload workloads[] = {
 	{ "w5-tap60-nb", "W5: the same on an O_NONBLOCK fd (C: tun_build_skb)",
 	  K_WRITE, TAP_NOPI, { 4, L4_UDP, 46, false, true, MAC_DEV },
 	  0, 0, true },
+	{ "w7-mq-write", "W7: 46-byte writes, 2 queues and 2 threads (vCPUs 0, 1) against 1 and 1, TUN",
+	  K_MQ_WRITE, TUN_NOPI | IFF_MULTI_QUEUE, { 4, L4_UDP, 46, false, true } },
+	{ "w7-mq-read", "W7: 46-byte reads of flows steered to 2 queues and 2 readers against 1 and 1",
+	  K_MQ_READ, TUN_NOPI | IFF_MULTI_QUEUE, { 4, L4_UDP, 46, false, false },
+	  0, 0, false, 0, 1024 },
+	{ "w8-napi", "W8: write 1500-byte TCP segments of one flow, TAP, IFF_NAPI (GRO merges)",
+	  K_NAPI, TAP_NOPI | IFF_NAPI, { 4, L4_TCP, 1500, false, false, MAC_DEV } },
+	{ "w8-napi-frags", "W8: the same with IFF_NAPI_FRAGS, writev() of headers and payload",
+	  K_NAPI, TAP_NOPI | IFF_NAPI | IFF_NAPI_FRAGS,
+	  { 4, L4_TCP, 1500, false, false, MAC_DEV } },
 	{ "mem-dev", "memory per TUN device (N devices created, kept down)",
 	  K_MEM_DEV, TUN_NOPI },
 	{ "mem-pkt-small", "memory per queued 46-byte packet (N queued, unread)",
@@ -801,6 +816,789 @@ static void round_mem_pkt(struct ctx *c, int round)
 	alarm(0);
 }
 
+/* ------------------------------------------------------------------ */
+/* W7: multiqueue, 1 queue against 2                                   */
+
+/*
+ * W7 runs, on each driver, a device with IFF_MULTI_QUEUE and 1 queue
+ * driven by 1 thread on vCPU 1, and one with 2 queues driven by 2 threads
+ * on vCPUs 0 and 1, each on its own queue; a slice runs C 1q, C 2q, rtun
+ * 1q, rtun 2q.  The scaling factor of a driver is its 2-queue rate over
+ * its 1-queue rate.  The threads (workers) live as long as the workload
+ * and are handed one job at a time; the main thread waits for them.
+ *
+ * Write side: each thread writes its own flow (UDP source port 4000 + its
+ * queue) of W1's 46-byte packets with the bad IPv4 header checksum.
+ * Read side: the main thread sends a batch toward the device with an
+ * AF_PACKET socket, as W4 does, half of it in flows that C's and rtun's
+ * queue selection (by flow hash, no flow recorded: nothing is written)
+ * puts on queue 0 and half in flows it puts on queue 1; the flows are
+ * found at set-up by sending one packet of each of 64 source ports and
+ * seeing which queue it arrives on.  Then each reader reads its half.
+ */
+
+#define MQ_MAX		2	/* queues of the multiqueue device */
+#define MQ_PORT0	4000	/* the UDP source ports of W7's flows ... */
+#define MQ_NPORTS	64	/* ... MQ_PORT0 to MQ_PORT0 + 63 */
+#define MQ_FLOWS	4	/* flows kept per queue (read side) */
+#define MQ_TIMEOUT	10	/* seconds a job may take beyond its slice */
+
+enum mq_op { MQ_WRITE, MQ_READ };
+
+struct mq_job {
+	enum mq_op op;
+	int fd;
+	int queue;		/* for messages */
+	const char *dev;	/* for messages */
+	const unsigned char *buf;	/* MQ_WRITE: the packet */
+	size_t len;		/* its length; MQ_READ: every packet's */
+	double deadline;	/* MQ_WRITE: stop at this now() */
+	unsigned int count;	/* MQ_READ: packets to read */
+	uint64_t ports;		/* MQ_READ: bit p: source port MQ_PORT0 + p may come */
+	unsigned long n;	/* writes or reads done */
+	double t0, t1;		/* when the job ran */
+};
+
+struct mq_team;
+
+struct mq_worker {
+	pthread_t th;
+	int cpu;		/* its vCPU, also its index */
+	struct mq_team *team;
+	pthread_cond_t go;
+	bool pending;		/* a job is waiting */
+	bool quit;
+	struct mq_job job;
+	unsigned char *rbuf;
+};
+
+struct mq_team {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	unsigned int ndone;
+	struct mq_worker w[MQ_MAX];
+};
+
+/* One driver's devices: [0] with 1 queue, [1] with 2. */
+struct mq_dev {
+	char name[IFNAMSIZ];
+	int nq;
+	int fd[MQ_MAX];
+	int pfd;		/* read side: AF_PACKET sender, or -1 */
+};
+
+struct mq_ctx {
+	const struct driver *drv;
+	struct mq_dev dev[2];
+	int flow[MQ_MAX][MQ_FLOWS];	/* read side: ports (- MQ_PORT0) per queue */
+	int nflow[MQ_MAX];
+	unsigned int batch;	/* read side: packets sent, then read */
+};
+
+static void mq_job_run(struct mq_worker *w)
+{
+	struct mq_job *j = &w->job;
+	unsigned int port;
+	ssize_t ret;
+	double t;
+	int i;
+
+	j->n = 0;
+	j->t0 = t = now();
+	if (j->op == MQ_WRITE) {
+		while (t < j->deadline) {
+			for (i = 0; i < 64; i++) {
+				ret = write(j->fd, j->buf, j->len);
+				if (ret != (ssize_t)j->len)
+					die("write %lu of %zu bytes to queue %d of %s returned %zd (%s)",
+					    j->n + 1, j->len, j->queue, j->dev,
+					    ret, ret < 0 ? strerror(errno) :
+					    "short write");
+				j->n++;
+			}
+			t = now();
+		}
+		j->t1 = t;
+		return;
+	}
+	while (j->n < j->count) {
+		ret = read(j->fd, w->rbuf, BUF_MAX);
+		if (ret != (ssize_t)j->len)
+			die("read %lu of %u from queue %d of %s returned %zd (%s), expected %zu bytes",
+			    j->n + 1, j->count, j->queue, j->dev, ret,
+			    ret < 0 ? strerror(errno) : "wrong length",
+			    j->len);
+		/* The UDP source port, after a 20-byte IPv4 header. */
+		port = get16(w->rbuf + 20) - MQ_PORT0;
+		if (port >= MQ_NPORTS || !((j->ports >> port) & 1))
+			die("queue %d of %s read a packet from port %u, a flow steered to another queue",
+			    j->queue, j->dev, port + MQ_PORT0);
+		j->n++;
+	}
+	j->t1 = now();
+}
+
+static void *mq_worker_main(void *arg)
+{
+	struct mq_worker *w = arg;
+	struct mq_team *t = w->team;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		die("cannot pin a worker thread to vCPU %d", w->cpu);
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		while (!w->pending && !w->quit)
+			pthread_cond_wait(&w->go, &t->lock);
+		if (w->quit)
+			break;
+		w->pending = false;
+		pthread_mutex_unlock(&t->lock);
+		mq_job_run(w);
+		pthread_mutex_lock(&t->lock);
+		t->ndone++;
+		pthread_cond_signal(&t->done);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return NULL;
+}
+
+static void mq_team_start(struct mq_team *t)
+{
+	int i, err;
+
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->done, NULL);
+	for (i = 0; i < MQ_MAX; i++) {
+		struct mq_worker *w = &t->w[i];
+
+		w->cpu = i;
+		w->team = t;
+		pthread_cond_init(&w->go, NULL);
+		w->rbuf = malloc(BUF_MAX);
+		if (!w->rbuf)
+			die("out of memory");
+		err = pthread_create(&w->th, NULL, mq_worker_main, w);
+		if (err)
+			die("pthread_create: %s", strerror(err));
+	}
+}
+
+static void mq_team_stop(struct mq_team *t)
+{
+	int i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < MQ_MAX; i++) {
+		t->w[i].quit = true;
+		pthread_cond_signal(&t->w[i].go);
+	}
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < MQ_MAX; i++) {
+		pthread_join(t->w[i].th, NULL);
+		free(t->w[i].rbuf);
+	}
+}
+
+/*
+ * Run the jobs set in the workers of @mask and wait for them; @secs is how
+ * long they are meant to take.  Returns the time from the first job's
+ * start to the last one's end.
+ */
+static double mq_team_run(struct mq_team *t, unsigned int mask, double secs)
+{
+	double t0 = 1e300, t1 = 0;
+	unsigned int n = 0;
+	struct timespec dl;
+	int i, err;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += MQ_TIMEOUT + (time_t)secs;
+	pthread_mutex_lock(&t->lock);
+	t->ndone = 0;
+	for (i = 0; i < MQ_MAX; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		t->w[i].pending = true;
+		pthread_cond_signal(&t->w[i].go);
+		n++;
+	}
+	while (t->ndone < n) {
+		err = pthread_cond_timedwait(&t->done, &t->lock, &dl);
+		if (err == ETIMEDOUT)
+			die("%u of %u queue jobs did not finish within %d s of their time: a reader waits for packets that went elsewhere?",
+			    n - t->ndone, n, MQ_TIMEOUT);
+	}
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < MQ_MAX; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		if (t->w[i].job.t0 < t0)
+			t0 = t->w[i].job.t0;
+		if (t->w[i].job.t1 > t1)
+			t1 = t->w[i].job.t1;
+	}
+	return t1 - t0;
+}
+
+/* 46-byte IPv4/UDP packets from port MQ_PORT0 + @port, for TUN. */
+static size_t mq_pkt_build(unsigned char *out, int port, bool bad_ip_csum)
+{
+	struct pkt_desc d = {
+		.ip.ipv = 4,
+		.l4 = { .proto = IPPROTO_UDP, .sport = MQ_PORT0 + port },
+		.payload = 46 - 20 - 8,
+		.pattern = 8,
+	};
+	size_t len;
+
+	pkt_desc_usual(&d);
+	ip_desc_addrs(&d.ip, &pkt_addrs, NULL, NULL);
+	len = pkt_put(out, &d, NULL);
+	if (bad_ip_csum)
+		put16(out + 10, get16(out + 10) ^ 0x5555);
+	return len;
+}
+
+static long mq_tx_dropped(const struct mq_dev *d)
+{
+	return dev_stat(d->name, "tx_dropped");
+}
+
+static void mq_dev_setup(struct mq_dev *d, const struct workload *wl,
+			 const struct driver *drv, int nq)
+{
+	int q;
+
+	memset(d, 0, sizeof(*d));
+	d->nq = nq;
+	d->pfd = -1;
+	d->fd[0] = tun_create(drv->node, wl->flags, d->name);
+	if (d->fd[0] < 0)
+		die("cannot create a multiqueue device on %s: %s", drv->node,
+		    strerror(errno));
+	for (q = 1; q < nq; q++) {
+		d->fd[q] = dev_open(drv->node);
+		if (d->fd[q] < 0 || set_iff(d->fd[q], d->name, wl->flags, NULL))
+			die("cannot attach queue %d to %s: %s", q, d->name,
+			    strerror(errno));
+	}
+	ipv6_off(d->name);
+	if (wl->batch && set_txqlen(d->name, wl->batch + 100))
+		die("cannot set the queue length of %s to %u: %s", d->name,
+		    wl->batch + 100, strerror(errno));
+	if (link_set(d->name, true))
+		die("cannot bring %s up: %s", d->name, strerror(errno));
+	if (wl->kind == K_MQ_READ) {
+		struct sockaddr_ll sll = {
+			.sll_family = AF_PACKET,
+			.sll_protocol = htons(ETH_P_IP),
+			.sll_ifindex = if_nametoindex(d->name),
+		};
+		int one = 8 << 20;
+
+		d->pfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+		if (d->pfd < 0)
+			die("AF_PACKET socket: %s", strerror(errno));
+		if (bind(d->pfd, (struct sockaddr *)&sll, sizeof(sll)))
+			die("bind AF_PACKET to %s: %s", d->name,
+			    strerror(errno));
+		setsockopt(d->pfd, SOL_SOCKET, SO_SNDBUFFORCE, &one,
+			   sizeof(one));
+	}
+}
+
+static unsigned char mq_pkts[MQ_NPORTS][64];
+static size_t mq_pkt_len;
+
+/*
+ * Which queue of the 2-queue device each flow lands on: one packet per
+ * source port, read from whichever queue it arrives on, until each queue
+ * has MQ_FLOWS flows (or the ports run out: at least one each).
+ */
+static void mq_find_flows(struct mq_ctx *c)
+{
+	struct mq_dev *d = &c->dev[1];
+	unsigned char buf[256];
+	struct pollfd pfd[MQ_MAX];
+	int p, q, n;
+	ssize_t ret;
+
+	for (p = 0; p < MQ_NPORTS; p++) {
+		if (c->nflow[0] == MQ_FLOWS && c->nflow[1] == MQ_FLOWS)
+			break;
+		ret = send(d->pfd, mq_pkts[p], mq_pkt_len, 0);
+		if (ret != (ssize_t)mq_pkt_len)
+			die("AF_PACKET send to %s returned %zd (%s)", d->name,
+			    ret, ret < 0 ? strerror(errno) : "short");
+		for (q = 0; q < MQ_MAX; q++)
+			pfd[q] = (struct pollfd){ .fd = d->fd[q], .events = POLLIN };
+		n = poll(pfd, MQ_MAX, 2000);
+		if (n <= 0)
+			die("the packet of port %d sent to %s reached no queue in 2 s",
+			    MQ_PORT0 + p, d->name);
+		for (q = 0; q < MQ_MAX; q++) {
+			if (!(pfd[q].revents & POLLIN))
+				continue;
+			ret = read(d->fd[q], buf, sizeof(buf));
+			if (ret != (ssize_t)mq_pkt_len ||
+			    get16(buf + 20) != MQ_PORT0 + p)
+				die("queue %d of %s: read %zd bytes, not port %d's %zu-byte packet",
+				    q, d->name, ret, MQ_PORT0 + p, mq_pkt_len);
+			if (c->nflow[q] < MQ_FLOWS)
+				c->flow[q][c->nflow[q]++] = p;
+		}
+	}
+	if (!c->nflow[0] || !c->nflow[1])
+		die("of %d flows sent to %s, queue 0 got %d and queue 1 %d: cannot steer to both",
+		    p, d->name, c->nflow[0], c->nflow[1]);
+	note("%s %s: flows (source ports - %d) on queue 0: %d %d %d %d, on queue 1: %d %d %d %d (first %d of each; -1: none)",
+	     c->drv->tag, d->name, MQ_PORT0,
+	     c->flow[0][0], c->nflow[0] > 1 ? c->flow[0][1] : -1,
+	     c->nflow[0] > 2 ? c->flow[0][2] : -1,
+	     c->nflow[0] > 3 ? c->flow[0][3] : -1,
+	     c->flow[1][0], c->nflow[1] > 1 ? c->flow[1][1] : -1,
+	     c->nflow[1] > 2 ? c->flow[1][2] : -1,
+	     c->nflow[1] > 3 ? c->flow[1][3] : -1, MQ_FLOWS);
+}
+
+/* Write for @secs on device @m (0: 1 queue, 1: 2 queues). */
+static void mq_write_slice(struct mq_ctx *c, struct mq_team *t, int m,
+			   double secs, struct result *r)
+{
+	struct mq_dev *d = &c->dev[m];
+	long rx0 = dev_stat(d->name, "rx_packets");
+	long sink0 = snmp_get("Ip", "InHdrErrors"), rx1, sink1;
+	unsigned long n = 0;
+	unsigned int mask = 0;
+	double deadline = now() + secs, wall;
+	int q;
+
+	if (rx0 < 0 || sink0 < 0)
+		die("cannot read the counters of %s", d->name);
+	for (q = 0; q < d->nq; q++) {
+		/* 1 queue: the thread on vCPU 1, as the other workloads. */
+		struct mq_worker *w = &t->w[d->nq == 1 ? 1 : q];
+
+		w->job = (struct mq_job){
+			.op = MQ_WRITE, .fd = d->fd[q], .queue = q,
+			.dev = d->name, .buf = mq_pkts[q], .len = mq_pkt_len,
+			.deadline = deadline,
+		};
+		mask |= 1u << w->cpu;
+	}
+	wall = mq_team_run(t, mask, secs);
+	for (q = 0; q < MQ_MAX; q++)
+		if (mask & (1u << q))
+			n += t->w[q].job.n;
+	rx1 = dev_stat(d->name, "rx_packets");
+	sink1 = snmp_get("Ip", "InHdrErrors");
+	if (rx1 - rx0 != (long)n)
+		die("%lu writes to %s succeeded but rx_packets grew by %ld", n,
+		    d->name, rx1 - rx0);
+	if (sink1 - sink0 != (long)n)
+		die("%lu packets written to %s but Ip InHdrErrors counted %ld: they did not all die at the sink",
+		    n, d->name, sink1 - sink0);
+	r->ops += n;
+	r->secs += wall;
+}
+
+/* Send a batch and read it back with the queues' readers, for @secs. */
+static void mq_read_slice(struct mq_ctx *c, struct mq_team *t, int m,
+			  double secs, struct result *r)
+{
+	struct mq_dev *d = &c->dev[m];
+	long drop0 = mq_tx_dropped(d);
+	unsigned int b = c->batch, i, mask;
+	double end = now() + secs;
+	uint64_t ports[MQ_MAX] = { 0 };
+	ssize_t ret;
+	int q, k;
+
+	for (q = 0; q < MQ_MAX; q++)
+		for (k = 0; k < c->nflow[q]; k++)
+			ports[q] |= 1ull << c->flow[q][k];
+	do {
+		for (i = 0; i < b; i++) {
+			q = i & 1;
+			k = c->flow[q][(i >> 1) % c->nflow[q]];
+			ret = send(d->pfd, mq_pkts[k], mq_pkt_len, 0);
+			if (ret != (ssize_t)mq_pkt_len)
+				die("AF_PACKET send to %s returned %zd (%s)",
+				    d->name, ret,
+				    ret < 0 ? strerror(errno) : "short");
+		}
+		mask = 0;
+		for (q = 0; q < d->nq; q++) {
+			struct mq_worker *w = &t->w[d->nq == 1 ? 1 : q];
+
+			w->job = (struct mq_job){
+				.op = MQ_READ, .fd = d->fd[q], .queue = q,
+				.dev = d->name, .len = mq_pkt_len,
+				.count = b / d->nq,
+				.ports = d->nq == 1 ? ~0ull : ports[q],
+			};
+			mask |= 1u << w->cpu;
+		}
+		r->rd_secs += mq_team_run(t, mask, 0);
+		r->rd_ops += b;
+	} while (now() < end);
+	if (mq_tx_dropped(d) != drop0)
+		die("tx_dropped of %s grew: the batch overflowed a queue",
+		    d->name);
+}
+
+static void run_mq(const struct workload *wl, const struct opts *o)
+{
+	static const char *const rate[2][2] = {
+		{ "1q writes/s", "2q writes/s" },
+		{ "1q reads/s", "2q reads/s" },
+	};
+	bool rd = wl->kind == K_MQ_READ;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct result res[2][2];
+	struct mq_ctx ctx[2];
+	struct mq_team team;
+	int round, s, k, m, q, p;
+
+	if (ncpu < MQ_MAX)
+		die("W7 needs %d vCPUs, the guest has %ld (RTUN_VM_CPUS)",
+		    MQ_MAX, ncpu);
+	for (p = 0; p < MQ_NPORTS; p++)
+		mq_pkt_len = mq_pkt_build(mq_pkts[p], p, !rd);
+	memset(ctx, 0, sizeof(ctx));
+	for (k = 0; k < o->ndrivers; k++) {
+		struct mq_ctx *c = &ctx[k];
+
+		c->drv = &drivers[o->order[k]];
+		cur_drv = c->drv->tag;
+		c->batch = wl->batch;
+		for (m = 0; m < 2; m++)
+			mq_dev_setup(&c->dev[m], wl, c->drv, m + 1);
+		if (rd)
+			mq_find_flows(c);
+	}
+	mq_team_start(&team);
+	/* Round 0 is the warm-up: one unrecorded 0.1 s slice of each. */
+	for (round = 0; round <= o->rounds; round++) {
+		int nsl = round ? o->slices : 1;
+		double sl = round ? o->seconds / o->slices : 0.1;
+
+		memset(res, 0, sizeof(res));
+		for (s = 0; s < nsl; s++) {
+			for (k = 0; k < o->ndrivers; k++) {
+				cur_drv = ctx[k].drv->tag;
+				for (m = 0; m < 2; m++) {
+					if (rd)
+						mq_read_slice(&ctx[k], &team, m,
+							      sl, &res[k][m]);
+					else
+						mq_write_slice(&ctx[k], &team, m,
+							       sl, &res[k][m]);
+				}
+			}
+		}
+		if (!round)
+			continue;
+		for (k = 0; k < o->ndrivers; k++) {
+			double v[2];
+
+			for (m = 0; m < 2; m++)
+				v[m] = rd ? res[k][m].rd_ops / res[k][m].rd_secs :
+					    res[k][m].ops / res[k][m].secs;
+			emit(wl, rate[rd][0], 'h', ctx[k].drv, round, v[0]);
+			emit(wl, rate[rd][1], 'h', ctx[k].drv, round, v[1]);
+			emit(wl, "2q/1q scaling", 'h', ctx[k].drv, round,
+			     v[1] / v[0]);
+		}
+	}
+	mq_team_stop(&team);
+	for (k = 0; k < o->ndrivers; k++) {
+		for (m = 0; m < 2; m++) {
+			struct mq_dev *d = &ctx[k].dev[m];
+
+			if (d->pfd >= 0)
+				close(d->pfd);
+			for (q = 0; q < d->nq; q++)
+				close(d->fd[q]);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* W8: NAPI and GRO                                                    */
+
+/*
+ * W8 writes 1500-byte IPv4/TCP segments of one flow to a TAP device with
+ * IFF_NAPI, or IFF_NAPI | IFF_NAPI_FRAGS (a writev() of two segments: the
+ * 54 bytes of headers, then the 1460-byte payload), in frames addressed
+ * to the device's MAC address: ACK only, sequence numbers following each
+ * other, IPv4 ids counting up with DF, every checksum right (updated per
+ * write as RFC 1624 says), so that GRO can merge them.  The device's
+ * gro_flush_timeout is 1 ms: without it each IFF_NAPI write, whose NAPI
+ * poll runs in the write's own softirq and finds one packet, has GRO
+ * flushed when the poll completes, and nothing merges.  An IFF_NAPI_FRAGS
+ * write hands its skb to GRO and completes the NAPI context with no work
+ * done (napi_complete()), which flushes GRO whatever the timeout: in C a
+ * write() never merges with the next one in that mode, and the count
+ * says whether rtun does the same.  The last write of each slice sets
+ * PSH, which makes GRO deliver what it holds of the flow.
+ *
+ * The sink: GRO checks checksums, so W1's bad IPv4 header checksum would
+ * stop it merging.  These packets are right but addressed to 192.168.99.1
+ * in a namespace with no address, no route and IPv4 forwarding off:
+ * ip_route_input() finds no route and ip_error() drops each packet GRO
+ * delivers, counting it in Ip InAddrErrors; no TCP code runs and nothing
+ * is sent back.  The merged-segment count is what IpExt InNoECTPkts (+1
+ * per segment: it counts a GRO packet's gso_segs) counts per Ip
+ * InReceives (+1 per packet after GRO).
+ */
+
+#define W8_HDR		(ETH_HLEN + 20 + 20)	/* headers: first iovec segment */
+#define W8_IP_LEN	1500
+#define W8_GRO_FLUSH_NS	"1000000"
+
+struct napi_ctx {
+	const struct driver *drv;
+	int fd;
+	char name[IFNAMSIZ];
+	bool frags;
+	size_t len;
+	unsigned char buf[ETH_HLEN + W8_IP_LEN];
+};
+
+/* A field of /proc/net/netstat (IpExt, TcpExt, ...), or -1. */
+static long netstat_get(const char *table, const char *field)
+{
+	char hdr[8192], val[8192], *hs, *vs, *h, *v;
+	size_t tl = strlen(table);
+	long ret = -1;
+	FILE *f = fopen("/proc/net/netstat", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		if (strncmp(hdr, table, tl) || hdr[tl] != ':')
+			continue;
+		h = strtok_r(hdr + tl + 1, " \n", &hs);
+		v = strtok_r(val + tl + 1, " \n", &vs);
+		while (h && v) {
+			if (!strcmp(h, field)) {
+				ret = strtol(v, NULL, 10);
+				break;
+			}
+			h = strtok_r(NULL, " \n", &hs);
+			v = strtok_r(NULL, " \n", &vs);
+		}
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* RFC 1624: the checksum at @p after a 16-bit word went from @from to @to. */
+static void csum_update16(unsigned char *p, uint16_t from, uint16_t to)
+{
+	uint32_t s = (uint16_t)~get16(p) + (uint16_t)~from + (uint32_t)to;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	put16(p, (uint16_t)~s);
+}
+
+/* Make the frame the next segment of the flow. */
+static void napi_next(struct napi_ctx *c)
+{
+	unsigned char *ip = c->buf + ETH_HLEN, *th = ip + 20;
+	uint32_t seq = get32(th + 4), nseq = seq + (c->len - W8_HDR);
+	uint16_t id = get16(ip + 4);
+
+	csum_update16(th + TCP_CSUM_OFF, seq >> 16, nseq >> 16);
+	csum_update16(th + TCP_CSUM_OFF, seq & 0xffff, nseq & 0xffff);
+	put32(th + 4, nseq);
+	csum_update16(ip + 10, id, id + 1);
+	put16(ip + 4, id + 1);
+}
+
+/* Set or clear PSH in the frame. */
+static void napi_psh(struct napi_ctx *c, bool on)
+{
+	unsigned char *th = c->buf + ETH_HLEN + 20;
+	uint16_t w = get16(th + 12);
+	uint16_t nw = on ? (w | TCPF_PSH) : (w & ~TCPF_PSH);
+
+	csum_update16(th + TCP_CSUM_OFF, w, nw);
+	put16(th + 12, nw);
+}
+
+static void napi_write(struct napi_ctx *c, unsigned long n)
+{
+	struct iovec iov[2] = {
+		{ c->buf, W8_HDR },
+		{ c->buf + W8_HDR, c->len - W8_HDR },
+	};
+	ssize_t ret;
+
+	ret = c->frags ? writev(c->fd, iov, 2) : write(c->fd, c->buf, c->len);
+	if (ret != (ssize_t)c->len)
+		die("write %lu of %zu bytes to %s returned %zd (%s)", n + 1,
+		    c->len, c->name, ret,
+		    ret < 0 ? strerror(errno) : "short write");
+	napi_next(c);
+}
+
+static bool napi_csum_ok(const struct napi_ctx *c)
+{
+	const unsigned char *ip = c->buf + ETH_HLEN;
+
+	return csum_fold(csum_add(0, ip, 20)) == 0xffff &&
+	       l4_csum_ok(ip, ip + 20, IPPROTO_TCP, W8_IP_LEN - 20);
+}
+
+static void napi_setup(struct napi_ctx *c, const struct workload *wl,
+		       const struct driver *drv)
+{
+	struct pkt_desc d = {
+		.eth = true, .src = pkt_mac_src, .ip.ipv = 4,
+		.l4 = { .proto = IPPROTO_TCP, .seq = 1, .flags = TCPF_ACK },
+		.payload = W8_IP_LEN - 40, .pattern = 20,
+	};
+	unsigned char mac[6], save[sizeof(c->buf)];
+	char path[128];
+	int err, i;
+
+	cur_drv = drv->tag;
+	memset(c, 0, sizeof(*c));
+	c->drv = drv;
+	c->frags = wl->flags & IFF_NAPI_FRAGS;
+	c->fd = tun_create(drv->node, wl->flags, c->name);
+	if (c->fd < 0)
+		die("cannot create a device with flags 0x%x on %s: %s",
+		    wl->flags, drv->node, strerror(errno));
+	ipv6_off(c->name);
+	/* The sink: no address, no route, no forwarding (see above). */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding",
+		 c->name);
+	err = file_write("/proc/sys/net/ipv4/conf/all/forwarding", "0");
+	if (!err)
+		err = file_write(path, "0");
+	if (err)
+		die("cannot turn IPv4 forwarding off: %s", strerror(-err));
+	snprintf(path, sizeof(path), "/sys/class/net/%s/gro_flush_timeout",
+		 c->name);
+	err = file_write(path, W8_GRO_FLUSH_NS);
+	if (err)
+		die("cannot write %s: %s", path, strerror(-err));
+	if (link_set(c->name, true))
+		die("cannot bring %s up: %s", c->name, strerror(errno));
+	if (get_hwaddr(c->name, mac))
+		die("SIOCGIFHWADDR %s: %s", c->name, strerror(errno));
+	d.dst = mac;
+	pkt_desc_usual(&d);
+	ip_desc_addrs(&d.ip, &pkt_addrs, NULL, NULL);
+	c->len = pkt_put(c->buf, &d, NULL);
+	/* The checksums stay right over a wrap of either half of seq and id. */
+	memcpy(save, c->buf, c->len);
+	for (i = 1; i <= 70000; i++) {
+		napi_next(c);
+		if (i % 1000)
+			continue;
+		napi_psh(c, true);
+		if (!napi_csum_ok(c))
+			die("bad checksum after %d updates (bench bug)", i);
+		napi_psh(c, false);
+		if (!napi_csum_ok(c))
+			die("bad checksum after %d updates (bench bug)", i);
+	}
+	memcpy(c->buf, save, c->len);
+}
+
+/* Write segments for @secs, then one with PSH; check where they went. */
+static void napi_slice(struct napi_ctx *c, double secs, struct result *r)
+{
+	long rx0 = dev_stat(c->name, "rx_packets");
+	long in0 = snmp_get("Ip", "InReceives");
+	long err0 = snmp_get("Ip", "InAddrErrors");
+	long seg0 = netstat_get("IpExt", "InNoECTPkts");
+	long rx, in, err, seg;
+	unsigned long n = 0;
+	double t0 = now(), t = t0, end = t0 + secs, wait;
+	int i;
+
+	if (rx0 < 0 || in0 < 0 || err0 < 0 || seg0 < 0)
+		die("cannot read the counters of %s", c->name);
+	while (t < end) {
+		for (i = 0; i < 64; i++)
+			napi_write(c, n++);
+		t = now();
+	}
+	napi_psh(c, true);
+	napi_write(c, n++);
+	napi_psh(c, false);
+	t = now();
+	/* GRO delivers in the write's softirq, unless ksoftirqd took it. */
+	for (wait = t + 2; now() < wait; sleep_s(0.001))
+		if (netstat_get("IpExt", "InNoECTPkts") - seg0 >= (long)n)
+			break;
+	rx = dev_stat(c->name, "rx_packets");
+	in = snmp_get("Ip", "InReceives");
+	err = snmp_get("Ip", "InAddrErrors");
+	seg = netstat_get("IpExt", "InNoECTPkts");
+	if (rx - rx0 != (long)n)
+		die("%lu writes to %s succeeded but rx_packets grew by %ld", n,
+		    c->name, rx - rx0);
+	if (seg - seg0 != (long)n)
+		die("%lu segments written to %s but IpExt InNoECTPkts counted %ld: not all reached IP",
+		    n, c->name, seg - seg0);
+	if (in - in0 < 1 || err - err0 != in - in0)
+		die("Ip InReceives grew by %ld and InAddrErrors by %ld: not every packet died at the sink",
+		    in - in0, err - err0);
+	r->ops += n;
+	r->bytes += (double)n * W8_IP_LEN;
+	r->secs += t - t0;
+	r->rd_ops += in - in0;
+}
+
+static void run_napi(const struct workload *wl, const struct opts *o)
+{
+	struct napi_ctx ctx[2];
+	struct result res[2];
+	int round, s, k;
+
+	for (k = 0; k < o->ndrivers; k++)
+		napi_setup(&ctx[k], wl, &drivers[o->order[k]]);
+	/* Round 0 is the warm-up: one unrecorded 0.1 s slice of each. */
+	for (round = 0; round <= o->rounds; round++) {
+		int nsl = round ? o->slices : 1;
+		double sl = round ? o->seconds / o->slices : 0.1;
+
+		memset(res, 0, sizeof(res));
+		for (s = 0; s < nsl; s++) {
+			for (k = 0; k < o->ndrivers; k++) {
+				cur_drv = ctx[k].drv->tag;
+				napi_slice(&ctx[k], sl, &res[k]);
+			}
+		}
+		if (!round)
+			continue;
+		for (k = 0; k < o->ndrivers; k++) {
+			struct result *r = &res[k];
+
+			emit(wl, "writes/s", 'h', ctx[k].drv, round,
+			     r->ops / r->secs);
+			emit(wl, "Gbit/s", 'h', ctx[k].drv, round,
+			     r->bytes * 8 / r->secs / 1e9);
+			emit(wl, "segments/GRO packet", 'h', ctx[k].drv, round,
+			     r->ops / r->rd_ops);
+		}
+	}
+	for (k = 0; k < o->ndrivers; k++)
+		close(ctx[k].fd);
+}
+
 /*
  * Move to a network namespace of our own, so that nothing else sends or
  * counts there, with a sysfs of our own that shows its devices.
@@ -828,6 +1626,14 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 	     wl->kind == K_MEM_DEV || wl->kind == K_MEM_PKT ? 0 : o->seconds);
 	private_netns();
 	pin_cpu(o->cpu);
+	if (wl->kind == K_MQ_WRITE || wl->kind == K_MQ_READ) {
+		run_mq(wl, o);
+		return;
+	}
+	if (wl->kind == K_NAPI) {
+		run_napi(wl, o);
+		return;
+	}
 
 	if (wl->kind == K_MEM_DEV) {
 		/* One unmeasured round per driver warms the caches. */
