@@ -840,8 +840,10 @@ static void private_netns(void)
  * translates it.  Outside the plugin it does nothing.
  */
 #define ICOUNT_MARK(cmd, arg)						\
-	asm volatile(".byte 0x0f, 0x1f, 0x80, %c0, %c1, 0x54, 0x52"	\
-		     : : "i"(arg), "i"(cmd) : "memory")
+	do {								\
+		asm volatile(".byte 0x0f, 0x1f, 0x80, %c0, %c1, 0x54, 0x52" \
+			     : : "i"(arg), "i"(cmd) : "memory");	\
+	} while (0)
 #define IC_ID_RESET	1
 #define IC_ID_BIT	2
 #define IC_START	3
