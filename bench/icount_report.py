@@ -231,14 +231,28 @@ def main():
             f.write(head + block + tail)
 
     if a.syms:
-        for drv in ("c", "rust"):
-            for per in ("read", "write"):
-                r = rows.get((a.syms, per), {}).get(drv)
-                if r is None:
-                    continue
-                print(f"\n{a.syms}, {drv}, instructions per {per} by symbol:")
-                for (name, mod), v in sorted(r.syms.items(), key=lambda x: -x[1])[:a.top]:
-                    print(f"  {v:9.1f}  {name} [{mod}]")
+        for per in ("read", "send+read", "write"):
+            d = rows.get((a.syms, per), {})
+            if "c" not in d or "rust" not in d:
+                continue
+            for drv in ("c", "rust"):
+                r = d[drv]
+                mod = DRIVER_MOD[drv]
+                print(f"\n{a.syms}, {drv}: instructions per {per} in {mod}.ko, by symbol:")
+                for (name, m), v in sorted(r.syms.items(), key=lambda x: -x[1]):
+                    if m == mod and v >= 0.05:
+                        print(f"  {v:9.1f}  {name}")
+            print(f"\n{a.syms}: kernel symbols outside the drivers, per {per}, "
+                  f"C and rtun, largest differences first:")
+            keys = set(k for k in d["c"].syms if k[1] == "-")
+            keys |= set(k for k in d["rust"].syms if k[1] == "-")
+            diffs = sorted(((d["rust"].syms.get(k, 0.0) - d["c"].syms.get(k, 0.0), k)
+                            for k in keys), key=lambda x: -abs(x[0]))
+            for diff, k in diffs[:a.top]:
+                if abs(diff) < 0.05:
+                    break
+                print(f"  C {d['c'].syms.get(k, 0.0):9.1f}  rtun "
+                      f"{d['rust'].syms.get(k, 0.0):9.1f}  {diff:+9.1f}  {k[0]}")
 
     status = 0
     if a.write_baseline:
