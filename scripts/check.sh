@@ -196,16 +196,6 @@ for kver in "${kernels[@]}"; do
 		bad "${pre}upstream-selftest-build"
 	fi
 	vm_runs "$pre" "$kdir" "$mod/rtun.ko" "${ust_env[@]}"
-	# Guest instructions per operation of a few workloads (QEMU plugin,
-	# bench/icount.sh --check): rtun's may not grow by more than 2% over
-	# bench/icount-baseline.txt.  Counts repeat within 0.1%; timings are
-	# not checked anywhere.
-	if [ "$kver" = user ]; then
-		info "KDIR is set: no instruction-count baseline for this kernel, guard skipped"
-	elif [ -f "$mod/rtun.ko" ]; then
-		quiet_step "${pre}icount-guard" env -u BENCH_ONLY -u BENCH_ICOUNT_BATCHES \
-			bash "$RTUN_ROOT/bench/icount.sh" --check --kernel "$kver" --ko "$mod/rtun.ko"
-	fi
 done
 
 # The debug kernel (KASAN, lockdep, kmemleak, fault injection) is today's
