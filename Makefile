@@ -48,10 +48,16 @@ clean:
 # Not part of make check; timing never fails them.
 #   make bench        3 boots x 10 alternating rounds per workload, updates the report
 #   make bench-quick  1 round, a few seconds per workload, prints a table
-.PHONY: bench bench-quick
+#   make bench-icount guest instructions per operation (QEMU plugin
+#                     bench/icount.c), every kernel, 2 boots; updates the
+#                     report's instruction-count tables
+.PHONY: bench bench-quick bench-icount
 
 bench:
 	@bash bench/run.sh
 
 bench-quick:
 	@bash bench/run.sh --quick
+
+bench-icount:
+	@bash bench/icount.sh $(if $(BENCH_ONLY),,--doc)

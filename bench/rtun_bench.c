@@ -6,6 +6,8 @@
  *   rtun-bench [--rounds N] [--seconds S] [--slices N] [--cpu N]
  *              [--order c,rust|rust,c|c|rust] [--devices N] WORKLOAD...
  *   rtun-bench list
+ *   rtun-bench --icount N [--cpu N] [--order ...] WORKLOAD...
+ *   rtun-bench icount-dump
  *
  * A workload creates one device on each driver in a private network
  * namespace (and a private sysfs), then runs N rounds.  A round gives each
@@ -28,6 +30,17 @@
  * disable_ipv6=1, which ipv6_rcv() drops first thing (Ip6InDiscards).
  * Both drivers' packets die at the same place right after
  * netif_receive_skb(), so the time is the driver's plus a constant.
+ *
+ * With --icount N (make bench-icount), a workload runs N counted batches
+ * per driver instead of timed rounds: each batch (a fixed number of
+ * writes, or of sends and then of reads) is bracketed by marker
+ * instructions that the QEMU plugin bench/icount.c counts between; stdout
+ * gets one line per counted region:
+ *
+ *   region,workload,driver,phase,ops_per_batch,batches
+ *
+ * (phase: write, send or read).  "icount-dump" makes the plugin write its
+ * results file.  Memory workloads have no operations to count.
  *
  * W6 (bench/w6-iperf.sh) is not here: it runs iperf3 through the
  * end-to-end test's forwarder, selftests/rtun/tun_fwd.  W7 (multiqueue)
@@ -417,6 +430,7 @@ struct opts {
 	int ndrivers;		/* 1 with --order c or --order rust */
 	int slices;		/* alternating slices per round */
 	int mem_devices;
+	int icount;		/* counted batches per driver, 0: timed */
 };
 
 /* Per-driver state of a workload. */
@@ -1615,6 +1629,159 @@ static void private_netns(void)
 		die("mount sysfs: %s", strerror(errno));
 }
 
+/* ------------------------------------------------------------------ */
+/* Instruction counts: markers for the QEMU plugin bench/icount.c      */
+
+/*
+ * "nopl 0x5254CCNN(%rax)": a NOP with a displacement no compiler emits;
+ * the plugin reads command CC and operand NN from its bytes when QEMU
+ * translates it.  Outside the plugin it does nothing.
+ */
+#define ICOUNT_MARK(cmd, arg)						\
+	do {								\
+		asm volatile(".byte 0x0f, 0x1f, 0x80, %c0, %c1, 0x54, 0x52" \
+			     : : "i"(arg), "i"(cmd) : "memory");	\
+	} while (0)
+#define IC_ID_RESET	1
+#define IC_ID_BIT	2
+#define IC_START	3
+#define IC_STOP		4
+#define IC_DUMP		5
+
+enum { PH_WRITE, PH_SEND, PH_READ };
+static const char *const phase_name[] = { "write", "send", "read" };
+
+/* The plugin's region of workload @w, driver @d, phase @ph (< 4096). */
+static unsigned int icount_region_id(const struct workload *w, int d, int ph)
+{
+	return (unsigned int)(w - workloads) * 8 + d * 4 + ph;
+}
+
+/* Tell the plugin which region the next batch counts for, bit by bit. */
+static void icount_region(unsigned int r)
+{
+	ICOUNT_MARK(IC_ID_RESET, 0);
+#define IC_BIT(n) do { if (r & (1u << (n))) ICOUNT_MARK(IC_ID_BIT, n); } while (0)
+	IC_BIT(0); IC_BIT(1); IC_BIT(2); IC_BIT(3); IC_BIT(4); IC_BIT(5);
+	IC_BIT(6); IC_BIT(7); IC_BIT(8); IC_BIT(9); IC_BIT(10); IC_BIT(11);
+#undef IC_BIT
+}
+
+/*
+ * Operations per counted batch: short enough that most batches see no
+ * timer tick (HZ=250 and the plugin slows TCG down), long enough to
+ * average over what happens once every few operations.
+ */
+static unsigned int icount_batch(const struct workload *wl)
+{
+	if (wl->kind == K_WRITE)
+		return wl->pkt.ip_len > 1500 ? 1 : wl->pkt.ip_len == 1500 ? 16 : 64;
+	return wl->gso_type ? 1 : 32;
+}
+
+/* One counted batch of @b writes; the counters checked around it. */
+static void icount_write(struct ctx *c, unsigned int region, unsigned int b)
+{
+	long rx0 = dev_stat(c->name, "rx_packets");
+	long sink0 = sink_count(c->wl);
+	unsigned int i, bad = 0;
+	ssize_t ret = 0;
+
+	if (rx0 < 0 || sink0 < 0)
+		die("cannot read the counters of %s", c->name);
+	icount_region(region);
+	ICOUNT_MARK(IC_START, 0);
+	for (i = 0; i < b; i++) {
+		ret = write(c->fd, c->buf, c->len);
+		if (ret != (ssize_t)c->len) {
+			bad = 1;
+			break;
+		}
+	}
+	ICOUNT_MARK(IC_STOP, 0);
+	if (bad)
+		die("counted write %u of %zu bytes to %s returned %zd (%s)",
+		    i + 1, c->len, c->name, ret,
+		    ret < 0 ? strerror(errno) : "short write");
+	if (dev_stat(c->name, "rx_packets") - rx0 != (long)b ||
+	    sink_count(c->wl) - sink0 != (long)b)
+		die("%u counted writes: rx_packets or the sink did not grow by as much",
+		    b);
+}
+
+/* One counted batch of @b sends, then one of the reads they produce. */
+static void icount_read(struct ctx *c, unsigned int rsend, unsigned int rread,
+			unsigned int b, bool check)
+{
+	unsigned int i, bad = 0;
+	ssize_t ret = 0;
+
+	icount_region(rsend);
+	ICOUNT_MARK(IC_START, 0);
+	for (i = 0; i < b; i++) {
+		ret = send(c->pfd, c->buf, c->len, 0);
+		if (ret != (ssize_t)c->len) {
+			bad = 1;
+			break;
+		}
+	}
+	ICOUNT_MARK(IC_STOP, 0);
+	if (bad)
+		die("counted AF_PACKET send of %zu bytes to %s returned %zd (%s)",
+		    c->len, c->name, ret, ret < 0 ? strerror(errno) : "short");
+	alarmed = 0;
+	alarm(10);
+	icount_region(rread);
+	ICOUNT_MARK(IC_START, 0);
+	read_batch(c, b, check);
+	ICOUNT_MARK(IC_STOP, 0);
+	alarm(0);
+}
+
+/* N counted batches per driver, alternating, after the warm-up. */
+static void icount_workload(const struct workload *wl, struct ctx *ctx,
+			    const struct opts *o)
+{
+	unsigned int b = icount_batch(wl), ops;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int n, k, d;
+	long drop0[2];
+
+	sigaction(SIGALRM, &sa, NULL);
+	for (k = 0; k < o->ndrivers; k++)
+		drop0[k] = dev_stat(ctx[k].name, "tx_dropped");
+	for (n = 0; n < o->icount; n++) {
+		for (k = 0; k < o->ndrivers; k++) {
+			cur_drv = ctx[k].drv->tag;
+			d = o->order[k];
+			if (wl->kind == K_WRITE)
+				icount_write(&ctx[k], icount_region_id(wl, d, PH_WRITE), b);
+			else
+				icount_read(&ctx[k], icount_region_id(wl, d, PH_SEND),
+					    icount_region_id(wl, d, PH_READ), b,
+					    n == 0);
+		}
+	}
+	for (k = 0; k < o->ndrivers; k++) {
+		d = o->order[k];
+		if (wl->kind == K_READ &&
+		    dev_stat(ctx[k].name, "tx_dropped") != drop0[k])
+			die("tx_dropped grew during the counted batches");
+		if (wl->kind == K_WRITE) {
+			printf("%u,%s,%s,%s,%u,%d\n", icount_region_id(wl, d, PH_WRITE),
+			       wl->id, drivers[d].tag, phase_name[PH_WRITE], b,
+			       o->icount);
+			continue;
+		}
+		/* Per read: a send gives ctx.segs reads. */
+		ops = b * ctx[k].segs;
+		printf("%u,%s,%s,%s,%u,%d\n", icount_region_id(wl, d, PH_SEND),
+		       wl->id, drivers[d].tag, phase_name[PH_SEND], ops, o->icount);
+		printf("%u,%s,%s,%s,%u,%d\n", icount_region_id(wl, d, PH_READ),
+		       wl->id, drivers[d].tag, phase_name[PH_READ], ops, o->icount);
+	}
+}
+
 static void run_workload(const struct workload *wl, const struct opts *o)
 {
 	struct ctx ctx[2];
@@ -1624,6 +1791,10 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 	cur_wl = wl->id;
 	note("%s: %s; %d rounds of %.2g s", wl->id, wl->what, o->rounds,
 	     wl->kind == K_MEM_DEV || wl->kind == K_MEM_PKT ? 0 : o->seconds);
+	if (o->icount && (wl->kind == K_MEM_DEV || wl->kind == K_MEM_PKT)) {
+		note("%s: a memory workload, nothing to count", wl->id);
+		return;
+	}
 	private_netns();
 	pin_cpu(o->cpu);
 	if (wl->kind == K_MQ_WRITE || wl->kind == K_MQ_READ) {
@@ -1671,6 +1842,12 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 			round_write(&ctx[k], 0.1, &r);
 		else
 			round_read(&ctx[k], 0.1, &r);
+	}
+	if (o->icount) {
+		icount_workload(wl, ctx, o);
+		for (k = 0; k < o->ndrivers; k++)
+			ctx_close(&ctx[k]);
+		return;
 	}
 	/*
 	 * A round gives each driver o->seconds, in o->slices alternating
@@ -1727,8 +1904,9 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: %s [--rounds N] [--seconds S] [--cpu N] [--order c,rust|rust,c|c|rust]\n"
 		"          [--slices N] [--devices N] WORKLOAD...\n"
-		"       %s list\n"
-		"workloads:\n", prog, prog);
+		"       %s --icount N [--cpu N] [--order ...] WORKLOAD...\n"
+		"       %s list | icount-dump\n"
+		"workloads:\n", prog, prog, prog);
 	for (i = 0; i < N_WORKLOADS; i++)
 		fprintf(stderr, "  %-16s %s\n", workloads[i].id,
 			workloads[i].what);
@@ -1750,6 +1928,10 @@ int main(int argc, char **argv)
 			printf("%s\n", workloads[w].id);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "icount-dump")) {
+		ICOUNT_MARK(IC_DUMP, 0);
+		return 0;
+	}
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -1761,6 +1943,10 @@ int main(int argc, char **argv)
 			o.cpu = atoi(argv[++i]);
 		} else if (!strcmp(a, "--slices") && i + 1 < argc) {
 			o.slices = atoi(argv[++i]);
+		} else if (!strcmp(a, "--icount") && i + 1 < argc) {
+			o.icount = atoi(argv[++i]);
+			if (o.icount < 1)
+				usage();
 		} else if (!strcmp(a, "--devices") && i + 1 < argc) {
 			o.mem_devices = atoi(argv[++i]);
 		} else if (!strcmp(a, "--order") && i + 1 < argc) {

@@ -63,6 +63,12 @@ RTUN_K73_DIR=$RTUN_CACHE/pkg/$RTUN_K73_PKG
 RTUN_BINDGEN73_VERSION=0.72.1
 RTUN_LLVM73_VERSION=22
 
+# The header of QEMU's plugin API (bench/icount.c, make bench-icount):
+# fetched by setup-deps.sh from the source package of the QEMU installed,
+# accepted only with this hash (Debian 12's qemu 7.2, plugin API version 1).
+RTUN_QEMU_PLUGIN_DIR=$RTUN_CACHE/qemu-plugin
+RTUN_QEMU_PLUGIN_H_SHA256=19f277b037d05a8bcb5069f2f81a465d177208e5903048a915c56627d4c3748e
+
 # Sets, for kernel $1, the variables a kernel or module build needs:
 #   K_TARBALL   the source tarball          K_SRCVER  its package version
 #   K_LLVM      make's LLVM= value          K_CLANG   the clang binary

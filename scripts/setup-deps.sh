@@ -106,6 +106,95 @@ system_mirror() {
 	done
 }
 
+# The URI of the system's bookworm-security suite, if it has one.
+system_security_mirror() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) break;
+			if ($(i + 1) == "bookworm-security") { print $i; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk 'BEGIN { RS = ""; FS = "\n" }
+		{ uri = ""; suites = ""; types = ""; enabled = 1
+		  for (i = 1; i <= NF; i++) {
+			if ($i ~ /^URIs:/) { uri = $i; sub(/^URIs:[ \t]*/, "", uri); sub(/[ \t].*/, "", uri) }
+			if ($i ~ /^Suites:/) suites = $i
+			if ($i ~ /^Types:/) types = $i
+			if ($i ~ /^Enabled:[ \t]*no/) enabled = 0
+		  }
+		  if (enabled && types ~ /[ \t]deb([ \t]|$)/ && suites ~ /[ \t]bookworm-security([ \t]|$)/ && uri != "") { print uri; exit } }' "$f"
+	done
+}
+
+# The header of QEMU's TCG plugin API, for bench/icount.c (make
+# bench-icount): include/qemu/qemu-plugin.h of the source package of the
+# QEMU installed (qemu-system-x86's source version), fetched with
+# "apt-get source --download-only" through a private apt configuration
+# with deb-src entries (under $RTUN_CACHE/apt/qemu-src; the system's
+# sources stay as they are).  apt checks the .dsc and the tarballs against
+# the signed Sources index; the header is then checked against the hash
+# below, the one bench/icount.c was written against.  Only the header is
+# kept: $RTUN_QEMU_PLUGIN_DIR/qemu-plugin.h.
+fetch_qemu_plugin_header() {
+	local ver mirror sec aptdir srcdir orig hdr=$RTUN_QEMU_PLUGIN_DIR/qemu-plugin.h sum
+	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+	if [ -r "$hdr" ] && [ "$(sha256sum "$hdr" | cut -d' ' -f1)" = "$RTUN_QEMU_PLUGIN_H_SHA256" ]; then
+		info "qemu-plugin.h: present in $RTUN_QEMU_PLUGIN_DIR"
+		return
+	fi
+	ver=$(dpkg-query -W -f='${source:Version}' qemu-system-x86 2>/dev/null) ||
+		die "qemu-system-x86 is not installed"
+	[ -r "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
+	mirror=$(system_mirror | head -n 1)
+	[ -n "$mirror" ] || die "cannot find the Debian mirror in /etc/apt/sources.list(.d)"
+	sec=$(system_security_mirror | head -n 1)
+	aptdir=$RTUN_CACHE/apt/qemu-src
+	srcdir=$aptdir/src
+	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$srcdir" ||
+		die "cannot create $aptdir"
+	{
+		echo "deb-src [signed-by=$keyring] $mirror bookworm main"
+		echo "deb-src [signed-by=$keyring] $mirror bookworm-updates main"
+		[ -z "$sec" ] || echo "deb-src [signed-by=$keyring] $sec bookworm-security main"
+	} >"$aptdir/sources.list"
+	local apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
+		-o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$aptdir/lists"
+		-o "Dir::Cache=$aptdir/cache"
+		-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
+		-o Acquire::Languages=none)
+	[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
+
+	info "fetching the qemu $ver source package for qemu-plugin.h (private apt configuration in $aptdir)"
+	apt-get "${apt_opts[@]}" -qq update ||
+		die "apt-get update of the deb-src entries failed (private configuration $aptdir/sources.list)"
+	rm -rf "$srcdir" && mkdir -p "$srcdir"
+	(cd "$srcdir" && apt-get "${apt_opts[@]}" -qq source --download-only "qemu=$ver") ||
+		die "apt-get source --download-only qemu=$ver failed"
+	orig=$(ls "$srcdir"/qemu_*.orig.tar.* 2>/dev/null | head -n 1)
+	[ -n "$orig" ] || die "apt-get source left no qemu_*.orig.tar.* in $srcdir"
+	tar -xf "$orig" -C "$srcdir" --wildcards '*/include/qemu/qemu-plugin.h' ||
+		die "$orig has no include/qemu/qemu-plugin.h"
+	# A Debian patch that changed the header would be applied on top.
+	if tar -tf "$srcdir"/qemu_*.debian.tar.* 2>/dev/null | grep -q '^debian/patches/' &&
+		tar -xOf "$srcdir"/qemu_*.debian.tar.* --wildcards 'debian/patches/*' 2>/dev/null |
+		grep -q '^+++ .*include/qemu/qemu-plugin\.h'; then
+		die "Debian's qemu $ver patches qemu-plugin.h: apply debian/patches before use"
+	fi
+	mkdir -p "$RTUN_QEMU_PLUGIN_DIR" || die "cannot create $RTUN_QEMU_PLUGIN_DIR"
+	cp "$srcdir"/*/include/qemu/qemu-plugin.h "$hdr.new" || die "cannot copy qemu-plugin.h"
+	sum=$(sha256sum "$hdr.new" | cut -d' ' -f1)
+	[ "$sum" = "$RTUN_QEMU_PLUGIN_H_SHA256" ] ||
+		die "qemu-plugin.h of qemu $ver has SHA256 $sum, not $RTUN_QEMU_PLUGIN_H_SHA256 (the header bench/icount.c was written for): check the plugin against it, then update RTUN_QEMU_PLUGIN_H_SHA256 in scripts/lib.sh"
+	mv "$hdr.new" "$hdr"
+	echo "$ver" >"$RTUN_QEMU_PLUGIN_DIR/VERSION"
+	rm -rf "$srcdir"
+	info "qemu-plugin.h of qemu $ver: $hdr (SHA256 matches)"
+}
+
 # Kernel 7.3: linux-source-7.3 from trixie-backports, fetched with a private
 # apt configuration (its own sources list, lists and cache under
 # $RTUN_CACHE/apt) so that the system's sources and release stay as they
@@ -175,6 +264,8 @@ if rtun_kernel_selected 7.3; then
 		die "$K_BINDGEN does not load libclang $RTUN_LLVM73_VERSION from $K_LIBCLANG"
 	info "kernel 7.3 toolchain: $K_CLANG, $(LIBCLANG_PATH=$K_LIBCLANG "$K_BINDGEN" --version --verbose | tr '\n' ' ')($K_BINDGEN)"
 fi
+
+fetch_qemu_plugin_header
 
 if [ ! -x "$RTUN_VENV/bin/vng" ]; then
 	info "installing virtme-ng into $RTUN_VENV"

@@ -34,6 +34,9 @@
 #   RTUN_VM_CPUS, RTUN_VM_MEM   vCPUs (default 2) and memory (default 1536M)
 #   RTUN_VM_BOOT_TRIES       boots allowed for a clean boot log (default 2)
 #   RTUN_KVM_PROBE_TIMEOUT   seconds allowed to the KVM probe boot (default 60)
+#   RTUN_QEMU_PLUGIN=SO[,ARG=VAL...]   load this TCG plugin into QEMU
+#                            (-plugin; TCG only: refused with KVM); used by
+#                            make bench-icount (bench/icount.sh)
 #   KDIR                     kernel build directory, as --kdir
 set -euo pipefail
 
@@ -41,7 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '4,38s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,41s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -279,6 +282,14 @@ vng_base
 pick_accel
 accel_opt=()
 [ "$accel" = kvm ] || accel_opt=(--disable-kvm)
+if [ -n "${RTUN_QEMU_PLUGIN:-}" ]; then
+	[ "$accel" = tcg ] || die "RTUN_QEMU_PLUGIN needs TCG, but the accelerator is $accel (set RTUN_ACCEL=tcg)"
+	[[ "$RTUN_QEMU_PLUGIN" != *[[:space:]]* ]] || die "RTUN_QEMU_PLUGIN must not contain spaces: '$RTUN_QEMU_PLUGIN'"
+	[ -f "${RTUN_QEMU_PLUGIN%%,*}" ] || die "RTUN_QEMU_PLUGIN: no plugin ${RTUN_QEMU_PLUGIN%%,*}"
+	info "QEMU plugin: $RTUN_QEMU_PLUGIN"
+	# vng passes --qemu-opts last, to QEMU as they are.
+	accel_opt+=(--qemu-opts="-plugin $RTUN_QEMU_PLUGIN")
+fi
 setup_log
 if [ $interactive -eq 1 ]; then
 	run_interactive "$@"
