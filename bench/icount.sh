@@ -70,7 +70,7 @@ case "$batches" in '' | *[!0-9]* | 0) die "BENCH_ICOUNT_BATCHES must be a positi
 # The plugin, against the header set-up fetched and checked.
 hdr=$RTUN_QEMU_PLUGIN_DIR/qemu-plugin.h
 if [ ! -r "$hdr" ] || [ "$(sha256sum "$hdr" | cut -d' ' -f1)" != "$RTUN_QEMU_PLUGIN_H_SHA256" ]; then
-	bash "$root/scripts/setup-deps.sh" >&2 || die "scripts/setup-deps.sh failed"
+	RTUN_SETUP_QEMU_PLUGIN=1 bash "$root/scripts/setup-deps.sh" >&2 || die "scripts/setup-deps.sh failed"
 fi
 [ -r "$hdr" ] || die "no $hdr: scripts/setup-deps.sh did not fetch it"
 plugin=$RTUN_QEMU_PLUGIN_DIR/icount.so

@@ -265,7 +265,9 @@ if rtun_kernel_selected 7.3; then
 	info "kernel 7.3 toolchain: $K_CLANG, $(LIBCLANG_PATH=$K_LIBCLANG "$K_BINDGEN" --version --verbose | tr '\n' ' ')($K_BINDGEN)"
 fi
 
-fetch_qemu_plugin_header
+# Only make bench-icount needs the plugin header (bench/icount.sh asks for
+# it): make check does not download QEMU's source.
+[ "${RTUN_SETUP_QEMU_PLUGIN:-0}" != 1 ] || fetch_qemu_plugin_header
 
 if [ ! -x "$RTUN_VENV/bin/vng" ]; then
 	info "installing virtme-ng into $RTUN_VENV"
