@@ -40,6 +40,8 @@ struct sock;
 struct wait_queue_head;
 struct poll_table_struct;
 struct ptr_ring;
+struct bpf_prog;
+struct xdp_frame;
 
 /*
  * How a new net device is set up, decided by Rust and applied as is by
@@ -97,6 +99,22 @@ struct rtun_bp_owner {
 
 struct rtun_flows;
 struct rtun_prog;
+
+/*
+ * What the build path's XDP run did (rtun_skb_build_xdp()): @err a
+ * negative errno when nothing ran; else @act the verdict (RTUN_XDP_NOT_RUN
+ * if the program did not run) and @act_err the errno acting on it failed
+ * with (a redirect or XDP_TX that could not send), or 0.
+ */
+struct rtun_xdp_result {
+	s32 err;
+	u32 act;
+	s32 act_err;
+};
+
+#define RTUN_XDP_NOT_RUN	0xffffffffU
+/* XDP_XMIT_FLUSH of include/net/xdp.h (checked by the shim). */
+#define RTUN_XDP_XMIT_FLUSH	1U
 
 /* Queues of a multiqueue device: C's MAX_TAP_QUEUES (checked by both sides). */
 #define RTUN_MAX_QUEUES		256
@@ -227,6 +245,14 @@ struct rtun_netdev_ops {
 	int (*stats_count)(struct net_device *dev);
 	void (*stats_strings)(struct net_device *dev, u8 *data);
 	void (*stats_values)(struct net_device *dev, u64 *data);
+	/*
+	 * TAP only.  ndo_bpf's XDP_SETUP_PROG: @prog (NULL: none) replaces
+	 * the device's program, with the reference the core took for it.
+	 */
+	void (*xdp_setup)(struct net_device *dev, struct bpf_prog *prog);
+	/* ndo_xdp_xmit, as the core calls it (bottom halves off). */
+	int (*xdp_xmit)(struct net_device *dev, int n,
+			struct xdp_frame **frames, u32 flags);
 };
 
 /* Section 3: C, called from Rust. */
@@ -278,6 +304,12 @@ struct sk_buff *rtun_skb_alloc(struct sock *sk, bool noblock, u32 headroom,
 			       size_t linear, size_t data_len, int *err);
 struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
 					 struct iov_iter *from, int *err);
+struct sk_buff *rtun_skb_build_xdp(struct net_device *dev, struct sock *sk,
+				   struct bpf_prog *const *slot, u32 pad,
+				   size_t len, bool gso, struct iov_iter *from,
+				   struct rtun_xdp_result *res);
+u32 rtun_skb_xdp_generic(struct bpf_prog *const *slot, struct sk_buff **pskb,
+			 struct sock *frags_sk);
 int rtun_skb_copy_from_iter(struct sk_buff *skb, struct iov_iter *from,
 			    size_t len);
 bool rtun_skb_may_pull(struct sk_buff *skb, unsigned int len);
@@ -344,6 +376,12 @@ int rtun_sock_attach_filter(struct sock *sk, u16 len, u64 filter);
 void rtun_sock_detach_filter(struct sock *sk);
 bool rtun_sock_has_filter(const struct sock *sk);
 bool rtun_sock_filter_drops(struct sock *sk, struct sk_buff *skb);
+/* XDP: the file's receive queue info, SOCK_XDP, a program's reference. */
+int rtun_sock_xdp_rxq_reg(struct sock *sk, struct net_device *dev, u32 index);
+void rtun_sock_xdp_rxq_set_index(struct sock *sk, u32 index);
+void rtun_sock_xdp_rxq_unreg(struct sock *sk);
+void rtun_sock_set_xdp(struct sock *sk, bool on);
+void rtun_bpf_prog_put(struct bpf_prog *prog);
 
 /* Namespaces as file descriptors (SIOCGSKNS, TUNGETDEVNETNS). */
 int rtun_net_open_fd(struct net *net);
@@ -382,11 +420,19 @@ void rtun_ring_force_wake(struct ptr_ring *ring, struct net_device *dev,
 void rtun_ring_consumer_lock(struct ptr_ring *ring);
 void rtun_ring_consumer_unlock(struct ptr_ring *ring);
 void rtun_ring_reset_consumed(struct ptr_ring *ring, u32 *cons_cnt);
-struct sk_buff *rtun_ring_consume(struct ptr_ring *ring);
+void rtun_ring_purge(struct ptr_ring *ring);
 struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
 				       struct rtun_skb_info *info,
 				       const struct rtun_bp_owner *bp,
-				       u32 *cons_cnt);
+				       u32 *cons_cnt, struct xdp_frame **frame);
+/* XDP frames in a file's ring (TAP): ndo_xdp_xmit's side and the reader's. */
+int rtun_ring_produce_frames(struct ptr_ring *ring, struct xdp_frame **frames,
+			     int n);
+void rtun_ring_wake(struct wait_queue_head *wq);
+size_t rtun_xdp_frame_put(struct xdp_frame *frame, struct iov_iter *to,
+			  struct net_device *dev, u32 hdr_len);
+void rtun_xdp_frame_free(struct xdp_frame *frame);
+u32 rtun_smp_processor_id(void);
 bool rtun_ring_empty(struct ptr_ring *ring);
 void rtun_waitqueue_init(struct wait_queue_head *wq);
 void rtun_poll_wait(struct file *file, struct wait_queue_head *wq,

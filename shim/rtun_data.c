@@ -14,6 +14,7 @@
  * attributes differ.  On other kernels this is an ordinary C object.
  */
 
+#include <linux/bpf_trace.h>
 #include <linux/etherdevice.h>
 #include <linux/filter.h>
 #include <linux/fs.h>
@@ -23,6 +24,7 @@
 #include <linux/ptr_ring.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
+#include <linux/version.h>
 #include <net/flow_dissector.h>
 #include <net/sch_generic.h>
 #include <net/sock.h>
@@ -32,6 +34,7 @@
 #include "rtun.h"
 #include "rtun_prog.h"
 #include "rtun_sock.h"
+#include "rtun_xdp.h"
 
 #ifdef RTUN_DATA_BITCODE
 #define __rtun_data __always_inline
@@ -133,6 +136,213 @@ __rtun_data struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
 nomem:
 	*err = -ENOMEM;
 	return NULL;
+}
+
+/* XDP metadata in front of the packet: Linux 7.x keeps it in the skb. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define RTUN_XDP_META true
+#else
+#define RTUN_XDP_META false
+#endif
+
+/*
+ * XDP_TX of the build path (tun_xdp_tx()): the buffer becomes a frame and
+ * goes to the device's own ndo_xdp_xmit.  Returns how many frames were
+ * queued (0: the ring was full, the frame is given back) or an errno.
+ */
+static int rtun_xdp_tx(struct net_device *dev, struct xdp_buff *xdp)
+{
+	struct xdp_frame *frame = xdp_convert_buff_to_frame(xdp);
+	int nxmit;
+
+	if (unlikely(!frame))
+		return -EOVERFLOW;
+	nxmit = dev->netdev_ops->ndo_xdp_xmit(dev, 1, &frame, XDP_XMIT_FLUSH);
+	if (!nxmit)
+		xdp_return_frame_rx_napi(frame);
+	return nxmit;
+}
+
+/*
+ * tun_xdp_act() without its rx_dropped: the caller counts refusals under
+ * their reasons.  Returns @act, or the errno of a redirect or XDP_TX that
+ * failed; a frame that left counts as received, with its length after the
+ * program.
+ */
+static int rtun_xdp_act(struct net_device *dev, struct bpf_prog *prog,
+			struct xdp_buff *xdp, u32 act)
+{
+	int err;
+
+	switch (act) {
+	case XDP_REDIRECT:
+		err = xdp_do_redirect(dev, xdp, prog);
+		if (err)
+			return err;
+		dev_sw_netstats_rx_add(dev, xdp->data_end - xdp->data);
+		break;
+	case XDP_TX:
+		err = rtun_xdp_tx(dev, xdp);
+		if (err < 0)
+			return err;
+		dev_sw_netstats_rx_add(dev, xdp->data_end - xdp->data);
+		break;
+	case XDP_PASS:
+		break;
+	default:
+		bpf_warn_invalid_xdp_action(dev, prog, act);
+		fallthrough;
+	case XDP_ABORTED:
+		trace_xdp_exception(dev, prog, act);
+		fallthrough;
+	case XDP_DROP:
+		break;
+	}
+	return act;
+}
+
+/* __tun_build_skb(): the skb around the page frag's buffer. */
+static struct sk_buff *rtun_build_skb_around(struct page_frag *alloc_frag,
+					     char *buf, unsigned int buflen,
+					     u32 pad, size_t len, int metasize,
+					     struct rtun_xdp_result *res)
+{
+	struct sk_buff *skb = build_skb(buf, buflen);
+
+	if (!skb) {
+		res->err = -ENOMEM;
+		return NULL;
+	}
+	skb_reserve(skb, pad);
+	skb_put(skb, len);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+	if (metasize)
+		skb_metadata_set(skb, metasize);
+#endif
+	get_page(alloc_frag->page);
+	alloc_frag->offset += buflen;
+	return skb;
+}
+
+/*
+ * tun_build_skb() on a device with an XDP program in *@slot: @len bytes
+ * from @from go into the task's page frag behind @pad bytes
+ * (+ XDP_PACKET_HEADROOM while there is a program), and unless the packet
+ * is GSO the program runs on them with the receive queue of @sk.  Returns
+ * the skb (the program passed it, or did not run: res->act is
+ * RTUN_XDP_NOT_RUN then) or NULL: res->err is a negative errno (nothing
+ * ran), or 0 and res->act the verdict acted on, res->act_err what acting
+ * on it failed with (a redirect or XDP_TX that could not send).
+ */
+__rtun_data struct sk_buff *rtun_skb_build_xdp(struct net_device *dev,
+					       struct sock *sk,
+					       struct bpf_prog *const *slot,
+					       u32 pad, size_t len, bool gso,
+					       struct iov_iter *from,
+					       struct rtun_xdp_result *res)
+{
+	struct bpf_prog __rcu *const *rslot = (struct bpf_prog __rcu *const *)slot;
+	struct page_frag *alloc_frag = &current->task_frag;
+	struct bpf_net_context __bpf_net_ctx, *bpf_net_ctx;
+	unsigned int buflen = SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	struct bpf_prog *prog;
+	int metasize = 0;
+	char *buf;
+
+	res->err = 0;
+	res->act = RTUN_XDP_NOT_RUN;
+	res->act_err = 0;
+	if (rcu_access_pointer(*rslot))
+		pad += XDP_PACKET_HEADROOM;
+	buflen += SKB_DATA_ALIGN(len + pad);
+
+	alloc_frag->offset = ALIGN((u64)alloc_frag->offset, SMP_CACHE_BYTES);
+	if (unlikely(!skb_page_frag_refill(buflen, alloc_frag, GFP_KERNEL))) {
+		res->err = -ENOMEM;
+		return NULL;
+	}
+	buf = (char *)page_address(alloc_frag->page) + alloc_frag->offset;
+	if (copy_page_from_iter(alloc_frag->page, alloc_frag->offset + pad,
+				len, from) != len) {
+		res->err = -EFAULT;
+		return NULL;
+	}
+	/* GSO packets meet the program as skbs, in rtun_skb_xdp_generic(). */
+	if (gso)
+		return rtun_build_skb_around(alloc_frag, buf, buflen, pad, len,
+					     0, res);
+
+	local_bh_disable();
+	rcu_read_lock();
+	bpf_net_ctx = bpf_net_ctx_set(&__bpf_net_ctx);
+	prog = rcu_dereference(*rslot);
+	if (prog) {
+		struct xdp_buff xdp;
+		u32 act;
+		int ret;
+
+		xdp_init_buff(&xdp, buflen, &rtun_sk(sk)->xdp_rxq);
+		xdp_prepare_buff(&xdp, buf, pad, len, RTUN_XDP_META);
+		act = bpf_prog_run_xdp(prog, &xdp);
+		res->act = act;
+		if (act == XDP_REDIRECT || act == XDP_TX) {
+			get_page(alloc_frag->page);
+			alloc_frag->offset += buflen;
+		}
+		ret = rtun_xdp_act(dev, prog, &xdp, act);
+		if (ret < 0) {
+			res->act_err = ret;
+			if (act == XDP_REDIRECT || act == XDP_TX)
+				put_page(alloc_frag->page);
+			goto out;
+		}
+		if (act == XDP_REDIRECT)
+			xdp_do_flush();
+		if (act != XDP_PASS)
+			goto out;
+		pad = xdp.data - xdp.data_hard_start;
+		len = xdp.data_end - xdp.data;
+		if (RTUN_XDP_META)
+			metasize = xdp.data - xdp.data_meta;
+	}
+	bpf_net_ctx_clear(bpf_net_ctx);
+	rcu_read_unlock();
+	local_bh_enable();
+	return rtun_build_skb_around(alloc_frag, buf, buflen, pad, len,
+				     metasize, res);
+
+out:
+	bpf_net_ctx_clear(bpf_net_ctx);
+	rcu_read_unlock();
+	local_bh_enable();
+	return NULL;
+}
+
+/*
+ * Generic XDP in tun_get_user(): the program in *@slot, if any, on an skb
+ * it did not run on as a buffer.  Returns XDP_PASS with the skb in *@pskb
+ * (maybe a new one, which becomes the NAPI frags context's if @frags_sk),
+ * or XDP_DROP: the skb is gone (dropped, redirected or sent back).
+ */
+__rtun_data u32 rtun_skb_xdp_generic(struct bpf_prog *const *slot,
+				     struct sk_buff **pskb,
+				     struct sock *frags_sk)
+{
+	struct bpf_prog __rcu *const *rslot = (struct bpf_prog __rcu *const *)slot;
+	struct bpf_prog *prog;
+	u32 ret = XDP_PASS;
+
+	local_bh_disable();
+	rcu_read_lock();
+	prog = rcu_dereference(*rslot);
+	if (prog) {
+		ret = do_xdp_generic(prog, pskb);
+		if (frags_sk && ret == XDP_PASS)
+			rtun_sk(frags_sk)->napi.skb = *pskb;
+	}
+	rcu_read_unlock();
+	local_bh_enable();
+	return ret;
 }
 
 __rtun_data int rtun_skb_copy_from_iter(struct sk_buff *skb,
@@ -581,23 +791,86 @@ static void rtun_skb_get_info(const struct sk_buff *skb,
 
 /*
  * The read path's dequeue: the first skb, if any, and what tun_put_user()
- * reads from it, in one call (C's tun_do_read() inlines both).
+ * reads from it, in one call (C's tun_do_read() inlines both).  An XDP
+ * frame comes back in *@frame instead, with NULL (tun_ring_recv() returns
+ * either kind).
  */
 __rtun_data struct sk_buff *rtun_ring_consume_info(struct ptr_ring *ring,
 						   struct rtun_skb_info *info,
 						   const struct rtun_bp_owner *bp,
-						   u32 *cons_cnt)
+						   u32 *cons_cnt,
+						   struct xdp_frame **frame)
 {
-	struct sk_buff *skb;
+	void *ptr;
 
 	spin_lock(&ring->consumer_lock);
-	skb = __ptr_ring_consume(ring);
-	if (skb && bp)
+	ptr = __ptr_ring_consume(ring);
+	if (ptr && bp)
 		rtun_bp_after_consume(ring, bp, cons_cnt, 1);
 	spin_unlock(&ring->consumer_lock);
-	if (skb)
-		rtun_skb_get_info(skb, info);
-	return skb;
+	*frame = NULL;
+	if (unlikely(ptr && rtun_is_xdp_frame(ptr))) {
+		*frame = rtun_ptr_to_xdp(ptr);
+		return NULL;
+	}
+	if (ptr)
+		rtun_skb_get_info(ptr, info);
+	return ptr;
+}
+
+/*
+ * ndo_xdp_xmit's produce (tun_xdp_xmit()): @frames in order under the
+ * producer lock until the ring is full.  Returns how many were queued; the
+ * caller counts the first that did not fit and leaves the rest to the core.
+ */
+__rtun_data int rtun_ring_produce_frames(struct ptr_ring *ring,
+					 struct xdp_frame **frames, int n)
+{
+	int i;
+
+	spin_lock(&ring->producer_lock);
+	for (i = 0; i < n; i++)
+		if (__ptr_ring_produce(ring, rtun_xdp_to_ptr(frames[i])))
+			break;
+	spin_unlock(&ring->producer_lock);
+	return i;
+}
+
+/* The CPU ndo_xdp_xmit runs on (bottom halves off, so it stays). */
+__rtun_data u32 rtun_smp_processor_id(void)
+{
+	return smp_processor_id();
+}
+
+/* Wakes a reader sleeping on @wq, as sock_def_readable() (an XDP flush). */
+__rtun_data void rtun_ring_wake(struct wait_queue_head *wq)
+{
+	if (wq_has_sleeper(wq))
+		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * The end of tun_put_user_xdp(): copies the frame's data (silently cut to
+ * the buffer), counts @hdr_len + what was copied as one transmitted
+ * packet, and gives the frame back.  Returns the bytes copied.
+ */
+__rtun_data size_t rtun_xdp_frame_put(struct xdp_frame *frame,
+				      struct iov_iter *to,
+				      struct net_device *dev, u32 hdr_len)
+{
+	size_t copied = copy_to_iter(frame->data, frame->len, to);
+
+	preempt_disable();
+	dev_sw_netstats_tx_add(dev, 1, copied + hdr_len);
+	preempt_enable();
+	xdp_return_frame(frame);
+	return copied;
+}
+
+/* Gives back a frame a read took and could not deliver (tun_do_read()). */
+__rtun_data void rtun_xdp_frame_free(struct xdp_frame *frame)
+{
+	xdp_return_frame(frame);
 }
 
 __rtun_data bool rtun_ring_empty(struct ptr_ring *ring)

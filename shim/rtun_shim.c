@@ -37,6 +37,7 @@
 #include "rtun.h"
 #include "rtun_prog.h"
 #include "rtun_sock.h"
+#include "rtun_xdp.h"
 
 /* Which ABI TUNSETIFF speaks; Rust parses it (rust/pure/iff.rs). */
 static char *abi = "upstream";
@@ -494,6 +495,25 @@ void rtun_misc_deregister(void)
 	misc_deregister(&rtun_miscdev);
 }
 
+/*
+ * ndo_bpf of TAP devices (tun_xdp()): XDP_SETUP_PROG hands the program,
+ * and the reference the core took for the driver, to Rust; it cannot fail.
+ * A TUN device has none, so the core runs its programs as generic XDP.
+ */
+static_assert(RTUN_XDP_XMIT_FLUSH == XDP_XMIT_FLUSH);
+static_assert(XDP_XMIT_FLAGS_MASK == XDP_XMIT_FLUSH);
+
+static int rtun_ndo_bpf(struct net_device *dev, struct netdev_bpf *xdp)
+{
+	switch (xdp->command) {
+	case XDP_SETUP_PROG:
+		rtun_dev_ops.xdp_setup(dev, xdp->prog);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static void rtun_fill_netdev_ops(struct net_device_ops *nd,
 				 const struct rtun_netdev_ops *ops)
 {
@@ -514,6 +534,8 @@ int rtun_link_register(size_t priv_size, const struct rtun_netdev_ops *ops)
 	rtun_fill_netdev_ops(&rtun_tun_netdev_ops, ops);
 	rtun_tun_netdev_ops.ndo_get_stats64 = ops->get_stats64;
 	rtun_fill_netdev_ops(&rtun_tap_netdev_ops, ops);
+	rtun_tap_netdev_ops.ndo_bpf = rtun_ndo_bpf;
+	rtun_tap_netdev_ops.ndo_xdp_xmit = ops->xdp_xmit;
 	rtun_ethtool_ops.get_msglevel = ops->get_msglevel;
 	rtun_ethtool_ops.set_msglevel = ops->set_msglevel;
 	rtun_rust_priv_size = priv_size;
@@ -612,6 +634,10 @@ void rtun_netdev_configure(struct net_device *dev, struct net *net,
 		ether_setup(dev);
 		dev->netdev_ops = &rtun_tap_netdev_ops;
 		eth_hw_addr_random(dev);
+		/* As C tun's: XDP on TAP devices only. */
+		dev->xdp_features = NETDEV_XDP_ACT_BASIC |
+				    NETDEV_XDP_ACT_REDIRECT |
+				    NETDEV_XDP_ACT_NDO_XMIT;
 	} else {
 		dev->netdev_ops = &rtun_tun_netdev_ops;
 		dev->header_ops = &ip_tunnel_header_ops;
@@ -983,6 +1009,58 @@ bool rtun_sock_has_filter(const struct sock *sk)
 	return rcu_access_pointer(sk->sk_filter);
 }
 
+/*
+ * The file's XDP receive queue (C's tfile->xdp_rxq), registered at its
+ * first attach (tun_attach()): the device, the queue's index, and pages
+ * shared with the stack as the memory model.
+ */
+int rtun_sock_xdp_rxq_reg(struct sock *sk, struct net_device *dev, u32 index)
+{
+	struct xdp_rxq_info *rxq = &rtun_sk(sk)->xdp_rxq;
+	int err;
+
+	err = xdp_rxq_info_reg(rxq, dev, index, 0);
+	if (err < 0)
+		return err;
+	err = xdp_rxq_info_reg_mem_model(rxq, MEM_TYPE_PAGE_SHARED, NULL);
+	if (err < 0) {
+		xdp_rxq_info_unreg(rxq);
+		return err;
+	}
+	return 0;
+}
+
+/* A queue moved to another index keeps its registration (__tun_detach()). */
+void rtun_sock_xdp_rxq_set_index(struct sock *sk, u32 index)
+{
+	rtun_sk(sk)->xdp_rxq.queue_index = index;
+}
+
+/* The file leaves its device; nothing if it never attached. */
+void rtun_sock_xdp_rxq_unreg(struct sock *sk)
+{
+	struct xdp_rxq_info *rxq = &rtun_sk(sk)->xdp_rxq;
+
+	if (xdp_rxq_info_is_reg(rxq))
+		xdp_rxq_info_unreg(rxq);
+}
+
+/* SOCK_XDP while the device has a program (tun_xdp_set(), tun_attach()). */
+void rtun_sock_set_xdp(struct sock *sk, bool on)
+{
+	if (on)
+		sock_set_flag(sk, SOCK_XDP);
+	else
+		sock_reset_flag(sk, SOCK_XDP);
+}
+
+/* Drops the driver's reference to a program it no longer runs. */
+void rtun_bpf_prog_put(struct bpf_prog *prog)
+{
+	if (prog)
+		bpf_prog_put(prog);
+}
+
 /* The write space callback, as tun_device_event() runs it on NETDEV_UP. */
 void rtun_sock_write_space_now(struct sock *sk)
 {
@@ -1146,9 +1224,9 @@ void rtun_netdev_set_wanted_features(struct net_device *dev, u64 features)
 static_assert(sizeof(struct ptr_ring) <= RTUN_PTR_RING_SIZE);
 static_assert(__alignof__(struct ptr_ring) <= RTUN_PTR_RING_ALIGN);
 
-static void rtun_ring_free_skb(void *ptr)
+static void rtun_ring_free_entry(void *ptr)
 {
-	kfree_skb(ptr);
+	rtun_ring_entry_free(ptr);
 }
 
 /*
@@ -1201,17 +1279,21 @@ int rtun_ring_init(struct ptr_ring *ring)
 /* Keeps the @size oldest packets and frees the rest, uncounted. */
 int rtun_ring_resize(struct ptr_ring *ring, unsigned int size)
 {
-	return ptr_ring_resize(ring, size, GFP_KERNEL, rtun_ring_free_skb);
+	return ptr_ring_resize(ring, size, GFP_KERNEL, rtun_ring_free_entry);
 }
 
 void rtun_ring_cleanup(struct ptr_ring *ring)
 {
-	ptr_ring_cleanup(ring, rtun_ring_free_skb);
+	ptr_ring_cleanup(ring, rtun_ring_free_entry);
 }
 
-struct sk_buff *rtun_ring_consume(struct ptr_ring *ring)
+/* Frees every queued packet and frame, uncounted (tun_queue_purge()). */
+void rtun_ring_purge(struct ptr_ring *ring)
 {
-	return ptr_ring_consume(ring);
+	void *ptr;
+
+	while ((ptr = ptr_ring_consume(ring)) != NULL)
+		rtun_ring_entry_free(ptr);
 }
 
 void rtun_waitqueue_init(struct wait_queue_head *wq)

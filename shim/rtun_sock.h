@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 #include <linux/netdevice.h>
 #include <net/sock.h>
+#include <net/xdp.h>
 
 /*
  * As C's struct tun_file embeds a struct sock and a struct socket: the send
@@ -44,6 +45,12 @@ struct rtun_sk {
 	 */
 	bool napi_frags_enabled;
 	struct mutex napi_mutex;
+	/*
+	 * The XDP receive queue of the file's queue (C's tfile->xdp_rxq):
+	 * registered at the file's first attach with its queue index, kept
+	 * while detached, unregistered when the file leaves its device.
+	 */
+	struct xdp_rxq_info xdp_rxq;
 };
 
 static inline struct rtun_sk *rtun_sk(struct sock *sk)

@@ -12,7 +12,7 @@ use rtun_host::vnet_out::OutError;
 use std::collections::HashSet;
 
 /// The reasons that are not a planner's refusal: the driver's own checks.
-const DRIVER_REASONS: [DropReason; 17] = [
+const DRIVER_REASONS: [DropReason; 21] = [
     DropReason::RxFrameSkbRefused,
     DropReason::RxDropAllocFailed,
     DropReason::RxDropCopyFault,
@@ -30,7 +30,51 @@ const DRIVER_REASONS: [DropReason; 17] = [
     DropReason::TxDropSocketFilter,
     DropReason::RxDropBadLayout,
     DropReason::RxDropFragsHeadlen,
+    DropReason::RxDropXdp,
+    DropReason::RxDropXdpRedirect,
+    DropReason::RxDropXdpTx,
+    DropReason::TxDropXdpRingFull,
 ];
+
+#[test]
+fn xdp_verdicts_count_as_tun_xdp_act() {
+    use rtun_host::uapi::{XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX};
+    for failed in [false, true] {
+        assert_eq!(xdp_verdict_drop(XDP_PASS, failed), None);
+        assert_eq!(
+            xdp_verdict_drop(XDP_DROP, failed),
+            Some(DropReason::RxDropXdp)
+        );
+        assert_eq!(
+            xdp_verdict_drop(XDP_ABORTED, failed),
+            Some(DropReason::RxDropXdp)
+        );
+        // Unknown verdicts are dropped (and warned about) as XDP_ABORTED.
+        assert_eq!(xdp_verdict_drop(5, failed), Some(DropReason::RxDropXdp));
+        assert_eq!(
+            xdp_verdict_drop(u32::MAX, failed),
+            Some(DropReason::RxDropXdp)
+        );
+    }
+    assert_eq!(xdp_verdict_drop(XDP_REDIRECT, false), None);
+    assert_eq!(xdp_verdict_drop(XDP_TX, false), None);
+    assert_eq!(
+        xdp_verdict_drop(XDP_REDIRECT, true),
+        Some(DropReason::RxDropXdpRedirect)
+    );
+    assert_eq!(
+        xdp_verdict_drop(XDP_TX, true),
+        Some(DropReason::RxDropXdpTx)
+    );
+    // Every reason a verdict gives is counted in rx_dropped, as C's.
+    for act in 0..8 {
+        for failed in [false, true] {
+            if let Some(r) = xdp_verdict_drop(act, failed) {
+                assert_eq!(r.counter(), Counter::RxDropped, "{act} {failed}");
+            }
+        }
+    }
+}
 
 #[test]
 fn every_hdr_error_counts_where_c_counts() {

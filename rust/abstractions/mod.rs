@@ -25,3 +25,4 @@ pub(crate) mod rtnl;
 pub(crate) mod skb;
 pub(crate) mod sock;
 pub(crate) mod uaccess;
+pub(crate) mod xdp;

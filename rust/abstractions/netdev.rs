@@ -29,6 +29,7 @@ use super::netns::NetNs;
 use super::rcu::{RcuRead, Retired};
 use super::rtnl::{Rtnl, RtnlLocked};
 use super::skb::Skb;
+use super::xdp::{XdpFrames, XdpProg, XDP_XMIT_FLUSH};
 use crate::pure::drops::ETH_GSTRING_LEN;
 use crate::pure::iff::Kind;
 use crate::pure::uapi::IFNAMSIZ;
@@ -40,7 +41,7 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::error::{
-    code::{EBUSY, EINVAL, ENOMEM},
+    code::{EBUSY, EINVAL, ENOMEM, ENXIO},
     to_result, Error, Result,
 };
 use kernel::ffi::{c_char, c_int};
@@ -98,6 +99,20 @@ pub(crate) trait NetDevOps: Sized + Send + Sync + 'static {
     fn up(dev: &NetDevice, data: &Self, rtnl: &Rtnl);
     /// The error `ip link add type <kind>` gets (the link kind's `validate`).
     fn newlink_error() -> Error;
+    /// `ndo_bpf`'s `XDP_SETUP_PROG` (TAP devices), with RTNL held: `prog`
+    /// replaces the device's XDP program (or removes it); cannot fail.
+    fn xdp_setup(dev: &NetDevice, data: &Self, prog: XdpProg, rtnl: &mut Rtnl);
+    /// `ndo_xdp_xmit` (TAP devices), under RCU with bottom halves off:
+    /// queues what it can of `frames` for the device's readers, woken if
+    /// `flush`. Returns how many it queued, or an error (the core gives the
+    /// frames back).
+    fn xdp_xmit(
+        dev: &NetDevice,
+        data: &Self,
+        frames: &XdpFrames<'_>,
+        flush: bool,
+        rcu: &RcuRead,
+    ) -> Result<i32>;
 }
 
 /// What a device shows in sysfs and in its rtnl link info.
@@ -875,6 +890,8 @@ impl<T: NetDevOps> Adapter<T> {
         stats_count: Some(Self::stats_count),
         stats_strings: Some(Self::stats_strings),
         stats_values: Some(Self::stats_values),
+        xdp_setup: Some(Self::xdp_setup),
+        xdp_xmit: Some(Self::xdp_xmit),
     };
 
     /// Runs `f` on the device and its data, for a callback from rtun's
@@ -1141,6 +1158,55 @@ impl<T: NetDevOps> Adapter<T> {
         } else {
             NET_XMIT_DROP
         }
+    }
+
+    /// `ndo_bpf`'s `XDP_SETUP_PROG`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the shim's `ndo_bpf` only, with RTNL held, on a live
+    /// device of this table, with a program (or null) whose reference the
+    /// core took for the driver.
+    unsafe extern "C" fn xdp_setup(dev: *mut bindings::net_device, prog: *mut bindings::bpf_prog) {
+        // SAFETY: the core calls `ndo_bpf` with RTNL held, and no other
+        // token is in use by the code that called into the core.
+        let mut rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: the reference is the driver's, as the contract says; if
+        // the device has no data any more it is dropped with the closure.
+        let prog = unsafe { XdpProg::from_raw(prog) };
+        // SAFETY: as the function's contract says.
+        unsafe { Self::with_own_dev(dev, (), |d, p| T::xdp_setup(d, p, prog, &mut rtnl)) }
+    }
+
+    /// `ndo_xdp_xmit`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only (or the shim's `XDP_TX`), under RCU with
+    /// bottom halves off, on a live device of this table, with `n` valid
+    /// frames in `frames`.
+    unsafe extern "C" fn xdp_xmit(
+        dev: *mut bindings::net_device,
+        n: c_int,
+        frames: *mut *mut bindings::xdp_frame,
+        flags: u32,
+    ) -> c_int {
+        if flags & !XDP_XMIT_FLUSH != 0 {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: `ndo_xdp_xmit` runs under RCU (bottom halves off).
+        let rcu = unsafe { RcuRead::assume_held() };
+        // SAFETY: the array holds `n` frames the caller owns for the call,
+        // but for those a queue takes.
+        let frames = unsafe { XdpFrames::from_raw(frames, n) };
+        let flush = flags & XDP_XMIT_FLUSH != 0;
+        // SAFETY: as the function's contract says.
+        unsafe {
+            Self::with_own_dev(dev, Err(ENXIO), |d, p| {
+                T::xdp_xmit(d, p, &frames, flush, &rcu)
+            })
+        }
+        .unwrap_or_else(|e| e.to_errno())
     }
 
     /// `ndo_select_queue`.

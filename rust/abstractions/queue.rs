@@ -2,6 +2,9 @@
 
 //! A bounded queue of skbs with a wait queue for its readers.
 //!
+//! On a TAP device the queue also holds XDP frames (`ndo_xdp_xmit`), which
+//! the shim tells from skbs by a tag bit, as C does; Rust sees [`Popped`].
+//!
 //! The queue is a C `struct ptr_ring`, as C tun's `tfile->tx_ring`: its size
 //! is the bound, `ndo_start_xmit` produces under the producer lock (bottom
 //! halves are off there), readers consume under the consumer lock, so
@@ -15,9 +18,10 @@ use super::file::{File, PollTable};
 use super::netdev::NetDevice;
 use super::rcu::RcuSlots;
 use super::skb::Skb;
+use super::xdp::{XdpFrame, XdpFrames};
 use crate::pure::vnet_out::SkbInfo;
 use core::marker::{PhantomData, PhantomPinned};
-use core::ptr;
+use core::ptr::{self, NonNull};
 use core::sync::atomic::AtomicU32;
 use kernel::bindings;
 use kernel::error::code::{EAGAIN, EFAULT, ERESTARTSYS};
@@ -59,12 +63,20 @@ impl<'a> BpOwner<'a> {
     }
 }
 
+/// What a reader takes off a queue (C's `tun_ring_recv()` returns either).
+pub(crate) enum Popped {
+    /// A packet the device transmitted, with what the read path reads from it.
+    Packet(Skb, SkbInfo),
+    /// An XDP frame another device (or the write path's `XDP_TX`) sent in.
+    Frame(XdpFrame),
+}
+
 /// A queue of skbs that readers can sleep on.
 ///
 /// # Invariants
 ///
-/// `ring` and `wq` are initialised and pinned; every skb in `ring` is owned
-/// by the queue.
+/// `ring` and `wq` are initialised and pinned; every skb and XDP frame in
+/// `ring` is owned by the queue.
 #[pin_data(PinnedDrop)]
 pub(crate) struct SkbQueue {
     #[pin]
@@ -152,30 +164,49 @@ impl SkbQueue {
         }
     }
 
-    /// Takes the first packet, if any.
-    pub(crate) fn pop(&self) -> Option<Skb> {
-        // SAFETY: the ring is initialised; the shim takes the consumer lock.
-        let raw = unsafe { ffi::rtun_ring_consume(self.ring()) };
-        // SAFETY: a consumed skb is owned by the caller.
-        (!raw.is_null()).then(|| unsafe { Skb::from_raw(raw) })
-    }
-
-    /// Takes the first packet, if any, with what the read path reads from it.
+    /// Takes the first entry, if any: a packet with what the read path
+    /// reads from it, or an XDP frame.
     ///
     /// With `backpressure`, a queue stopped by [`SkbQueue::push`] is woken
     /// once half the ring drained (`__tun_wake_queue()`).
     #[inline]
-    fn pop_info(&self, backpressure: Option<&BpOwner<'_>>) -> Option<(Skb, SkbInfo)> {
+    fn pop_info(&self, backpressure: Option<&BpOwner<'_>>) -> Option<Popped> {
         let mut info = ffi::rtun_skb_info::default();
+        let mut frame = ptr::null_mut();
         let bp = backpressure.map_or(core::ptr::null(), |b| ptr::from_ref(&b.raw));
         // SAFETY: the ring is initialised; the shim takes the consumer lock,
         // under which it alone touches `cons_cnt`, and fills `info`, valid
-        // for writes, when it returns an skb; `bp` is null or points to a
-        // live device, slots, index and file, borrowed for the call.
-        let raw =
-            unsafe { ffi::rtun_ring_consume_info(self.ring(), &mut info, bp, self.cons_cnt.get()) };
-        // SAFETY: a consumed skb is owned by the caller.
-        (!raw.is_null()).then(|| (unsafe { Skb::from_raw(raw) }, Skb::info_from_raw(&info)))
+        // for writes, when it returns an skb, or `frame` with a frame; `bp`
+        // is null or points to a live device, slots, index and file,
+        // borrowed for the call.
+        let raw = unsafe {
+            ffi::rtun_ring_consume_info(self.ring(), &mut info, bp, self.cons_cnt.get(), &mut frame)
+        };
+        if !raw.is_null() {
+            // SAFETY: a consumed skb is owned by the caller.
+            return Some(Popped::Packet(
+                unsafe { Skb::from_raw(raw) },
+                Skb::info_from_raw(&info),
+            ));
+        }
+        // SAFETY: a consumed frame is owned by the caller.
+        NonNull::new(frame).map(|f| Popped::Frame(unsafe { XdpFrame::from_raw(f) }))
+    }
+
+    /// Queues what fits of `frames` (`ndo_xdp_xmit`, bottom halves off),
+    /// in order; returns how many the queue took.
+    pub(crate) fn push_frames(&self, frames: &XdpFrames<'_>) -> i32 {
+        // SAFETY: the ring is initialised; the caller runs with bottom
+        // halves off, as the producer lock requires; the array holds
+        // `count()` valid frames, of which the ring owns those it takes.
+        unsafe { ffi::rtun_ring_produce_frames(self.ring(), frames.as_raw(), frames.count()) }
+    }
+
+    /// Wakes a reader sleeping on the queue (an XDP flush, as
+    /// `sock_def_readable()`).
+    pub(crate) fn wake(&self) {
+        // SAFETY: the wait queue is initialised; waking is allowed in any context.
+        unsafe { ffi::rtun_ring_wake(self.wq.get()) };
     }
 
     /// Wakes `dev`'s transmit queue `index` if it runs (and, with
@@ -218,11 +249,11 @@ impl SkbQueue {
         unsafe { ffi::rtun_ring_reset_consumed(self.ring(), self.cons_cnt.get()) };
     }
 
-    /// Frees every queued packet.
+    /// Frees every queued packet and frame (`tun_queue_purge()`).
     pub(crate) fn purge(&self) {
-        while let Some(skb) = self.pop() {
-            drop(skb);
-        }
+        // SAFETY: the ring is initialised; the shim takes the consumer lock
+        // and frees what it takes off, each kind as it must be freed.
+        unsafe { ffi::rtun_ring_purge(self.ring()) };
     }
 
     /// Wakes every reader and poller, when the device goes away.
@@ -238,8 +269,9 @@ impl SkbQueue {
         };
     }
 
-    /// Takes the first packet, sleeping for one unless `nonblock`, with
-    /// what the read path reads from it (`tun_put_user()`'s fields).
+    /// Takes the first entry, sleeping for one unless `nonblock`: a packet
+    /// with what the read path reads from it (`tun_put_user()`'s fields),
+    /// or an XDP frame.
     ///
     /// Fails with `EAGAIN` (empty and `nonblock`), `ERESTARTSYS` (signal), or
     /// `EFAULT` once `shut_down()` says so, as C tun's `tun_ring_recv()` does.
@@ -248,7 +280,7 @@ impl SkbQueue {
         nonblock: bool,
         shut_down: impl Fn() -> bool,
         backpressure: Option<&BpOwner<'_>>,
-    ) -> Result<(Skb, SkbInfo)> {
+    ) -> Result<Popped> {
         if let Some(popped) = self.pop_info(backpressure) {
             return Ok(popped);
         }

@@ -6,6 +6,8 @@ use super::ffi;
 use super::file::IovIter;
 use super::netdev::NetDevice;
 use super::sock::{FragsGuard, Sock};
+use super::xdp::{XdpOutcome, XdpSlot};
+use crate::pure::uapi::XDP_PASS;
 use crate::pure::vnet_hdr::{FlowKeys, SkbGeometry, TunnelOffsets, TunnelPlan};
 use crate::pure::vnet_out::{IpSummed, SkbInfo, VlanTag};
 use core::ptr::NonNull;
@@ -112,6 +114,73 @@ impl Skb {
         // ours to use; the iterator is ours; `err` is valid for writes.
         let raw = unsafe { ffi::rtun_skb_build_from_iter(headroom, len, from.as_ptr(), &mut err) };
         Self::fresh(raw, err)
+    }
+
+    /// [`Skb::build_from_iter`] on a TAP device with an XDP program in
+    /// `xdp`: unless the packet is `gso`, the program runs on the bytes
+    /// with the receive queue of `sock` before an skb exists
+    /// (`tun_build_skb()`), and a verdict other than `XDP_PASS` is acted on
+    /// (dropped, redirected, sent back to `dev`'s readers).
+    ///
+    /// Returns the skb with [`XdpOutcome::NotRun`] or
+    /// [`XdpOutcome::Pass`], or no skb and [`XdpOutcome::Consumed`]; fails
+    /// with `EFAULT` or `ENOMEM` as [`Skb::build_from_iter`].
+    pub(crate) fn build_xdp(
+        dev: &NetDevice,
+        sock: &Sock,
+        xdp: &XdpSlot,
+        headroom: u32,
+        len: usize,
+        gso: bool,
+        from: &mut IovIter,
+    ) -> Result<(Option<Skb>, XdpOutcome)> {
+        let mut res = ffi::rtun_xdp_result {
+            err: 0,
+            act: 0,
+            act_err: 0,
+        };
+        // SAFETY: process context (a write), where the task's page frag is
+        // ours to use; the device, the socket (whose receive queue info was
+        // registered when its file attached) and the slot are live for the
+        // call; the shim reads the slot under RCU; `res` is valid for writes.
+        let raw = unsafe {
+            ffi::rtun_skb_build_xdp(
+                dev.as_ptr(),
+                sock.as_ptr(),
+                xdp.as_raw(),
+                headroom,
+                len,
+                gso,
+                from.as_ptr(),
+                &mut res,
+            )
+        };
+        if res.err < 0 {
+            return Err(Error::from_errno(res.err));
+        }
+        let outcome = XdpOutcome::from_raw(&res, !raw.is_null());
+        // INVARIANT: a fresh skb that only we know about.
+        let skb = NonNull::new(raw).map(|ptr| Skb { ptr });
+        Ok((skb, outcome))
+    }
+
+    /// Generic XDP (`do_xdp_generic()` in `tun_get_user()`): the program
+    /// in `xdp`, if any, runs on the skb. Returns the skb it passed (maybe
+    /// another one, which becomes the NAPI frags context's if `frags`), or
+    /// `None`: the packet was dropped, redirected or sent back.
+    pub(crate) fn xdp_generic(self, xdp: &XdpSlot, frags: Option<&FragsGuard<'_>>) -> Option<Skb> {
+        let mut raw = self.into_raw();
+        let frags_sk = frags.map_or(core::ptr::null_mut(), FragsGuard::sock_ptr);
+        // SAFETY: the skb is ours and passes to the shim, which leaves the
+        // one the program passed in `raw` or frees it; the slot is live and
+        // read under RCU; `frags_sk` is null or the socket whose frags lock
+        // the guard proves held, whose context's skb this is.
+        let ret = unsafe { ffi::rtun_skb_xdp_generic(xdp.as_raw(), &mut raw, frags_sk) };
+        if ret != XDP_PASS {
+            return None;
+        }
+        // INVARIANT: the skb the program passed is ours again.
+        NonNull::new(raw).map(|ptr| Skb { ptr })
     }
 
     /// Takes the NAPI context's skb for an `IFF_NAPI_FRAGS` write of `len`

@@ -204,6 +204,39 @@ impl Sock {
         unsafe { ffi::rtun_sock_napi_del(self.as_ptr()) };
     }
 
+    /// Registers the XDP receive queue info of the file's queue at its
+    /// first attach (`tun_attach()`): the device and queue `index`, pages
+    /// shared with the stack. Fails as `xdp_rxq_info_reg()` does.
+    pub(crate) fn xdp_rxq_reg(&self, dev: &NetDevice, index: u16, _rtnl: &mut Rtnl) -> Result {
+        // SAFETY: the socket and `dev` are live; RTNL is held and the file
+        // is attaching for the first time, so its info is not registered;
+        // it is unregistered (`xdp_rxq_unreg`) before the file leaves the
+        // device or the device goes.
+        to_result(unsafe { ffi::rtun_sock_xdp_rxq_reg(self.as_ptr(), dev.as_ptr(), index.into()) })
+    }
+
+    /// The file's queue now has `index` (a re-attach, or another queue
+    /// left and this one moved into its place).
+    pub(crate) fn xdp_rxq_set_index(&self, index: u16, _rtnl: &Rtnl) {
+        // SAFETY: the socket is live; RTNL serialises the writers; readers
+        // (programs run on writes) see the old or the new index.
+        unsafe { ffi::rtun_sock_xdp_rxq_set_index(self.as_ptr(), index.into()) };
+    }
+
+    /// Unregisters the XDP receive queue info as the file leaves its
+    /// device (nothing if it was never registered).
+    pub(crate) fn xdp_rxq_unreg(&self, _rtnl: &mut Rtnl) {
+        // SAFETY: the socket is live; RTNL is held; the file's writes are
+        // over (it is leaving), so no program runs with the info.
+        unsafe { ffi::rtun_sock_xdp_rxq_unreg(self.as_ptr()) };
+    }
+
+    /// Sets or clears `SOCK_XDP` (the device has an XDP program).
+    pub(crate) fn set_xdp(&self, on: bool, _rtnl: &Rtnl) {
+        // SAFETY: the socket is live; the flag is an atomic bit.
+        unsafe { ffi::rtun_sock_set_xdp(self.as_ptr(), on) };
+    }
+
     /// Returns whether writes go through the NAPI context (`IFF_NAPI` at
     /// the file's first attach).
     pub(crate) fn napi_enabled(&self) -> bool {

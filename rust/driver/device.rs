@@ -14,9 +14,10 @@ use crate::abstractions::rcu::{RcuRead, RcuSlots};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
 use crate::abstractions::skb::{self, Skb};
 use crate::abstractions::sock::Sock;
+use crate::abstractions::xdp::{XdpFrames, XdpProg, XdpSlot};
 use crate::pure::ctl::{self, KernelId, Ownership, PersistChange};
 use crate::pure::drops::{self, Counter, DropCounters, DropReason};
-use crate::pure::errno::{EINVAL, EOPNOTSUPP};
+use crate::pure::errno::{EINVAL, ENXIO, EOPNOTSUPP};
 use crate::pure::features;
 use crate::pure::iff::{Kind, QueueCount, SetIff, MAX_TAP_QUEUES};
 use crate::pure::mq;
@@ -206,6 +207,8 @@ pub(crate) struct RtunDev {
     /// `TUNSETFILTEREBPF`: a program that drops or trims what the device
     /// transmits (C's `filter_prog`).
     filter: ProgSlot,
+    /// The XDP program writes to a TAP device meet (C's `xdp_prog`).
+    xdp: XdpSlot,
     /// The user features the reader allowed (C's `set_features`).
     allowed_features: RtnlLocked<u64>,
     /// `TUNSETOWNER` and `TUNSETGROUP` (C's `tun->owner`, `tun->group`):
@@ -253,6 +256,7 @@ impl RtunDev {
             flows: FlowTable::new()?,
             steering: ProgSlot::new(),
             filter: ProgSlot::new(),
+            xdp: XdpSlot::new(),
             // Under the 2008 ABI the reader's offloads are fixed at creation.
             allowed_features: RtnlLocked::new(
                 req.fixed_features.unwrap_or(0) & features::user_features(TUN_ABI),
@@ -537,6 +541,11 @@ impl RtunDev {
         self.flags() & IFF_NAPI_FRAGS != 0
     }
 
+    /// Returns the device's XDP program slot (a TAP's only: `ndo_bpf`).
+    pub(crate) fn xdp(&self) -> &XdpSlot {
+        &self.xdp
+    }
+
     /// Returns the number of active queues, read once.
     pub(crate) fn active(&self) -> u32 {
         self.numqueues.load(Ordering::Relaxed)
@@ -598,8 +607,13 @@ impl RtunDev {
             }
             file.set_detached(false);
             file.sock().napi_enable(rtnl);
+            file.sock().xdp_rxq_set_index(index16, rtnl);
         } else {
+            file.sock().xdp_rxq_reg(dev, index16, rtnl)?;
             file.sock().napi_init(dev, napi, frags, rtnl);
+        }
+        if self.xdp.is_set() {
+            file.sock().set_xdp(true, rtnl);
         }
         // The slot is empty (checked above), so this cannot fail.
         self.queues
@@ -644,6 +658,9 @@ impl RtunDev {
             moved.reset_backpressure();
         }
         let retired = mv.finish()?;
+        if let Some(moved) = self.queues.get(index, rtnl) {
+            moved.sock().xdp_rxq_set_index(index as u16, rtnl);
+        }
         self.numqueues.store(last, Ordering::Relaxed);
         let this = if clean {
             // The file forgets the device in the same grace period.
@@ -663,6 +680,9 @@ impl RtunDev {
         }
         self.flows.delete_by_queue(mq::flow_delete_index(last));
         file.purge();
+        if clean {
+            file.sock().xdp_rxq_unreg(rtnl);
+        }
         if TUN_ABI.force_wakes_queue() {
             if let Some(moved) = self.queues.get(index, rtnl) {
                 moved.force_wake(dev, true);
@@ -681,6 +701,7 @@ impl RtunDev {
         let this = file.leave(retired, rtnl);
         self.numdisabled.fetch_sub(1, Ordering::Relaxed);
         this.set_detached(false);
+        file.sock().xdp_rxq_unreg(rtnl);
         Some(this)
     }
 
@@ -695,6 +716,7 @@ impl RtunDev {
                 file.sock().napi_disable(rtnl);
                 file.sock().napi_del(rtnl);
                 file.device_gone(retired, rtnl);
+                file.sock().xdp_rxq_unreg(rtnl);
             }
         }
         for i in 0..self.disabled.len() {
@@ -703,6 +725,7 @@ impl RtunDev {
                 file.sock().napi_del(rtnl);
                 file.set_detached(false);
                 file.device_gone(retired, rtnl);
+                file.sock().xdp_rxq_unreg(rtnl);
             }
         }
         self.numdisabled.store(0, Ordering::Relaxed);
@@ -872,6 +895,45 @@ impl NetDevOps for RtunDev {
         };
         data.count_drop(dev, reason);
         false
+    }
+
+    fn xdp_setup(_dev: &NetDevice, data: &Self, prog: XdpProg, rtnl: &mut Rtnl) {
+        // tun_xdp_set(): every file, active or detached, tells vhost-net
+        // whether to leave XDP headroom (SOCK_XDP).
+        let on = prog.is_some();
+        data.xdp.replace(prog, rtnl);
+        for file in data.active_files(rtnl).chain(data.detached_files(rtnl)) {
+            file.sock().set_xdp(on, rtnl);
+        }
+    }
+
+    fn xdp_xmit(
+        dev: &NetDevice,
+        data: &Self,
+        frames: &XdpFrames<'_>,
+        flush: bool,
+        rcu: &RcuRead,
+    ) -> Result<i32> {
+        // tun_xdp_xmit(): the queue of this CPU among the active ones, read
+        // again if a detach emptied its slot meanwhile.
+        let file = loop {
+            let n = data.active();
+            if n == 0 {
+                return Err(from_errno(ENXIO));
+            }
+            let index = frames.cpu() % n;
+            if let Some(file) = data.queues.get_rcu(index as usize, rcu) {
+                break file;
+            }
+        };
+        let queued = file.queue_frames(frames);
+        if queued < frames.count() {
+            data.count_drop(dev, DropReason::TxDropXdpRingFull);
+        }
+        if flush {
+            file.xdp_flush();
+        }
+        Ok(queued)
     }
 
     fn fix_features(_dev: &NetDevice, data: &Self, wanted: u64, rtnl: &Rtnl) -> u64 {

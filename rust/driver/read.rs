@@ -10,12 +10,14 @@ use crate::abstractions::compat::{PAD_FAULT, TUN_ABI};
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::{net_ratelimit, NetDevice};
-use crate::abstractions::queue::{BpOwner, SkbQueue};
+use crate::abstractions::queue::{BpOwner, Popped, SkbQueue};
 use crate::abstractions::skb::Skb;
+use crate::abstractions::xdp::XdpFrame;
 use crate::pure::drops::DropReason;
-use crate::pure::errno::EFAULT;
+use crate::pure::errno::{EFAULT, EINVAL};
 use crate::pure::features::NETIF_F_GSO_UDP_TUNNEL;
 use crate::pure::uapi::IFF_NO_PI;
+use crate::pure::vnet_hdr::VIRTIO_NET_HDR_LEN;
 use crate::pure::vnet_out::{self, OutError, ReadCtx, ReadPlan};
 use kernel::error::Result;
 use kernel::prelude::*;
@@ -124,7 +126,10 @@ pub(crate) fn read(
     if !ctx.dequeues() {
         return Ok(0);
     }
-    let (skb, info) = queue.pop_wait(nonblock, shut_down, backpressure.as_ref())?;
+    let (skb, info) = match queue.pop_wait(nonblock, shut_down, backpressure.as_ref())? {
+        Popped::Packet(skb, info) => (skb, info),
+        Popped::Frame(frame) => return read_frame(dev, data, frame, to, vnet_hdr_sz),
+    };
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {
@@ -162,4 +167,36 @@ pub(crate) fn read(
     }
     skb.consume_sent(dev, u32::try_from(plan.tx_bytes).unwrap_or(u32::MAX));
     Ok(plan.ret)
+}
+
+/// `tun_put_user_xdp()`: a frame sent to the device (`ndo_xdp_xmit`, or
+/// the write path's `XDP_TX`) is read behind a zeroed virtio-net header if
+/// the device has one, never behind a PI header, and cut silently to the
+/// buffer; the header and what was copied count as sent.
+fn read_frame(
+    dev: &NetDevice,
+    data: &RtunDev,
+    frame: XdpFrame,
+    to: &mut IovIter,
+    vnet_hdr_sz: Option<u32>,
+) -> Result<usize> {
+    let mut hdr_len = 0;
+    if let Some(sz) = vnet_hdr_sz {
+        let sz = sz as usize;
+        // As for a packet, the frame is lost if the header does not fit
+        // (C gives it back and counts nothing).
+        if to.count() < sz {
+            data.count_drop(dev, DropReason::TxLostReadShortForHdr);
+            return Err(from_errno(EINVAL));
+        }
+        let pad = sz.saturating_sub(VIRTIO_NET_HDR_LEN);
+        let head = ZEROES.get(..VIRTIO_NET_HDR_LEN).unwrap_or(&ZEROES);
+        if put_all(to, head).is_err() || PAD_FAULT.fails(put_zeroes(to, pad), pad) {
+            data.count_drop(dev, DropReason::TxLostReadFault);
+            return Err(from_errno(EFAULT));
+        }
+        hdr_len = sz;
+    }
+    let copied = frame.put(to, dev, u32::try_from(hdr_len).unwrap_or(u32::MAX));
+    Ok(copied.saturating_add(hdr_len))
 }

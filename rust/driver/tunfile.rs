@@ -17,6 +17,7 @@ use crate::abstractions::rtnl::Rtnl;
 use crate::abstractions::skb::Skb;
 use crate::abstractions::sock::Sock;
 use crate::abstractions::uaccess::UserArg;
+use crate::abstractions::xdp::XdpFrames;
 use crate::pure::ctl;
 use crate::pure::errno::{EBADFD, EEXIST, EINVAL, ENXIO, EPERM};
 use crate::pure::features;
@@ -146,6 +147,19 @@ impl TunFile {
                 false
             }
         }
+    }
+
+    /// Queues what fits of the frames another device (or this one's
+    /// `XDP_TX`) sends (`tun_xdp_xmit()`); returns how many were queued.
+    pub(crate) fn queue_frames(&self, frames: &XdpFrames<'_>) -> i32 {
+        self.queue.push_frames(frames)
+    }
+
+    /// The end of an XDP batch (`__tun_xdp_flush_tfile()`): wakes the
+    /// reader and signals an `O_ASYNC` file's owner.
+    pub(crate) fn xdp_flush(&self) {
+        self.sock.signal_readable();
+        self.queue.wake();
     }
 
     /// Makes the queue hold `size` packets, keeping the oldest (C's

@@ -13,8 +13,9 @@ use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::skb::Skb;
+use crate::abstractions::xdp::XdpOutcome;
 use crate::pure::abi::TUN_VNET_TNL_SIZE;
-use crate::pure::drops::DropReason;
+use crate::pure::drops::{self, DropReason};
 use crate::pure::errno::{EAGAIN, EBUSY, EFAULT, EINVAL, EIO, ENOMEM};
 use crate::pure::iff::Kind;
 use crate::pure::uapi::{IFF_NO_PI, IFF_VNET_HDR};
@@ -194,6 +195,9 @@ pub(crate) fn write(
     // write's from its allocation to its delivery (C's napi_mutex). Taken
     // first, dropped last: an skb freed on an error goes before the lock.
     let frags_lock = frags.then(|| sock.lock_frags());
+    // Whether the XDP program, if any, is still to run on the skb (C's
+    // `skb_xdp`): all but the build path's packets that it passed.
+    let mut skb_xdp = true;
     let mut skb = match (&frags_lock, ctx.alloc) {
         (Some(lock), _) => {
             let mut skb = Skb::napi_alloc_frags(lock, layout.copy_len, from)
@@ -214,6 +218,27 @@ pub(crate) fn write(
             skb.copy_from_iter(from, layout.copy_len)
                 .map_err(|_| dropped(dev, data, DropReason::RxDropCopyFault, from_errno(EFAULT)))?;
             skb
+        }
+        (None, SkbAlloc::Linear { headroom }) if data.xdp().is_set() => {
+            // tun_build_skb() with a program: it runs on the bytes unless the
+            // packet is GSO; what it does not pass ends the write here.
+            let gso = hdr.gso_type != 0;
+            let built = Skb::build_xdp(dev, sock, data.xdp(), headroom, layout.copy_len, gso, from)
+                .map_err(|e| alloc_failed(dev, data, e))?;
+            match built {
+                (Some(skb), outcome) => {
+                    skb_xdp = outcome == XdpOutcome::NotRun;
+                    skb
+                }
+                (None, outcome) => {
+                    if let XdpOutcome::Consumed { act, err } = outcome {
+                        if let Some(reason) = drops::xdp_verdict_drop(act, err < 0) {
+                            data.count_drop(dev, reason);
+                        }
+                    }
+                    return Ok(total);
+                }
+            }
         }
         (None, SkbAlloc::Linear { headroom }) => {
             Skb::build_from_iter(headroom, layout.copy_len, from)
@@ -282,6 +307,14 @@ pub(crate) fn write(
     // C hashes (headers set) before it checks that the device is up.
     let queue = file.queue_index();
     skb.set_rx_headers(queue);
+    // Generic XDP on a TAP device with a program: what it does not pass
+    // ends the write, uncounted, as in C.
+    if skb_xdp && data.xdp().is_set() {
+        match skb.xdp_generic(data.xdp(), frags_lock.as_ref()) {
+            Some(passed) => skb = passed,
+            None => return Ok(total),
+        }
+    }
     let active = (!file.is_detached()).then_some(queue);
     let flow = data.flow_to_learn(active, &skb);
     if !dev.is_running() {

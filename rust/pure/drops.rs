@@ -17,6 +17,7 @@
 //! for `rx_frame_errors`, `rx_drop_` for `rx_dropped`, `tx_drop_` for
 //! `tx_dropped`; `rx_inval_` and `tx_lost_` are the ones C does not count.
 
+use crate::pure::uapi::{XDP_PASS, XDP_REDIRECT, XDP_TX};
 use crate::pure::vnet_hdr::{HdrError, RxCounter};
 use crate::pure::vnet_out::OutError;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -165,11 +166,36 @@ pub enum DropReason {
     /// An `IFF_NAPI_FRAGS` packet whose headers are not all in its linear
     /// part, the first iovec segment (`ENOMEM`; C also warns).
     RxDropFragsHeadlen,
+    /// The device's XDP program returned `XDP_DROP`, `XDP_ABORTED` or a
+    /// verdict it does not know, on the write path (`tun_xdp_act()`).
+    RxDropXdp,
+    /// The XDP program's `XDP_REDIRECT` failed (`xdp_do_redirect()`).
+    RxDropXdpRedirect,
+    /// The XDP program's `XDP_TX` failed: no frame could be made of the
+    /// buffer, or the device has no queue attached.
+    RxDropXdpTx,
+    /// A frame sent to the device (`ndo_xdp_xmit`) met a full queue; the
+    /// rest of that batch goes back to the sender, counted once, as C.
+    TxDropXdpRingFull,
+}
+
+/// Returns the reason a write's XDP verdict `act` is counted under, if
+/// any, as `tun_xdp_act()` counts `rx_dropped`: `XDP_DROP`, `XDP_ABORTED`
+/// and unknown verdicts always, `XDP_REDIRECT` and `XDP_TX` when sending
+/// the frame `failed`; `XDP_PASS` and a frame that left, never.
+pub const fn xdp_verdict_drop(act: u32, failed: bool) -> Option<DropReason> {
+    match act {
+        XDP_PASS => None,
+        XDP_REDIRECT if failed => Some(DropReason::RxDropXdpRedirect),
+        XDP_TX if failed => Some(DropReason::RxDropXdpTx),
+        XDP_REDIRECT | XDP_TX => None,
+        _ => Some(DropReason::RxDropXdp),
+    }
 }
 
 impl DropReason {
     /// How many reasons there are.
-    pub const COUNT: usize = 50;
+    pub const COUNT: usize = 54;
 
     /// Every reason, in `ethtool -S` order (`ALL[r.index()] == r`).
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -223,6 +249,10 @@ impl DropReason {
         DropReason::TxDropSocketFilter,
         DropReason::RxDropBadLayout,
         DropReason::RxDropFragsHeadlen,
+        DropReason::RxDropXdp,
+        DropReason::RxDropXdpRedirect,
+        DropReason::RxDropXdpTx,
+        DropReason::TxDropXdpRingFull,
     ];
 
     /// Returns the reason's position in [`DropReason::ALL`] and in `ethtool -S`.
@@ -284,6 +314,10 @@ impl DropReason {
             DropReason::TxDropSocketFilter => "tx_drop_socket_filter",
             DropReason::RxDropBadLayout => "rx_drop_bad_layout",
             DropReason::RxDropFragsHeadlen => "rx_drop_frags_headlen",
+            DropReason::RxDropXdp => "rx_drop_xdp",
+            DropReason::RxDropXdpRedirect => "rx_drop_xdp_redirect",
+            DropReason::RxDropXdpTx => "rx_drop_xdp_tx",
+            DropReason::TxDropXdpRingFull => "tx_drop_xdp_ring_full",
         }
     }
 
@@ -319,7 +353,10 @@ impl DropReason {
             | DropReason::RxDropEthHdrTrunc
             | DropReason::RxDropDevDown
             | DropReason::RxDropBadLayout
-            | DropReason::RxDropFragsHeadlen => Counter::RxDropped,
+            | DropReason::RxDropFragsHeadlen
+            | DropReason::RxDropXdp
+            | DropReason::RxDropXdpRedirect
+            | DropReason::RxDropXdpTx => Counter::RxDropped,
             DropReason::TxDropNoReader
             | DropReason::TxDropTxFilter
             | DropReason::TxDropOrphanFrags
@@ -327,7 +364,8 @@ impl DropReason {
             | DropReason::TxDropRingFullBackpressure
             | DropReason::TxDropEbpfFilter
             | DropReason::TxDropTrimFailed
-            | DropReason::TxDropSocketFilter => Counter::TxDropped,
+            | DropReason::TxDropSocketFilter
+            | DropReason::TxDropXdpRingFull => Counter::TxDropped,
             DropReason::RxInvalShortForPi
             | DropReason::RxInvalShortForVnetHdr
             | DropReason::RxInvalHdrLenTooLong

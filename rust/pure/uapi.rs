@@ -324,6 +324,19 @@ impl IfReq {
     }
 }
 
+/// `XDP_ABORTED` (`enum xdp_action`, include/uapi/linux/bpf.h): the
+/// program failed; the packet is dropped and a trace event fires.
+pub const XDP_ABORTED: u32 = 0;
+/// `XDP_DROP`: the program dropped the packet.
+pub const XDP_DROP: u32 = 1;
+/// `XDP_PASS`: the packet goes on to the stack.
+pub const XDP_PASS: u32 = 2;
+/// `XDP_TX`: the packet goes back out of the device it came in on (for
+/// tun, to the device's own readers).
+pub const XDP_TX: u32 = 3;
+/// `XDP_REDIRECT`: the packet goes where the program's redirect said.
+pub const XDP_REDIRECT: u32 = 4;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -394,6 +394,27 @@ static inline size_t pkt_put(unsigned char *p, const struct pkt_desc *d,
 	return hlen + d->payload;
 }
 
+/* ---- test frames ---- */
+
+/* The frames' ethertype: IEEE 802 local experimental. */
+#define ETH_P_TEST 0x88b5
+
+/*
+ * Test frame number @seq of @len bytes (at least 18) at @p: an Ethernet
+ * header of type ETH_P_TEST, @seq, then pattern bytes.  Returns @len.
+ */
+static inline size_t test_frame(unsigned char *p, size_t len, uint32_t seq)
+{
+	static const unsigned char dst[6] = { 0x02, 0, 0, 0, 0xf1, 0x01 };
+	static const unsigned char src[6] = { 0x02, 0, 0, 0, 0xf1, 0x02 };
+	size_t off = eth_put(p, dst, src, 0, 0, ETH_P_TEST), i;
+
+	put32(p + off, seq);
+	for (i = off + 4; i < len; i++)
+		p[i] = pattern(i);
+	return len;
+}
+
 /* ---- UDP tunnels ---- */
 
 #define GENEVE_PORT	6081

@@ -36,6 +36,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if.h>
@@ -663,6 +664,83 @@ static inline int rtnl_link_del(int ifindex)
 	struct nlreq r;
 
 	nl_init(&r, RTM_DELLINK, 0, ifindex);
+	return nl_talk(&r);
+}
+
+/*
+ * Bring @name up (IPv6 off: no frames of its own) and open a packet
+ * socket bound to it, non-blocking, that sees every frame it receives;
+ * the socket, or -1.
+ */
+static inline int dev_watch(const char *name)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+	};
+	int s;
+
+	if (ipv6_disable(name) || link_up(name))
+		return -1;
+	sll.sll_ifindex = sysfs_num(name, "ifindex");
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		   htons(ETH_P_ALL));
+	if (s < 0)
+		return -1;
+	if (bind(s, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* ---- BPF programs and XDP ---- */
+
+/*
+ * BPF_PROG_LOAD of the @n instructions at @insns as a GPL program of
+ * @type; its fd, or -1 with errno.
+ */
+static inline int bpf_prog_load(int type, const struct bpf_insn *insns,
+				unsigned int n)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = type;
+	attr.insns = (uintptr_t)insns;
+	attr.insn_cnt = n;
+	attr.license = (uintptr_t)"GPL";
+	return syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+
+/* A program of @type that returns @ret: "r0 = ret; exit". */
+static inline int bpf_prog_return(int type, uint32_t ret)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = (int32_t)ret },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(type, insns, 2);
+}
+
+/*
+ * "ip link set dev IFINDEX xdp fd FD": IFLA_XDP with program @fd (-1
+ * takes the device's away) in the mode @flags asks for (XDP_FLAGS_*; 0:
+ * native if the driver has it, else generic); 0 or -errno.
+ */
+static inline int xdp_set(int ifindex, int fd, uint32_t flags)
+{
+	struct rtattr *nest;
+	struct nlreq r;
+
+	nl_init(&r, RTM_SETLINK, 0, ifindex);
+	nest = nl_attr(&r, IFLA_XDP | NLA_F_NESTED, NULL, 0);
+	nl_attr(&r, IFLA_XDP_FD, &fd, sizeof(fd));
+	if (flags)
+		nl_attr(&r, IFLA_XDP_FLAGS, &flags, sizeof(flags));
+	nl_nest_end(&r, nest);
 	return nl_talk(&r);
 }
 

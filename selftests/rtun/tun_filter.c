@@ -38,8 +38,6 @@
 #define ARRIVAL_MS 2000
 /* How long a frame that must not arrive is waited for. */
 #define ABSENT_MS 300
-/* The frames' ethertype: IEEE 802 local experimental. */
-#define ETH_P_TEST 0x88b5
 /* A tap without IFF_NO_PI: IFF_NOFILTER (the same bit) then tells filters. */
 #define TAP_PI IFF_TAP
 
@@ -150,26 +148,13 @@ static int dev_up(FIXTURE_DATA(tun_filter) *self)
 	return self->ifindex > 0 ? 0 : -1;
 }
 
-/* The frame number @seq of @len bytes (at least 18). */
-static size_t frame(unsigned char *p, size_t len, uint32_t seq)
-{
-	static const unsigned char dst[6] = { 0x02, 0, 0, 0, 0xf1, 0x01 };
-	static const unsigned char src[6] = { 0x02, 0, 0, 0, 0xf1, 0x02 };
-	size_t off = eth_put(p, dst, src, 0, 0, ETH_P_TEST), i;
-
-	put32(p + off, seq);
-	for (i = off + 4; i < len; i++)
-		p[i] = pattern(i);
-	return len;
-}
-
 /* Hand the stack frame @seq of @len bytes to transmit on the device. */
 static int send_frame(FIXTURE_DATA(tun_filter) *self, size_t len, uint32_t seq)
 {
 	unsigned char buf[1500];
 
 	return packet_xmit(self->psock, self->ifindex, NULL, buf,
-			   frame(buf, len, seq), 0);
+			   test_frame(buf, len, seq), 0);
 }
 
 /*
@@ -370,7 +355,7 @@ TEST_F(tun_filter, trims)
 	ASSERT_EQ(0, send_frame(self, 200, 7));
 	ASSERT_EQ(TRIM_LEN, recv_frame(self->fd[0], false, buf, sizeof(buf),
 				       ARRIVAL_MS));
-	frame(want, 200, 7);
+	test_frame(want, 200, 7);
 	EXPECT_EQ(0, memcmp(buf, want, TRIM_LEN));
 	/* Shorter than the cut: as it is. */
 	ASSERT_EQ(0, send_frame(self, 40, 8));

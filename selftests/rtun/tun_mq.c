@@ -1110,19 +1110,7 @@ TEST_F(tun_mq, steer_flow_ageing)
 /* A socket filter program that returns @ret; its fd, or -1. */
 static int bpf_return(uint32_t ret)
 {
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
-		  .imm = ret },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	union bpf_attr attr;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-	attr.insns = (uintptr_t)insns;
-	attr.insn_cnt = ARRAY_SIZE(insns);
-	attr.license = (uintptr_t)"GPL";
-	return syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	return bpf_prog_return(BPF_PROG_TYPE_SOCKET_FILTER, ret);
 }
 
 /*

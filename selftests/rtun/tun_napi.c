@@ -89,19 +89,8 @@ FIXTURE_TEARDOWN(tun_napi)
  */
 static int watch(FIXTURE_DATA(tun_napi) *self)
 {
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_ALL),
-	};
-
-	if (ipv6_disable(self->name) || link_up(self->name))
-		return -1;
-	sll.sll_ifindex = sysfs_num(self->name, "ifindex");
-	self->psock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			     htons(ETH_P_ALL));
-	if (self->psock < 0)
-		return -1;
-	return bind(self->psock, (struct sockaddr *)&sll, sizeof(sll));
+	self->psock = dev_watch(self->name);
+	return self->psock < 0 ? -1 : 0;
 }
 
 /* A UDP/IPv4 frame with @payload bytes (at least 8) numbered @seq. */
