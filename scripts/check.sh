@@ -20,7 +20,7 @@
 # tree) replaces them and skips the debug kernel; RTUN_SKIP_DEBUG=1 skips
 # it too.  RTUN_DIFF_SEED sets the seed of the differential runs (default:
 # guest-diff.sh's, printed), RTUN_DIFF_CASES and RTUN_DEBUG_DIFF_CASES
-# their numbers of write cases (default 20000 and 120; a quarter as many
+# their numbers of write cases (default 20000 and 40; a quarter as many
 # read cases come on top).  The last line is the total, "N passed, N
 # failed", counting host tests, selftest cases, differential cases and the
 # build/lint steps; the exit status is non-zero on any failure.
@@ -67,6 +67,24 @@ quiet_step() {
 if ! bash "$here/setup-deps.sh"; then
 	bad "dependencies"
 	summary
+fi
+
+# The first kernel starts building now, beside the host tests and lints
+# (cargo), which leave a core idle for minutes, as does the kernel build
+# while rustc compiles the kernel crate; the kernel loop below waits for it
+# on the cache entry's lock (build-kernel.sh) and finds it built.
+bg_pids=()
+bg_kill() {
+	local p
+
+	for p in "${bg_pids[@]}"; do
+		kill -- "$p" 2>/dev/null || true
+	done
+}
+trap bg_kill EXIT
+if [ "${RTUN_BG_BUILDS:-1}" = 1 ] && [ -z "${KDIR:-}" ] && rtun_kernel_selected 6.12; then
+	bash "$here/kdir.sh" --kernel 6.12 >"$logdir/kernel-6.12-bg.log" 2>&1 &
+	bg_pids+=($!)
 fi
 
 # Host tests over the pure core-only modules.
@@ -166,15 +184,6 @@ fi
 # for these on the entries' locks (build-kernel.sh), then find them built;
 # a background build that failed is simply done again there, with its
 # error shown.  RTUN_BG_BUILDS=0 builds everything in the foreground.
-bg_pids=()
-bg_kill() {
-	local p
-
-	for p in "${bg_pids[@]}"; do
-		kill -- "$p" 2>/dev/null || true
-	done
-}
-trap bg_kill EXIT
 bg_builds() {
 	[ "${RTUN_BG_BUILDS:-1}" = 1 ] && [ -z "${KDIR:-}" ] || return 0
 	rtun_kernel_selected 7.3 || return 0
@@ -249,6 +258,6 @@ else
 	dmod=$RTUN_CACHE/mod-debug-7.3
 	quiet_step 7.3-debug-module env KDIR="$dkdir" bash "$here/build-module.sh" --out "$dmod"
 	vm_suite 7.3-vm-debug "$dkdir" 3000 "${diff_env[@]}" RTUN_KO="$dmod/rtun.ko" \
-		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-120}"
+		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-40}"
 fi
 summary

@@ -17,6 +17,8 @@
 # KTAP output and dmesg are saved; default /tmp/rtun-guest-check),
 # RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout; default 1),
 # RTUN_SKIP_TESTS (space-separated test programs to leave out),
+# RTUN_EXCLUDE_CASES (space-separated test case names, such as
+# max_queues, to leave out of every program),
 # RTUN_CLIENTS=0 (leave out the QEMU client and the drop-in phase),
 # RTUN_UPSTREAM_TUN (the kernel's own selftests/net/tun.c, built by
 # scripts/build-upstream-selftest.sh: if set, also run against both
@@ -28,7 +30,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '10,24s/^# \{0,1\}//p' "$0" >&2
+	sed -n '10,26s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -49,6 +51,11 @@ case "$only" in
 *) die "--only takes c_tun or rtun, not '$only'" ;;
 esac
 [ -z "$only" ] || harness_args=(-v "$only" "${harness_args[@]}")
+# Test cases left out by name (the harness's -T), first: its filters stop
+# at the first that matches.
+for t in ${RTUN_EXCLUDE_CASES:-}; do
+	harness_args=(-T "$t" "${harness_args[@]}")
+done
 
 tdir=$RTUN_ROOT/selftests/rtun
 rtun_ko=${RTUN_KO:-$RTUN_ROOT/rtun.ko}
