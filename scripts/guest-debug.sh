@@ -90,13 +90,13 @@ add_summary "$tmp/check.log" "guest-check"
 # "N passed, N failed" over the cases.
 if [ "${RTUN_DEBUG_DIFF:-1}" = 1 ]; then
 	# 5 control-plane sequences (about 125 operations) under lockdep;
-	# of the extra packet-path runs only NAPI frags' (multiqueue devices
-	# take minutes to set up here: 25 cases took 267 s, the selftests
-	# drive multiqueue on this kernel).  A smoke run: the release kernels
+	# of the extra packet-path runs NAPI frags' and XDP's (multiqueue
+	# devices take minutes to set up here: 25 cases took 267 s, the
+	# selftests drive multiqueue on this kernel).  A smoke run: the release kernels
 	# run 20,000 cases against C; this one looks for memory and lock bugs
 	# on the same paths.
 	RTUN_CTLDIFF_SEQS=${RTUN_CTLDIFF_SEQS:-5} \
-		RTUN_DIFF_QUEUE_FLAGS=${RTUN_DIFF_QUEUE_FLAGS-0x30} \
+		RTUN_DIFF_QUEUE_FLAGS=${RTUN_DIFF_QUEUE_FLAGS-0x30 xdp} \
 		bash "$here/guest-diff.sh" "$diff_cases" 2>&1 | tee "$tmp/diff.log"
 	add_summary "$tmp/diff.log" "guest-diff"
 	rmmod rtun 2>/dev/null || true

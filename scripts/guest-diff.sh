@@ -7,8 +7,9 @@
 # tun.ko and rtun.ko unless they are loaded.
 #
 # Usage: scripts/vm-run.sh -- bash scripts/guest-diff.sh [COUNT [SEED]] [-- ARGS]
-#   COUNT   write cases (default 20000): eight tenths on plain devices,
-#           a tenth on multiqueue NAPI devices, a tenth with NAPI frags
+#   COUNT   write cases (default 20000): seven tenths on plain devices,
+#           a tenth on multiqueue NAPI devices, a tenth with NAPI frags,
+#           a tenth with XDP programs on the TAP devices
 #   SEED    seed of both generators (default $RTUN_DIFF_SEED, else 4242;
 #           "random": from the clock); printed either way
 #   ARGS    more tun_diff options (e.g. --verbose, --max-diffs 3)
@@ -124,16 +125,18 @@ run_tester() {
 	return "$rc"
 }
 
-# The packet paths three times: plain devices with most of the cases, a
+# The packet paths four times: plain devices with most of the cases, a
 # tenth with multiqueue NAPI devices (IFF_MULTI_QUEUE | IFF_NAPI), a tenth
-# with NAPI frags on the TAP devices (IFF_NAPI | IFF_NAPI_FRAGS), each run
-# from a seed of its own (seed, seed + 1, seed + 2).  RTUN_DIFF_QUEUE_FLAGS
-# lists the extra runs' flags (default "0x110 0x30"; empty: none).  With
-# DIFF_ARGS (--case ...) only the first runs.
+# with NAPI frags on the TAP devices (IFF_NAPI | IFF_NAPI_FRAGS), a tenth
+# with an XDP program drawn per write case on the TAP devices (tun_diff
+# --xdp: none, XDP_ABORTED, XDP_DROP, XDP_PASS or XDP_TX), each run from a
+# seed of its own (seed, seed + 1, ...).  RTUN_DIFF_QUEUE_FLAGS lists the
+# extra runs: queue flags, or "xdp" (default "0x110 0x30 xdp"; empty:
+# none).  With DIFF_ARGS (--case ...) only the first runs.
 rc=0
 tenth=$((count / 10))
 rtenth=$((reads / 10))
-qruns=(${RTUN_DIFF_QUEUE_FLAGS-0x110 0x30})
+qruns=(${RTUN_DIFF_QUEUE_FLAGS-0x110 0x30 xdp})
 [ $# -eq 0 ] && [ "$tenth" -gt 0 ] || qruns=()
 runs=("0 $((count - ${#qruns[@]} * tenth)) $((reads - ${#qruns[@]} * rtenth))")
 for q in "${qruns[@]}"; do
@@ -144,14 +147,16 @@ for run in "${runs[@]}"; do
 	read -r qflags c r <<<"$run"
 	s=$((seed + n))
 	n=$((n + 1))
+	mode=(--queue-flags "$qflags")
+	[ "$qflags" != xdp ] || mode=(--queue-flags 0 --xdp)
 	if run_tester tun_diff --seed "$s" --count "$c" --read-cases "$r" \
-		--queue-flags "$qflags" "$@"; then
+		"${mode[@]}" "$@"; then
 		continue
 	fi
 	rc=1
 	first=$(grep -o -m 1 -- "--case '[^']*'" "$log" || true)
 	[ -z "$first" ] ||
-		echo "guest-diff: reproduce the first: $vm bash scripts/guest-diff.sh 0 $seed -- --queue-flags $qflags $first"
+		echo "guest-diff: reproduce the first: $vm bash scripts/guest-diff.sh 0 $seed -- ${mode[*]} $first"
 	echo "guest-diff: reproduce the run: $rerun"
 done
 

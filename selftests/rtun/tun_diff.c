@@ -194,6 +194,9 @@ struct geom {
 enum { PK_GEN, PK_CLEAN, PK_CLEAN_VLAN, PK_TNL };
 static const char * const pk_name[] = { "", "c:", "cv:", "t:" };
 
+/* XDP verdicts a --xdp case's program returns: ABORTED, DROP, PASS, TX. */
+#define N_XDP 4
+
 struct tcase {
 	bool rd;		/* read-path case */
 	bool tap, pi, nb, down;
@@ -216,6 +219,7 @@ struct tcase {
 	int bad;		/* segment with a faulting pointer, -1: none */
 	int nbufs;		/* read: reader buffer sizes, used in turn */
 	uint32_t bufs[MAX_BUFS];
+	int xdp;		/* write on a TAP: the XDP program's verdict + 1 (0: none) */
 };
 
 /*
@@ -1330,6 +1334,8 @@ static void case_print(FILE *f, const struct tcase *c, bool hex)
 		fprintf(f, " bad=%d", c->bad);
 	if (c->rd)
 		print_list(f, "bufs", c->bufs, c->nbufs);
+	if (c->xdp)
+		fprintf(f, " xdp=%d", c->xdp - 1);
 }
 
 static void case_line(const char *prefix, const struct tcase *c, bool hex)
@@ -1477,6 +1483,10 @@ static int case_parse(const char *line, struct tcase *c)
 			c->niov = n;
 		} else if (!strcmp(tok, "bad")) {
 			c->bad = strtol(val, NULL, 0);
+		} else if (!strcmp(tok, "xdp")) {
+			c->xdp = strtol(val, NULL, 0) + 1;
+			if (c->xdp < 1 || c->xdp > N_XDP)
+				goto bad;
 		} else if (!strcmp(tok, "bufs")) {
 			n = parse_list(val, c->bufs, MAX_BUFS);
 			if (n <= 0)
@@ -1489,7 +1499,7 @@ static int case_parse(const char *line, struct tcase *c)
 			goto bad;
 		}
 	}
-	if (!pkt || (c->rd && !c->nbufs) ||
+	if (!pkt || (c->rd && !c->nbufs) || (c->xdp && (c->rd || !c->tap)) ||
 	    ((c->vlan || c->feed) && (!c->rd || !c->tap || !c->vnet)) ||
 	    (c->vlan && c->feed) || (c->pk == PK_CLEAN_VLAN && !c->tap))
 		goto bad;
@@ -1522,6 +1532,7 @@ struct side {
 	bool nb;		/* O_NONBLOCK */
 	int feed;		/* VLAN pairs: veth whose peer is in the bridge */
 	int ffd;		/* VLAN pairs: the C TAP in the bridge, or -1 */
+	int xdp;		/* --xdp: the program attached, as tcase.xdp */
 };
 
 static bool verbose;
@@ -1556,6 +1567,50 @@ static int mode_of(const struct tcase *c)
  * get (C refuses it for the others).
  */
 static int queue_flags;
+
+/*
+ * --xdp: write cases on TAP devices get an XDP program (or none) drawn per
+ * case, attached in native mode to both devices before the write:
+ * XDP_ABORTED, XDP_DROP, XDP_PASS or XDP_TX (N_XDP verdicts), loaded once.
+ * A non-blocking write meets it before an skb exists (tun_build_skb()),
+ * the others as generic XDP; what XDP_TX sends back is read from the tun
+ * fd and compared.
+ */
+static bool xdp_mode;
+static int xdp_progs[N_XDP];
+static unsigned long xdp_cases, xdp_reads;	/* with a program; read back (C) */
+
+/*
+ * The program of write case @c (tcase.xdp).  Not XDP_TX for a GSO packet:
+ * generic XDP sends the skb back as it is, and a read of a GSO type virtio
+ * cannot express (UFO) makes C WARN, which ends a run (rtun logs it).
+ */
+static int xdp_draw(struct rng *r, const struct tcase *c)
+{
+	int xdp = rnd(r, N_XDP + 1);
+
+	if (xdp == XDP_TX + 1 && c->vnet && c->vh.gso_type)
+		xdp = XDP_PASS + 1;
+	return xdp;
+}
+
+/* Attach the program of verdict @xdp - 1 (0: none) to @s; 0 or errno. */
+static int xdp_apply(struct side *s, int xdp)
+{
+	int i, err;
+
+	if (!xdp_progs[0]) {
+		for (i = 0; i < N_XDP; i++) {
+			xdp_progs[i] = bpf_prog_return(BPF_PROG_TYPE_XDP, i);
+			if (xdp_progs[i] < 0)
+				die("BPF_PROG_LOAD of an XDP program: %s",
+				    strerror(errno));
+		}
+	}
+	err = xdp_set(s->ifindex, xdp ? xdp_progs[xdp - 1] : -1,
+		      XDP_FLAGS_DRV_MODE);
+	return -err;
+}
 
 /* TUNSETIFF flags of @mode. */
 static int mode_flags(int mode)
@@ -1849,12 +1904,12 @@ static void stats2(const struct side *s, struct rtnl_link_stats64 *st)
 
 /* Configuration steps of a case, each compared between the drivers. */
 enum {
-	CFG_HDRSZ, CFG_LE, CFG_BE, CFG_OFF, CFG_NB, CFG_DOWN, CFG_UP,
+	CFG_HDRSZ, CFG_LE, CFG_BE, CFG_OFF, CFG_NB, CFG_DOWN, CFG_UP, CFG_XDP,
 	CFG_STEPS,
 };
 static const char * const cfg_name[] = {
 	"TUNSETVNETHDRSZ", "TUNSETVNETLE", "TUNSETVNETBE", "TUNSETOFFLOAD",
-	"O_NONBLOCK", "link down", "link up",
+	"O_NONBLOCK", "link down", "link up", "XDP program",
 };
 
 static int ioc_int(int fd, unsigned long req, int v)
@@ -1912,6 +1967,11 @@ static void cfg_apply(struct side *s, const struct tcase *c, int *cfg)
 		if (!cfg[CFG_NB])
 			s->nb = c->nb;
 	}
+	if (c->xdp != s->xdp) {
+		cfg[CFG_XDP] = xdp_apply(s, c->xdp);
+		if (!cfg[CFG_XDP])
+			s->xdp = c->xdp;
+	}
 	if (c->down)
 		cfg[CFG_DOWN] = link_set(s->name, false) ? errno : 0;
 }
@@ -1950,6 +2010,10 @@ struct outcome {
 	bool end;			/* a non-blocking read once all is read */
 	ssize_t end_ret;
 	int end_err;
+	bool xr;			/* --xdp: a read of what XDP_TX sent back */
+	ssize_t xr_ret;
+	int xr_err;
+	unsigned char *xr_buf;		/* RX_BUF bytes */
 	struct rtnl_link_stats64 delta;	/* counters after - before */
 };
 
@@ -2002,6 +2066,9 @@ static void outcome_reset(struct outcome *o)
 	o->end = false;
 	o->end_ret = 0;
 	o->end_err = 0;
+	o->xr = false;
+	o->xr_ret = 0;
+	o->xr_err = 0;
 	memset(&o->delta, 0, sizeof(o->delta));
 	for (i = 0; i < MAX_RX; i++) {
 		o->rx[i].ret = 0;
@@ -2157,6 +2224,26 @@ static void drain(struct side *s, bool tun_fd)
 	for (i = 0; s->ffd >= 0 && i < 10000 && poll(&p, 1, 0) > 0; i++)
 		if (read(s->ffd, scratch, RX_BUF) < 0)
 			break;
+}
+
+/*
+ * --xdp: what the write's XDP_TX (or its generic XDP's transmit) queued on
+ * @s's tun fd, read whole into a buffer of fill bytes; nothing queued
+ * reads as EAGAIN.
+ */
+static void xr_collect(struct side *s, struct outcome *o)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLIN };
+
+	o->xr = true;
+	memcpy(o->xr_buf, fill_buf, RX_BUF);
+	if (poll(&p, 1, 0) != 1) {
+		o->xr_ret = -1;
+		o->xr_err = EAGAIN;
+		return;
+	}
+	o->xr_ret = read(s->fd, o->xr_buf, RX_BUF);
+	o->xr_err = o->xr_ret < 0 ? errno : 0;
 }
 
 /* Receive one packet (not an outgoing one) on @s; false if none queued. */
@@ -2372,6 +2459,12 @@ static void run_case(const struct tcase *c)
 			rx_collect(&s[C_SIDE], &out[C_SIDE], out[R_SIDE].nrx,
 				   WAIT_OTHER_MS);
 	}
+	for (k = 0; c->xdp && k < 2; k++)
+		xr_collect(&s[k], &out[k]);
+	if (c->xdp) {
+		xdp_cases++;
+		xdp_reads += out[C_SIDE].xr_ret > 0;
+	}
 	stats2(s, after);
 	for (k = 0; k < 2; k++) {
 		b = (uint64_t *)&before[k];
@@ -2399,12 +2492,13 @@ enum {
 	D_RDDATA = 1 << 9,	/* a reader's buffer */
 	D_RDEND = 1 << 10,	/* the read of the empty queue */
 	D_CNT = 1 << 11,	/* a counter delta */
-	D_NKINDS = 12,
+	D_XDP = 1 << 12,	/* what XDP_TX sent back to the reader */
+	D_NKINDS = 13,
 };
 static const char * const kind_name[] = {
 	"config", "result", "rx-count", "rx-result", "rx-vnet-hdr", "rx-meta",
 	"rx-data", "read-count", "read-result", "read-data", "read-empty",
-	"counters",
+	"counters", "xdp-tx-read",
 };
 
 /* Names of struct rtnl_link_stats64's fields, in order. */
@@ -2589,6 +2683,40 @@ static unsigned int compare_rd(const struct tcase *c, int i, bool count)
  * difference not explained by diff_allowed.h, details in rep[].  @count:
  * count the allowed differences seen (not while shrinking).
  */
+/*
+ * The reads after XDP_TX.  Allowed: D4 on 6.12, where C skips the bytes
+ * of a vnet header past its 10 (an XDP frame's at 0, an skb's behind a
+ * PI header's 4) and rtun zeroes them.
+ */
+static unsigned int compare_xr(const struct tcase *c)
+{
+	const struct outcome *a = &out[C_SIDE], *b = &out[R_SIDE];
+	size_t i, len;
+	bool d4;
+
+	if (a->xr != b->xr || a->xr_ret != b->xr_ret || a->xr_err != b->xr_err) {
+		repf("  read after XDP_TX: C %zd %s, rtun %zd %s\n", a->xr_ret,
+		     strerror(a->xr_err), b->xr_ret, strerror(b->xr_err));
+		return D_XDP;
+	}
+	len = a->xr_ret > 0 ? (size_t)a->xr_ret : 0;
+	for (i = 0; i < len; i++) {
+		if (a->xr_buf[i] == b->xr_buf[i])
+			continue;
+		d4 = !linux7 && c->vnet > VNET_HDR_LEN && !b->xr_buf[i] &&
+		     a->xr_buf[i] == fill_buf[i] &&
+		     ((i >= VNET_HDR_LEN && i < c->vnet) ||
+		      (c->pi && i >= PI_LEN + VNET_HDR_LEN && i < PI_LEN + c->vnet));
+		if (!d4)
+			break;
+	}
+	if (i == len)
+		return 0;
+	repf("  read after XDP_TX (%zu bytes): buffers differ\n", len);
+	rep_both(a->xr_buf, b->xr_buf, len);
+	return D_XDP;
+}
+
 static unsigned int compare(const struct tcase *c, bool count)
 {
 	const struct outcome *a = &out[C_SIDE], *b = &out[R_SIDE];
@@ -2634,6 +2762,7 @@ static unsigned int compare(const struct tcase *c, bool count)
 		     strerror(b->end_err));
 		mask |= D_RDEND;
 	}
+	mask |= compare_xr(c);
 	for (i = 0; i < N_CNT; i++) {
 		if (da[i] != db[i]) {
 			repf("  %s: C +%lld, rtun +%lld\n", cnt_name[i],
@@ -3141,6 +3270,7 @@ static void setup(void)
 			out[k].rx[i].data = xmalloc(RX_BUF);
 		for (i = 0; i < MAX_RD; i++)
 			out[k].rd[i].buf = xmalloc(RX_BUF);
+		out[k].xr_buf = xmalloc(RX_BUF);
 	}
 }
 
@@ -3149,7 +3279,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: tun_diff [--seed S] [--count N] [--read-cases M] [--seconds T]\n"
 		"                [--case LINE] [--max-diffs K] [--strict-gaps] [--no-vlan]\n"
-		"                [--rtun-node PATH] [--queue-flags F] [--verbose]\n");
+		"                [--rtun-node PATH] [--queue-flags F] [--xdp] [--verbose]\n");
 	exit(2);
 }
 
@@ -3178,6 +3308,8 @@ int main(int argc, char **argv)
 			strict_gaps = true;
 		} else if (!strcmp(arg, "--no-vlan")) {
 			vlan_cases = false;
+		} else if (!strcmp(arg, "--xdp")) {
+			xdp_mode = true;
 		} else if (i + 1 < (unsigned long)argc && !strcmp(arg, "--seed")) {
 			seed = strtoull(argv[++i], NULL, 0);
 		} else if (i + 1 < (unsigned long)argc && !strcmp(arg, "--count")) {
@@ -3223,9 +3355,9 @@ int main(int argc, char **argv)
 			print_details(&c);
 		}
 	} else {
-		printf("tun_diff: seed %llu, %lu write cases, %lu read cases, Linux %s rules, queue flags 0x%x\n",
+		printf("tun_diff: seed %llu, %lu write cases, %lu read cases, Linux %s rules, queue flags 0x%x%s\n",
 		       seed, count, reads, linux7 ? "7.x" : "6.12",
-		       queue_flags);
+		       queue_flags, xdp_mode ? ", XDP programs" : "");
 		total = count + reads;
 		for (i = 0; i < total; i++) {
 			/* Read cases spread evenly among the write cases. */
@@ -3246,6 +3378,8 @@ int main(int argc, char **argv)
 				gen_write_x(&r, &c, pkt_buf);
 			else
 				gen_write(&r, &c, pkt_buf);
+			if (xdp_mode && !c.rd && c.tap)
+				c.xdp = xdp_draw(&r, &c);
 			run_case(&c);
 			mask = compare(&c, true);
 			coverage_add(&c, ext);
@@ -3282,6 +3416,9 @@ int main(int argc, char **argv)
 			printf("\n");
 		}
 	}
+	if (xdp_mode)
+		printf("XDP: %lu write cases with a program, %lu frames read back after XDP_TX\n",
+		       xdp_cases, xdp_reads);
 	printf("waited in vain for packets: %lu times, %.1f s\n", waits,
 	       waited_s);
 	printf("cases: %lu, differences: %lu, time: %.1f s, cases/s: %.1f\n",
