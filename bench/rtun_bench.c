@@ -71,6 +71,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
@@ -341,7 +342,7 @@ static const struct driver drivers[2] = {
 	{ "rust", "/dev/net/rtun" },
 };
 
-enum kind { K_WRITE, K_READ, K_MEM_DEV, K_MEM_PKT, K_MQ_WRITE, K_MQ_READ, K_NAPI };
+enum kind { K_WRITE, K_READ, K_MEM_DEV, K_MEM_PKT, K_MQ_WRITE, K_MQ_READ, K_NAPI, K_XDP };
 
 struct workload {
 	const char *id;
@@ -354,6 +355,8 @@ struct workload {
 	bool nonblock;		/* O_NONBLOCK on the fd */
 	unsigned int offloads;	/* TUNSETOFFLOAD (read workloads) */
 	unsigned int batch;	/* packets sent per read batch / memory count */
+	uint8_t xdp;		/* W9: verdict + 1 of an XDP program (native), 0: none */
+	bool sock_filter;	/* W9: an accept-all classic filter on the queue */
 };
 
 #define TUN_NOPI	(IFF_TUN | IFF_NO_PI)
@@ -410,6 +413,18 @@ static const struct workload workloads[] = {
 	{ "w8-napi-frags", "W8: the same with IFF_NAPI_FRAGS, writev() of headers and payload",
 	  K_NAPI, TAP_NOPI | IFF_NAPI | IFF_NAPI_FRAGS,
 	  { 4, L4_TCP, 1500, false, false, MAC_DEV } },
+	{ "w9-xdp-drop", "W9: write 64-byte frames to a TAP, O_NONBLOCK, XDP_DROP (native)",
+	  K_XDP, TAP_NOPI, { 4, L4_UDP, 50, false, true, MAC_DEV },
+	  0, 0, true, 0, 0, XDP_DROP + 1 },
+	{ "w9-xdp-tx", "W9: the same with XDP_TX, each frame read back from the fd",
+	  K_XDP, TAP_NOPI, { 4, L4_UDP, 50, false, true, MAC_DEV },
+	  0, 0, true, 0, 0, XDP_TX + 1 },
+	{ "w9-read-tap", "W9: read 64-byte frames, TAP (the filter row's baseline)",
+	  K_READ, TAP_NOPI | IFF_VNET_HDR, { 4, L4_UDP, 50, false, false, MAC_DEV },
+	  0, 0, false, OFFL_ON, 256 },
+	{ "w9-read-tap-filter", "W9: the same through an accept-all classic socket filter",
+	  K_READ, TAP_NOPI | IFF_VNET_HDR, { 4, L4_UDP, 50, false, false, MAC_DEV },
+	  0, 0, false, OFFL_ON, 256, 0, true },
 	{ "mem-dev", "memory per TUN device (N devices created, kept down)",
 	  K_MEM_DEV, TUN_NOPI },
 	{ "mem-pkt-small", "memory per queued 46-byte packet (N queued, unread)",
@@ -468,7 +483,8 @@ static void read_expect(struct ctx *c, const struct workload *wl)
 
 	if (!wl->gso_type || gso_on) {
 		c->segs = 1;
-		c->seg_bytes = VNET_HDR_LEN + wl->pkt.ip_len;
+		c->seg_bytes = VNET_HDR_LEN + wl->pkt.ip_len +
+			       (wl->pkt.eth_dst ? ETH_HLEN : 0);
 	} else {
 		c->segs = (pay + wl->gso_size - 1) / wl->gso_size;
 		c->seg_bytes = c->segs * (VNET_HDR_LEN + iph + th) + pay;
@@ -508,6 +524,23 @@ static void ctx_setup(struct ctx *c, const struct workload *wl,
 	c->ifindex = if_nametoindex(c->name);
 	if (!c->ifindex)
 		die("no ifindex for %s", c->name);
+	if (wl->xdp) {
+		int p = bpf_prog_return(BPF_PROG_TYPE_XDP, wl->xdp - 1);
+
+		if (p < 0)
+			die("BPF_PROG_LOAD of an XDP program: %s", strerror(errno));
+		errno = -xdp_set(c->ifindex, p, XDP_FLAGS_DRV_MODE);
+		if (errno)
+			die("XDP program on %s: %s", c->name, strerror(errno));
+		close(p);
+	}
+	if (wl->sock_filter) {
+		struct sock_filter accept = BPF_STMT(BPF_RET | BPF_K, 0xffffffff);
+		struct sock_fprog fp = { .len = 1, .filter = &accept };
+
+		if (ioctl(c->fd, TUNATTACHFILTER, &fp))
+			die("TUNATTACHFILTER on %s: %s", c->name, strerror(errno));
+	}
 	c->buf = malloc(BUF_MAX);
 	c->rbuf = malloc(BUF_MAX);
 	if (!c->buf || !c->rbuf)
@@ -519,7 +552,7 @@ static void ctx_setup(struct ctx *c, const struct workload *wl,
 			die("SIOCGIFHWADDR %s: %s", c->name, strerror(errno));
 		pd.eth_dst = mac;
 	}
-	n = vnet || wl->kind != K_WRITE ? VNET_HDR_LEN : 0;
+	n = vnet || (wl->kind != K_WRITE && wl->kind != K_XDP) ? VNET_HDR_LEN : 0;
 	c->len = n + pkt_build(&pd, c->buf + n, &l4off, &hlen);
 	c->payload = wl->pkt.ip_len;
 	if (n) {
@@ -630,6 +663,51 @@ static void round_write(struct ctx *c, double secs, struct result *r)
 	r->secs += t - t0;
 }
 
+/*
+ * W9: write the prepared frame for @secs seconds to a TAP whose XDP
+ * program drops it or, for XDP_TX, sends it back, read here at once.
+ */
+static void round_xdp(struct ctx *c, double secs, struct result *r)
+{
+	bool tx = c->wl->xdp == XDP_TX + 1;
+	long rx0 = dev_stat(c->name, "rx_packets");
+	long d0 = dev_stat(c->name, "rx_dropped"), rx1, d1;
+	unsigned long n = 0;
+	double t0 = now(), t = t0, end = t0 + secs;
+	ssize_t ret;
+	int i;
+
+	if (rx0 < 0 || d0 < 0)
+		die("cannot read the counters of %s", c->name);
+	while (t < end) {
+		for (i = 0; i < 64; i++) {
+			ret = write(c->fd, c->buf, c->len);
+			if (ret != (ssize_t)c->len)
+				die("write %lu of %zu bytes to %s returned %zd (%s)",
+				    n + 1, c->len, c->name, ret,
+				    ret < 0 ? strerror(errno) : "short write");
+			if (tx) {
+				ret = read(c->fd, c->rbuf, BUF_MAX);
+				if (ret != (ssize_t)c->len)
+					die("read %lu from %s returned %zd (%s), not the %zu-byte frame back",
+					    n + 1, c->name, ret,
+					    ret < 0 ? strerror(errno) : "other length",
+					    c->len);
+			}
+			n++;
+		}
+		t = now();
+	}
+	rx1 = dev_stat(c->name, "rx_packets");
+	d1 = dev_stat(c->name, "rx_dropped");
+	if (tx ? rx1 - rx0 != (long)n : d1 - d0 != (long)n || rx1 != rx0)
+		die("%lu frames written: rx_packets grew by %ld, rx_dropped by %ld",
+		    n, rx1 - rx0, d1 - d0);
+	r->ops += n;
+	r->bytes += (double)n * c->payload;
+	r->secs += t - t0;
+}
+
 static volatile sig_atomic_t alarmed;
 
 static void on_alarm(int sig)
@@ -717,6 +795,17 @@ static void round_read(struct ctx *c, double secs, struct result *r)
 	r->secs += t - t0;
 	if (dev_stat(c->name, "tx_dropped") != drop0)
 		die("tx_dropped grew: the batch overflowed the queue");
+}
+
+/* One slice of a workload of round_write()'s, round_xdp()'s or round_read()'s kind. */
+static void round_any(struct ctx *c, double secs, struct result *r)
+{
+	if (c->wl->kind == K_WRITE)
+		round_write(c, secs, r);
+	else if (c->wl->kind == K_XDP)
+		round_xdp(c, secs, r);
+	else
+		round_read(c, secs, r);
 }
 
 /* MemTotal - MemFree, Slab and Percpu from /proc/meminfo, in KiB. */
@@ -1838,13 +1927,13 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 	for (k = 0; k < o->ndrivers; k++) {
 		cur_drv = ctx[k].drv->tag;
 		memset(&r, 0, sizeof(r));
-		if (wl->kind == K_WRITE)
-			round_write(&ctx[k], 0.1, &r);
-		else
-			round_read(&ctx[k], 0.1, &r);
+		round_any(&ctx[k], 0.1, &r);
 	}
 	if (o->icount) {
-		icount_workload(wl, ctx, o);
+		if (wl->kind == K_XDP)
+			note("%s: no instruction counts for W9 yet", wl->id);
+		else
+			icount_workload(wl, ctx, o);
 		for (k = 0; k < o->ndrivers; k++)
 			ctx_close(&ctx[k]);
 		return;
@@ -1862,19 +1951,14 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 		for (s = 0; s < o->slices; s++) {
 			for (k = 0; k < o->ndrivers; k++) {
 				cur_drv = ctx[k].drv->tag;
-				if (wl->kind == K_WRITE)
-					round_write(&ctx[k], o->seconds / o->slices,
-						    &res[k]);
-				else
-					round_read(&ctx[k], o->seconds / o->slices,
-						   &res[k]);
+				round_any(&ctx[k], o->seconds / o->slices, &res[k]);
 			}
 		}
 		for (k = 0; k < o->ndrivers; k++) {
 			const struct driver *drv = &drivers[o->order[k]];
 			struct result *r = &res[k];
 
-			if (wl->kind == K_WRITE) {
+			if (wl->kind == K_WRITE || wl->kind == K_XDP) {
 				emit(wl, "writes/s", 'h', drv, round,
 				     r->ops / r->secs);
 				if (wl->pkt.ip_len >= 1500)
