@@ -168,13 +168,17 @@ static long dev_stat(const char *dev, const char *name)
 	return read_num(path);
 }
 
-/* Field @field of the line starting with "@table:" in /proc/net/snmp. */
-static long snmp_get(const char *table, const char *field)
+/*
+ * Field @field of the "@table:" line pair of @path (/proc/net/snmp,
+ * /proc/net/netstat: a header line of names, then one of values), or -1.
+ */
+static long proc_table_get(const char *path, const char *table,
+			   const char *field)
 {
-	char hdr[4096], val[4096], *hs, *vs, *h, *v;
+	char hdr[8192], val[8192], *hs, *vs, *h, *v;
 	size_t tl = strlen(table);
 	long ret = -1;
-	FILE *f = fopen("/proc/net/snmp", "re");
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return -1;
@@ -195,6 +199,12 @@ static long snmp_get(const char *table, const char *field)
 	}
 	fclose(f);
 	return ret;
+}
+
+/* Field @field of the "@table:" lines of /proc/net/snmp, or -1. */
+static long snmp_get(const char *table, const char *field)
+{
+	return proc_table_get("/proc/net/snmp", table, field);
 }
 
 /* A counter of /proc/net/snmp6. */
@@ -1476,30 +1486,7 @@ struct napi_ctx {
 /* A field of /proc/net/netstat (IpExt, TcpExt, ...), or -1. */
 static long netstat_get(const char *table, const char *field)
 {
-	char hdr[8192], val[8192], *hs, *vs, *h, *v;
-	size_t tl = strlen(table);
-	long ret = -1;
-	FILE *f = fopen("/proc/net/netstat", "re");
-
-	if (!f)
-		return -1;
-	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
-		if (strncmp(hdr, table, tl) || hdr[tl] != ':')
-			continue;
-		h = strtok_r(hdr + tl + 1, " \n", &hs);
-		v = strtok_r(val + tl + 1, " \n", &vs);
-		while (h && v) {
-			if (!strcmp(h, field)) {
-				ret = strtol(v, NULL, 10);
-				break;
-			}
-			h = strtok_r(NULL, " \n", &hs);
-			v = strtok_r(NULL, " \n", &vs);
-		}
-		break;
-	}
-	fclose(f);
-	return ret;
+	return proc_table_get("/proc/net/netstat", table, field);
 }
 
 /* RFC 1624: the checksum at @p after a 16-bit word went from @from to @to. */

@@ -106,6 +106,20 @@ system_mirror() {
 	done
 }
 
+# Sets apt_opts (declared local by the caller) to an apt configuration of
+# its own in $1: its sources list ($1/sources.list), lists and cache; the
+# system's sources, preferences and release stay as they are.
+private_apt_opts() {
+	apt_opts=(-o "Dir::Etc::SourceList=$1/sources.list"
+		-o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$1/lists"
+		-o "Dir::Cache=$1/cache"
+		-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
+		-o Acquire::Languages=none)
+	# As root, apt downloads as user _apt, who cannot enter a private home.
+	[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
+}
+
 # The URI of the system's bookworm-security suite, if it has one.
 system_security_mirror() {
 	local f
@@ -160,13 +174,8 @@ fetch_qemu_plugin_header() {
 		echo "deb-src [signed-by=$keyring] $mirror bookworm-updates main"
 		[ -z "$sec" ] || echo "deb-src [signed-by=$keyring] $sec bookworm-security main"
 	} >"$aptdir/sources.list"
-	local apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
-		-o Dir::Etc::SourceParts=/dev/null
-		-o "Dir::State::Lists=$aptdir/lists"
-		-o "Dir::Cache=$aptdir/cache"
-		-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
-		-o Acquire::Languages=none)
-	[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
+	local apt_opts
+	private_apt_opts "$aptdir"
 
 	info "fetching the qemu $ver source package for qemu-plugin.h (private apt configuration in $aptdir)"
 	apt-get "${apt_opts[@]}" -qq update ||
@@ -215,14 +224,8 @@ fetch_linux_source_73() {
 	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/deb" ||
 		die "cannot create $aptdir"
 	echo "deb [signed-by=$keyring] $mirror $RTUN_K73_SUITE main" >"$aptdir/sources.list"
-	local apt_opts=(-o "Dir::Etc::SourceList=$aptdir/sources.list"
-		-o Dir::Etc::SourceParts=/dev/null
-		-o "Dir::State::Lists=$aptdir/lists"
-		-o "Dir::Cache=$aptdir/cache"
-		-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
-		-o Acquire::Languages=none)
-	# As root, apt downloads as user _apt, who cannot enter a private home.
-	[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
+	local apt_opts
+	private_apt_opts "$aptdir"
 
 	info "fetching $RTUN_K73_PKG from $mirror $RTUN_K73_SUITE (private apt configuration in $aptdir)"
 	apt-get "${apt_opts[@]}" -qq update ||
