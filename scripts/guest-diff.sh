@@ -129,7 +129,8 @@ run_tester() {
 # tenth with multiqueue NAPI devices (IFF_MULTI_QUEUE | IFF_NAPI), a tenth
 # with NAPI frags on the TAP devices (IFF_NAPI | IFF_NAPI_FRAGS), a tenth
 # with an XDP program drawn per write case on the TAP devices (tun_diff
-# --xdp: none, XDP_ABORTED, XDP_DROP, XDP_PASS or XDP_TX), each run from a
+# --xdp: none, XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, or XDP_PASS of the
+# packet less its last 4 bytes), each run from a
 # seed of its own (seed, seed + 1, ...).  RTUN_DIFF_QUEUE_FLAGS lists the
 # extra runs: queue flags, or "xdp" (default "0x110 0x30 xdp"; empty:
 # none).  With DIFF_ARGS (--case ...) only the first runs.

@@ -270,9 +270,21 @@ pub(crate) fn write(
     // IFF_NAPI_FRAGS: the head is the first iovec segment, not the
     // planned linear part, so the header rules' pulls start from the skb's
     // own head (tun_napi_alloc_frags()).
+    // C counts the written length in rx_bytes, whatever XDP made of it.
+    let rx_len = layout.copy_len;
     let layout = if frags_lock.is_some() {
         Layout {
             linear: usize::try_from(skb.headlen()).unwrap_or(layout.linear),
+            ..layout
+        }
+    } else if !skb_xdp {
+        // The XDP program passed the packet, maybe longer or shorter
+        // (bpf_xdp_adjust_head/tail): the rules apply to what it passed,
+        // all of it linear, as C's apply to the skb around it.
+        let len = usize::try_from(skb.len()).unwrap_or(layout.copy_len);
+        Layout {
+            linear: len,
+            copy_len: len,
             ..layout
         }
     } else {
@@ -325,7 +337,7 @@ pub(crate) fn write(
             from_errno(EIO),
         ));
     }
-    let len = u32::try_from(layout.copy_len).unwrap_or(u32::MAX);
+    let len = u32::try_from(rx_len).unwrap_or(u32::MAX);
     if let Some(lock) = &frags_lock {
         // GRO through the context; C counts nothing when it cannot be
         // scheduled (a detached queue), and its headers check in rx_dropped.

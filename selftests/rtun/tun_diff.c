@@ -194,8 +194,13 @@ struct geom {
 enum { PK_GEN, PK_CLEAN, PK_CLEAN_VLAN, PK_TNL };
 static const char * const pk_name[] = { "", "c:", "cv:", "t:" };
 
-/* XDP verdicts a --xdp case's program returns: ABORTED, DROP, PASS, TX. */
-#define N_XDP 4
+/*
+ * The programs a --xdp case draws (tcase.xdp - 1): those that return
+ * XDP_ABORTED, XDP_DROP, XDP_PASS and XDP_TX, and XDP_TRIM: XDP_PASS after
+ * bpf_xdp_adjust_tail() took 4 bytes off the packet.
+ */
+#define XDP_TRIM 4
+#define N_XDP 5
 
 struct tcase {
 	bool rd;		/* read-path case */
@@ -1599,9 +1604,20 @@ static int xdp_apply(struct side *s, int xdp)
 {
 	int i, err;
 
+	static const struct bpf_insn trim[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2,
+		  .imm = -4 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_xdp_adjust_tail },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
 	if (!xdp_progs[0]) {
 		for (i = 0; i < N_XDP; i++) {
-			xdp_progs[i] = bpf_prog_return(BPF_PROG_TYPE_XDP, i);
+			xdp_progs[i] = i == XDP_TRIM ?
+				bpf_prog_load(BPF_PROG_TYPE_XDP, trim, ARRAY_SIZE(trim)) :
+				bpf_prog_return(BPF_PROG_TYPE_XDP, i);
 			if (xdp_progs[i] < 0)
 				die("BPF_PROG_LOAD of an XDP program: %s",
 				    strerror(errno));

@@ -39,8 +39,6 @@
 #define ABSENT_MS 300
 /* The test frames' length. */
 #define FRAME_LEN 100
-/* bpf_redirect() (enum bpf_func_id). */
-#define FUNC_REDIRECT 23
 
 FIXTURE(tun_xdp) {
 	int fd;			/* the device's queue, non-blocking */
@@ -109,7 +107,7 @@ static int xdp_redirect_to(int ifindex)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1,
 		  .imm = ifindex },
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2 },
-		{ .code = BPF_JMP | BPF_CALL, .imm = FUNC_REDIRECT },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_redirect },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 
