@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Fault injection into tun drivers: open, TUNSETIFF, a queue's attach, a
- * small write, a 64 KiB GSO write with a vnet header, and reads (plain
- * and GSO), each run
+ * small write, a 64 KiB GSO write with a vnet header, a TAP's non-blocking
+ * write with and without an XDP program, an XDP program's attach, and
+ * reads (plain and GSO), each run
  * with the N-th fault point of the call failing (/proc/thread-self/fail-nth,
  * Documentation/fault-injection/fault-injection.rst), for every N the call
  * has.  Every failed call must return a clean errno, leave the counters
@@ -751,6 +752,74 @@ TEST_F_TIMEOUT(tun_faults, write_tap_nonblock, 600)
 	len = eth_fill(self->buf);
 	len += ip_fill(self->buf + len, 60 - ETH_HLEN, false);
 	write_faults(_metadata, self, self->buf, len, len);
+}
+
+/*
+ * The same through an XDP_PASS program on the device: tun_build_skb()'s
+ * XDP branch (the program's headroom, the run, the skb around what it
+ * passed).
+ */
+TEST_F_TIMEOUT(tun_faults, write_tap_xdp, 600)
+{
+	size_t len;
+	int fl, prog;
+
+	dev_setup(_metadata, self, variant->node, IFF_TAP | IFF_NO_PI, false);
+	fl = fcntl(self->fd, F_GETFL);
+	ASSERT_LE(0, fl);
+	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, fl | O_NONBLOCK));
+	prog = bpf_prog_return(BPF_PROG_TYPE_XDP, XDP_PASS);
+	ASSERT_LE(0, prog) TH_LOG("BPF_PROG_LOAD: %s", strerror(errno));
+	ASSERT_EQ(0, xdp_set(self->ifindex, prog, XDP_FLAGS_DRV_MODE));
+	close(prog);
+	len = eth_fill(self->buf);
+	len += ip_fill(self->buf + len, 60 - ETH_HLEN, false);
+	write_faults(_metadata, self, self->buf, len, len);
+}
+
+/*
+ * ENOBUFS: rtnetlink's own skbs; ENFILE and EFAULT: the test's own
+ * netlink socket and the copies of its request and ack.
+ */
+static const int xdp_errs[] = { ENOMEM, ENOBUFS, ENFILE, EFAULT, 0 };
+
+/*
+ * Attaching an XDP program (ndo_bpf) with each fault point failing: a
+ * clean errno, and the device takes the program away and again, and
+ * writes, afterwards.
+ */
+TEST_F_TIMEOUT(tun_faults, xdp_attach, 600)
+{
+	struct fault_run *r = calloc(1, sizeof(*r));
+	unsigned int points, left, n;
+	size_t len;
+	int prog, ret;
+
+	ASSERT_NE(NULL, r);
+	dev_setup(_metadata, self, variant->node, IFF_TAP | IFF_NO_PI, false);
+	prog = bpf_prog_return(BPF_PROG_TYPE_XDP, XDP_PASS);
+	ASSERT_LE(0, prog) TH_LOG("BPF_PROG_LOAD: %s", strerror(errno));
+	len = eth_fill(self->buf);
+	len += ip_fill(self->buf + len, 60 - ETH_HLEN, false);
+	points = COUNT_POINTS(self->nth,
+			      ret = xdp_set(self->ifindex, prog, XDP_FLAGS_DRV_MODE));
+	ASSERT_EQ(0, ret) TH_LOG("XDP attach: %s", strerror(-ret));
+	ASSERT_EQ(0, xdp_set(self->ifindex, -1, XDP_FLAGS_DRV_MODE));
+	fault_plan(r, points, 1);
+	while ((n = fault_next(r))) {
+		fault_arm(self->nth, n);
+		ret = xdp_set(self->ifindex, prog, XDP_FLAGS_DRV_MODE);
+		left = fault_disarm(self->nth);
+		fault_done(_metadata, r, n, left, ret, -ret, xdp_errs,
+			   "XDP attach");
+		EXPECT_EQ(0, xdp_set(self->ifindex, -1, XDP_FLAGS_DRV_MODE))
+			TH_LOG("fault %u: take the program away", n);
+		EXPECT_EQ((ssize_t)len, write(self->fd, self->buf, len))
+			TH_LOG("fault %u: write: %s", n, strerror(errno));
+	}
+	fault_report(_metadata, r, "XDP attach");
+	close(prog);
+	free(r);
 }
 
 /* Queue @frame (@len bytes) through the packet socket; 0 or -errno. */
