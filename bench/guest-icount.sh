@@ -46,7 +46,7 @@ grep -q '^rtun ' /proc/modules || insmod "$ko" ||
 grep -E '^[0-9a-f]+ [tTwW] ' /proc/kallsyms >"$out/icount-kallsyms.txt.tmp"
 grep -q '^0000000000000000 ' "$out/icount-kallsyms.txt.tmp" &&
 	{ echo "guest-icount: /proc/kallsyms shows no addresses (kptr_restrict?)" >&2; exit 1; }
-grep -q ' \[rtun\]$' "$out/icount-kallsyms.txt.tmp" ||
+grep -q '[[:space:]]\[rtun\]$' "$out/icount-kallsyms.txt.tmp" ||
 	{ echo "guest-icount: no rtun symbols in /proc/kallsyms" >&2; exit 1; }
 mv "$out/icount-kallsyms.txt.tmp" "$out/icount-kallsyms.txt"
 cp /proc/modules "$out/icount-modules.txt"
