@@ -82,27 +82,29 @@ if rtun_kernel_selected 6.12; then
 	fi
 fi
 
-# The Debian mirror the system already uses (first URI of a bookworm
-# suite that is not the security archive), from sources.list(.d).
+# The URI the system already uses for Debian suite $1 (bookworm,
+# bookworm-security): the first enabled "deb" source of that suite in
+# sources.list(.d), one-line or deb822 format.
 system_mirror() {
-	local f
+	local f suite=$1
+
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -r "$f" ] || continue
-		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) break;
-			if ($(i + 1) !~ /-security$/ && $(i + 1) ~ /^bookworm/) { print $i; exit } }' "$f"
+		awk -v suite="$suite" '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) break;
+			if ($(i + 1) == suite) { print $i; exit } }' "$f"
 	done
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -r "$f" ] || continue
 		# deb822: blank-line separated stanzas.
-		awk 'BEGIN { RS = ""; FS = "\n" }
+		awk -v suite="$suite" 'BEGIN { RS = ""; FS = "\n" }
 		{ uri = ""; suites = ""; types = ""; enabled = 1
 		  for (i = 1; i <= NF; i++) {
 			if ($i ~ /^URIs:/) { uri = $i; sub(/^URIs:[ \t]*/, "", uri); sub(/[ \t].*/, "", uri) }
-			if ($i ~ /^Suites:/) suites = $i
+			if ($i ~ /^Suites:/) suites = $i " "
 			if ($i ~ /^Types:/) types = $i
 			if ($i ~ /^Enabled:[ \t]*no/) enabled = 0
 		  }
-		  if (enabled && types ~ /[ \t]deb([ \t]|$)/ && suites ~ /[ \t]bookworm([ \t]|$)/ && uri != "") { print uri; exit } }' "$f"
+		  if (enabled && types ~ /[ \t]deb([ \t]|$)/ && index(suites, " " suite " ") && uri != "") { print uri; exit } }' "$f"
 	done
 }
 
@@ -118,28 +120,6 @@ private_apt_opts() {
 		-o Acquire::Languages=none)
 	# As root, apt downloads as user _apt, who cannot enter a private home.
 	[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
-}
-
-# The URI of the system's bookworm-security suite, if it has one.
-system_security_mirror() {
-	local f
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -r "$f" ] || continue
-		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/) break;
-			if ($(i + 1) == "bookworm-security") { print $i; exit } }' "$f"
-	done
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -r "$f" ] || continue
-		awk 'BEGIN { RS = ""; FS = "\n" }
-		{ uri = ""; suites = ""; types = ""; enabled = 1
-		  for (i = 1; i <= NF; i++) {
-			if ($i ~ /^URIs:/) { uri = $i; sub(/^URIs:[ \t]*/, "", uri); sub(/[ \t].*/, "", uri) }
-			if ($i ~ /^Suites:/) suites = $i
-			if ($i ~ /^Types:/) types = $i
-			if ($i ~ /^Enabled:[ \t]*no/) enabled = 0
-		  }
-		  if (enabled && types ~ /[ \t]deb([ \t]|$)/ && suites ~ /[ \t]bookworm-security([ \t]|$)/ && uri != "") { print uri; exit } }' "$f"
-	done
 }
 
 # The header of QEMU's TCG plugin API, for bench/icount.c (make
@@ -162,9 +142,9 @@ fetch_qemu_plugin_header() {
 	ver=$(dpkg-query -W -f='${source:Version}' qemu-system-x86 2>/dev/null) ||
 		die "qemu-system-x86 is not installed"
 	[ -r "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
-	mirror=$(system_mirror | head -n 1)
+	mirror=$(system_mirror bookworm | head -n 1)
 	[ -n "$mirror" ] || die "cannot find the Debian mirror in /etc/apt/sources.list(.d)"
-	sec=$(system_security_mirror | head -n 1)
+	sec=$(system_mirror bookworm-security | head -n 1)
 	aptdir=$RTUN_CACHE/apt/qemu-src
 	srcdir=$aptdir/src
 	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$srcdir" ||
@@ -218,7 +198,7 @@ fetch_linux_source_73() {
 		return
 	fi
 	[ -r "$keyring" ] || die "$keyring missing: apt-get install debian-archive-keyring"
-	mirror=$(system_mirror | head -n 1)
+	mirror=$(system_mirror bookworm | head -n 1)
 	[ -n "$mirror" ] || die "cannot find the Debian mirror in /etc/apt/sources.list(.d)"
 	aptdir=$RTUN_CACHE/apt/$RTUN_K73_SUITE
 	mkdir -p "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$aptdir/deb" ||
