@@ -627,27 +627,33 @@ struct result {
 	double rd_ops, rd_bytes, rd_secs;	/* read phase only */
 };
 
-/* Write the prepared packet for @secs seconds. */
-static void round_write(struct ctx *c, double secs, struct result *r)
+/*
+ * The timed write loop of every write workload: write the prepared packet
+ * for @secs seconds, reading the clock every 64 writes; @then, if set,
+ * runs after each full write (W9's read-back).  A non-blocking
+ * workload's EAGAIN is counted in *@again; any other failure ends the
+ * run.  Returns the number of full writes and their time in *@secs_out.
+ */
+static unsigned long write_loop(struct ctx *c, double secs,
+				void (*then)(struct ctx *c, unsigned long n),
+				unsigned long *again, double *secs_out)
 {
-	long rx0 = dev_stat(c->name, "rx_packets");
-	long sink0 = sink_count(c->wl), rx1, sink1;
-	unsigned long n = 0, again = 0;
+	unsigned long n = 0;
 	double t0 = now(), t = t0, end = t0 + secs;
 	ssize_t ret;
 	int i;
 
-	if (rx0 < 0 || sink0 < 0)
-		die("cannot read the counters of %s", c->name);
 	while (t < end) {
 		for (i = 0; i < 64; i++) {
 			ret = write(c->fd, c->buf, c->len);
 			if (ret == (ssize_t)c->len) {
+				if (then)
+					then(c, n);
 				n++;
 				continue;
 			}
 			if (ret < 0 && errno == EAGAIN && c->wl->nonblock) {
-				again++;
+				(*again)++;
 				continue;
 			}
 			die("write %lu of %zu bytes to %s returned %zd (%s)",
@@ -656,6 +662,21 @@ static void round_write(struct ctx *c, double secs, struct result *r)
 		}
 		t = now();
 	}
+	*secs_out = t - t0;
+	return n;
+}
+
+/* Write the prepared packet for @secs seconds. */
+static void round_write(struct ctx *c, double secs, struct result *r)
+{
+	long rx0 = dev_stat(c->name, "rx_packets");
+	long sink0 = sink_count(c->wl), rx1, sink1;
+	unsigned long n, again = 0;
+	double t;
+
+	if (rx0 < 0 || sink0 < 0)
+		die("cannot read the counters of %s", c->name);
+	n = write_loop(c, secs, NULL, &again, &t);
 	rx1 = dev_stat(c->name, "rx_packets");
 	sink1 = sink_count(c->wl);
 	if (rx1 - rx0 != (long)n)
@@ -670,7 +691,18 @@ static void round_write(struct ctx *c, double secs, struct result *r)
 		note("%s: %lu writes returned EAGAIN", c->name, again);
 	r->ops += n;
 	r->bytes += (double)n * c->payload;
-	r->secs += t - t0;
+	r->secs += t;
+}
+
+/* W9's XDP_TX: the frame written must come back whole from the fd. */
+static void read_back(struct ctx *c, unsigned long n)
+{
+	ssize_t ret = read(c->fd, c->rbuf, BUF_MAX);
+
+	if (ret != (ssize_t)c->len)
+		die("read %lu from %s returned %zd (%s), not the %zu-byte frame back",
+		    n + 1, c->name, ret,
+		    ret < 0 ? strerror(errno) : "other length", c->len);
 }
 
 /*
@@ -682,40 +714,23 @@ static void round_xdp(struct ctx *c, double secs, struct result *r)
 	bool tx = c->wl->xdp == XDP_TX + 1;
 	long rx0 = dev_stat(c->name, "rx_packets");
 	long d0 = dev_stat(c->name, "rx_dropped"), rx1, d1;
-	unsigned long n = 0;
-	double t0 = now(), t = t0, end = t0 + secs;
-	ssize_t ret;
-	int i;
+	unsigned long n, again = 0;
+	double t;
 
 	if (rx0 < 0 || d0 < 0)
 		die("cannot read the counters of %s", c->name);
-	while (t < end) {
-		for (i = 0; i < 64; i++) {
-			ret = write(c->fd, c->buf, c->len);
-			if (ret != (ssize_t)c->len)
-				die("write %lu of %zu bytes to %s returned %zd (%s)",
-				    n + 1, c->len, c->name, ret,
-				    ret < 0 ? strerror(errno) : "short write");
-			if (tx) {
-				ret = read(c->fd, c->rbuf, BUF_MAX);
-				if (ret != (ssize_t)c->len)
-					die("read %lu from %s returned %zd (%s), not the %zu-byte frame back",
-					    n + 1, c->name, ret,
-					    ret < 0 ? strerror(errno) : "other length",
-					    c->len);
-			}
-			n++;
-		}
-		t = now();
-	}
+	n = write_loop(c, secs, tx ? read_back : NULL, &again, &t);
 	rx1 = dev_stat(c->name, "rx_packets");
 	d1 = dev_stat(c->name, "rx_dropped");
+	if (again)
+		die("%lu of the writes to %s returned EAGAIN: XDP consumes every frame",
+		    again, c->name);
 	if (tx ? rx1 - rx0 != (long)n : d1 - d0 != (long)n || rx1 != rx0)
 		die("%lu frames written: rx_packets grew by %ld, rx_dropped by %ld",
 		    n, rx1 - rx0, d1 - d0);
 	r->ops += n;
 	r->bytes += (double)n * c->payload;
-	r->secs += t - t0;
+	r->secs += t;
 }
 
 static volatile sig_atomic_t alarmed;
