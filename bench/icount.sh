@@ -126,7 +126,10 @@ for k in "${kernels[@]}"; do
 		opts=(--batches "$batches" --ko "$mod")
 		[ -z "$only" ] || opts+=(--only "$only")
 		rc=0
+		# norandmaps: the benchmark's buffers at the same addresses in
+		# every boot (user space copies count by alignment).
 		RTUN_ACCEL=tcg RTUN_QEMU_PLUGIN="$plugin,kallsyms=$bout/icount-kallsyms.txt,out=$bout/icount.txt" \
+			RTUN_VM_APPEND="norandmaps${RTUN_VM_APPEND:+ $RTUN_VM_APPEND}" \
 			KDIR=$kdir bash "$root/scripts/vm-run.sh" --log "$blog" \
 			--timeout "${BENCH_TIMEOUT:-1500}" -- \
 			bash "$here/guest-icount.sh" "${opts[@]}" || rc=$?

@@ -137,7 +137,7 @@ def split(row, drv):
 def table(rows, spread):
     hdr = ("| workload | per | C | rtun | Rust/C | C: tun.ko (share) | "
            "rtun: rtun.ko (share) | C: rest of kernel | rtun: rest of kernel | "
-           "user space, C / rtun | runs agree within |")
+           "user space, C / rtun | runs agree within: total / driver |")
     lines = [hdr, "|" + "---|" * 2 + "---:|" * 9]
     for (w, per), d in rows.items():
         if "c" not in d or "rust" not in d:
@@ -151,13 +151,13 @@ def table(rows, spread):
             f"{r.total / c.total:.3f} | {fmt(cd)} ({100 * cd / c.total:.1f}%) | "
             f"{fmt(rd)} ({100 * rd / r.total:.1f}%) | {fmt(ck)} | {fmt(rk)} | "
             f"{fmt(cu)} / {fmt(ru)} | "
-            + (f"{sp:.3f}%" if sp is not None else "(one run)") + " |")
+            + (f"{sp[0]:.3f}% / {sp[1]:.3f}%" if sp is not None else "(one run)") + " |")
     return "\n".join(lines)
 
 
 def text_table(rows, spread):
     out = [f"{'workload':16} {'per':9} {'C':>9} {'rtun':>9} {'Rust/C':>7} "
-           f"{'tun.ko':>8} {'rtun.ko':>8} {'drv R/C':>7} {'spread':>8}"]
+           f"{'tun.ko':>8} {'rtun.ko':>8} {'drv R/C':>7} {'spread':>8} {'drv spr':>8}"]
     for (w, per), d in rows.items():
         if "c" not in d or "rust" not in d:
             continue
@@ -168,7 +168,7 @@ def text_table(rows, spread):
         out.append(f"{w:16} {per:9} {c.total:9.0f} {r.total:9.0f} "
                    f"{r.total / c.total:7.3f} {cd:8.0f} {rd:8.0f} "
                    f"{(rd / cd if cd else float('nan')):7.3f} "
-                   + (f"{sp:7.3f}%" if sp is not None else "     -"))
+                   + (f"{sp[0]:7.3f}% {sp[1]:7.3f}%" if sp is not None else "     -"))
     return "\n".join(out)
 
 
@@ -191,7 +191,7 @@ def main():
     spread = {}
     if len(allrows) > 1:
         for key, d in rows.items():
-            worst = 0.0
+            worst = dworst = 0.0
             for other in allrows[1:]:
                 for drv in d:
                     o = other.get(key, {}).get(drv)
@@ -199,7 +199,10 @@ def main():
                         worst = float("inf")
                         continue
                     worst = max(worst, abs(o.total / d[drv].total - 1) * 100)
-            spread[key] = worst
+                    mine = split(d[drv], drv)[0]
+                    if mine:
+                        dworst = max(dworst, abs(split(o, drv)[0] / mine - 1) * 100)
+            spread[key] = (worst, dworst)
     print(text_table(rows, spread))
     clean = sum(r.batches for d in rows.values() for r in d.values())
     dirty = sum(r.dirty for d in rows.values() for r in d.values())

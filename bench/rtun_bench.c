@@ -1882,8 +1882,9 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 	cur_wl = wl->id;
 	note("%s: %s; %d rounds of %.2g s", wl->id, wl->what, o->rounds,
 	     wl->kind == K_MEM_DEV || wl->kind == K_MEM_PKT ? 0 : o->seconds);
-	if (o->icount && (wl->kind == K_MEM_DEV || wl->kind == K_MEM_PKT)) {
-		note("%s: a memory workload, nothing to count", wl->id);
+	/* Counted: the single-queue writes and reads (W1-W5). */
+	if (o->icount && wl->kind != K_WRITE && wl->kind != K_READ) {
+		note("%s: no instruction counts for this workload (W1-W5 only)", wl->id);
 		return;
 	}
 	private_netns();
@@ -1932,10 +1933,7 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 		round_any(&ctx[k], 0.1, &r);
 	}
 	if (o->icount) {
-		if (wl->kind == K_XDP)
-			note("%s: no instruction counts for W9 yet", wl->id);
-		else
-			icount_workload(wl, ctx, o);
+		icount_workload(wl, ctx, o);
 		for (k = 0; k < o->ndrivers; k++)
 			ctx_close(&ctx[k]);
 		return;
