@@ -33,6 +33,10 @@
 #   RTUN_VM_TIMEOUT=SECS     global timeout (default 1200), as --timeout
 #   RTUN_VM_CPUS, RTUN_VM_MEM   vCPUs (default 2) and memory (default 1536M)
 #   RTUN_VM_BOOT_TRIES       boots allowed for a clean boot log (default 2)
+#   RTUN_VM_APPEND           more kernel command line parameters
+#                            (vng --append)
+#   RTUN_VM_9P_CACHE=loose|none  the guest's page cache for the host's
+#                            root (default loose; see vng_base)
 #   RTUN_KVM_PROBE_TIMEOUT   seconds allowed to the KVM probe boot (default 60)
 #   RTUN_QEMU_PLUGIN=SO[,ARG=VAL...]   load this TCG plugin into QEMU
 #                            (-plugin; TCG only: refused with KVM); used by
@@ -44,7 +48,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '4,41s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,45s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -98,6 +102,19 @@ find_kernel() {
 vng_base() {
 	base=(--run "$bzimage" --force-9p --cpus "$cpus" --memory "$mem"
 	      --cwd "$RTUN_ROOT" --name rtun-vm)
+	# vng mounts the host's root over 9p without a cache (cache=none):
+	# every exec then reads its binary and libraries from the host again,
+	# page by page, which on the debug kernel made an "ip" command cost
+	# seconds.  The guest only reads the root (read-only), and nothing it
+	# reads there changes while it runs (what it writes for the host goes
+	# to the --rwdir mount), so it may keep what it read: cache=loose.
+	# The kernel takes the last rootflags=; these are vng's plus the cache.
+	case "${RTUN_VM_9P_CACHE:-loose}" in
+	loose) base+=(--append "rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose") ;;
+	none) ;;
+	*) die "RTUN_VM_9P_CACHE must be loose or none, not '$RTUN_VM_9P_CACHE'" ;;
+	esac
+	[ -z "${RTUN_VM_APPEND:-}" ] || base+=(--append "$RTUN_VM_APPEND")
 }
 
 # What the KVM probe's answer depends on: the machine (host kernel, /dev/kvm
