@@ -27,6 +27,12 @@ kml=/sys/kernel/debug/kmemleak
 passed=0
 failed=0
 ok() { echo "# guest-debug: ok: $*"; passed=$((passed + ${2:-1})); }
+# Prints how long the step since the last call took (README's phases).
+step_start=$SECONDS
+took() {
+	echo "# guest-debug: $1 took $((SECONDS - step_start)) s"
+	step_start=$SECONDS
+}
 bad() { echo "# guest-debug: FAIL: $*"; failed=$((failed + ${2:-1})); }
 
 # Adds the "N passed, N failed" line of a sub-run to the totals.
@@ -83,6 +89,7 @@ RTUN_TEST_TIMEOUT_SCALE=${RTUN_TEST_TIMEOUT_SCALE:-6} \
 	bash "$here/guest-check.sh" "${only_args[@]}" 2>&1 |
 	tee "$tmp/check.log"
 add_summary "$tmp/check.log" "guest-check"
+took "the selftests"
 
 # The differential tester on this kernel: the same cases as the start of
 # the release run (same seed), now under KASAN and lockdep.  guest-diff.sh
@@ -99,9 +106,11 @@ if [ "${RTUN_DEBUG_DIFF:-1}" = 1 ]; then
 		RTUN_DIFF_QUEUE_FLAGS=${RTUN_DIFF_QUEUE_FLAGS-0x30 xdp} \
 		bash "$here/guest-diff.sh" "$diff_cases" 2>&1 | tee "$tmp/diff.log"
 	add_summary "$tmp/diff.log" "guest-diff"
+	took "the differential run"
 	rmmod rtun 2>/dev/null || true
 fi
 rmmod tun 2>/dev/null || true
+took "unloading the modules"
 
 if [ -w "$kml" ]; then
 	# Two scans some seconds apart, as kmemleak reports an object only once
@@ -115,6 +124,7 @@ if [ -w "$kml" ]; then
 	else
 		ok "kmemleak: no leaks"
 	fi
+	took "the kmemleak scans"
 fi
 if dmesg | bash "$here/dmesg-check.sh" >"$tmp/dmesg"; then
 	ok "dmesg clean on the debug kernel"
@@ -122,6 +132,7 @@ else
 	cat "$tmp/dmesg"
 	bad "dmesg has kernel bug reports"
 fi
+took "the kernel log check"
 rm -rf "$tmp"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
