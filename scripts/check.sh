@@ -264,8 +264,10 @@ else
 	quiet_step 7.3-debug-module env KDIR="$dkdir" bash "$here/build-module.sh" --out "$dmod"
 	# Expedited RCU grace periods: every device this phase deletes waits
 	# for several (synchronize_net()), and under TCG a normal one takes
-	# ticks; 4-level paging (no5lvl): shorter page walks for TCG's TLB.
-	RTUN_VM_APPEND="rcupdate.rcu_expedited=1 no5lvl${RTUN_VM_APPEND:+ $RTUN_VM_APPEND}" \
+	# ticks; 4-level paging (no5lvl): shorter page walks for TCG's TLB;
+	# the host's files kept in the guest's page cache (scripts/vm-run.sh).
+	RTUN_VM_9P_CACHE=${RTUN_VM_9P_CACHE:-loose} \
+		RTUN_VM_APPEND="rcupdate.rcu_expedited=1 no5lvl${RTUN_VM_APPEND:+ $RTUN_VM_APPEND}" \
 		vm_suite 7.3-vm-debug "$dkdir" 3000 "${diff_env[@]}" RTUN_KO="$dmod/rtun.ko" \
 		bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-40}"
 fi

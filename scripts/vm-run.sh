@@ -35,8 +35,8 @@
 #   RTUN_VM_BOOT_TRIES       boots allowed for a clean boot log (default 2)
 #   RTUN_VM_APPEND           more kernel command line parameters
 #                            (vng --append)
-#   RTUN_VM_9P_CACHE=loose|none  the guest's page cache for the host's
-#                            root (default loose; see vng_base)
+#   RTUN_VM_9P_CACHE=none|loose  the guest's page cache for the host's
+#                            root (default none, as vng; see vng_base)
 #   RTUN_KVM_PROBE_TIMEOUT   seconds allowed to the KVM probe boot (default 60)
 #   RTUN_QEMU_PLUGIN=SO[,ARG=VAL...]   load this TCG plugin into QEMU
 #                            (-plugin; TCG only: refused with KVM); used by
@@ -107,9 +107,13 @@ vng_base() {
 	# page by page, which on the debug kernel made an "ip" command cost
 	# seconds.  The guest only reads the root (read-only), and nothing it
 	# reads there changes while it runs (what it writes for the host goes
-	# to the --rwdir mount), so it may keep what it read: cache=loose.
-	# The kernel takes the last rootflags=; these are vng's plus the cache.
-	case "${RTUN_VM_9P_CACHE:-loose}" in
+	# to the --rwdir mount), so it may keep what it read: cache=loose, as
+	# the debug phase asks.  Not by default: with it, 7.3's upstream tun
+	# selftest lost 6 of its 8 "maxsegs" cases (128-segment GSO packets)
+	# on rtun in one run, which cache=none has never done (cause not found
+	# yet; see README).  The kernel takes the last rootflags=; these are
+	# vng's plus the cache mode.
+	case "${RTUN_VM_9P_CACHE:-none}" in
 	loose) base+=(--append "rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose") ;;
 	none) ;;
 	*) die "RTUN_VM_9P_CACHE must be loose or none, not '$RTUN_VM_9P_CACHE'" ;;
