@@ -44,6 +44,16 @@
  *   sym R NAME MODULE N           MODULE: "-" for the kernel
  *
  * with N summed over the clean batches of region R.
+ *
+ * Profile mode (profile=FILE; kallsyms= and out= then optional): every
+ * instruction every vCPU executes is counted, per translated block, the
+ * whole run, whatever runs: no batches, no markers needed.  FILE gets
+ * "user N" and then "VA N LEN" per kernel block (its address, the
+ * instructions it executed, its length), at exit and, as FILE.K for the
+ * K-th DUMP marker (K = 0, 1, ...), at each DUMP, so that the difference
+ * of two dumps is what ran between them.  bench/icount_report.py
+ * --profile attributes it to the symbols of a System.map.  This is how
+ * the debug kernel's cost under TCG was found (README, "Tests").
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -93,6 +103,7 @@ struct ktb {
 	uint32_t nruns;
 	struct run *runs;
 	int resolved;		/* 0 or 1, read with acquire */
+	uint64_t all;		/* profile mode: instructions executed */
 	uint64_t va[];
 };
 
@@ -115,7 +126,11 @@ struct vcpu {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static const char *kallsyms_path, *out_path;
+static const char *kallsyms_path, *out_path, *profile_path;
+static uint64_t profile_user;		/* profile mode: user instructions */
+static struct ktb **profile_tbs;	/* profile mode: every kernel block */
+static size_t profile_n, profile_cap;
+static int profile_dumps;
 static struct sym *syms;
 static size_t nsyms;
 static bool syms_loaded;
@@ -403,6 +418,27 @@ static void batch_end(struct vcpu *v)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Profile mode: write the counts so far to @path (lock held). */
+static void dump_profile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	if (!f) {
+		fprintf(stderr, "icount plugin: cannot write %s\n", path);
+		return;
+	}
+	fprintf(f, "user %" PRIu64 "\n", __atomic_load_n(&profile_user, __ATOMIC_RELAXED));
+	for (i = 0; i < profile_n; i++) {
+		const struct ktb *t = profile_tbs[i];
+		uint64_t all = __atomic_load_n(&t->all, __ATOMIC_RELAXED);
+
+		if (all)
+			fprintf(f, "%" PRIx64 " %" PRIu64 " %" PRIu32 "\n", t->va[0], all, t->n);
+	}
+	fclose(f);
+}
+
 static void marker_exec(unsigned int vcpu_index, void *ud)
 {
 	unsigned int cmd = ((uintptr_t)ud >> 8) & 0xff, arg = (uintptr_t)ud & 0xff;
@@ -417,6 +453,8 @@ static void marker_exec(unsigned int vcpu_index, void *ud)
 			v->pending |= 1u << arg;
 		break;
 	case CMD_START:
+		if (!kallsyms_path)
+			break;	/* profile mode only */
 		pthread_mutex_lock(&lock);
 		if (!syms_loaded)
 			load_syms();
@@ -439,6 +477,12 @@ static void marker_exec(unsigned int vcpu_index, void *ud)
 	case CMD_DUMP:
 		pthread_mutex_lock(&lock);
 		dump();
+		if (profile_path) {
+			char p[4096];
+
+			snprintf(p, sizeof(p), "%s.%d", profile_path, profile_dumps++);
+			dump_profile(p);
+		}
 		pthread_mutex_unlock(&lock);
 		break;
 	}
@@ -473,13 +517,17 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	if (!n)
 		return;
 	if (va < KERNEL_HALF) {
+		if (profile_path)
+			qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
+								 &profile_user, n);
 		for (i = 0; i < n; i++)
 			if (marker_of(qemu_plugin_tb_get_insn(tb, i)))
 				marked = true;
 		if (!marked) {
-			qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec,
-							     QEMU_PLUGIN_CB_NO_REGS,
-							     user_ud(n));
+			if (kallsyms_path)
+				qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec,
+								     QEMU_PLUGIN_CB_NO_REGS,
+								     user_ud(n));
 			return;
 		}
 		/*
@@ -505,13 +553,29 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	t->n = n;
 	for (i = 0; i < n; i++)
 		t->va[i] = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i));
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, t);
+	if (profile_path) {
+		pthread_mutex_lock(&lock);
+		if (profile_n == profile_cap) {
+			profile_cap = profile_cap ? 2 * profile_cap : 65536;
+			profile_tbs = realloc(profile_tbs, profile_cap * sizeof(*profile_tbs));
+			if (!profile_tbs)
+				fail("out of memory");
+		}
+		profile_tbs[profile_n++] = t;
+		pthread_mutex_unlock(&lock);
+		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
+							 &t->all, n);
+	}
+	if (kallsyms_path)
+		qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, t);
 }
 
 static void at_exit(qemu_plugin_id_t id, void *p)
 {
 	pthread_mutex_lock(&lock);
 	dump();
+	if (profile_path)
+		dump_profile(profile_path);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -530,14 +594,20 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 			kallsyms_path = argv[i] + 9;
 		} else if (!strncmp(argv[i], "out=", 4)) {
 			out_path = argv[i] + 4;
+		} else if (!strncmp(argv[i], "profile=", 8)) {
+			profile_path = argv[i] + 8;
 		} else {
-			fprintf(stderr, "icount plugin: unknown argument '%s' (kallsyms=FILE, out=FILE)\n",
+			fprintf(stderr, "icount plugin: unknown argument '%s' (kallsyms=FILE, out=FILE, profile=FILE)\n",
 				argv[i]);
 			return -1;
 		}
 	}
-	if (!kallsyms_path || !out_path) {
-		fprintf(stderr, "icount plugin: needs kallsyms=FILE and out=FILE\n");
+	if (!profile_path && (!kallsyms_path || !out_path)) {
+		fprintf(stderr, "icount plugin: needs kallsyms=FILE and out=FILE, or profile=FILE\n");
+		return -1;
+	}
+	if (!kallsyms_path != !out_path) {
+		fprintf(stderr, "icount plugin: kallsyms=FILE and out=FILE go together\n");
 		return -1;
 	}
 	nvcpus = info->system.max_vcpus;

@@ -6,6 +6,8 @@ Usage:
   icount_report.py [--md FILE --kernel K] [--csv FILE] [--baseline FILE
                    --kernel K [--tolerance PCT]] [--write-baseline FILE
                    --kernel K] [--syms WORKLOAD [--top N]] RUN_DIR...
+  icount_report.py --profile FILE [--profile-base FILE] --system-map MAP
+                   [--top N]
 
 Each RUN_DIR is one boot's output directory (scripts/vm-run.sh's RTUN_OUT)
 with icount-regions.csv (bench/guest-icount.sh) and icount.txt (the plugin
@@ -21,10 +23,17 @@ with FILE (lines "KERNEL WORKLOAD PER INSTRUCTIONS") and exits 1 if one
 grew by more than --tolerance percent (default 2).  --write-baseline
 replaces kernel K's lines of FILE with this run's.  --syms prints the
 symbols of WORKLOAD per operation for both drivers, largest first.
+--profile reads a profile-mode dump of the plugin (profile=FILE: every
+instruction of the run, per translated block), minus --profile-base (an
+earlier dump) if given, and prints the kernel symbols of System.map MAP
+that executed most, with the times their first block ran (calls, when
+the symbol's first block starts at the symbol); addresses past the
+kernel's last symbol count as "[module]".
 Only the standard library is used.
 """
 
 import argparse
+import bisect
 import csv
 import os
 import sys
@@ -172,9 +181,64 @@ def text_table(rows, spread):
     return "\n".join(out)
 
 
+def load_profile(path):
+    """{address: (instructions, block length)} and the user count."""
+    blocks = defaultdict(lambda: [0, 1])
+    user = 0
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if p[0] == "user":
+                user = int(p[1])
+                continue
+            b = blocks[int(p[0], 16)]
+            b[0] += int(p[1])
+            b[1] = int(p[2])
+    return blocks, user
+
+
+def profile(a):
+    """Prints the symbols a profile-mode dump spent most in."""
+    addrs, names = [], []
+    with open(a.system_map) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 3 and p[1] in "tTwW":
+                addrs.append(int(p[0], 16))
+                names.append(p[2])
+    order = sorted(range(len(addrs)), key=lambda i: addrs[i])
+    addrs = [addrs[i] for i in order]
+    names = [names[i] for i in order]
+    blocks, user = load_profile(a.profile)
+    if a.profile_base:
+        base, buser = load_profile(a.profile_base)
+        user -= buser
+        for va, (n, _) in base.items():
+            blocks[va][0] -= n
+    insns = defaultdict(int)
+    calls = defaultdict(int)
+    last = addrs[-1] if addrs else 0
+    for va, (n, length) in blocks.items():
+        if va > last + (1 << 20):
+            insns["[module]"] += n
+            continue
+        i = bisect.bisect_right(addrs, va) - 1
+        name = names[i] if i >= 0 else "?"
+        insns[name] += n
+        if i >= 0 and addrs[i] == va:
+            calls[name] += n // max(length, 1)
+    total = sum(insns.values())
+    print(f"user space {user:,} instructions, kernel {total:,}")
+    for name, n in sorted(insns.items(), key=lambda x: -x[1])[:a.top]:
+        print(f"{100 * n / max(total, 1):6.2f}% {n:15,} calls {calls[name]:>12,}  {name}")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("runs", nargs="+")
+    ap.add_argument("runs", nargs="*")
+    ap.add_argument("--profile")
+    ap.add_argument("--profile-base")
+    ap.add_argument("--system-map")
     ap.add_argument("--md")
     ap.add_argument("--kernel")
     ap.add_argument("--csv")
@@ -185,6 +249,13 @@ def main():
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--note", default="")
     a = ap.parse_args()
+    if a.profile:
+        if not a.system_map:
+            sys.exit("icount_report: --profile needs --system-map")
+        profile(a)
+        return
+    if not a.runs:
+        sys.exit("icount_report: no RUN_DIR given")
 
     allrows = [rows_of(*load_run(d)) for d in a.runs]
     rows = allrows[0]
