@@ -53,7 +53,8 @@
  * K-th DUMP marker (K = 0, 1, ...), at each DUMP, so that the difference
  * of two dumps is what ran between them.  bench/icount_report.py
  * --profile attributes it to the symbols of a System.map.  This is how
- * the debug kernel's cost under TCG was found (README, "Tests").
+ * the debug kernel's cost under TCG was found (README, "The two
+ * commands", the debug phase).
  */
 #include <inttypes.h>
 #include <pthread.h>
