@@ -55,7 +55,7 @@ ver=$(sed -n 's/^VERSION = //p; s/^PATCHLEVEL = //p' "$src/Makefile" | paste -sd
 
 # 7.x builds tun as a YNL program (YNL_GEN_PROGS in net/Makefile).
 ynl=0
-sed -n '/^YNL_GEN_PROGS/,/^# end of YNL_GEN_PROGS/p' "$src/$st/net/Makefile" | grep -qw tun && ynl=1
+sed -n '/^YNL_GEN_PROGS/,/^# end of YNL_GEN_PROGS/p' "$src/$st/net/Makefile" | grep -w tun >/dev/null && ynl=1
 py=/usr/bin/python3
 if [ $ynl = 1 ]; then
 	[ -x "$py" ] || die "$py not found: apt-get install python3 (or run scripts/setup-deps.sh)"

@@ -177,7 +177,7 @@ for p in "${paths[@]}"; do
 		"$name" "$what" "$nfun" "$nshim" "$nkern"
 	while read -r sym sites; do
 		[ -n "$sym" ] || continue
-		if printf '%s\n' "$inlinable" | grep -qx "$sym"; then
+		if printf '%s\n' "$inlinable" | grep -x "$sym" >/dev/null; then
 			kind="shim/rtun_data.c"
 			[ $inline = 0 ] || bad+=("$name: $sym")
 		else

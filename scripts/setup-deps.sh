@@ -39,7 +39,7 @@ rtun_kernel_selected 7.3 && pkgs+=(python3-yaml python3-jsonschema)
 
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null ||
 		missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -50,7 +50,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	for p in "${missing[@]}"; do
 		case "$p" in
 		clang-$l | lld-$l | llvm-$l | libclang-$l-dev)
-			apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]' ||
+			apt-cache policy "$p" 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null ||
 				die "$p has no install candidate: kernel 7.3 needs LLVM $l," \
 				    "which Debian 12 ships in bookworm-security (add that suite to apt's sources)" ;;
 		esac
@@ -62,12 +62,12 @@ else
 fi
 
 command -v rustup >/dev/null || die "rustup not found: rtun needs a rustup-managed Rust toolchain"
-if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+if ! rustup component list --installed 2>/dev/null | grep '^rust-src' >/dev/null; then
 	info "adding rustup component rust-src"
 	rustup component add rust-src || die "rustup component add rust-src failed"
 fi
 for c in rustfmt clippy; do
-	if ! rustup component list --installed 2>/dev/null | grep -q "^$c"; then
+	if ! rustup component list --installed 2>/dev/null | grep "^$c" >/dev/null; then
 		info "adding rustup component $c"
 		rustup component add "$c" || die "rustup component add $c failed"
 	fi
@@ -75,7 +75,7 @@ done
 
 # Kernel 6.12: bindgen-cli 0.69.5 in ~/.cargo/bin.
 if rtun_kernel_selected 6.12; then
-	if ! command -v bindgen >/dev/null || ! bindgen --version | grep -q '0\.69\.5'; then
+	if ! command -v bindgen >/dev/null || ! bindgen --version | grep '0\.69\.5' >/dev/null; then
 		info "installing bindgen-cli 0.69.5 (about a minute)"
 		cargo install --locked bindgen-cli --version 0.69.5 ||
 			die "cargo install bindgen-cli failed"
@@ -168,9 +168,9 @@ fetch_qemu_plugin_header() {
 	tar -xf "$orig" -C "$srcdir" --wildcards '*/include/qemu/qemu-plugin.h' ||
 		die "$orig has no include/qemu/qemu-plugin.h"
 	# A Debian patch that changed the header would be applied on top.
-	if tar -tf "$srcdir"/qemu_*.debian.tar.* 2>/dev/null | grep -q '^debian/patches/' &&
+	if tar -tf "$srcdir"/qemu_*.debian.tar.* 2>/dev/null | grep '^debian/patches/' >/dev/null &&
 		tar -xOf "$srcdir"/qemu_*.debian.tar.* --wildcards 'debian/patches/*' 2>/dev/null |
-		grep -q '^+++ .*include/qemu/qemu-plugin\.h'; then
+		grep '^+++ .*include/qemu/qemu-plugin\.h' >/dev/null; then
 		die "Debian's qemu $ver patches qemu-plugin.h: apply debian/patches before use"
 	fi
 	mkdir -p "$RTUN_QEMU_PLUGIN_DIR" || die "cannot create $RTUN_QEMU_PLUGIN_DIR"
@@ -236,14 +236,14 @@ if rtun_kernel_selected 7.3; then
 	fetch_linux_source_73
 	bg=$RTUN_CACHE/tools/bindgen-$RTUN_BINDGEN73_VERSION
 	if [ ! -x "$bg/bin/bindgen" ] ||
-		! "$bg/bin/bindgen" --version 2>/dev/null | grep -q "bindgen $RTUN_BINDGEN73_VERSION"; then
+		! "$bg/bin/bindgen" --version 2>/dev/null | grep "bindgen $RTUN_BINDGEN73_VERSION" >/dev/null; then
 		info "installing bindgen-cli $RTUN_BINDGEN73_VERSION into $bg for kernel 7.3 (about a minute)"
 		cargo install --locked bindgen-cli --version "$RTUN_BINDGEN73_VERSION" --root "$bg" ||
 			die "cargo install bindgen-cli $RTUN_BINDGEN73_VERSION failed"
 	fi
 	rtun_kernel_env 7.3
 	LIBCLANG_PATH=$K_LIBCLANG "$K_BINDGEN" --version --verbose 2>&1 |
-		grep -q "^Clang: .*clang version $RTUN_LLVM73_VERSION\." ||
+		grep "^Clang: .*clang version $RTUN_LLVM73_VERSION\." >/dev/null ||
 		die "$K_BINDGEN does not load libclang $RTUN_LLVM73_VERSION from $K_LIBCLANG"
 	info "kernel 7.3 toolchain: $K_CLANG, $(LIBCLANG_PATH=$K_LIBCLANG "$K_BINDGEN" --version --verbose | tr '\n' ' ')($K_BINDGEN)"
 fi
