@@ -1553,6 +1553,18 @@ static bool verbose;
 #define MODE_VLAN 8
 static struct side sides[N_MODES][2];
 static bool made[N_MODES];
+/* Time spent creating device pairs, and of it waiting for udev (summary). */
+static double setup_s, udev_s;
+static unsigned long n_made;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 
 static int nl_fd;		/* rtnetlink, for the counters */
 static int tx_fd;		/* AF_PACKET socket that injects read cases */
@@ -1664,11 +1676,14 @@ static void udev_wait(int ifindex)
 	char path[64];
 	int ms;
 
+	double t0 = now();
+
 	if (access("/run/udev/control", F_OK))
 		return;
 	snprintf(path, sizeof(path), "/run/udev/data/n%d", ifindex);
 	for (ms = 0; ms < 5000 && access(path, F_OK); ms += 10)
 		sleep_ms(10);
+	udev_s += now() - t0;
 }
 
 /* A pending ENETDOWN of a packet socket whose device went down. */
@@ -1709,9 +1724,12 @@ static void side_open(struct side *s, int mode, int k)
 	s->ifindex = sysfs_num(s->name, "ifindex");
 	if (s->ifindex <= 0)
 		die("no ifindex for %s", s->name);
-	udev_wait(s->ifindex);
-	if ((flags & IFF_TAP) && set_mac(s->name, mac_dev))
-		die("SIOCSIFHWADDR %s: %s", s->name, strerror(errno));
+	if (flags & IFF_TAP) {
+		/* A TUN device has no MAC address for udev to change. */
+		udev_wait(s->ifindex);
+		if (set_mac(s->name, mac_dev))
+			die("SIOCSIFHWADDR %s: %s", s->name, strerror(errno));
+	}
 	s->pfd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (s->pfd < 0)
 		die("AF_PACKET: %s", strerror(errno));
@@ -1826,6 +1844,8 @@ static struct side *pair_get(int mode)
 	struct ifreq ifr[2];
 	int k, br_err[2];
 
+	double t0 = now();
+
 	if (made[mode])
 		return s;
 	for (k = 0; k < 2; k++) {
@@ -1850,6 +1870,8 @@ static struct side *pair_get(int mode)
 		setup_diffs++;
 	}
 	made[mode] = true;
+	n_made++;
+	setup_s += now() - t0;
 	if (verbose) {
 		char addr[2][32] = { "", "" };
 
@@ -2041,14 +2063,6 @@ static unsigned char *fill_buf;		/* fill_byte() pattern, RX_BUF */
 static int pi_proto;			/* the protocol a PI of a read shows, -1: unknown */
 static unsigned char *scratch;		/* RX_BUF */
 static void *bad_page;			/* PROT_NONE */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* poll() that adds the time it waited in vain to waited_s. */
 static double waited_s;
@@ -3437,6 +3451,8 @@ int main(int argc, char **argv)
 		       xdp_cases, xdp_reads);
 	printf("waited in vain for packets: %lu times, %.1f s\n", waits,
 	       waited_s);
+	printf("device pairs set up: %lu, %.1f s (waiting for udev %.1f s)\n",
+	       n_made, setup_s, udev_s);
 	printf("cases: %lu, differences: %lu, time: %.1f s, cases/s: %.1f\n",
 	       done, n_diffs + setup_diffs, t, t > 0 ? done / t : 0.0);
 	rc = n_diffs || setup_diffs || (strict_gaps && gaps);
