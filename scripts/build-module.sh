@@ -41,11 +41,26 @@ if [ "$src" != "$RTUN_ROOT" ]; then
 	mkdir -p "$src/scripts" && cp "$RTUN_ROOT/scripts/gen-ffi.sh" "$src/scripts/" ||
 		die "cannot copy scripts/gen-ffi.sh to $src"
 fi
+# The shim's data path inlined into the Rust code (Kbuild): on a kernel
+# without CONFIG_RUST_INLINE_HELPERS (6.12), with a clang and llvm-link of
+# rustc's own LLVM version (clang-22 for rustc 1.95), when installed.
+# RTUN_INLINE=0 leaves the shim an ordinary C object there (to compare).
+bc=()
+if [ "${RTUN_INLINE:-1}" = 1 ] && ! grep -q '^CONFIG_RUST_INLINE_HELPERS=y' "$kdir/.config"; then
+	major=$(rustc --version --verbose 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+	if [ -n "$major" ] && command -v "clang-$major" >/dev/null &&
+		command -v "llvm-link-$major" >/dev/null; then
+		bc=(RTUN_BC_CC="clang-$major" RTUN_BC_LINK="llvm-link-$major")
+	else
+		info "no clang-$major/llvm-link-$major (rustc's LLVM): the shim's data path stays out of line"
+	fi
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-# Rebuild the Rust object so its warnings are always seen.
-rm -f "$src/rust/rtun_main.o"
-if ! make -C "$kdir" M="$src" LLVM="$llvm" $clippy modules >"$log" 2>&1; then
+# Rebuild the Rust object so its warnings are always seen (and its
+# bitcode, which tells check-inline.sh the shim was linked in).
+rm -f "$src/rust/rtun_main.o" "$src/rust/rtun_main.m.bc"
+if ! make -C "$kdir" M="$src" LLVM="$llvm" $clippy "${bc[@]}" modules >"$log" 2>&1; then
 	cat "$log" >&2
 	die "module build failed${clippy:+ (clippy)}"
 fi
@@ -53,4 +68,6 @@ if grep -qiE '(^|[^a-z])warning' "$log"; then
 	cat "$log" >&2
 	die "module build has warnings${clippy:+ (clippy)}"
 fi
-info "$src/rtun.ko built${clippy:+ and clippy-clean} against $kdir"
+inl=
+[ ! -f "$src/rust/rtun_main.m.bc" ] || inl=", the shim's data path inlined"
+info "$src/rtun.ko built${clippy:+ and clippy-clean} against $kdir$inl"

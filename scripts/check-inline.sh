@@ -10,9 +10,11 @@
 # wrappers Kbuild links into the Rust object as bitcode when the kernel
 # has CONFIG_RUST_INLINE_HELPERS).
 #
-# With --kdir KDIR of a kernel with CONFIG_RUST_INLINE_HELPERS=y, it fails
-# (exit 1) if any of those wrappers is still called out of line on one of
-# these paths; otherwise it only reports.  Exit 2: bad usage, no module,
+# With --kdir KDIR of a kernel with CONFIG_RUST_INLINE_HELPERS=y, or for a
+# module whose shim Kbuild linked in as bitcode (rust/rtun_main.m.bc
+# beside it: 6.12 with RTUN_BC_CC), it fails (exit 1) if any of those
+# wrappers is still called out of line on one of these paths; otherwise
+# it only reports.  Exit 2: bad usage, no module,
 # no disassembler, or an entry point not found.
 #
 # Usage: scripts/check-inline.sh [--kdir KDIR] [--verbose] [MODULE]
@@ -58,6 +60,10 @@ if [ -n "$kdir" ]; then
 	[ -f "$kdir/.config" ] || { echo "check-inline: $kdir/.config not found" >&2; exit 2; }
 	grep -q '^CONFIG_RUST_INLINE_HELPERS=y' "$kdir/.config" && inline=1
 fi
+# Kbuild's own bitcode rule (a kernel without CONFIG_RUST_INLINE_HELPERS,
+# scripts/build-module.sh with RTUN_BC_CC) leaves the linked bitcode
+# beside the object; the wrappers must then be inlined too.
+[ ! -f "$(dirname "$ko")/rust/rtun_main.m.bc" ] || inline=1
 
 # The wrappers of shim/rtun_data.c: its definitions marked __rtun_data.
 inlinable=$(grep -oE '^__rtun_data [^(]*\brtun_[a-z0-9_]+\(' "$data_c" |
@@ -153,14 +159,16 @@ paths=(
 	"poll|poll|::abstractions::file::Adapter<.*>>::poll$"
 )
 
-if [ $inline = 1 ]; then
+if [ -f "$(dirname "$ko")/rust/rtun_main.m.bc" ]; then
+	helpers="yes, linked in as bitcode"
+elif [ $inline = 1 ]; then
 	helpers=yes
 elif [ -n "$kdir" ]; then
 	helpers=no
 else
 	helpers="not known without --kdir"
 fi
-echo "check-inline: $ko (kernel inlines C helpers into Rust: $helpers)"
+echo "check-inline: $ko (shim's data path inlined into the Rust code: $helpers)"
 bad=()
 for p in "${paths[@]}"; do
 	IFS='|' read -r name what re <<<"$p"

@@ -7,7 +7,8 @@
 #
 # RTUN_KERNELS (default "6.12,7.3") selects the kernels to set up:
 #   6.12  Debian's linux-source-6.12, clang 14, bindgen-cli 0.69.5
-#         (cargo, into ~/.cargo/bin)
+#         (cargo, into ~/.cargo/bin), clang-22/llvm-22 (rustc's LLVM: the shim
+#         is inlined into the Rust code as bitcode, see Kbuild)
 #   7.3   linux-source-7.3 from trixie-backports (downloaded with a private
 #         apt configuration under $RTUN_CACHE/apt, the system's sources stay
 #         as they are), clang-22/lld-22/llvm-22 from bookworm-security,
@@ -30,7 +31,13 @@ pkgs=(qemu-system-x86 clang lld llvm libclang-dev flex bison
       gcc-multilib)
 rtun_kernel_selected 6.12 && pkgs+=(linux-source-6.12)
 l=$RTUN_LLVM73_VERSION
-rtun_kernel_selected 7.3 && pkgs+=(clang-$l lld-$l llvm-$l libclang-$l-dev)
+if rtun_kernel_selected 7.3; then
+	pkgs+=(clang-$l lld-$l llvm-$l libclang-$l-dev)
+elif rtun_kernel_selected 6.12; then
+	# 6.12 builds with clang 14, but rtun's shim is inlined into its
+	# Rust code by rustc's LLVM version (Kbuild, build-module.sh).
+	pkgs+=(clang-$l llvm-$l)
+fi
 # 7.3's own tools/testing/selftests/net/tun.c is a YNL program: its netlink
 # code is generated from YAML specs by tools/net/ynl/pyynl/ynl_gen_c.py,
 # which needs PyYAML and jsonschema (scripts/build-upstream-selftest.sh
@@ -51,8 +58,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		case "$p" in
 		clang-$l | lld-$l | llvm-$l | libclang-$l-dev)
 			apt-cache policy "$p" 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null ||
-				die "$p has no install candidate: kernel 7.3 needs LLVM $l," \
-				    "which Debian 12 ships in bookworm-security (add that suite to apt's sources)" ;;
+				die "$p has no install candidate: rtun needs LLVM $l (7.3's compiler, and rustc's" \
+				    "LLVM, which inlines the shim on 6.12), which Debian 12 ships in" \
+				    "bookworm-security (add that suite to apt's sources)" ;;
 		esac
 	done
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
