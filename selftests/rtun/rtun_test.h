@@ -47,6 +47,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
+#include <linux/veth.h>
 #include <linux/virtio_net.h>
 
 /* Linux 7.x's if_tun.h, for builds against older headers. */
@@ -664,6 +665,86 @@ static inline int rtnl_link_del(int ifindex)
 	struct nlreq r;
 
 	nl_init(&r, RTM_DELLINK, 0, ifindex);
+	return nl_talk(&r);
+}
+
+/* "ip link del @name" if it exists ("2>/dev/null"). */
+static inline void rtnl_link_del_name(const char *name)
+{
+	long ifindex = sysfs_num(name, "ifindex");
+
+	if (ifindex > 0)
+		rtnl_link_del(ifindex);
+}
+
+/*
+ * Start "ip link add @name type @kind" in @r; returns the IFLA_LINKINFO
+ * nest, for IFLA_INFO_DATA, to be closed before nl_talk().
+ */
+static inline struct rtattr *nl_link_new(struct nlreq *r, const char *name,
+					 const char *kind)
+{
+	struct rtattr *info;
+
+	nl_init(r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	nl_attr(r, IFLA_IFNAME, name, strlen(name) + 1);
+	info = nl_attr(r, IFLA_LINKINFO, NULL, 0);
+	nl_attr(r, IFLA_INFO_KIND, kind, strlen(kind));
+	return info;
+}
+
+/* "ip link add @name type @kind"; 0 or -errno. */
+static inline int rtnl_link_add(const char *name, const char *kind)
+{
+	struct nlreq r;
+
+	nl_nest_end(&r, nl_link_new(&r, name, kind));
+	return nl_talk(&r);
+}
+
+/* "ip link add @name type bridge forward_delay 0"; 0 or -errno. */
+static inline int rtnl_bridge_add(const char *name)
+{
+	struct rtattr *info, *data;
+	uint32_t delay = 0;
+	struct nlreq r;
+
+	info = nl_link_new(&r, name, "bridge");
+	data = nl_attr(&r, IFLA_INFO_DATA, NULL, 0);
+	nl_attr(&r, IFLA_BR_FORWARD_DELAY, &delay, sizeof(delay));
+	nl_nest_end(&r, data);
+	nl_nest_end(&r, info);
+	return nl_talk(&r);
+}
+
+/* "ip link add @name type veth peer name @peer"; 0 or -errno. */
+static inline int rtnl_veth_add(const char *name, const char *peer)
+{
+	struct rtattr *info, *data, *p;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nlreq r;
+
+	info = nl_link_new(&r, name, "veth");
+	data = nl_attr(&r, IFLA_INFO_DATA, NULL, 0);
+	p = nl_attr(&r, VETH_INFO_PEER, &ifi, sizeof(ifi));
+	nl_attr(&r, IFLA_IFNAME, peer, strlen(peer) + 1);
+	nl_nest_end(&r, p);
+	nl_nest_end(&r, data);
+	nl_nest_end(&r, info);
+	return nl_talk(&r);
+}
+
+/* "ip link set @name master @master"; 0 or -errno. */
+static inline int rtnl_link_master(const char *name, const char *master)
+{
+	long ifindex = sysfs_num(name, "ifindex");
+	uint32_t m = sysfs_num(master, "ifindex");
+	struct nlreq r;
+
+	if (ifindex <= 0 || (int32_t)m <= 0)
+		return -ENODEV;
+	nl_init(&r, RTM_NEWLINK, 0, ifindex);
+	nl_attr(&r, IFLA_MASTER, &m, sizeof(m));
 	return nl_talk(&r);
 }
 

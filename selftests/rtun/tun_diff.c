@@ -1673,10 +1673,9 @@ static int set_mac(const char *dev, const unsigned char *mac)
  */
 static void udev_wait(int ifindex)
 {
+	double t0 = now();
 	char path[64];
 	int ms;
-
-	double t0 = now();
 
 	if (access("/run/udev/control", F_OK))
 		return;
@@ -1697,17 +1696,11 @@ static void clear_sk_err(int fd)
 
 /*
  * Create the device of @mode on driver @k, IPv6 off (the stack then sends
- * nothing by itself), the same MAC address on both drivers, with a packet
- * socket bound to it, up.
+ * nothing by itself); side_finish() does the rest.
  */
 static void side_open(struct side *s, int mode, int k)
 {
 	int flags = mode_flags(mode);
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_ALL),
-	};
-	int one = 1, rcvbuf = 8 << 20;
 	char want[IFNAMSIZ];
 
 	memset(s, 0, sizeof(*s));
@@ -1724,7 +1717,23 @@ static void side_open(struct side *s, int mode, int k)
 	s->ifindex = sysfs_num(s->name, "ifindex");
 	if (s->ifindex <= 0)
 		die("no ifindex for %s", s->name);
-	if (flags & IFF_TAP) {
+}
+
+/*
+ * The rest of side_open() for @s, once udev is done with it (TAP: its
+ * MACAddressPolicy must not overwrite our address later): the same MAC
+ * address on both drivers, a packet socket bound to it, up.  Split from
+ * side_open() so that udev handles both devices of a pair at once.
+ */
+static void side_finish(struct side *s, int mode)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+	};
+	int one = 1, rcvbuf = 8 << 20;
+
+	if (mode_flags(mode) & IFF_TAP) {
 		/* A TUN device has no MAC address for udev to change. */
 		udev_wait(s->ifindex);
 		if (set_mac(s->name, mac_dev))
@@ -1748,6 +1757,18 @@ static void side_open(struct side *s, int mode, int k)
 	s->sz = VNET_HDR_LEN;
 }
 
+/* Delete the bridge and veth of driver @k's @mode, if they exist. */
+static void bridge_del(int mode, int k)
+{
+	char name[IFNAMSIZ];
+	char kc = k == C_SIDE ? 'c' : 'r';
+
+	snprintf(name, sizeof(name), "dfb%c%d", kc, mode);
+	rtnl_link_del_name(name);
+	snprintf(name, sizeof(name), "dfv%c%d", kc, mode);
+	rtnl_link_del_name(name);
+}
+
 /* Delete the bridges and veths bridge_setup() made (at exit). */
 static void bridges_del(void)
 {
@@ -1759,9 +1780,7 @@ static void bridges_del(void)
 	done = true;
 	for (mode = MODE_VLAN; mode < N_MODES; mode++)
 		for (k = 0; k < 2; k++)
-			sh("ip link del dfb%c%d 2>/dev/null; ip link del dfv%c%d 2>/dev/null",
-			   k == C_SIDE ? 'c' : 'r', mode,
-			   k == C_SIDE ? 'c' : 'r', mode);
+			bridge_del(mode, k);
 }
 
 /*
@@ -1788,7 +1807,7 @@ static int feeder_open(const char *br, const char *name)
 	udev_wait(sysfs_num(name, "ifindex"));
 	if (set_mac(name, mac))
 		die("SIOCSIFHWADDR %s: %s", name, strerror(errno));
-	if (sh("ip link set %s master %s && ip link set %s up", name, br, name))
+	if (rtnl_link_master(name, br) || link_up(name))
 		die("cannot put %s in bridge %s", name, br);
 	return fd;
 }
@@ -1803,28 +1822,31 @@ static int bridge_setup(struct side *s, int mode, int k)
 {
 	char br[IFNAMSIZ], v[IFNAMSIZ], w[IFNAMSIZ], f[IFNAMSIZ];
 	char kc = k == C_SIDE ? 'c' : 'r';
-	int ms;
+	int ms, err;
 
 	snprintf(f, sizeof(f), "dff%c%d", kc, mode);
 	snprintf(br, sizeof(br), "dfb%c%d", kc, mode);
 	snprintf(v, sizeof(v), "dfv%c%d", kc, mode);
 	snprintf(w, sizeof(w), "dfw%c%d", kc, mode);
 	/* Left over by a run that was killed. */
-	sh("ip link del %s 2>/dev/null; ip link del %s 2>/dev/null", br, v);
+	bridge_del(mode, k);
 	atexit(bridges_del);
-	if (sh("ip link add %s type bridge forward_delay 0 && ip link add %s type veth peer name %s",
-	       br, v, w))
-		die("cannot create bridge %s and veth %s (ip link)", br, v);
+	/* Netlink, not ip(8): a fork and exec is seconds on the debug kernel. */
+	err = rtnl_bridge_add(br);
+	if (!err)
+		err = rtnl_veth_add(v, w);
+	if (err)
+		die("cannot create bridge %s and veth %s: %s", br, v, strerror(-err));
 	if (ipv6_disable(br) || ipv6_disable(v) || ipv6_disable(w))
 		die("disable IPv6 on %s, %s, %s: %s", br, v, w, strerror(errno));
-	if (sh("ip link set %s master %s && ip link set %s up && ip link set %s up && ip link set %s up",
-	       w, br, br, w, v))
-		die("cannot set up bridge %s", br);
+	err = rtnl_link_master(w, br);
+	if (err || link_up(br) || link_up(w) || link_up(v))
+		die("cannot set up bridge %s: %s", br, strerror(err ? -err : errno));
 	s->feed = sysfs_num(v, "ifindex");
 	if (s->feed <= 0)
 		die("no ifindex for %s", v);
 	s->ffd = feeder_open(br, f);
-	if (sh("ip link set %s master %s", s->name, br))
+	if (rtnl_link_master(s->name, br))
 		return -1;
 	/* All ports forwarding (3), no STP: at once or nearly. */
 	for (ms = 0; ms < 5000; ms += 10) {
@@ -1843,13 +1865,14 @@ static struct side *pair_get(int mode)
 	struct side *s = sides[mode];
 	struct ifreq ifr[2];
 	int k, br_err[2];
-
 	double t0 = now();
 
 	if (made[mode])
 		return s;
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 2; k++)
 		side_open(&s[k], mode, k);
+	for (k = 0; k < 2; k++) {
+		side_finish(&s[k], mode);
 		memset(&ifr[k], 0, sizeof(ifr[k]));
 		if (ioctl(s[k].fd, TUNGETIFF, &ifr[k]))
 			die("TUNGETIFF %s: %s", s[k].name, strerror(errno));

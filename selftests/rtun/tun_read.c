@@ -1868,9 +1868,9 @@ TEST_F(tun_read, vlan_tag_reinserted)
 		 IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, 0, false);
 	tdev_new(_metadata, b, variant->node, "dut1",
 		 IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, 0, false);
-	ASSERT_EQ(0, sh("ip link add br0 type bridge"));
-	ASSERT_EQ(0, sh("ip link set dut0 master br0"));
-	ASSERT_EQ(0, sh("ip link set dut1 master br0"));
+	ASSERT_EQ(0, rtnl_link_add("br0", "bridge"));
+	ASSERT_EQ(0, rtnl_link_master("dut0", "br0"));
+	ASSERT_EQ(0, rtnl_link_master("dut1", "br0"));
 	ASSERT_EQ(0, link_up("br0"));
 	ASSERT_EQ(0, link_up(a->name));
 	ASSERT_EQ(0, link_up(b->name));

@@ -127,20 +127,6 @@ static int rtnl_link_netns(int ifindex, int nsfd)
 	return nl_talk(&r);
 }
 
-/* "ip link add @name type @kind"; 0 or -errno. */
-static int rtnl_link_add(const char *name, const char *kind)
-{
-	struct rtattr *nest;
-	struct nlreq r;
-
-	nl_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
-	nl_attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
-	nest = nl_attr(&r, IFLA_LINKINFO, NULL, 0);
-	nl_attr(&r, IFLA_INFO_KIND, kind, strlen(kind));
-	nl_nest_end(&r, nest);
-	return nl_talk(&r);
-}
-
 /* How many network devices are named @prefix followed by digits. */
 static int count_prefix(const char *prefix)
 {
