@@ -7,7 +7,7 @@ Usage:
                    --kernel K [--tolerance PCT]] [--write-baseline FILE
                    --kernel K] [--syms WORKLOAD [--top N]] RUN_DIR...
   icount_report.py --profile FILE [--profile-base FILE] --system-map MAP
-                   [--top N]
+                   [--top N | --blocks SYMBOL]
 
 Each RUN_DIR is one boot's output directory (scripts/vm-run.sh's RTUN_OUT)
 with icount-regions.csv (bench/guest-icount.sh) and icount.txt (the plugin
@@ -28,7 +28,11 @@ instruction of the run, per translated block), minus --profile-base (an
 earlier dump) if given, and prints the kernel symbols of System.map MAP
 that executed most, with the times their first block ran (calls, when
 the symbol's first block starts at the symbol); addresses past the
-kernel's last symbol count as "[module]".
+kernel's last symbol count as "[module]".  MAP may also be a copy of the
+guest's /proc/kallsyms (bench/guest-icount.sh keeps one), which names the
+modules' functions too.  --blocks SYMBOL lists, for each function whose
+name contains SYMBOL, the blocks that ran: their offset in the function
+(to read beside its disassembly), length, times run and instructions.
 Only the standard library is used.
 """
 
@@ -228,9 +232,29 @@ def profile(a):
         if i >= 0 and addrs[i] == va:
             calls[name] += n // max(length, 1)
     total = sum(insns.values())
+    if a.blocks:
+        blocks_of(a.blocks, addrs, names, blocks)
+        return
     print(f"user space {user:,} instructions, kernel {total:,}")
     for name, n in sorted(insns.items(), key=lambda x: -x[1])[:a.top]:
         print(f"{100 * n / max(total, 1):6.2f}% {n:15,} calls {calls[name]:>12,}  {name}")
+
+
+def blocks_of(sym, addrs, names, blocks):
+    """Prints the blocks that ran in each symbol whose name contains sym."""
+    for i, name in enumerate(names):
+        if sym not in name:
+            continue
+        lo = addrs[i]
+        hi = addrs[i + 1] if i + 1 < len(addrs) else lo + (1 << 20)
+        rows = sorted((va, n, length) for va, (n, length) in blocks.items()
+                      if lo <= va < hi and n > 0)
+        if not rows:
+            continue
+        print(f"{name} at {lo:#x}: {sum(r[1] for r in rows):,} instructions")
+        print("  offset  insns  times run  instructions")
+        for va, n, length in rows:
+            print(f"  {va - lo:#6x} {length:6} {n // max(length, 1):10,} {n:13,}")
 
 
 def main():
@@ -239,6 +263,7 @@ def main():
     ap.add_argument("--profile")
     ap.add_argument("--profile-base")
     ap.add_argument("--system-map")
+    ap.add_argument("--blocks")
     ap.add_argument("--md")
     ap.add_argument("--kernel")
     ap.add_argument("--csv")
