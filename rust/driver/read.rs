@@ -88,7 +88,11 @@ fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
     if copy.head > 0 && skb.copy_to_iter(0, to, as_u32(copy.head)).is_err() {
         return Ok(());
     }
-    let tag = copy.tag_bytes.get(..copy.tag).unwrap_or(&copy.tag_bytes);
+    // A copy of the tag: a slice of the plan's own bytes would hand the
+    // plan's address to the copy, and the whole plan would then be built
+    // in memory instead of in registers (rtun.ko's instruction counts).
+    let tag_bytes = copy.tag_bytes;
+    let tag = tag_bytes.get(..copy.tag).unwrap_or(&tag_bytes);
     if !tag.is_empty() && to.copy_to(tag) != tag.len() {
         return Ok(());
     }
@@ -139,11 +143,15 @@ pub(crate) fn read(
             if unexpected && net_ratelimit() {
                 // As C's message; its `hdr_len` is the linear length then
                 // (`virtio_net_hdr_from_skb()`), and `pr_err!` adds "rtun: ".
+                // Copies, as for the tag in `put()`: the message takes
+                // references, and one into `info` would keep all of it in
+                // memory on every read.
+                let (gso_type, gso_size, head_len) = (info.gso_type, info.gso_size, info.head_len);
                 pr_err!(
                     "unexpected GSO type: {:#x}, gso_size {}, hdr_len {}\n",
-                    info.gso_type,
-                    info.gso_size,
-                    info.head_len
+                    gso_type,
+                    gso_size,
+                    head_len
                 );
             }
             // C has written the PI by the time the header is refused.
@@ -173,6 +181,8 @@ pub(crate) fn read(
 /// the write path's `XDP_TX`) is read behind a zeroed virtio-net header if
 /// the device has one, never behind a PI header, and cut silently to the
 /// buffer; the header and what was copied count as sent.
+#[cold]
+#[inline(never)]
 fn read_frame(
     dev: &NetDevice,
     data: &RtunDev,

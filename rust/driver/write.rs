@@ -70,6 +70,11 @@ fn alloc_failed(dev: &NetDevice, data: &RtunDev, e: Error) -> Error {
 ///
 /// The pulls of `virtio_net_hdr_to_skb()` only grow the head, so one pull
 /// to the plan's final head length leaves the skb as C's sequence does.
+///
+/// Inlined into its one caller, where the plan is still in registers: out
+/// of line it had to be written to memory first (rtun.ko's instruction
+/// counts).
+#[inline(always)]
 fn apply(skb: &mut Skb, plan: &SkbPlan) -> bool {
     let Ok(head_len) = u32::try_from(plan.head_len) else {
         return false;
