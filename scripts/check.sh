@@ -11,7 +11,8 @@
 # build-upstream-selftest.sh), and the differential tester tun_diff (C
 # tun against rtun, 20,000 write cases from a fixed seed); with the first
 # kernel also the layers (check-layers.sh), the generated boundary that a
-# one-sided change breaks (check-boundary.sh) and the selftests' build.
+# one-sided change breaks (check-boundary.sh) and the selftests' build;
+# after each, the instruction-count guard (bench/icount.sh --check).
 # Then the debug kernel, 7.3 with KASAN, lockdep, kmemleak and fault
 # injection: the selftests, a bounded differential run and a kmemleak scan
 # (guest-debug.sh).
@@ -246,6 +247,16 @@ for kver in "${kernels[@]}"; do
 		bad "${pre}upstream-selftest-build"
 	fi
 	vm_runs "$pre" "$kdir" "$mod/rtun.ko" "${ust_env[@]}"
+	# The instruction-count guard (bench/icount.sh --check, a boot of its
+	# own with the QEMU plugin): rtun's guest instructions per operation
+	# on three workloads against bench/icount-baseline.txt; more than 2%
+	# over fails.  Counts repeat, timings do not: no timing is checked.
+	# RTUN_ICOUNT_GUARD=0 leaves it out; a user's KDIR has no baseline.
+	if [ "$kver" != user ] && [ "${RTUN_ICOUNT_GUARD:-1}" = 1 ]; then
+		quiet_step "${pre}icount-guard" bash "$RTUN_ROOT/bench/icount.sh" --check \
+			--kernel "$kver" --ko "$mod/rtun.ko"
+		grep '^icount guard' "$logdir/${pre}icount-guard.log" | sed 's/^/check:        /' || true
+	fi
 done
 
 # The debug kernel (KASAN, lockdep, kmemleak, fault injection) is today's
