@@ -934,7 +934,7 @@ TEST_F(tun_mq, sndbuf_active_queues)
  * one queue, every frame of a flow to the same one, both directions too;
  * 64 flows use all 4 queues (all on one: 4 * (3/4)^64, about 4e-8).
  */
-TEST_F(tun_mq, steer_by_hash)
+TEST_F_TIMEOUT(tun_mq, steer_by_hash, 120)
 {
 	int f, n[4] = { 0 }, lost = 0, moved = 0, asym = 0;
 	struct arrivals a;
@@ -970,7 +970,7 @@ TEST_F(tun_mq, steer_by_hash)
  * go there instead of to their hash's queue; a write on another queue
  * moves the flow.
  */
-TEST_F(tun_mq, steer_learnt)
+TEST_F_TIMEOUT(tun_mq, steer_learnt, 120)
 {
 	int def[16], k[16], f, bad = 0;
 	struct arrivals a;
@@ -1004,7 +1004,7 @@ TEST_F(tun_mq, steer_learnt)
  * single active queue (tun_get_user(): numqueues > 1, !tfile->detached);
  * from an active queue of several, they do.
  */
-TEST_F(tun_mq, steer_learning_conditions)
+TEST_F_TIMEOUT(tun_mq, steer_learning_conditions, 120)
 {
 	int f;
 
@@ -1031,7 +1031,7 @@ TEST_F(tun_mq, steer_learning_conditions)
  * (netdev_core_pick_tx(): real_num_tx_queues 1): everything goes to it,
  * whatever flows were learnt for other queues.
  */
-TEST_F(tun_mq, steer_single_queue)
+TEST_F_TIMEOUT(tun_mq, steer_single_queue, 120)
 {
 	int f, q[16], all = 0;
 
@@ -1055,7 +1055,7 @@ TEST_F(tun_mq, steer_single_queue)
  * (__tun_detach() deletes those of index numqueues + 1, which none has):
  * they go to the queue moved into that index, not by hash.
  */
-TEST_F(tun_mq, steer_entry_keeps_index)
+TEST_F_TIMEOUT(tun_mq, steer_entry_keeps_index, 120)
 {
 	int f;
 
@@ -1078,7 +1078,7 @@ TEST_F(tun_mq, steer_entry_keeps_index)
  * 2.8 s (the time of the send that saw it gone) to 8 s (slack for a slow
  * VM).
  */
-TEST_F(tun_mq, steer_flow_ageing)
+TEST_F_TIMEOUT(tun_mq, steer_flow_ageing, 120)
 {
 	long t0, t;
 	int f, q;
@@ -1119,7 +1119,7 @@ static int bpf_return(uint32_t ret)
  * 0x10004 is queue 4 % 3, not 0x10004 % 3 = 2); writes learn nothing
  * meanwhile.  Without it, flows go by hash again.
  */
-TEST_F(tun_mq, steer_ebpf)
+TEST_F_TIMEOUT(tun_mq, steer_ebpf, 120)
 {
 	int q[16], prog, none = -1, flow, f, all = 0;
 
