@@ -106,6 +106,7 @@ fn apply(skb: &mut Skb, plan: &SkbPlan) -> bool {
 /// Returns the EtherType of a TUN packet: the PI's as written, or with
 /// `IFF_NO_PI` the IP version nibble's (refused, counted in `rx_dropped`,
 /// if it is neither 4 nor 6).
+#[inline(always)]
 fn tun_proto(
     dev: &NetDevice,
     data: &RtunDev,

@@ -1109,6 +1109,7 @@ const fn l3min(is_ipv6: bool) -> u32 {
 }
 
 /// The rules of `virtio_net_hdr_tnl_to_skb()` for a header with a tunnel bit (Linux 7.x).
+#[inline(always)]
 fn plan_tunnel<F: Frame>(
     hdr: &VnetHdr,
     layout: &Layout,
@@ -1201,6 +1202,7 @@ const fn gso_implied_proto(gso_type: u8) -> u16 {
 /// of the header, else the GSO type's) and dissects; UFO does not say its
 /// family, so a failed IPv4 dissection is retried as IPv6. Returns the keys
 /// and the protocol left in the skb.
+#[inline(always)]
 fn dissect_gso<F: Frame>(
     hdr_gso_type: u8,
     skb_gso_type: u32,
