@@ -69,15 +69,23 @@ struct rtun_netdev_cfg {
 	s32 ifindex;		/* TUNSETIFINDEX; 0: the core chooses */
 };
 
-/* The kernel's sizes that decide an skb's layout (see rust/pure/vnet_hdr.rs). */
-struct rtun_skb_geometry {
-	u32 page_size;
-	u32 shinfo_size;
-	u32 max_skb_frags;
-	u32 costly_order;
-	u32 net_ip_align;
-	u32 net_skb_pad;
-	u32 smp_cache_bytes;
+/*
+ * The kernel's sizes that decide an skb's layout (SkbGeometry in
+ * rust/pure/vnet_hdr.rs), as constants: the compiler computes them here,
+ * bindgen hands the values to Rust, and the write planner folds them as
+ * tun.c's code does (read from the device at run time, they cost a write
+ * 26 instructions).  shim/rtun_data.c checks each against the kernel's
+ * macro.
+ */
+enum {
+	RTUN_PAGE_SIZE = PAGE_SIZE,
+	RTUN_SHINFO_SIZE = SKB_DATA_ALIGN(sizeof(struct skb_shared_info)),
+	RTUN_MAX_SKB_FRAGS = MAX_SKB_FRAGS,
+	RTUN_COSTLY_ORDER = PAGE_ALLOC_COSTLY_ORDER,
+	RTUN_NET_IP_ALIGN = NET_IP_ALIGN,
+	/* NET_SKB_PAD is max(32, L1_CACHE_BYTES), not a constant expression. */
+	RTUN_NET_SKB_PAD = MAX(32, L1_CACHE_BYTES),
+	RTUN_SMP_CACHE_BYTES = SMP_CACHE_BYTES,
 };
 
 /*
@@ -299,7 +307,6 @@ void rtun_dev_get_stats64(struct net_device *dev,
 
 bool rtun_copy_from_iter_full(void *buf, size_t len, struct iov_iter *iter);
 
-void rtun_skb_geometry(struct rtun_skb_geometry *geo);
 struct sk_buff *rtun_skb_alloc(struct sock *sk, bool noblock, u32 headroom,
 			       size_t linear, size_t data_len, int *err);
 struct sk_buff *rtun_skb_build_from_iter(u32 pad, size_t len,
@@ -414,7 +421,8 @@ int rtun_ring_init(struct ptr_ring *ring);
 int rtun_ring_resize(struct ptr_ring *ring, unsigned int size);
 void rtun_ring_cleanup(struct ptr_ring *ring);
 bool rtun_ring_produce(struct ptr_ring *ring, struct wait_queue_head *wq,
-		       struct sk_buff *skb, struct net_device *bp_dev, u16 txq);
+		       struct sk_buff *skb, struct net_device *dev, u16 txq,
+		       bool backpressure);
 void rtun_ring_force_wake(struct ptr_ring *ring, struct net_device *dev,
 			  u32 *cons_cnt, u16 index, bool if_empty);
 void rtun_ring_consumer_lock(struct ptr_ring *ring);

@@ -86,6 +86,15 @@ __rtun_data struct sk_buff *rtun_skb_alloc(struct sock *sk, bool noblock,
 {
 	struct sk_buff *skb;
 
+	/* The sizes the Rust planner planned this skb with (rtun.h). */
+	BUILD_BUG_ON(RTUN_PAGE_SIZE != PAGE_SIZE);
+	BUILD_BUG_ON(RTUN_SHINFO_SIZE != SKB_DATA_ALIGN(sizeof(struct skb_shared_info)));
+	BUILD_BUG_ON(RTUN_MAX_SKB_FRAGS != MAX_SKB_FRAGS);
+	BUILD_BUG_ON(RTUN_COSTLY_ORDER != PAGE_ALLOC_COSTLY_ORDER);
+	BUILD_BUG_ON(RTUN_NET_IP_ALIGN != NET_IP_ALIGN);
+	BUILD_BUG_ON(RTUN_NET_SKB_PAD != NET_SKB_PAD);
+	BUILD_BUG_ON(RTUN_SMP_CACHE_BYTES != SMP_CACHE_BYTES);
+
 	skb = sock_alloc_send_pskb(sk, headroom + linear, data_len, noblock,
 				   err, PAGE_ALLOC_COSTLY_ORDER);
 	if (!skb)
@@ -741,18 +750,20 @@ static void rtun_bp_after_consume(struct ptr_ring *ring,
  */
 __rtun_data bool rtun_ring_produce(struct ptr_ring *ring,
 				   struct wait_queue_head *wq,
-				   struct sk_buff *skb,
-				   struct net_device *bp_dev, u16 txq)
+				   struct sk_buff *skb, struct net_device *dev,
+				   u16 txq, bool backpressure)
 {
 	int ret;
 
 	spin_lock(&ring->producer_lock);
 	ret = __ptr_ring_produce(ring, skb);
-	if (bp_dev)
-		rtun_bp_after_produce(ring, bp_dev, txq);
+	if (backpressure)
+		rtun_bp_after_produce(ring, dev, txq);
 	spin_unlock(&ring->producer_lock);
 	if (ret)
 		return false;
+	/* The device is lltx: its transmit time is the driver's to keep. */
+	txq_trans_cond_update(netdev_get_tx_queue(dev, txq));
 	if (wq_has_sleeper(wq))
 		wake_up_interruptible_poll(wq, EPOLLIN | EPOLLRDNORM);
 	return true;

@@ -756,17 +756,6 @@ void rtun_dev_get_stats64(struct net_device *dev,
 	stats->rx_frame_errors += rx_frame_errors;
 }
 
-void rtun_skb_geometry(struct rtun_skb_geometry *geo)
-{
-	geo->page_size = PAGE_SIZE;
-	geo->shinfo_size = SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
-	geo->max_skb_frags = MAX_SKB_FRAGS;
-	geo->costly_order = PAGE_ALLOC_COSTLY_ORDER;
-	geo->net_ip_align = NET_IP_ALIGN;
-	geo->net_skb_pad = NET_SKB_PAD;
-	geo->smp_cache_bytes = SMP_CACHE_BYTES;
-}
-
 bool rtun_param_dropin(void)
 {
 	return dropin;

@@ -866,6 +866,15 @@ fn byte_order_from_tun_flags() {
     assert_eq!(ByteOrder::native(), ByteOrder::Little);
 }
 
+/// The one byte the driver keeps gives back the order the two flags give.
+#[test]
+fn byte_order_round_trips_through_is_big() {
+    for (le, be) in [(false, false), (false, true), (true, false), (true, true)] {
+        let order = ByteOrder::from_tun_flags(le, be);
+        assert_eq!(ByteOrder::from_big(order.is_big()), order);
+    }
+}
+
 #[test]
 fn skb_gso_bits_match_linux_6_12() {
     let bits = [

@@ -141,22 +141,26 @@ impl SkbQueue {
     ///
     /// Called with bottom halves off (`ndo_start_xmit`).
     ///
-    /// With `backpressure` (the device, when it has `IFF_BACKPRESSURE`), a
-    /// full ring stops the device's transmit queue `txq` instead of
-    /// dropping what comes next, as Linux 7.x's `tun_net_xmit()` does.
+    /// A queued packet updates the transmit time of `dev`'s queue `txq`
+    /// (the device is `lltx`: the core leaves that to the driver). With
+    /// `backpressure` (`IFF_BACKPRESSURE`), a full ring stops that queue
+    /// instead of dropping what comes next, as Linux 7.x's `tun_net_xmit()`
+    /// does.
     pub(crate) fn push(
         &self,
         skb: Skb,
-        backpressure: Option<&NetDevice>,
+        dev: &NetDevice,
         txq: u16,
+        backpressure: bool,
     ) -> core::result::Result<(), Skb> {
         let raw = skb.into_raw();
-        let bp = backpressure.map_or(core::ptr::null_mut(), NetDevice::as_ptr);
+        let (ring, wq, dev) = (self.ring(), self.wq.get(), dev.as_ptr());
         // SAFETY: the ring and the wait queue are initialised; the caller runs
-        // with bottom halves off, as the producer lock requires; `bp` is null
-        // or a live device (borrowed for the call); ownership of `raw` passes
-        // to the ring when the call returns true.
-        if unsafe { ffi::rtun_ring_produce(self.ring(), self.wq.get(), raw, bp, txq) } {
+        // with bottom halves off, as the producer lock requires; `dev` is a
+        // live device (borrowed for the call) and `txq` one of its transmit
+        // queues (the core's queue mapping); ownership of `raw` passes to
+        // the ring when the call returns true.
+        if unsafe { ffi::rtun_ring_produce(ring, wq, raw, dev, txq, backpressure) } {
             Ok(())
         } else {
             // SAFETY: the ring refused `raw`, so it is still ours.

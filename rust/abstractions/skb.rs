@@ -33,21 +33,20 @@ const _: () = {
     assert!(v::SKB_GSO_UDP_TUNNEL_CSUM as i64 == bindings::SKB_GSO_UDP_TUNNEL_CSUM as i64);
 };
 
-/// Returns the running kernel's sizes that decide an skb's layout.
-pub(crate) fn geometry() -> SkbGeometry {
-    let mut g = ffi::rtun_skb_geometry::default();
-    // SAFETY: `g` is a valid, writable `struct rtun_skb_geometry`.
-    unsafe { ffi::rtun_skb_geometry(&mut g) };
-    SkbGeometry {
-        page_size: g.page_size,
-        shinfo_size: g.shinfo_size,
-        max_skb_frags: g.max_skb_frags,
-        costly_order: g.costly_order,
-        net_ip_align: g.net_ip_align,
-        net_skb_pad: g.net_skb_pad,
-        smp_cache_bytes: g.smp_cache_bytes,
-    }
-}
+/// The sizes of the kernel built against that decide an skb's layout.
+///
+/// Constants, as in C: `include/rtun.h` has the compiler compute them
+/// from the kernel's macros (and the shim checks them), so the write
+/// planner folds them instead of reading them per write.
+pub(crate) const GEOMETRY: SkbGeometry = SkbGeometry {
+    page_size: ffi::RTUN_PAGE_SIZE,
+    shinfo_size: ffi::RTUN_SHINFO_SIZE,
+    max_skb_frags: ffi::RTUN_MAX_SKB_FRAGS,
+    costly_order: ffi::RTUN_COSTLY_ORDER,
+    net_ip_align: ffi::RTUN_NET_IP_ALIGN,
+    net_skb_pad: ffi::RTUN_NET_SKB_PAD,
+    smp_cache_bytes: ffi::RTUN_SMP_CACHE_BYTES,
+};
 
 /// An `sk_buff` this code owns; it is freed when dropped.
 ///

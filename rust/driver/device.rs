@@ -12,7 +12,7 @@ use crate::abstractions::netdev::{DevConfig, Framing, LinkInfo, NetDevOps, NetDe
 use crate::abstractions::queue::BpOwner;
 use crate::abstractions::rcu::{RcuRead, RcuSlots};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
-use crate::abstractions::skb::{self, Skb};
+use crate::abstractions::skb::Skb;
 use crate::abstractions::sock::Sock;
 use crate::abstractions::xdp::{XdpFrames, XdpProg, XdpSlot};
 use crate::pure::ctl::{self, KernelId, Ownership, PersistChange};
@@ -26,7 +26,7 @@ use crate::pure::uapi::{
     SockFprog, IFF_BACKPRESSURE, IFF_MULTI_QUEUE, IFF_NAPI, IFF_NAPI_FRAGS, IFF_PERSIST,
     NETIF_MSG_TX_QUEUED,
 };
-use crate::pure::vnet_hdr::{ByteOrder, SkbGeometry, VIRTIO_NET_HDR_LEN};
+use crate::pure::vnet_hdr::{ByteOrder, VIRTIO_NET_HDR_LEN};
 use core::sync::atomic::{
     fence, AtomicBool, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
@@ -180,13 +180,14 @@ pub(crate) struct RtunDev {
     vnet_le: AtomicBool,
     /// `TUNSETVNETBE`.
     vnet_be: AtomicBool,
+    /// The header's byte order the two give, kept beside them (RTNL
+    /// held) so that a read or write loads one byte instead of two.
+    big_endian: AtomicBool,
     /// Whether a virtio-net header precedes each read packet.
     hdr_read: AtomicBool,
     /// Drops and refusals, one counter per reason (`ethtool -S`); the
     /// reasons of `rx_frame_errors` add up to it.
     drops: DropCounters,
-    /// The kernel's skb sizes, read once at creation.
-    geometry: SkbGeometry,
     /// The files of the active queues (C's `tfiles[]`), dense in
     /// `0..numqueues`; each holds a reference back to the device. Read by
     /// `ndo_start_xmit` under RCU, changed with RTNL held.
@@ -247,8 +248,8 @@ impl RtunDev {
             vnet_hdr_sz: AtomicU32::new(VIRTIO_NET_HDR_LEN as u32),
             vnet_le: AtomicBool::new(false),
             vnet_be: AtomicBool::new(false),
+            big_endian: AtomicBool::new(ByteOrder::from_tun_flags(false, false).is_big()),
             drops: DropCounters::new(),
-            geometry: skb::geometry(),
             queues: RcuSlots::new()?,
             numqueues: AtomicU32::new(0),
             disabled: RcuSlots::new()?,
@@ -363,6 +364,10 @@ impl RtunDev {
 
     /// Logs `args` under `dev`'s name if the message level has `bit`
     /// (`netif_info()`; `TUNSETDEBUG` and ethtool set the level).
+    ///
+    /// Inlined, so that the message's arguments are built only when it is
+    /// printed (out of line they were built on every transmit).
+    #[inline(always)]
     pub(crate) fn log(&self, dev: &NetDevice, bit: u32, args: core::fmt::Arguments<'_>) {
         if self.msg_enable.load(Ordering::Relaxed) & bit != 0 {
             dev.info(args);
@@ -477,8 +482,9 @@ impl RtunDev {
     }
 
     /// Sets `TUNSETVNETLE`.
-    pub(crate) fn set_vnet_le(&self, on: bool, _rtnl: &mut Rtnl) {
+    pub(crate) fn set_vnet_le(&self, on: bool, rtnl: &mut Rtnl) {
         self.vnet_le.store(on, Ordering::Relaxed);
+        self.update_byte_order(rtnl);
     }
 
     /// Returns whether the header is big endian by `TUNSETVNETBE`.
@@ -487,22 +493,24 @@ impl RtunDev {
     }
 
     /// Sets `TUNSETVNETBE`; only kernels with cross-endian support allow it, as in C.
-    pub(crate) fn set_vnet_be(&self, on: bool, _rtnl: &mut Rtnl) -> Result {
+    pub(crate) fn set_vnet_be(&self, on: bool, rtnl: &mut Rtnl) -> Result {
         if !CROSS_ENDIAN {
             return Err(from_errno(EINVAL));
         }
         self.vnet_be.store(on, Ordering::Relaxed);
+        self.update_byte_order(rtnl);
         Ok(())
+    }
+
+    /// Recomputes the byte order after `TUNSETVNETLE` or `TUNSETVNETBE`.
+    fn update_byte_order(&self, _rtnl: &mut Rtnl) {
+        let order = ByteOrder::from_tun_flags(self.vnet_le(), CROSS_ENDIAN && self.vnet_be());
+        self.big_endian.store(order.is_big(), Ordering::Relaxed);
     }
 
     /// Returns the byte order of the virtio-net header fields.
     pub(crate) fn byte_order(&self) -> ByteOrder {
-        ByteOrder::from_tun_flags(self.vnet_le(), CROSS_ENDIAN && self.vnet_be())
-    }
-
-    /// Returns the kernel's skb sizes.
-    pub(crate) fn geometry(&self) -> &SkbGeometry {
-        &self.geometry
+        ByteOrder::from_big(self.big_endian.load(Ordering::Relaxed))
     }
 
     /// Counts a packet dropped or refused for `reason`, in its own counter
@@ -883,7 +891,7 @@ impl NetDevOps for RtunDev {
             None if !skb.tx_prepare() => DropReason::TxDropOrphanFrags,
             None => {
                 let backpressure = data.backpressure();
-                if file.queue_packet(skb, backpressure.then_some(dev), txq) {
+                if file.queue_packet(skb, dev, txq, backpressure) {
                     return true;
                 }
                 if backpressure {

@@ -129,14 +129,16 @@ impl TunFile {
     ///
     /// Called from `ndo_start_xmit`; returns false if the packet was dropped.
     ///
-    /// `backpressure` is the device when it has `IFF_BACKPRESSURE`.
+    /// `backpressure`: the device has `IFF_BACKPRESSURE`.
+    #[inline(always)]
     pub(crate) fn queue_packet(
         &self,
         skb: Skb,
-        backpressure: Option<&NetDevice>,
+        dev: &NetDevice,
         txq: u16,
+        backpressure: bool,
     ) -> bool {
-        match self.queue.push(skb, backpressure, txq) {
+        match self.queue.push(skb, dev, txq, backpressure) {
             Ok(()) => {
                 // C's tun_net_xmit(): SIGIO to an O_ASYNC file's owner.
                 self.sock.signal_readable();

@@ -12,7 +12,7 @@ use crate::abstractions::compat::TUN_ABI;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::IovIter;
 use crate::abstractions::netdev::NetDevice;
-use crate::abstractions::skb::Skb;
+use crate::abstractions::skb::{self, Skb};
 use crate::abstractions::xdp::XdpOutcome;
 use crate::pure::abi::TUN_VNET_TNL_SIZE;
 use crate::pure::drops::{self, DropReason};
@@ -148,7 +148,7 @@ pub(crate) fn write(
     let flags = data.flags();
     let no_pi = flags & IFF_NO_PI != 0;
     let vnet_hdr_sz = (flags & IFF_VNET_HDR != 0).then(|| data.vnet_hdr_sz());
-    let geometry = *data.geometry();
+    let geometry = skb::GEOMETRY;
     let order = data.byte_order();
     let is_tap = data.kind() == Kind::Tap;
     let mut ctx = WriteCtx {

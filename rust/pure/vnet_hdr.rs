@@ -221,6 +221,20 @@ impl ByteOrder {
         }
     }
 
+    /// Tells whether this is [`ByteOrder::Big`].
+    pub const fn is_big(self) -> bool {
+        matches!(self, ByteOrder::Big)
+    }
+
+    /// Returns [`ByteOrder::Big`] if `big`, else [`ByteOrder::Little`].
+    pub const fn from_big(big: bool) -> Self {
+        if big {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        }
+    }
+
     /// Decodes a 16-bit field stored in this order.
     pub const fn read_u16(self, bytes: [u8; 2]) -> u16 {
         match self {
