@@ -109,6 +109,8 @@ def rows_of(regions, meta):
     for (w, drv), phases in by.items():
         if "write" in phases:
             kinds = [("write", ["write"])]
+        elif "write+read" in phases:
+            kinds = [("write+read", ["write+read"])]
         else:
             kinds = [("read", ["read"]), ("send+read", ["send", "read"])]
         for per, parts in kinds:

@@ -39,8 +39,11 @@
  *
  *   region,workload,driver,phase,ops_per_batch,batches
  *
- * (phase: write, send or read).  "icount-dump" makes the plugin write its
- * results file.  Memory workloads have no operations to count.
+ * (phase: write, send, read, or write+read for W9's XDP_TX, whose frame
+ * comes back to be read).  W7 counts the 2-queue device driven from one
+ * thread (see icount_mq()), W8 its writes with GRO merging as in the
+ * timed run.  "icount-dump" makes the plugin write its results file.
+ * Memory workloads have no operations to count.
  *
  * W6 (bench/w6-iperf.sh) is not here: it runs iperf3 through the
  * end-to-end test's forwarder, selftests/rtun/tun_fwd.  W7 (multiqueue)
@@ -945,6 +948,75 @@ static void round_mem_pkt(struct ctx *c, int round)
 }
 
 /* ------------------------------------------------------------------ */
+/* Instruction counts: markers for the QEMU plugin bench/icount.c      */
+
+/*
+ * "nopl 0x5254CCNN(%rax)": a NOP with a displacement no compiler emits;
+ * the plugin reads command CC and operand NN from its bytes when QEMU
+ * translates it.  Outside the plugin it does nothing.
+ */
+#define ICOUNT_MARK(cmd, arg)						\
+	do {								\
+		asm volatile(".byte 0x0f, 0x1f, 0x80, %c0, %c1, 0x54, 0x52" \
+			     : : "i"(arg), "i"(cmd) : "memory");	\
+	} while (0)
+#define IC_ID_RESET	1
+#define IC_ID_BIT	2
+#define IC_START	3
+#define IC_STOP		4
+#define IC_DUMP		5
+
+/*
+ * What a region counts: writes, the sends toward the device before a
+ * read workload's reads, the reads, or (W9's XDP_TX) writes each with the
+ * read of the frame XDP sent back.
+ */
+enum { PH_WRITE, PH_SEND, PH_READ, PH_WRITE_READ };
+static const char *const phase_name[] = { "write", "send", "read", "write+read" };
+
+static unsigned int icount_batch(const struct workload *wl);
+
+/*
+ * Before the counted batches, IC_WARM_BATCHES of each driver count into
+ * region IC_REGION_WARMUP, which no row reports: a warm-up of a fixed
+ * number of operations, not of a time as in the timed runs, so that the
+ * counted batches start at the same point of every periodic thing (the
+ * ring's batched discards, its wrap) in every boot.
+ */
+#define IC_WARM_BATCHES		4
+#define IC_REGION_WARMUP	4095
+
+/* Batch @n's region: @r, or during the warm-up (n < 0) IC_REGION_WARMUP. */
+static unsigned int ic_region(int n, unsigned int r)
+{
+	return n < 0 ? IC_REGION_WARMUP : r;
+}
+
+/* The plugin's region of workload @w, driver @d, phase @ph (< 4096). */
+static unsigned int icount_region_id(const struct workload *w, int d, int ph)
+{
+	return (unsigned int)(w - workloads) * 8 + d * 4 + ph;
+}
+
+/* Tell the plugin which region the next batch counts for, bit by bit. */
+static void icount_region(unsigned int r)
+{
+	ICOUNT_MARK(IC_ID_RESET, 0);
+#define IC_BIT(n) do { if (r & (1u << (n))) ICOUNT_MARK(IC_ID_BIT, n); } while (0)
+	IC_BIT(0); IC_BIT(1); IC_BIT(2); IC_BIT(3); IC_BIT(4); IC_BIT(5);
+	IC_BIT(6); IC_BIT(7); IC_BIT(8); IC_BIT(9); IC_BIT(10); IC_BIT(11);
+#undef IC_BIT
+}
+
+/* Print the region line bench/guest-icount.sh collects. */
+static void icount_row(const struct workload *wl, int d, int ph,
+		       unsigned int ops, int batches)
+{
+	printf("%u,%s,%s,%s,%u,%d\n", icount_region_id(wl, d, ph), wl->id,
+	       drivers[d].tag, phase_name[ph], ops, batches);
+}
+
+/* ------------------------------------------------------------------ */
 /* W7: multiqueue, 1 queue against 2                                   */
 
 /*
@@ -1379,6 +1451,130 @@ static void mq_read_slice(struct mq_ctx *c, struct mq_team *t, int m,
 		    d->name);
 }
 
+/*
+ * Counted W7, on the 2-queue device only and from one thread (the
+ * benchmark's vCPU, --cpu): writes alternate between the two queues, each
+ * with its own flow; reads send a batch whose flows the driver steers
+ * half to each queue (as mq_read_slice()) and read it back from the two
+ * queues in turn.  This counts what the multiqueue path costs per
+ * operation (queue selection, per-queue state); the scaling only the
+ * timed run shows: two threads counted at once would count their
+ * contention too, which does not repeat from run to run.
+ */
+static void icount_mq_write(struct mq_ctx *c, unsigned int region,
+			    unsigned int b)
+{
+	struct mq_dev *d = &c->dev[1];
+	long rx0 = dev_stat(d->name, "rx_packets");
+	long sink0 = snmp_get("Ip", "InHdrErrors");
+	unsigned int i;
+	ssize_t ret = 0;
+
+	if (rx0 < 0 || sink0 < 0)
+		die("cannot read the counters of %s", d->name);
+	icount_region(region);
+	ICOUNT_MARK(IC_START, 0);
+	for (i = 0; i < b; i++) {
+		ret = write(d->fd[i & 1], mq_pkts[i & 1], mq_pkt_len);
+		if (ret != (ssize_t)mq_pkt_len)
+			break;
+	}
+	ICOUNT_MARK(IC_STOP, 0);
+	if (i < b)
+		die("counted write %u to queue %u of %s returned %zd (%s)",
+		    i + 1, i & 1, d->name, ret,
+		    ret < 0 ? strerror(errno) : "short write");
+	if (dev_stat(d->name, "rx_packets") - rx0 != (long)b ||
+	    snmp_get("Ip", "InHdrErrors") - sink0 != (long)b)
+		die("%u counted writes to %s: rx_packets or the sink did not grow by as much",
+		    b, d->name);
+}
+
+static void icount_mq_read(struct mq_ctx *c, unsigned int rsend,
+			   unsigned int rread, unsigned int b)
+{
+	static unsigned char rbuf[BUF_MAX];
+	struct mq_dev *d = &c->dev[1];
+	unsigned int i, q, port;
+	ssize_t ret = 0;
+	int k;
+
+	icount_region(rsend);
+	ICOUNT_MARK(IC_START, 0);
+	for (i = 0; i < b; i++) {
+		q = i & 1;
+		k = c->flow[q][(i >> 1) % c->nflow[q]];
+		ret = send(d->pfd, mq_pkts[k], mq_pkt_len, 0);
+		if (ret != (ssize_t)mq_pkt_len)
+			break;
+	}
+	ICOUNT_MARK(IC_STOP, 0);
+	if (i < b)
+		die("counted AF_PACKET send to %s returned %zd (%s)", d->name,
+		    ret, ret < 0 ? strerror(errno) : "short");
+	alarmed = 0;
+	alarm(10);
+	icount_region(rread);
+	ICOUNT_MARK(IC_START, 0);
+	for (i = 0; i < b; i++) {
+		q = i & 1;
+		ret = read(d->fd[q], rbuf, sizeof(rbuf));
+		if (ret != (ssize_t)mq_pkt_len)
+			break;
+		/* The UDP source port, after a 20-byte IPv4 header. */
+		port = get16(rbuf + 20) - MQ_PORT0;
+		if (port != (unsigned int)c->flow[q][(i >> 1) % c->nflow[q]]) {
+			ret = -2;
+			break;
+		}
+	}
+	ICOUNT_MARK(IC_STOP, 0);
+	alarm(0);
+	if (i < b)
+		die("counted read %u from queue %u of %s returned %zd (%s)",
+		    i + 1, i & 1, d->name, ret,
+		    ret == -2 ? "another flow's packet" :
+		    ret < 0 && errno == EINTR && alarmed ? "waited 10 s" :
+		    ret < 0 ? strerror(errno) : "wrong length");
+}
+
+static void icount_mq(struct mq_ctx *ctx, const struct workload *wl,
+		      const struct opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	unsigned int b = icount_batch(wl);
+	bool rd = wl->kind == K_MQ_READ;
+	long drop0[2];
+	int n, k, d;
+
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: read gets EINTR */
+	for (k = 0; k < o->ndrivers; k++)
+		drop0[k] = mq_tx_dropped(&ctx[k].dev[1]);
+	for (n = -IC_WARM_BATCHES; n < o->icount; n++) {
+		for (k = 0; k < o->ndrivers; k++) {
+			cur_drv = ctx[k].drv->tag;
+			d = o->order[k];
+			if (rd)
+				icount_mq_read(&ctx[k], ic_region(n, icount_region_id(wl, d, PH_SEND)),
+					       ic_region(n, icount_region_id(wl, d, PH_READ)), b);
+			else
+				icount_mq_write(&ctx[k], ic_region(n, icount_region_id(wl, d, PH_WRITE)), b);
+		}
+	}
+	for (k = 0; k < o->ndrivers; k++) {
+		d = o->order[k];
+		if (mq_tx_dropped(&ctx[k].dev[1]) != drop0[k])
+			die("tx_dropped of %s grew during the counted batches",
+			    ctx[k].dev[1].name);
+		if (!rd) {
+			icount_row(wl, d, PH_WRITE, b, o->icount);
+			continue;
+		}
+		icount_row(wl, d, PH_SEND, b, o->icount);
+		icount_row(wl, d, PH_READ, b, o->icount);
+	}
+}
+
 static void run_mq(const struct workload *wl, const struct opts *o)
 {
 	static const char *const rate[2][2] = {
@@ -1408,6 +1604,10 @@ static void run_mq(const struct workload *wl, const struct opts *o)
 			mq_dev_setup(&c->dev[m], wl, c->drv, m + 1);
 		if (rd)
 			mq_find_flows(c);
+	}
+	if (o->icount) {
+		icount_mq(ctx, wl, o);
+		goto close;
 	}
 	mq_team_start(&team);
 	/* Round 0 is the warm-up: one unrecorded 0.1 s slice of each. */
@@ -1444,6 +1644,7 @@ static void run_mq(const struct workload *wl, const struct opts *o)
 		}
 	}
 	mq_team_stop(&team);
+close:
 	for (k = 0; k < o->ndrivers; k++) {
 		for (m = 0; m < 2; m++) {
 			struct mq_dev *d = &ctx[k].dev[m];
@@ -1667,6 +1868,45 @@ static void napi_slice(struct napi_ctx *c, double secs, struct result *r)
 	r->rd_ops += in - in0;
 }
 
+/*
+ * Counted W8: batches of writes, the rx_packets check after each; after
+ * the last batch a PSH segment, not counted, has GRO deliver what it
+ * holds.  All in one flow, the warm-up batches first.
+ */
+static void icount_napi(struct napi_ctx *ctx, const struct workload *wl,
+			const struct opts *o)
+{
+	unsigned int b = icount_batch(wl), i;
+	long rx0;
+	int n, k, d;
+
+	for (n = -IC_WARM_BATCHES; n < o->icount; n++) {
+		for (k = 0; k < o->ndrivers; k++) {
+			struct napi_ctx *c = &ctx[k];
+
+			cur_drv = c->drv->tag;
+			d = o->order[k];
+			rx0 = dev_stat(c->name, "rx_packets");
+			if (rx0 < 0)
+				die("cannot read the counters of %s", c->name);
+			icount_region(ic_region(n, icount_region_id(wl, d, PH_WRITE)));
+			ICOUNT_MARK(IC_START, 0);
+			for (i = 0; i < b; i++)
+				napi_write(c, i);
+			ICOUNT_MARK(IC_STOP, 0);
+			if (dev_stat(c->name, "rx_packets") - rx0 != (long)b)
+				die("%u counted writes to %s: rx_packets did not grow by as much",
+				    b, c->name);
+		}
+	}
+	for (k = 0; k < o->ndrivers; k++) {
+		napi_psh(&ctx[k], true);
+		napi_write(&ctx[k], 0);
+		napi_psh(&ctx[k], false);
+		icount_row(wl, o->order[k], PH_WRITE, b, o->icount);
+	}
+}
+
 static void run_napi(const struct workload *wl, const struct opts *o)
 {
 	struct napi_ctx ctx[2];
@@ -1675,6 +1915,12 @@ static void run_napi(const struct workload *wl, const struct opts *o)
 
 	for (k = 0; k < o->ndrivers; k++)
 		napi_setup(&ctx[k], wl, &drivers[o->order[k]]);
+	if (o->icount) {
+		icount_napi(ctx, wl, o);
+		for (k = 0; k < o->ndrivers; k++)
+			close(ctx[k].fd);
+		return;
+	}
 	/* Round 0 is the warm-up: one unrecorded 0.1 s slice of each. */
 	for (round = 0; round <= o->rounds; round++) {
 		int nsl = round ? o->slices : 1;
@@ -1720,44 +1966,6 @@ static void private_netns(void)
 		die("mount sysfs: %s", strerror(errno));
 }
 
-/* ------------------------------------------------------------------ */
-/* Instruction counts: markers for the QEMU plugin bench/icount.c      */
-
-/*
- * "nopl 0x5254CCNN(%rax)": a NOP with a displacement no compiler emits;
- * the plugin reads command CC and operand NN from its bytes when QEMU
- * translates it.  Outside the plugin it does nothing.
- */
-#define ICOUNT_MARK(cmd, arg)						\
-	do {								\
-		asm volatile(".byte 0x0f, 0x1f, 0x80, %c0, %c1, 0x54, 0x52" \
-			     : : "i"(arg), "i"(cmd) : "memory");	\
-	} while (0)
-#define IC_ID_RESET	1
-#define IC_ID_BIT	2
-#define IC_START	3
-#define IC_STOP		4
-#define IC_DUMP		5
-
-enum { PH_WRITE, PH_SEND, PH_READ };
-static const char *const phase_name[] = { "write", "send", "read" };
-
-/* The plugin's region of workload @w, driver @d, phase @ph (< 4096). */
-static unsigned int icount_region_id(const struct workload *w, int d, int ph)
-{
-	return (unsigned int)(w - workloads) * 8 + d * 4 + ph;
-}
-
-/* Tell the plugin which region the next batch counts for, bit by bit. */
-static void icount_region(unsigned int r)
-{
-	ICOUNT_MARK(IC_ID_RESET, 0);
-#define IC_BIT(n) do { if (r & (1u << (n))) ICOUNT_MARK(IC_ID_BIT, n); } while (0)
-	IC_BIT(0); IC_BIT(1); IC_BIT(2); IC_BIT(3); IC_BIT(4); IC_BIT(5);
-	IC_BIT(6); IC_BIT(7); IC_BIT(8); IC_BIT(9); IC_BIT(10); IC_BIT(11);
-#undef IC_BIT
-}
-
 /*
  * Operations per counted batch: short enough that most batches see no
  * timer tick (HZ=250 and the plugin slows TCG down), long enough to
@@ -1765,9 +1973,24 @@ static void icount_region(unsigned int r)
  */
 static unsigned int icount_batch(const struct workload *wl)
 {
-	if (wl->kind == K_WRITE)
+	switch (wl->kind) {
+	case K_WRITE:
 		return wl->pkt.ip_len > 1500 ? 1 : wl->pkt.ip_len == 1500 ? 16 : 64;
-	return wl->gso_type ? 1 : 32;
+	case K_MQ_WRITE:
+		return 64;
+	case K_NAPI:
+		return 16;
+	case K_READ:
+		/*
+		 * 16 GSO sends a batch with the offload on: the ring discards
+		 * what was read every 16 reads, so each such batch of 64 KiB
+		 * reads does it once.  With the offload off one send is 45
+		 * reads.
+		 */
+		return wl->gso_type ? (wl->offloads ? 16 : 1) : 32;
+	default:	/* W7's reads, W9's XDP writes */
+		return 32;
+	}
 }
 
 /* One counted batch of @b writes; the counters checked around it. */
@@ -1798,6 +2021,48 @@ static void icount_write(struct ctx *c, unsigned int region, unsigned int b)
 	    sink_count(c->wl) - sink0 != (long)b)
 		die("%u counted writes: rx_packets or the sink did not grow by as much",
 		    b);
+}
+
+/*
+ * One counted batch of @b writes to W9's TAP with its XDP program; with
+ * XDP_TX each write is followed by the read of the frame sent back.
+ * XDP_DROP must leave each frame in rx_dropped, XDP_TX in rx_packets.
+ */
+static void icount_xdp(struct ctx *c, unsigned int region, unsigned int b)
+{
+	bool tx = c->wl->xdp == XDP_TX + 1;
+	long rx0 = dev_stat(c->name, "rx_packets");
+	long d0 = dev_stat(c->name, "rx_dropped"), rx1, d1;
+	const char *what = "write";
+	unsigned int i;
+	ssize_t ret = 0;
+
+	if (rx0 < 0 || d0 < 0)
+		die("cannot read the counters of %s", c->name);
+	icount_region(region);
+	ICOUNT_MARK(IC_START, 0);
+	for (i = 0; i < b; i++) {
+		ret = write(c->fd, c->buf, c->len);
+		if (ret != (ssize_t)c->len)
+			break;
+		if (!tx)
+			continue;
+		ret = read(c->fd, c->rbuf, BUF_MAX);
+		if (ret != (ssize_t)c->len) {
+			what = "read-back";
+			break;
+		}
+	}
+	ICOUNT_MARK(IC_STOP, 0);
+	if (i < b)
+		die("counted %s %u of %zu bytes on %s returned %zd (%s)", what,
+		    i + 1, c->len, c->name, ret,
+		    ret < 0 ? strerror(errno) : "other length");
+	rx1 = dev_stat(c->name, "rx_packets");
+	d1 = dev_stat(c->name, "rx_dropped");
+	if (tx ? rx1 - rx0 != (long)b : d1 - d0 != (long)b || rx1 != rx0)
+		die("%u counted frames: rx_packets grew by %ld, rx_dropped by %ld",
+		    b, rx1 - rx0, d1 - d0);
 }
 
 /* One counted batch of @b sends, then one of the reads they produce. */
@@ -1841,16 +2106,19 @@ static void icount_workload(const struct workload *wl, struct ctx *ctx,
 	sigaction(SIGALRM, &sa, NULL);
 	for (k = 0; k < o->ndrivers; k++)
 		drop0[k] = dev_stat(ctx[k].name, "tx_dropped");
-	for (n = 0; n < o->icount; n++) {
+	for (n = -IC_WARM_BATCHES; n < o->icount; n++) {
 		for (k = 0; k < o->ndrivers; k++) {
 			cur_drv = ctx[k].drv->tag;
 			d = o->order[k];
 			if (wl->kind == K_WRITE)
-				icount_write(&ctx[k], icount_region_id(wl, d, PH_WRITE), b);
+				icount_write(&ctx[k], ic_region(n, icount_region_id(wl, d, PH_WRITE)), b);
+			else if (wl->kind == K_XDP)
+				icount_xdp(&ctx[k], ic_region(n, icount_region_id(wl, d,
+					   wl->xdp == XDP_TX + 1 ? PH_WRITE_READ : PH_WRITE)), b);
 			else
-				icount_read(&ctx[k], icount_region_id(wl, d, PH_SEND),
-					    icount_region_id(wl, d, PH_READ), b,
-					    n == 0);
+				icount_read(&ctx[k], ic_region(n, icount_region_id(wl, d, PH_SEND)),
+					    ic_region(n, icount_region_id(wl, d, PH_READ)), b,
+					    n == -IC_WARM_BATCHES);
 		}
 	}
 	for (k = 0; k < o->ndrivers; k++) {
@@ -1859,17 +2127,18 @@ static void icount_workload(const struct workload *wl, struct ctx *ctx,
 		    dev_stat(ctx[k].name, "tx_dropped") != drop0[k])
 			die("tx_dropped grew during the counted batches");
 		if (wl->kind == K_WRITE) {
-			printf("%u,%s,%s,%s,%u,%d\n", icount_region_id(wl, d, PH_WRITE),
-			       wl->id, drivers[d].tag, phase_name[PH_WRITE], b,
-			       o->icount);
+			icount_row(wl, d, PH_WRITE, b, o->icount);
+			continue;
+		}
+		if (wl->kind == K_XDP) {
+			icount_row(wl, d, wl->xdp == XDP_TX + 1 ? PH_WRITE_READ :
+				   PH_WRITE, b, o->icount);
 			continue;
 		}
 		/* Per read: a send gives ctx.segs reads. */
 		ops = b * ctx[k].segs;
-		printf("%u,%s,%s,%s,%u,%d\n", icount_region_id(wl, d, PH_SEND),
-		       wl->id, drivers[d].tag, phase_name[PH_SEND], ops, o->icount);
-		printf("%u,%s,%s,%s,%u,%d\n", icount_region_id(wl, d, PH_READ),
-		       wl->id, drivers[d].tag, phase_name[PH_READ], ops, o->icount);
+		icount_row(wl, d, PH_SEND, ops, o->icount);
+		icount_row(wl, d, PH_READ, ops, o->icount);
 	}
 }
 
@@ -1882,9 +2151,9 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 	cur_wl = wl->id;
 	note("%s: %s; %d rounds of %.2g s", wl->id, wl->what, o->rounds,
 	     wl->kind == K_MEM_DEV || wl->kind == K_MEM_PKT ? 0 : o->seconds);
-	/* Counted: the single-queue writes and reads (W1-W5). */
-	if (o->icount && wl->kind != K_WRITE && wl->kind != K_READ) {
-		note("%s: no instruction counts for this workload (W1-W5 only)", wl->id);
+	/* Counted: every workload but the memory ones. */
+	if (o->icount && (wl->kind == K_MEM_DEV || wl->kind == K_MEM_PKT)) {
+		note("%s: no instruction counts for a memory workload", wl->id);
 		return;
 	}
 	private_netns();
@@ -1926,17 +2195,17 @@ static void run_workload(const struct workload *wl, const struct opts *o)
 		return;
 	}
 
+	if (o->icount) {	/* with a warm-up of its own */
+		icount_workload(wl, ctx, o);
+		for (k = 0; k < o->ndrivers; k++)
+			ctx_close(&ctx[k]);
+		return;
+	}
 	/* Warm-up: a short unrecorded round on each driver. */
 	for (k = 0; k < o->ndrivers; k++) {
 		cur_drv = ctx[k].drv->tag;
 		memset(&r, 0, sizeof(r));
 		round_any(&ctx[k], 0.1, &r);
-	}
-	if (o->icount) {
-		icount_workload(wl, ctx, o);
-		for (k = 0; k < o->ndrivers; k++)
-			ctx_close(&ctx[k]);
-		return;
 	}
 	/*
 	 * A round gives each driver o->seconds, in o->slices alternating

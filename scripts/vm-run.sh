@@ -41,6 +41,12 @@
 #   RTUN_QEMU_PLUGIN=SO[,ARG=VAL...]   load this TCG plugin into QEMU
 #                            (-plugin; TCG only: refused with KVM); used by
 #                            make bench-icount (bench/icount.sh)
+#   RTUN_QEMU_ICOUNT=SHIFT   TCG's icount mode (-icount shift=SHIFT, TCG
+#                            only): the guest's clock follows the
+#                            instructions it executes (2^SHIFT ns each), not
+#                            the host's, so its timer ticks come after as
+#                            many instructions in every boot; one host
+#                            thread runs all vCPUs.  bench/icount.sh sets 0
 #   KDIR                     kernel build directory, as --kdir
 set -euo pipefail
 
@@ -311,6 +317,15 @@ if [ -n "${RTUN_QEMU_PLUGIN:-}" ]; then
 	info "QEMU plugin: $RTUN_QEMU_PLUGIN"
 	# vng passes --qemu-opts last, to QEMU as they are.
 	accel_opt+=(--qemu-opts="-plugin $RTUN_QEMU_PLUGIN")
+fi
+if [ -n "${RTUN_QEMU_ICOUNT:-}" ]; then
+	[ "$accel" = tcg ] || die "RTUN_QEMU_ICOUNT needs TCG, but the accelerator is $accel (set RTUN_ACCEL=tcg)"
+	case "$RTUN_QEMU_ICOUNT" in
+	[0-9] | 10) ;;
+	*) die "RTUN_QEMU_ICOUNT must be a shift from 0 to 10, not '$RTUN_QEMU_ICOUNT'" ;;
+	esac
+	info "TCG icount mode, shift $RTUN_QEMU_ICOUNT"
+	accel_opt+=(--qemu-opts="-icount shift=$RTUN_QEMU_ICOUNT")
 fi
 setup_log
 if [ $interactive -eq 1 ]; then
