@@ -320,6 +320,10 @@ impl<T: FileOps> Adapter<T> {
 
     /// `read_iter`.
     ///
+    /// A read that returns data sets the kiocb's position to its length,
+    /// as `tun_chr_read_iter()` does: the file position (fdinfo's `pos:`)
+    /// is the length of the last such read.
+    ///
     /// # Safety
     ///
     /// Called by the VFS only, with a valid kiocb of a file of this table
@@ -337,7 +341,13 @@ impl<T: FileOps> Adapter<T> {
                 IovIter::from_raw(to),
             )
         };
-        to_ssize(T::read_iter(this, to, nonblock))
+        let ret = to_ssize(T::read_iter(this, to, nonblock));
+        if ret > 0 {
+            // SAFETY: the kiocb is valid for the call (see above) and its
+            // position is the operation's to set.
+            unsafe { (*iocb).ki_pos = ret as i64 };
+        }
+        ret
     }
 
     /// `write_iter`.

@@ -324,9 +324,13 @@ static inline int getiff_flags(int fd)
 	return (unsigned short)ifr.ifr_flags;
 }
 
-/* The "iff:" line of /proc/self/fdinfo/@fd into @out (the name); 0 or -1. */
-static inline int fdinfo_iff(int fd, char *out, size_t len)
+/*
+ * The line of /proc/self/fdinfo/@fd that starts with @key (e.g. "iff:\t"),
+ * without the key and the newline, into @out; 0 or -1.
+ */
+static inline int fdinfo_field(int fd, const char *key, char *out, size_t len)
 {
+	size_t klen = strlen(key);
 	char path[64], line[128];
 	int ret = -1;
 	FILE *f;
@@ -336,14 +340,30 @@ static inline int fdinfo_iff(int fd, char *out, size_t len)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "iff:\t", 5))
+		if (strncmp(line, key, klen))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		snprintf(out, len, "%s", line + 5);
+		snprintf(out, len, "%s", line + klen);
 		ret = 0;
 	}
 	fclose(f);
 	return ret;
+}
+
+/* The "iff:" line of /proc/self/fdinfo/@fd into @out (the name); 0 or -1. */
+static inline int fdinfo_iff(int fd, char *out, size_t len)
+{
+	return fdinfo_field(fd, "iff:\t", out, len);
+}
+
+/* The file position /proc/self/fdinfo/@fd shows ("pos:"), or -1. */
+static inline long long fdinfo_pos(int fd)
+{
+	char buf[32];
+
+	if (fdinfo_field(fd, "pos:\t", buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
 }
 
 /*

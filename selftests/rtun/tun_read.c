@@ -510,6 +510,34 @@ TEST_F(tun_read, pi_truncated)
 	EXPECT_EQ(4 * p.len, stat_of(d, "tx_bytes"));
 }
 
+/*
+ * tun_chr_read_iter() sets the kiocb's position to what a read returned,
+ * so the file position (fdinfo's "pos:") is the length of the last read
+ * that returned data: a failed read and a read of nothing leave it.
+ */
+TEST_F(tun_read, file_position)
+{
+	struct tdev *d = &self->dev[0];
+	static struct pkt p;
+	unsigned char buf[256];
+
+	tdev_new(_metadata, d, variant->node, "dut0", IFF_TUN, 0, true);
+	EXPECT_EQ(0, fdinfo_pos(d->fd));
+	pkt_udp(&p, d, 4, 100);
+	ASSERT_EQ(0, inject_pkt(self->psock, d, &p));
+	ASSERT_EQ(PI_LEN + p.len, tdev_read(d, buf, sizeof(buf), RX_TIMEOUT_MS));
+	EXPECT_EQ(PI_LEN + p.len, fdinfo_pos(d->fd));
+	/* A cut read: the position is what it returned. */
+	ASSERT_EQ(0, inject_pkt(self->psock, d, &p));
+	ASSERT_EQ(PI_LEN + 10, tdev_read(d, buf, PI_LEN + 10, RX_TIMEOUT_MS));
+	EXPECT_EQ(PI_LEN + 10, fdinfo_pos(d->fd));
+	/* Neither a read of nothing nor a refused one moves it. */
+	ASSERT_EQ(0, inject_pkt(self->psock, d, &p));
+	EXPECT_EQ(0, tdev_read(d, buf, 0, RX_TIMEOUT_MS));
+	EXPECT_EQ(-EINVAL, tdev_read(d, buf, PI_LEN - 1, RX_TIMEOUT_MS));
+	EXPECT_EQ(PI_LEN + 10, fdinfo_pos(d->fd));
+}
+
 /* With PI, a buffer of less than 4 bytes: EINVAL and the packet is lost. */
 TEST_F(tun_read, pi_buffer_too_small)
 {
