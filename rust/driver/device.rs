@@ -281,8 +281,11 @@ impl RtunDev {
     }
 
     /// Returns whether the device has `IFF_BACKPRESSURE` (Linux 7.x).
+    ///
+    /// False without a test on 6.12, whose `TUNSETIFF` never sets it: the
+    /// read and transmit paths ask on every packet.
     pub(crate) fn backpressure(&self) -> bool {
-        self.flags() & IFF_BACKPRESSURE != 0
+        TUN_ABI.has_backpressure() && self.flags() & IFF_BACKPRESSURE != 0
     }
 
     /// `TUNSETTXFILTER`: installs the filter `update_filter()` decided.

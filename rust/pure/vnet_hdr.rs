@@ -804,30 +804,36 @@ pub fn plan_layout(hdr: &VnetHdr, ctx: &WriteCtx) -> Result<Layout, HdrError> {
 /// with [`Split::take_pi`] and [`Split::take_vnet_hdr`].
 #[inline(always)]
 pub fn plan_layout_split(hdr: &VnetHdr, ctx: &WriteCtx, split: Split) -> Result<Layout, HdrError> {
-    let hdr = effective_hdr(hdr, ctx);
     let len = split.len;
 
-    // W3, `tun_get_user()`: the sum is computed in `int` (the u16 values are
-    // promoted, up to 0x1_0001 + 0xFFFF, no overflow) and compared in `int`,
-    // but stored back through `cpu_to_tun16()`, which keeps only the low 16
-    // bits. A sum above 0xFFFF therefore wraps: for example
-    // 0xFFFF + 0xFFFF + 2 = 0x2_0000 stores 0. The wrapped value is what W4,
-    // W5 and the linear length see, exactly as in C; such a header is later
-    // refused by the `NEEDS_CSUM` pull in `plan_skb()`.
-    let mut hdr_len = hdr.hdr_len;
-    if hdr.needs_csum() {
-        let end = u32::from(hdr.csum_start) + u32::from(hdr.csum_offset) + 2;
-        if end > u32::from(hdr_len) {
-            let [lo, hi, _, _] = end.to_le_bytes();
-            hdr_len = u16::from_le_bytes([lo, hi]);
+    // Without `IFF_VNET_HDR` C's header is all zeroes (`gso = { 0 }`):
+    // `hdr_len` stays 0 and W3 and W4 cannot refuse, so they are not run
+    // (as in C, where they sit inside `if (tun->flags & IFF_VNET_HDR)`).
+    let mut hdr_len = 0;
+    if ctx.vnet_hdr_sz.is_some() {
+        // W3, `tun_get_user()`: the sum is computed in `int` (the u16
+        // values are promoted, up to 0x1_0001 + 0xFFFF, no overflow) and
+        // compared in `int`, but stored back through `cpu_to_tun16()`,
+        // which keeps only the low 16 bits. A sum above 0xFFFF therefore
+        // wraps: for example 0xFFFF + 0xFFFF + 2 = 0x2_0000 stores 0. The
+        // wrapped value is what W4, W5 and the linear length see, exactly
+        // as in C; such a header is later refused by the `NEEDS_CSUM` pull
+        // in `plan_skb()`.
+        hdr_len = hdr.hdr_len;
+        if hdr.needs_csum() {
+            let end = u32::from(hdr.csum_start) + u32::from(hdr.csum_offset) + 2;
+            if end > u32::from(hdr_len) {
+                let [lo, hi, _, _] = end.to_le_bytes();
+                hdr_len = u16::from_le_bytes([lo, hi]);
+            }
         }
-    }
 
-    // W4, `tun_get_user()` (6.12) or `__tun_vnet_hdr_get()` (7.x), whose
-    // bound includes the unparsed rest of the header.
-    let slack = ctx.abi.hdr_len_slack(split.vnet_hdr_sz);
-    if usize::from(hdr_len) > len.saturating_add(slack) {
-        return Err(HdrError::HdrLenTooLong);
+        // W4, `tun_get_user()` (6.12) or `__tun_vnet_hdr_get()` (7.x),
+        // whose bound includes the unparsed rest of the header.
+        let slack = ctx.abi.hdr_len_slack(split.vnet_hdr_sz);
+        if usize::from(hdr_len) > len.saturating_add(slack) {
+            return Err(HdrError::HdrLenTooLong);
+        }
     }
 
     // W5, `tun_get_user()`: `align` grows by `NET_IP_ALIGN` for TAP.
@@ -857,15 +863,6 @@ pub fn plan_layout_split(hdr: &VnetHdr, ctx: &WriteCtx, split: Split) -> Result<
         copy_len: len,
         linear,
     })
-}
-
-/// Returns the header C works with: the user's, or zeroes without `IFF_VNET_HDR`.
-fn effective_hdr(hdr: &VnetHdr, ctx: &WriteCtx) -> VnetHdr {
-    if ctx.vnet_hdr_sz.is_some() {
-        *hdr
-    } else {
-        VnetHdr::default()
-    }
 }
 
 /// Computes C's `linear` for `tun_alloc_skb()` in the write path.
