@@ -709,6 +709,22 @@ static void read_back(struct ctx *c, unsigned long n)
 }
 
 /*
+ * W9's counters after @n frames written to @c's TAP, from @rx0 and @d0:
+ * XDP_TX sends each back (rx_packets), XDP_DROP drops each (rx_dropped,
+ * rx_packets unchanged).
+ */
+static void xdp_check_counts(struct ctx *c, unsigned long n, long rx0, long d0)
+{
+	bool tx = c->wl->xdp == XDP_TX + 1;
+	long rx1 = dev_stat(c->name, "rx_packets");
+	long d1 = dev_stat(c->name, "rx_dropped");
+
+	if (tx ? rx1 - rx0 != (long)n : d1 - d0 != (long)n || rx1 != rx0)
+		die("%lu frames written: rx_packets grew by %ld, rx_dropped by %ld",
+		    n, rx1 - rx0, d1 - d0);
+}
+
+/*
  * W9: write the prepared frame for @secs seconds to a TAP whose XDP
  * program drops it or, for XDP_TX, sends it back, read here at once.
  */
@@ -716,21 +732,17 @@ static void round_xdp(struct ctx *c, double secs, struct result *r)
 {
 	bool tx = c->wl->xdp == XDP_TX + 1;
 	long rx0 = dev_stat(c->name, "rx_packets");
-	long d0 = dev_stat(c->name, "rx_dropped"), rx1, d1;
+	long d0 = dev_stat(c->name, "rx_dropped");
 	unsigned long n, again = 0;
 	double t;
 
 	if (rx0 < 0 || d0 < 0)
 		die("cannot read the counters of %s", c->name);
 	n = write_loop(c, secs, tx ? read_back : NULL, &again, &t);
-	rx1 = dev_stat(c->name, "rx_packets");
-	d1 = dev_stat(c->name, "rx_dropped");
 	if (again)
 		die("%lu of the writes to %s returned EAGAIN: XDP consumes every frame",
 		    again, c->name);
-	if (tx ? rx1 - rx0 != (long)n : d1 - d0 != (long)n || rx1 != rx0)
-		die("%lu frames written: rx_packets grew by %ld, rx_dropped by %ld",
-		    n, rx1 - rx0, d1 - d0);
+	xdp_check_counts(c, n, rx0, d0);
 	r->ops += n;
 	r->bytes += (double)n * c->payload;
 	r->secs += t;
@@ -2032,7 +2044,7 @@ static void icount_xdp(struct ctx *c, unsigned int region, unsigned int b)
 {
 	bool tx = c->wl->xdp == XDP_TX + 1;
 	long rx0 = dev_stat(c->name, "rx_packets");
-	long d0 = dev_stat(c->name, "rx_dropped"), rx1, d1;
+	long d0 = dev_stat(c->name, "rx_dropped");
 	const char *what = "write";
 	unsigned int i;
 	ssize_t ret = 0;
@@ -2058,11 +2070,7 @@ static void icount_xdp(struct ctx *c, unsigned int region, unsigned int b)
 		die("counted %s %u of %zu bytes on %s returned %zd (%s)", what,
 		    i + 1, c->len, c->name, ret,
 		    ret < 0 ? strerror(errno) : "other length");
-	rx1 = dev_stat(c->name, "rx_packets");
-	d1 = dev_stat(c->name, "rx_dropped");
-	if (tx ? rx1 - rx0 != (long)b : d1 - d0 != (long)b || rx1 != rx0)
-		die("%u counted frames: rx_packets grew by %ld, rx_dropped by %ld",
-		    b, rx1 - rx0, d1 - d0);
+	xdp_check_counts(c, b, rx0, d0);
 }
 
 /* One counted batch of @b sends, then one of the reads they produce. */
