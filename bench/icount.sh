@@ -134,19 +134,14 @@ for k in "${kernels[@]}"; do
 		# them took __slab_free()'s slow path depended on where the boot
 		# had left that slab, and 6.12's totals of the segmenting and
 		# multiqueue reads moved by up to 1.1% from one boot to the next
-		# (0.02% with it).  slub_max_order=9: the default order 3
-		# (8 pages) held the 256 only for objects up to 128 bytes; a
-		# segment's head (kmalloc-2k) had slabs of 16, and 6.12's
-		# segmenting reads still moved by 2.4% between boots, every
-		# free of a batch in __slab_free() in one boot, none in the
-		# other; order 9 gives even 8 KiB objects slabs of 256.  TCG's
+		# (0.02% with it).  TCG's
 		# icount mode: the guest's clock runs by instructions, so a
 		# timer tick comes every 4 million of them (HZ=250), not every
 		# 4 ms of a host that the plugin slows down; far fewer batches
 		# are left out for an interrupt.
 		RTUN_ACCEL=tcg RTUN_QEMU_ICOUNT=${RTUN_QEMU_ICOUNT-0} \
 			RTUN_QEMU_PLUGIN="$plugin,kallsyms=$bout/icount-kallsyms.txt,out=$bout/icount.txt" \
-			RTUN_VM_APPEND="norandmaps slub_min_objects=256 slub_max_order=9${RTUN_VM_APPEND:+ $RTUN_VM_APPEND}" \
+			RTUN_VM_APPEND="norandmaps slub_min_objects=256${RTUN_VM_APPEND:+ $RTUN_VM_APPEND}" \
 			KDIR=$kdir bash "$root/scripts/vm-run.sh" --log "$blog" \
 			--timeout "${BENCH_TIMEOUT:-1500}" -- \
 			bash "$here/guest-icount.sh" "${opts[@]}" || rc=$?
