@@ -39,6 +39,10 @@ use core::mem::MaybeUninit;
 use core::ops::Deref;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::alloc::{
+    flags::{__GFP_ZERO, GFP_KERNEL},
+    KBox,
+};
 use kernel::bindings;
 use kernel::error::{
     code::{EBUSY, EINVAL, ENOMEM, ENXIO},
@@ -695,6 +699,115 @@ impl<T: NetDevOps> DevSlot<T> {
         // SAFETY: `value` came from `Arc::into_raw` (a `Retired` owns such
         // a pointer) and was unpublished before the grace period.
         (dev, unsafe { Arc::from_raw(value.as_ptr()) })
+    }
+}
+
+impl<T: NetDevOps> DevSlot<T> {
+    /// As [`DevSlot::take_with`], for one of many: the slot is emptied and
+    /// `retired` unpublished now, both released by `batch` after the one
+    /// grace period it waits for.
+    ///
+    /// Returns the value at once, after a grace period of its own, when
+    /// the batch has no room for it (full, or its list could not be
+    /// allocated).
+    pub(crate) fn take_into<U>(
+        &self,
+        retired: Retired<U>,
+        batch: &mut TakeBatch<T, U>,
+        rtnl: &mut Rtnl,
+    ) -> Option<Arc<U>> {
+        let Some(item) = batch
+            .items
+            .as_mut()
+            .and_then(|items| items.get_mut(batch.len))
+        else {
+            return Some(self.take_with(retired, rtnl).1);
+        };
+        // INVARIANT: null; the old pointer's reference goes into the batch.
+        let old = self.ptr.swap(ptr::null_mut(), Ordering::AcqRel);
+        *item = (old, retired.into_raw().as_ptr());
+        batch.len += 1;
+        None
+    }
+}
+
+/// Device slots emptied and values unpublished one after another
+/// ([`DevSlot::take_into`]), released after one grace period for all: C's
+/// `tun_detach_all()` clears every queue's `tfile->tun` and slot, then
+/// calls `synchronize_net()` once, where one call per queue would hold
+/// RTNL for as many grace periods as the device has queues.
+///
+/// # Invariants
+///
+/// The first `len` items each hold a device pointer that owns one counted
+/// reference to a device with data `T` (or null) and a pointer from
+/// `Arc::<U>::into_raw` that owns its reference; both were unpublished
+/// before they were added, and are released only after
+/// `synchronize_net()`.
+pub(crate) struct TakeBatch<T: NetDevOps, U> {
+    items: Option<KBox<[TakePair<U>; TAKE_BATCH]>>,
+    len: usize,
+    _data: PhantomData<(T, Arc<U>)>,
+}
+
+/// A device pointer and a value of a [`TakeBatch`].
+type TakePair<U> = (*mut bindings::net_device, *const U);
+
+/// Pairs a [`TakeBatch`] holds: a device's files, active and detached,
+/// are at most C's `MAX_TAP_QUEUES` together (`tun_attach()`).
+const TAKE_BATCH: usize = crate::pure::iff::MAX_TAP_QUEUES as usize;
+
+impl<T: NetDevOps, U> TakeBatch<T, U> {
+    /// An empty batch, with room for a device's files unless that cannot
+    /// be allocated (each pair then waits for a grace period of its own).
+    pub(crate) fn new() -> Self {
+        let items = KBox::<[TakePair<U>; TAKE_BATCH]>::new_uninit(GFP_KERNEL | __GFP_ZERO)
+            .ok()
+            // SAFETY: the memory is zeroed, and a pair of null raw pointers
+            // is all zero bits.
+            .map(|zeroed| unsafe { zeroed.assume_init() });
+        // INVARIANT: no item counts yet.
+        Self {
+            items,
+            len: 0,
+            _data: PhantomData,
+        }
+    }
+
+    /// Waits for one grace period, releases the device references and
+    /// hands each value to `f`, in the order they were added.
+    pub(crate) fn finish(mut self, mut f: impl FnMut(Arc<U>)) {
+        self.release(&mut f);
+    }
+
+    /// The body of [`TakeBatch::finish`] and of `drop()`.
+    fn release(&mut self, f: &mut impl FnMut(Arc<U>)) {
+        let len = core::mem::replace(&mut self.len, 0);
+        let Some(items) = self.items.as_ref() else {
+            return;
+        };
+        if len == 0 {
+            return;
+        }
+        super::rcu::synchronize_net();
+        for &(old, value) in items.iter().take(len) {
+            if let Some(old) = NonNull::new(old) {
+                // SAFETY: `old` owned a reference and was unpublished
+                // before the grace period (type invariant).
+                drop(unsafe { RtunNetDev::<T>::from_raw(old) });
+            }
+            // SAFETY: `value` came from `Arc::<U>::into_raw` and was
+            // unpublished before the grace period (type invariant).
+            f(unsafe { Arc::from_raw(value) });
+        }
+    }
+}
+
+impl<T: NetDevOps, U> Drop for TakeBatch<T, U> {
+    fn drop(&mut self) {
+        // Not finished: release everything after a grace period all the
+        // same.
+        self.release(&mut drop);
     }
 }
 

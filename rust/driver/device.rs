@@ -8,7 +8,7 @@ use crate::abstractions::compat::TUN_ABI;
 use crate::abstractions::cred::{self, ModuleRef};
 use crate::abstractions::error::from_errno;
 use crate::abstractions::flow::FlowTable;
-use crate::abstractions::netdev::{DevConfig, Framing, LinkInfo, NetDevOps, NetDevice};
+use crate::abstractions::netdev::{DevConfig, Framing, LinkInfo, NetDevOps, NetDevice, TakeBatch};
 use crate::abstractions::queue::BpOwner;
 use crate::abstractions::rcu::{RcuRead, RcuSlots};
 use crate::abstractions::rtnl::{Rtnl, RtnlLocked};
@@ -718,16 +718,29 @@ impl RtunDev {
 
     /// `tun_detach_all()`: the device goes away under its files, active
     /// and detached; each forgets it and wakes its readers.
+    ///
+    /// One grace period for all the files, as C's one `synchronize_net()`
+    /// (one per file held RTNL for 256 of them when a device with 256
+    /// queues went away).
     fn detach_all(&self, rtnl: &mut Rtnl) {
         let n = self.active();
         self.numqueues.store(0, Ordering::Relaxed);
+        let mut batch = TakeBatch::new();
+        // Each file's device reference and the device's reference to it
+        // are unpublished in the loops and released by `finish()`; a file
+        // the batch had no room for comes back at once.
+        let after = |file: Arc<TunFile>, rtnl: &mut Rtnl| {
+            file.gone();
+            file.sock().xdp_rxq_unreg(rtnl);
+        };
         for i in 0..n as usize {
             if let Some(retired) = self.queues.take(i, rtnl) {
                 let file = retired.clone_arc();
                 file.sock().napi_disable(rtnl);
                 file.sock().napi_del(rtnl);
-                file.device_gone(retired, rtnl);
-                file.sock().xdp_rxq_unreg(rtnl);
+                if let Some(file) = file.leave_into(retired, &mut batch, rtnl) {
+                    after(file, rtnl);
+                }
             }
         }
         for i in 0..self.disabled.len() {
@@ -735,10 +748,12 @@ impl RtunDev {
                 let file = retired.clone_arc();
                 file.sock().napi_del(rtnl);
                 file.set_detached(false);
-                file.device_gone(retired, rtnl);
-                file.sock().xdp_rxq_unreg(rtnl);
+                if let Some(file) = file.leave_into(retired, &mut batch, rtnl) {
+                    after(file, rtnl);
+                }
             }
         }
+        batch.finish(|file| after(file, rtnl));
         self.numdisabled.store(0, Ordering::Relaxed);
     }
 

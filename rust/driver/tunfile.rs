@@ -8,7 +8,7 @@ use crate::abstractions::compat::{self, ARef, TUN_ABI};
 use crate::abstractions::cred;
 use crate::abstractions::error::from_errno;
 use crate::abstractions::file::{File, FileOps, IovIter, PollTable};
-use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev};
+use crate::abstractions::netdev::{self, DevSlot, NetDevice, RtunNetDev, TakeBatch};
 use crate::abstractions::netns::NetNs;
 use crate::abstractions::param;
 use crate::abstractions::queue::SkbQueue;
@@ -106,11 +106,26 @@ pub(crate) struct TunFile {
 }
 
 impl TunFile {
-    /// Forgets the device, which is being unregistered, and wakes its
-    /// readers; `retired` is the device's reference to this file, released
-    /// in the same grace period.
-    pub(crate) fn device_gone(&self, retired: Retired<TunFile>, rtnl: &mut Rtnl) {
-        drop(self.leave(retired, rtnl));
+    /// Forgets the device, which is being unregistered with all its files:
+    /// `batch` releases it and `retired` (the device's reference to this
+    /// file) after one grace period for them all; [`TunFile::gone`]
+    /// follows then.
+    ///
+    /// Returns `retired` if it was released at once (the batch had no
+    /// room); [`TunFile::gone`] is then the caller's next step.
+    pub(crate) fn leave_into(
+        &self,
+        retired: Retired<TunFile>,
+        batch: &mut TakeBatch<RtunDev, TunFile>,
+        rtnl: &mut Rtnl,
+    ) -> Option<Arc<TunFile>> {
+        self.dev.take_into(retired, batch, rtnl)
+    }
+
+    /// What follows [`TunFile::leave_into`] once the device is forgotten:
+    /// readers fail from now on, what is queued is freed, the blocked ones
+    /// are woken.
+    pub(crate) fn gone(&self) {
         self.shut_down.store(true, Ordering::Release);
         self.purge();
         self.queue.wake_all();
