@@ -450,6 +450,8 @@ TEST_F(tun_xdp, replace_and_remove)
  * The one multiqueue device of this file: on the debug kernel (KASAN)
  * creating, re-attaching and deleting it took rtun 20 to over 30 s (C
  * about 9 s), past the harness's default 30 s; 120 s as tun_mq's tests.
+ * Most of rtun's excess was a grace period per queue when the device
+ * went away (one for all since 2447005, as C's tun_detach_all()).
  */
 TEST_F_TIMEOUT(tun_xdp, queues_attach_later, 120)
 {
