@@ -175,11 +175,15 @@ struct rtun_link_info {
 	u32 num_disabled;	/* detached queues */
 };
 
-/* Offsets of the fields of struct net_device the data path reads. */
-struct rtun_netdev_layout {
-	size_t priv;		/* netdev_priv() */
-	size_t state;		/* unsigned long, netif_running()'s bit */
-	size_t tx_queue_len;	/* unsigned int */
+/*
+ * Offsets of the fields of struct net_device the data path reads, as
+ * constants (bindgen sees the struct as opaque): a load of each from a
+ * table cost every packet an instruction per use.
+ */
+enum {
+	RTUN_NETDEV_PRIV = offsetof(struct net_device, priv),	/* netdev_priv() */
+	RTUN_NETDEV_STATE = offsetof(struct net_device, state),	/* netif_running() */
+	RTUN_NETDEV_TX_QUEUE_LEN = offsetof(struct net_device, tx_queue_len),
 };
 
 /*
@@ -264,8 +268,6 @@ struct rtun_netdev_ops {
 };
 
 /* Section 3: C, called from Rust. */
-
-extern const struct rtun_netdev_layout rtun_netdev_layout;
 
 int rtun_misc_register(const struct rtun_file_ops *ops);
 void rtun_misc_deregister(void);

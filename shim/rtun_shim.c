@@ -678,14 +678,9 @@ void *rtun_netdev_priv(struct net_device *dev)
 
 /*
  * The Rust bindings see struct net_device as opaque; the data path reads
- * these few fields at their offsets rather than through a call each.
+ * these few fields at the offsets rtun.h gives (RTUN_NETDEV_*), of these
+ * types.
  */
-const struct rtun_netdev_layout rtun_netdev_layout = {
-	.priv = offsetof(struct net_device, priv),
-	.state = offsetof(struct net_device, state),
-	.tx_queue_len = offsetof(struct net_device, tx_queue_len),
-};
-
 static_assert(__same_type(((struct net_device *)NULL)->state, unsigned long));
 static_assert(__same_type(((struct net_device *)NULL)->tx_queue_len,
 			  unsigned int));

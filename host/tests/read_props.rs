@@ -136,6 +136,17 @@ proptest! {
         }
     }
 
+    /// The driver plans the packet copy again once the headers are written,
+    /// from what is left of the buffer then (`plan_copy()`, rust/driver/read.rs):
+    /// that is the plan's own copy.
+    #[test]
+    fn copy_planned_after_the_headers_is_the_plans(ctx in ctx(), skb in skb()) {
+        if let Ok(p) = plan_read(&ctx, &skb) {
+            let left = ctx.buf_len - p.data_offset;
+            prop_assert_eq!(plan_copy(skb.len, skb.vlan, left), p.copy);
+        }
+    }
+
     /// The header never panics and always equals the long-hand model, for any vlan_hlen and flag.
     #[test]
     fn hdr_from_skb_never_panics(skb in skb(), dv in any::<bool>(), vlan_hlen in prop_oneof![Just(0u32), Just(4), any::<u32>()]) {

@@ -21,7 +21,7 @@
 //!
 //! The Rust bindings see `struct net_device` as opaque. What the data path
 //! reads of it per packet (the private area, `state`, `tx_queue_len`) is read
-//! at offsets the shim exports in `rtun_netdev_layout`, not through a call.
+//! at offsets `include/rtun.h` gives as constants, not through a call.
 
 use super::compat::{ARef, AlwaysRefCounted};
 use super::ffi;
@@ -330,8 +330,7 @@ impl NetDevice {
 
     /// Returns the address of the private area (`netdev_priv()`).
     fn priv_area(&self) -> *const u8 {
-        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
-        let off = unsafe { ffi::rtun_netdev_layout.priv_ };
+        let off = ffi::RTUN_NETDEV_PRIV as usize;
         self.field::<u8>(off)
     }
 
@@ -372,8 +371,7 @@ impl NetDevice {
 
     /// Returns whether the device is administratively up (`netif_running()`).
     pub(crate) fn is_running(&self) -> bool {
-        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
-        let off = unsafe { ffi::rtun_netdev_layout.state };
+        let off = ffi::RTUN_NETDEV_STATE as usize;
         // SAFETY: `self` is live and `state` is an aligned `unsigned long`
         // (checked by the shim); the core changes its bits atomically, and a
         // volatile load reads it once, as `test_bit()` does.
@@ -422,8 +420,7 @@ impl NetDevice {
 
     /// Returns the transmit queue length (`dev->tx_queue_len`).
     pub(crate) fn tx_queue_len(&self) -> u32 {
-        // SAFETY: `rtun_netdev_layout` is a constant the shim initialised.
-        let off = unsafe { ffi::rtun_netdev_layout.tx_queue_len };
+        let off = ffi::RTUN_NETDEV_TX_QUEUE_LEN as usize;
         // SAFETY: `self` is live and `tx_queue_len` is an aligned `unsigned
         // int` (checked by the shim); RTNL writers change it with one store,
         // read once here as C's `READ_ONCE()` does.

@@ -13,12 +13,13 @@ use crate::abstractions::netdev::{net_ratelimit, NetDevice};
 use crate::abstractions::queue::{BpOwner, Popped, SkbQueue};
 use crate::abstractions::skb::Skb;
 use crate::abstractions::xdp::XdpFrame;
+use crate::pure::abi::TUN_VNET_TNL_SIZE;
 use crate::pure::drops::DropReason;
 use crate::pure::errno::{EFAULT, EINVAL};
 use crate::pure::features::NETIF_F_GSO_UDP_TUNNEL;
 use crate::pure::uapi::IFF_NO_PI;
 use crate::pure::vnet_hdr::VIRTIO_NET_HDR_LEN;
-use crate::pure::vnet_out::{self, OutError, ReadCtx, ReadPlan};
+use crate::pure::vnet_out::{self, OutError, ReadCtx, ReadPlan, SkbInfo, TunPi};
 use kernel::error::Result;
 use kernel::prelude::*;
 
@@ -54,25 +55,50 @@ fn put_zeroes(to: &mut IovIter, len: usize) -> usize {
     len.saturating_sub(left)
 }
 
-/// Copies the headers and the packet as `plan` says.
-#[inline]
-fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
-    if let Some(pi) = plan.pi {
-        put_all(to, &pi.to_bytes())?;
+/// Writes the `struct tun_pi` of a read on a device without `IFF_NO_PI`.
+///
+/// Out of line: built inline, its four bytes were stored on every read,
+/// before the test that skips them.
+#[inline(never)]
+fn put_pi(to: &mut IovIter, pi: TunPi) -> Result {
+    put_all(to, &pi.to_bytes())
+}
+
+/// Writes the header image of a read whose header is not the plain 10
+/// bytes: Linux 7.x's 24-byte tunnel header, or an image that overruns a
+/// `vnet_hdr_sz` too small for it.
+///
+/// Takes the image by value: a reference to the plan would make the
+/// compiler build the whole plan in memory on every read.
+#[inline(never)]
+fn put_image(to: &mut IovIter, img: [u8; TUN_VNET_TNL_SIZE], len: usize, overrun: bool) -> Result {
+    let hdr = img.get(..len).unwrap_or(&img);
+    if overrun {
+        // Linux 7.x, a header too small for the offloads
+        // (`__tun_vnet_hdr_put()`).
+        // C copies the whole image and zeroes the rest of the buffer,
+        // where there is room; the read fails whatever was written.
+        let _ = to.copy_to(hdr);
+        let rest = to.count();
+        put_zeroes(to, rest);
+        return Err(from_errno(EFAULT));
     }
-    if let Some(img) = plan.hdr_image() {
-        let hdr = img.get(..plan.hdr_image_len).unwrap_or(&img);
-        if plan.overrun {
-            // Linux 7.x, a header too small for the offloads
-            // (`__tun_vnet_hdr_put()`).
-            // C copies the whole image and zeroes the rest of the buffer,
-            // where there is room; the read fails whatever was written.
-            let _ = to.copy_to(hdr);
-            let rest = to.count();
-            put_zeroes(to, rest);
-            return Err(from_errno(EFAULT));
+    put_all(to, hdr)
+}
+
+/// Copies the headers and the packet of `skb` (described by `info`) as `plan` says.
+#[inline]
+fn put(skb: &Skb, info: &SkbInfo, plan: &ReadPlan, to: &mut IovIter) -> Result {
+    if let Some(pi) = plan.pi {
+        put_pi(to, pi)?;
+    }
+    if let Some(hdr) = plan.hdr {
+        if plan.hdr_image_len == VIRTIO_NET_HDR_LEN && !plan.overrun {
+            // The usual header: its 10 bytes, no image built.
+            put_all(to, &hdr.to_bytes(plan.order))?;
+        } else if let Some(img) = plan.hdr_image() {
+            put_image(to, img, plan.hdr_image_len, plan.overrun)?;
         }
-        put_all(to, hdr)?;
         // 6.12's C skips these bytes and leaves what the reader's buffer
         // held, rtun zeroes them (Documentation/differences.md, D4); 7.x's
         // C zeroes them too and fails the read on a fault.
@@ -83,7 +109,11 @@ fn put(skb: &Skb, plan: &ReadPlan, to: &mut IovIter) -> Result {
     }
     // As in C, a fault while copying the packet itself is not reported: the
     // read returns the planned length (tun.c ignores these return values).
-    let copy = &plan.copy;
+    // The packet copy is planned again from what is left of the buffer,
+    // which is the plan's: every header byte planned was written or
+    // skipped, or the read has failed. Planning it here keeps it out of
+    // the registers live across the header copies.
+    let copy = vnet_out::plan_copy(info.len, info.vlan, to.count());
     let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     if copy.head > 0 && skb.copy_to_iter(0, to, as_u32(copy.head)).is_err() {
         return Ok(());
@@ -132,7 +162,10 @@ pub(crate) fn read(
     }
     let (skb, info) = match queue.pop_wait(nonblock, shut_down, backpressure.as_ref())? {
         Popped::Packet(skb, info) => (skb, info),
-        Popped::Frame(frame) => return read_frame(dev, data, frame, to, vnet_hdr_sz),
+        Popped::Frame(frame) => {
+            let n = read_frame(dev, data, frame, to, vnet_hdr_sz)?;
+            return Ok(usize::try_from(n).unwrap_or(usize::MAX));
+        }
     };
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
@@ -164,7 +197,7 @@ pub(crate) fn read(
     // The packet is used up whatever happens from here, as in C: freed as
     // consumed when read, as dropped when the copy of its headers faulted
     // (counted by rtun, not by C).
-    if let Err(e) = put(&skb, &plan, to) {
+    if let Err(e) = put(&skb, &info, &plan, to) {
         let reason = if plan.overrun {
             OutError::HdrTooSmallForOffloads.drop_reason()
         } else {
@@ -181,6 +214,10 @@ pub(crate) fn read(
 /// the write path's `XDP_TX`) is read behind a zeroed virtio-net header if
 /// the device has one, never behind a PI header, and cut silently to the
 /// buffer; the header and what was copied count as sent.
+///
+/// Returns the length as a `u32` (a frame is at most a page): a
+/// `Result<u32>` comes back in registers, a `Result<usize>` through the
+/// stack, and every read's result would go through that stack slot too.
 #[cold]
 #[inline(never)]
 fn read_frame(
@@ -189,7 +226,7 @@ fn read_frame(
     frame: XdpFrame,
     to: &mut IovIter,
     vnet_hdr_sz: Option<u32>,
-) -> Result<usize> {
+) -> Result<u32> {
     let mut hdr_len = 0;
     if let Some(sz) = vnet_hdr_sz {
         let sz = sz as usize;
@@ -208,5 +245,5 @@ fn read_frame(
         hdr_len = sz;
     }
     let copied = frame.put(to, dev, u32::try_from(hdr_len).unwrap_or(u32::MAX));
-    Ok(copied.saturating_add(hdr_len))
+    Ok(u32::try_from(copied.saturating_add(hdr_len)).unwrap_or(u32::MAX))
 }

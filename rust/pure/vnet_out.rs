@@ -669,17 +669,7 @@ pub fn plan_read(ctx: &ReadCtx, skb: &SkbInfo) -> Result<ReadPlan, OutError> {
     }
 
     // R4 and R5, `tun_put_user()`.
-    let pkt = usize::try_from(skb.len).unwrap_or(usize::MAX);
-    let copy = match skb.vlan {
-        None => PacketCopy {
-            head: 0,
-            tag: 0,
-            tag_bytes: [0; VLAN_TAG_LEN],
-            tail_offset: 0,
-            tail: min(pkt, rem),
-        },
-        Some(tag) => plan_vlan_copy(pkt, rem, tag),
-    };
+    let copy = plan_copy(skb.len, skb.vlan, rem);
 
     // R6, `tun_put_user()` and `tun_chr_read_iter()`.
     let ret = usize::try_from(min(total, buf)).unwrap_or(ctx.buf_len);
@@ -747,6 +737,28 @@ pub fn plan_pi(ctx: &ReadCtx, skb: &SkbInfo) -> Result<Option<TunPi>, OutError> 
         flags,
         proto: skb.protocol,
     }))
+}
+
+/// Plans the copy of a `len`-byte packet, with its VLAN tag if it has
+/// one, into the `rem` bytes of buffer left after the headers (R4 and R5).
+///
+/// [`plan_read`] calls it with the `rem` it computes; a reader may call it
+/// again once the headers are written, with what is then left of its
+/// buffer, which is the same number (nothing is kept live across the
+/// header copies that way).
+#[inline]
+pub fn plan_copy(len: u32, vlan: Option<VlanTag>, rem: usize) -> PacketCopy {
+    let pkt = usize::try_from(len).unwrap_or(usize::MAX);
+    match vlan {
+        None => PacketCopy {
+            head: 0,
+            tag: 0,
+            tag_bytes: [0; VLAN_TAG_LEN],
+            tail_offset: 0,
+            tail: min(pkt, rem),
+        },
+        Some(tag) => plan_vlan_copy(pkt, rem, tag),
+    }
 }
 
 /// Splits the copy of a `pkt`-byte packet with a VLAN tag into `rem` bytes of buffer.
