@@ -145,28 +145,35 @@ pub(crate) fn read(
     nonblock: bool,
     shut_down: impl Fn() -> bool,
 ) -> Result<usize> {
-    let vnet_hdr_sz = data.hdr_on_read().then(|| data.vnet_hdr_sz());
-    let ctx = ReadCtx {
-        buf_len: to.count(),
-        no_pi: data.flags() & IFF_NO_PI != 0,
-        vnet_hdr_sz,
-        order: data.byte_order(),
-        abi: TUN_ABI,
-        // Only 7.x looks at the device's features on this path.
-        tnl_offload: TUN_ABI.has_udp_tunnel()
-            && vnet_hdr_sz.is_some()
-            && dev.features() & NETIF_F_GSO_UDP_TUNNEL != 0,
+    // The device's settings are read once a packet is there, as
+    // `tun_put_user()` reads them: read before, they were kept across the
+    // wait and the ring's lock, on the stack.
+    let ctx = |buf_len| {
+        let vnet_hdr_sz = data.hdr_on_read().then(|| data.vnet_hdr_sz());
+        ReadCtx {
+            buf_len,
+            no_pi: data.flags() & IFF_NO_PI != 0,
+            vnet_hdr_sz,
+            order: data.byte_order(),
+            abi: TUN_ABI,
+            // Only 7.x looks at the device's features on this path.
+            tnl_offload: TUN_ABI.has_udp_tunnel()
+                && vnet_hdr_sz.is_some()
+                && dev.features() & NETIF_F_GSO_UDP_TUNNEL != 0,
+        }
     };
-    if !ctx.dequeues() {
+    let buf_len = to.count();
+    if !ReadCtx::dequeues_for(buf_len) {
         return Ok(0);
     }
     let (skb, info) = match queue.pop_wait(nonblock, shut_down, backpressure.as_ref())? {
         Popped::Packet(skb, info) => (skb, info),
         Popped::Frame(frame) => {
-            let n = read_frame(dev, data, frame, to, vnet_hdr_sz)?;
+            let n = read_frame(dev, data, frame, to, ctx(buf_len).vnet_hdr_sz)?;
             return Ok(usize::try_from(n).unwrap_or(usize::MAX));
         }
     };
+    let ctx = ctx(buf_len);
     let plan = match vnet_out::plan_read(&ctx, &info) {
         Ok(plan) => plan,
         Err(e) => {

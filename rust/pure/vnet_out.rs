@@ -475,7 +475,13 @@ impl ReadCtx {
     /// `tun_do_read()` returns 0 for an empty buffer before it dequeues
     /// anything, so [`plan_read`] is only called when this is true.
     pub const fn dequeues(&self) -> bool {
-        self.buf_len != 0
+        Self::dequeues_for(self.buf_len)
+    }
+
+    /// [`ReadCtx::dequeues`] for a buffer of `buf_len` bytes, before the
+    /// rest of the context is read.
+    pub const fn dequeues_for(buf_len: usize) -> bool {
+        buf_len != 0
     }
 }
 
