@@ -285,12 +285,27 @@ impl SkbQueue {
         shut_down: impl Fn() -> bool,
         backpressure: Option<&BpOwner<'_>>,
     ) -> Result<Popped> {
-        if let Some(popped) = self.pop_info(backpressure) {
-            return Ok(popped);
+        loop {
+            if let Some(popped) = self.pop_info(backpressure) {
+                return Ok(popped);
+            }
+            if nonblock {
+                return Err(EAGAIN);
+            }
+            self.wait_non_empty(&shut_down)?;
         }
-        if nonblock {
-            return Err(EAGAIN);
-        }
+    }
+
+    /// Sleeps until the ring has an entry, as `tun_ring_recv()`'s loop.
+    ///
+    /// Fails with `ERESTARTSYS` (signal) or `EFAULT` once `shut_down()`
+    /// says so; an entry that is there wins over both, as in C. The caller
+    /// takes the entry after the wait; if another reader took it first, it
+    /// waits again. Out of line: inlined, the sleeping loop shared the
+    /// registers of every read that never sleeps.
+    #[cold]
+    #[inline(never)]
+    fn wait_non_empty(&self, shut_down: &dyn Fn() -> bool) -> Result {
         let wait = Opaque::<bindings::wait_queue_entry>::uninit();
         // SAFETY: `wait` is valid memory that does not move until `finish_wait`.
         unsafe { bindings::init_wait(wait.get()) };
@@ -303,8 +318,8 @@ impl SkbQueue {
                     bindings::TASK_INTERRUPTIBLE as i32,
                 )
             };
-            if let Some(popped) = self.pop_info(backpressure) {
-                break Ok(popped);
+            if !self.is_empty() {
+                break Ok(());
             }
             if kernel::current!().signal_pending() {
                 break Err(ERESTARTSYS);
