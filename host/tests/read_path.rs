@@ -707,8 +707,8 @@ fn r6_read_returns_min_of_total_and_buffer() {
 
 #[test]
 fn empty_buffer_does_not_dequeue() {
-    assert!(!ReadCtx::new(0, false, Some(10)).dequeues());
-    assert!(ReadCtx::new(1, true, None).dequeues());
+    assert!(!ReadCtx::dequeues_for(0));
+    assert!(ReadCtx::dequeues_for(1));
 }
 
 // ---- Round trips ----

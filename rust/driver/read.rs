@@ -210,7 +210,7 @@ pub(crate) fn read(
             }
             // C has written the PI by the time the header is refused.
             if let Ok(Some(pi)) = vnet_out::plan_pi(&ctx, &info) {
-                put_all(to, &pi.to_bytes())?;
+                put_pi(to, pi)?;
             }
             return Err(from_errno(e.errno()));
         }

@@ -20,7 +20,7 @@
 //! How the driver uses it, in the order C does things:
 //!
 //! 1. If the buffer is empty, return 0 without dequeuing a packet
-//!    ([`ReadCtx::dequeues`], `tun_do_read()`).
+//!    ([`ReadCtx::dequeues_for`], `tun_do_read()`).
 //! 2. Dequeue an skb, fill an [`SkbInfo`] from it, reading `vnet_hdr_sz`
 //!    once (C's `READ_ONCE()` in `tun_put_user()`), and call [`plan_read`].
 //! 3. On error, free the skb (C's `kfree_skb()` in `tun_do_read()`: the packet
@@ -470,16 +470,13 @@ impl ReadCtx {
         }
     }
 
-    /// Tells whether a read takes a packet off the queue at all.
+    /// Tells whether a read of a `buf_len`-byte buffer takes a packet off
+    /// the queue at all.
     ///
     /// `tun_do_read()` returns 0 for an empty buffer before it dequeues
-    /// anything, so [`plan_read`] is only called when this is true.
-    pub const fn dequeues(&self) -> bool {
-        Self::dequeues_for(self.buf_len)
-    }
-
-    /// [`ReadCtx::dequeues`] for a buffer of `buf_len` bytes, before the
-    /// rest of the context is read.
+    /// anything, so [`plan_read`] is only called when this is true. It
+    /// takes the length alone: the driver asks before it reads the rest of
+    /// the context, which it does once a packet is there.
     pub const fn dequeues_for(buf_len: usize) -> bool {
         buf_len != 0
     }
