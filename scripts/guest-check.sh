@@ -17,6 +17,9 @@
 # KTAP output and dmesg are saved; default /tmp/rtun-guest-check),
 # RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout; default 1),
 # RTUN_SKIP_TESTS (space-separated test programs to leave out),
+# RTUN_ONLY_TESTS (space-separated test programs to run, the others left
+# out; default all), RTUN_MODULE_PHASES=0 (leave out the module reload
+# phases: abi=rfc2008, persistent devices against rmmod),
 # RTUN_EXCLUDE_CASES (space-separated test case names, such as
 # max_queues, to leave out of every program),
 # RTUN_CLIENTS=0 (leave out the QEMU client and the drop-in phase),
@@ -31,7 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-	sed -n '10,28s/^# \{0,1\}//p' "$0" >&2
+	sed -n '10,31s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -169,6 +172,12 @@ run_tests() {
 		case " ${RTUN_SKIP_TESTS:-} " in
 		*" $prog "*) echo "# guest-check: $prog left out (RTUN_SKIP_TESTS)"; continue ;;
 		esac
+		if [ -n "${RTUN_ONLY_TESTS:-}" ]; then
+			case " $RTUN_ONLY_TESTS " in
+			*" $prog "*) ;;
+			*) echo "# guest-check: $prog left out (RTUN_ONLY_TESTS)"; continue ;;
+			esac
+		fi
 		run_one "$prog"
 	done
 }
@@ -432,8 +441,12 @@ else
 	echo "# guest-check: QEMU tap client left out (RTUN_CLIENTS=0)"
 fi
 if [ "$only" != c_tun ]; then
-	rfc2008_phase
-	persist_unload_phase
+	if [ "${RTUN_MODULE_PHASES:-1}" = 1 ]; then
+		rfc2008_phase
+		persist_unload_phase
+	else
+		echo "# guest-check: module reload phases left out (RTUN_MODULE_PHASES=0)"
+	fi
 	if [ "$clients" = 1 ]; then
 		dropin_phase
 	else
