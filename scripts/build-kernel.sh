@@ -58,12 +58,19 @@ command -v "$K_CLANG" >/dev/null || die "$K_CLANG not found: run scripts/setup-d
 export LIBCLANG_PATH=$K_LIBCLANG
 
 src=$RTUN_CACHE/src/linux-source-$kver-$srcver
+# Two builds of one source (make check starts 7.3's and the debug kernel's
+# at once) extract it once: unlocked, the second removed and extracted
+# the tree again while the first was already compiling from it.
+mkdir -p "$RTUN_CACHE/src"
+exec 8>"$src.lock"
+flock 8 || die "cannot lock $src.lock"
 if [ ! -f "$src/.rtun-extracted" ]; then
 	info "extracting $tarball ($srcver)"
-	rm -rf "$src" && mkdir -p "$src"
+	rm -rf "$src" && mkdir -p "$src" || die "cannot make an empty $src"
 	tar -xf "$tarball" -C "$src" --strip-components=1 || die "extracting $tarball failed"
 	touch "$src/.rtun-extracted"
 fi
+exec 8>&-
 
 # (6.12's key keeps the form it had before 7.3 came, so that its existing
 # builds stay valid; its libclang is pinned to clang 14's.)
