@@ -15,7 +15,8 @@
 #   HARNESS-ARGS      passed to every test program (e.g. -t features)
 # Environment: RTUN_KO (default $RTUN_ROOT/rtun.ko), RTUN_OUT (where the
 # KTAP output and dmesg are saved; default /tmp/rtun-guest-check),
-# RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout; default 1),
+# RTUN_TEST_TIMEOUT_SCALE (multiplies the settings timeout of each program
+# and, in the programs, each test's timeout; default 1),
 # RTUN_SKIP_TESTS (space-separated test programs to leave out),
 # RTUN_ONLY_TESTS (space-separated test programs to run, the others left
 # out; default all), RTUN_MODULE_PHASES=0 (leave out the module reload
@@ -107,6 +108,8 @@ wait_node() {
 
 # Timeout of one test program, from the kselftest settings file, times
 # RTUN_TEST_TIMEOUT_SCALE (the debug kernel runs several times slower).
+# The programs read it too, for each test's own timeout (rtun_test.h's
+# RTUN_HARNESS_MAIN).
 test_timeout() {
 	local t
 

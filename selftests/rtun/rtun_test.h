@@ -1093,4 +1093,36 @@ static inline int netns_enter(void)
 	return link_up("lo") ? -errno : 0;
 }
 
+/* ---- the harness ---- */
+
+#ifdef TEST_HARNESS_MAIN
+/*
+ * Multiply every test's timeout (the harness's 30 s, or TEST_F_TIMEOUT's)
+ * by RTUN_TEST_TIMEOUT_SCALE, as scripts/guest-check.sh multiplies each
+ * program's: a test on the debug kernel under TCG runs several times
+ * slower, and one the harness kills counts as failed.
+ */
+static inline void rtun_scale_timeouts(void)
+{
+	const char *s = getenv("RTUN_TEST_TIMEOUT_SCALE");
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	long k = s ? strtol(s, NULL, 10) : 1;
+
+	if (k <= 1 || k > 100)
+		return;
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= k;
+}
+
+/* TEST_HARNESS_MAIN, with the timeouts scaled first. */
+#define RTUN_HARNESS_MAIN \
+	int main(int argc, char **argv) \
+	{ \
+		rtun_scale_timeouts(); \
+		return test_harness_run(argc, argv); \
+	}
+#endif /* TEST_HARNESS_MAIN */
+
 #endif /* RTUN_TEST_H */

@@ -651,4 +651,4 @@ TEST_F(rtun_abi, coexist)
 					 strerror(errno));
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -265,4 +265,4 @@ TEST_F(tun_compat, write_read)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -1393,7 +1393,7 @@ TEST_F(tun_ctl, ethtool_coalesce_channels)
 	EXPECT_EQ(1, ch.max_combined);
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN
 
 /* The next SIGRTMIN (blocked) within @ms: its si_code, or -1 with errno. */
 static int next_sigio(long ms, siginfo_t *si)

@@ -989,4 +989,4 @@ TEST_F_TIMEOUT(tun_faults, kmemleak, 300)
 	EXPECT_EQ(0, leaks) TH_LOG("%d objects leaked through %s", leaks, mod);
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -465,4 +465,4 @@ TEST_F(tun_filter, multiqueue)
 	}
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -1199,4 +1199,4 @@ TEST_F(tun_mq, backpressure_per_queue)
 	EXPECT_EQ(drops, sysfs_num(self->name, "statistics/tx_dropped"));
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

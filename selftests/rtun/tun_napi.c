@@ -323,4 +323,4 @@ TEST_F(tun_napi, frags_per_file)
 	EXPECT_EQ(0, memcmp(frame, got, len));
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -1994,4 +1994,4 @@ TEST_F(tun_read, backpressure)
 	EXPECT_EQ(11, stat_of(d, "tx_packets"));
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -557,4 +557,4 @@ TEST_F(rfc2008, no_tun_excl)
 			     NULL));
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -1514,4 +1514,4 @@ TEST_F_TIMEOUT(tun_stress, netns_move_and_destroy, 60)
 	EXPECT_EQ(EBADFD, errno) TH_LOG("TUNGETIFF: %s", strerror(errno));
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -2488,4 +2488,4 @@ TEST_F(tun_write, drop_reasons)
 	free(b);
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN

@@ -493,4 +493,4 @@ TEST_F(tun_xdp, tun_has_no_native_xdp)
 	EXPECT_EQ(0, xdp_set(self->ifindex, -1, XDP_FLAGS_SKB_MODE));
 }
 
-TEST_HARNESS_MAIN
+RTUN_HARNESS_MAIN
