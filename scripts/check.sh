@@ -317,17 +317,19 @@ else
 	# (a vCPU spinning for one whose host thread is not running); the
 	# second keeps two, for tun_stress's threads on two CPUs under KASAN.
 	# 15.8 minutes instead of 22.5 for the phase (2026-12-07).
-	# RTUN_DEBUG_VMS=1: one VM, all of it.
+	# RTUN_DEBUG_VMS=1: one VM, all of it.  Each VM may take an hour:
+	# CI's machine once ran part 1 in 2,650 s, six to eight times slower
+	# than usual (Documentation/check-times.md).
 	export RTUN_VM_9P_CACHE=${RTUN_VM_9P_CACHE:-loose}
 	export RTUN_VM_APPEND="rcupdate.rcu_expedited=1 no5lvl${RTUN_VM_APPEND:+ $RTUN_VM_APPEND}"
 	dbg=("${diff_env[@]}" RTUN_KO="$dmod/rtun.ko")
 	if [ "${RTUN_DEBUG_VMS:-2}" = 1 ]; then
-		vm_suite 7.3-vm-debug "$dkdir" 3000 "${dbg[@]}" \
+		vm_suite 7.3-vm-debug "$dkdir" 3600 "${dbg[@]}" \
 			bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-40}"
 	else
-		RTUN_VM_CPUS=1 vm_suite_bg 7.3-vm-debug1 "$dkdir" 3000 "${dbg[@]}" RTUN_DEBUG_PART=1 \
+		RTUN_VM_CPUS=1 vm_suite_bg 7.3-vm-debug1 "$dkdir" 3600 "${dbg[@]}" RTUN_DEBUG_PART=1 \
 			bash "$here/guest-debug.sh" "${RTUN_DEBUG_DIFF_CASES:-40}"
-		vm_suite 7.3-vm-debug2 "$dkdir" 3000 "${dbg[@]}" RTUN_DEBUG_PART=2 \
+		vm_suite 7.3-vm-debug2 "$dkdir" 3600 "${dbg[@]}" RTUN_DEBUG_PART=2 \
 			bash "$here/guest-debug.sh"
 		vm_wait 7.3-vm-debug1
 	fi
