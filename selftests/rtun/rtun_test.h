@@ -1100,7 +1100,9 @@ static inline int netns_enter(void)
  * Multiply every test's timeout (the harness's 30 s, or TEST_F_TIMEOUT's)
  * by RTUN_TEST_TIMEOUT_SCALE, as scripts/guest-check.sh multiplies each
  * program's: a test on the debug kernel under TCG runs several times
- * slower, and one the harness kills counts as failed.
+ * slower, and one the harness kills counts as failed.  A scale of 1 or
+ * less, or above 100 (taken as a mistake: it would let a hung test
+ * block for days), leaves the timeouts as they are.
  */
 static inline void rtun_scale_timeouts(void)
 {
